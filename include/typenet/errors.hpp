@@ -1,0 +1,106 @@
+// typenet/errors.hpp - compile-time shape errors that read like a sentence.
+//
+// When a network's shapes do not chain, typenet instantiates one of the class templates
+// below. Its NAME is the diagnosis and its template arguments carry the facts, so the
+// first lines of the compiler output read, for example (g++):
+//
+//   In instantiation of 'struct typenet::error::dense_fan_in_mismatch<
+//       typenet::error::at_layer<7>, typenet::dense<4000, 512, typenet::relu>,
+//       typenet::error::expects<typenet::shape<4000> >, typenet::error::got<typenet::shape<4096> > >':
+//   error: static assertion failed: typenet: dense<In, Out>: In must equal the size of its
+//       flat input. Set In to the N shown in got<shape<N>> ...
+//
+// at_layer<I> counts the layers after input<...> from 0. expects<> is the input shape the
+// layer was written for (or the rule it needs); got<> is what the layer before it produces.
+// See docs/shape-errors.md for the whole gallery as printed by g++ and clang.
+#pragma once
+
+#include <cstddef>
+
+namespace typenet::error {
+
+template <std::size_t Index> struct at_layer {};
+template <class Shape> struct expects {};
+template <class Shape> struct got {};
+// Used by expects<> when a rule is about a size rather than a whole shape.
+template <std::size_t Window, std::size_t Stride, std::size_t Input> struct window_stride_input {};
+
+template <class...> inline constexpr bool always_false = false;
+
+template <class Where, class Layer, class Expected, class Got>
+struct channel_mismatch {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: the layer's input channel count does not match the channels its input "
+                  "has. Set the layer's first template argument to the C shown in "
+                  "got<shape<C, H, W>>, or change the layer before it to produce the expected channels.");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct dense_fan_in_mismatch {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: dense<In, Out>: In must equal the size of its flat input. Set In to the "
+                  "N shown in got<shape<N>> (after flatten, N = C*H*W of the feature map).");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct dense_needs_flat_input {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: dense takes a flat input shape<N> but got a C, H, W feature map. Put "
+                  "typenet::flatten (or typenet::global_avg_pool) before the dense layer.");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct needs_spatial_input {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: this layer works on C, H, W feature maps but got a flat shape<N>. Move it "
+                  "before flatten/dense, or use a layer for flat inputs.");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct window_larger_than_input {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: the kernel or pooling window is larger than the (padded) input it slides "
+                  "over. Use a smaller window, 'same' padding, or fewer downsampling layers before it.");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct fractional_output_size {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: with valid padding (input - window) must be divisible by the stride, or "
+                  "the output size would be fractional. Change the stride or window, crop the input, "
+                  "or use 'same' padding for a convolution.");
+};
+
+template <class Where, class Layer>
+struct same_padding_needs_odd_kernel {
+    static_assert(always_false<Where, Layer>,
+                  "typenet: 'same' padding pads (K-1)/2 on each side and needs an odd kernel size K. "
+                  "Use an odd kernel or typenet::valid padding.");
+};
+
+}  // namespace typenet::error
+
+namespace typenet::error {
+
+// Descriptions used inside expects<...> when the rule is not one exact shape.
+template <std::size_t C> struct c_h_w_feature_map_with_channels {};
+struct c_h_w_feature_map {};
+template <class Shape> struct at_least {};   // the smallest input the window fits in
+struct positive_eps {};
+struct rate_in_0_to_1 {};
+
+template <class Where, class Layer, class Expected, class Got>
+struct eps_must_be_positive {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: batch normalisation needs eps > 0 so that 1/sqrt(var + eps) stays finite "
+                  "when a channel's batch variance is 0. Use the default (1e-5) or a positive std::ratio.");
+};
+
+template <class Where, class Layer, class Expected, class Got>
+struct dropout_rate_out_of_range {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: dropout's drop probability must be in [0, 1): at 1 every unit would be dropped "
+                  "and the 1/(1-p) rescaling would divide by zero.");
+};
+
+}  // namespace typenet::error

@@ -1,0 +1,145 @@
+// typenet/layer.hpp - THE layer concept. A new layer is written by reading this file.
+//
+// ----------------------------------------------------------------------------------------
+// Two levels: a layer SPEC and a bound LAYER
+// ----------------------------------------------------------------------------------------
+// What a user writes in a network, e.g. typenet::conv2d<3, 32, 3, 1, typenet::same>, is a
+// layer spec: it knows its own arguments but not the shape of its input. The network binds
+// every spec to the shape produced by the layer before it, which gives a concrete layer
+// type with static input and output shapes. A spec S provides:
+//
+//   template <std::size_t Index, class In> static consteval bool check();
+//       The shape rules. Returns true when S accepts input shape In. When it does not, it
+//       instantiates one of the typenet::error types (errors.hpp) with
+//       at_layer<Index>, S itself, expects<...> and got<In>, whose static_assert sentence
+//       says how to fix the network, and returns false.
+//   template <class In> using output_shape = ...;
+//       The output shape for input In. Must be well-formed for any In (clamp, don't divide
+//       by zero): it is computed before the network knows whether check() passed.
+//   template <class T, class In> using bind = ...;
+//       The concrete layer for scalar type T (float or double) and input shape In. Only
+//       named (never instantiated) unless check<.., In>() passed.
+//
+// ----------------------------------------------------------------------------------------
+// The bound layer: the typenet::layer concept below
+// ----------------------------------------------------------------------------------------
+// Types
+//   value_type      the scalar (float, or double in gradient checks)
+//   input_shape     the per-sample input shape  (typenet::shape<...>)
+//   output_shape    the per-sample output shape
+//   saved_type      what forward() saves for backward() beyond the input and the output
+//                   (BatchNorm: the normalised input and 1/std per channel; max pool: the
+//                   argmax of each window; dropout: the mask). An empty struct when nothing.
+// Compile-time facts (static constexpr std::size_t)
+//   parameter_count  trainable scalars (BatchNorm running statistics are state, not parameters)
+//   state_count      non-trainable scalars that a checkpoint must keep (running mean / var)
+//   forward_flops    per sample; multiply-adds of convolutions and dense layers count as 2,
+//                    elementwise layers count 0 (the convention of the published FLOP counts)
+// Names
+//   static constexpr std::string_view kind;   "conv2d", "batch_norm", ... (stable: part of
+//                                             every tensor name "<index>.<kind>.<tensor>")
+//   static std::string describe();            the spec as written: "conv2d<3, 32, 3, 1, same, relu>"
+//
+// Member functions. x is input_tensor, y is output_tensor (typenet::tensor of the shapes
+// above), all with the same run-time batch size B.
+//   void forward(const in& x, out& y, saved_type& saved);
+//       TRAIN mode. y is already sized to B. Writes y = f(x; theta) and whatever backward
+//       needs into `saved` (resizing its buffers to B). May update state (BatchNorm running
+//       statistics) and draw random numbers (dropout). Throws std::invalid_argument with a
+//       sentence naming the layer when B cannot be handled (BatchNorm in train mode at B = 1).
+//   void infer(const in& x, out& y) const;
+//       EVAL mode. Pure: no state changes, no randomness, and each output sample depends
+//       only on its own input sample (so batch 1 and batch 128 give identical rows).
+//   void backward(const in& x, const out& y, const out& dy, in& dx, const saved_type& saved);
+//       The vector-Jacobian product (VJP) of the most recent train-mode forward. Let
+//       L = <dy, y> be the inner product of the upstream gradient dy = dLoss/dy with the
+//       output. Then backward
+//         - OVERWRITES dx with dL/dx = J_x^T dy (dx is sized to B by the caller), and
+//         - ADDS dL/dtheta = J_theta^T dy into the gradient buffer of every parameter.
+//       Parameter gradients accumulate so that the caller decides when to zero them
+//       (zero_grad()), which is what gradient accumulation and weight sharing need. x, y and
+//       saved are exactly the ones of the matching forward() call (the network keeps them).
+//       It does not read or change state.
+//   void initialize(typenet::rng& g);
+//       Draws initial parameters and resets state (PyTorch's defaults: weights and biases
+//       uniform in +-1/sqrt(fan_in); BatchNorm gamma 1, beta 0, running mean 0, var 1).
+//   template <class F> void for_each_parameter(F&& f);
+//       Calls f(parameter_view<T>) for every trainable tensor, in a fixed order.
+//   template <class F> void for_each_state(F&& f);
+//       Calls f(state_view<T>) for every non-trainable tensor that a checkpoint must keep.
+//
+// The network composes these: forward runs the layers in order; backward runs the VJPs in
+// reverse, feeding each layer's dx as the upstream dy of the layer before it. That single
+// chain-rule template (net.hpp) is the only backward pass anyone writes for a network.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "typenet/rng.hpp"
+#include "typenet/shape.hpp"
+#include "typenet/tensor.hpp"
+
+namespace typenet {
+
+// What an optimizer may treat differently (e.g. no weight decay on BatchNorm and biases).
+enum class parameter_role { weight, bias, bn_gamma, bn_beta };
+
+template <class T>
+struct parameter_view {
+    std::string_view name;                  // local ("weight"); the network prefixes "<i>.<kind>."
+    std::span<T> value;
+    std::span<T> gradient;                  // same size as value
+    std::span<const std::size_t> dims;      // e.g. {32, 3, 3, 3} for a conv weight (O, I, KH, KW)
+    parameter_role role;
+};
+
+template <class T>
+struct state_view {
+    std::string_view name;                  // local ("running_mean")
+    std::span<T> value;
+    std::span<const std::size_t> dims;
+};
+
+namespace detail {
+template <class T> struct parameter_visitor_archetype { void operator()(parameter_view<T>) const; };
+template <class T> struct state_visitor_archetype { void operator()(state_view<T>) const; };
+}  // namespace detail
+
+template <class L>
+concept layer =
+    requires {
+        typename L::value_type;
+        typename L::input_shape;
+        typename L::output_shape;
+        typename L::saved_type;
+        { L::kind } -> std::convertible_to<std::string_view>;
+        { L::describe() } -> std::convertible_to<std::string>;
+        { L::parameter_count } -> std::convertible_to<std::size_t>;
+        { L::state_count } -> std::convertible_to<std::size_t>;
+        { L::forward_flops } -> std::convertible_to<std::size_t>;
+    } &&
+    any_shape<typename L::input_shape> && any_shape<typename L::output_shape> &&
+    requires(L& l, const L& cl,
+             const tensor<typename L::value_type, typename L::input_shape>& x,
+             tensor<typename L::value_type, typename L::input_shape>& dx,
+             const tensor<typename L::value_type, typename L::output_shape>& y,
+             tensor<typename L::value_type, typename L::output_shape>& y_out,
+             typename L::saved_type& saved, const typename L::saved_type& csaved, rng& g,
+             detail::parameter_visitor_archetype<typename L::value_type> pv,
+             detail::state_visitor_archetype<typename L::value_type> sv) {
+        l.forward(x, y_out, saved);
+        cl.infer(x, y_out);
+        l.backward(x, y, y, dx, csaved);
+        l.initialize(g);
+        l.for_each_parameter(pv);
+        l.for_each_state(sv);
+    };
+
+// For layers that save nothing beyond their input and output.
+struct nothing_saved {};
+
+}  // namespace typenet

@@ -1,0 +1,105 @@
+// typenet/layers/common.hpp - pieces shared by the layer implementations: activation tags,
+// the spatial shape rules, spelling of template arguments in describe().
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "typenet/errors.hpp"
+#include "typenet/kernels.hpp"
+#include "typenet/layer.hpp"
+
+namespace typenet {
+
+struct relu;
+struct identity;
+// Conv2d without a bias term (the default is with_bias).
+struct with_bias {};
+struct no_bias {};
+
+namespace detail {
+
+template <class Tag> constexpr std::string_view tag_name();
+template <> constexpr std::string_view tag_name<same>() { return "same"; }
+template <> constexpr std::string_view tag_name<valid>() { return "valid"; }
+template <> constexpr std::string_view tag_name<relu>() { return "relu"; }
+template <> constexpr std::string_view tag_name<identity>() { return "identity"; }
+template <> constexpr std::string_view tag_name<with_bias>() { return "with_bias"; }
+template <> constexpr std::string_view tag_name<no_bias>() { return "no_bias"; }
+
+inline std::string join_args(std::string_view name, std::initializer_list<std::string> args) {
+    std::string s(name);
+    s += '<';
+    bool first = true;
+    for (const auto& a : args) {
+        if (!first) s += ", ";
+        s += a;
+        first = false;
+    }
+    return s + '>';
+}
+
+template <class Act> concept activation = std::is_same_v<Act, relu> || std::is_same_v<Act, identity>;
+
+// Fused activations of conv2d and dense: applied in place on the output, and their VJP.
+template <class Act> struct fused_activation;
+template <> struct fused_activation<identity> {
+    template <class T> static void apply(std::size_t, T*) {}
+    // dz = dy; returns the buffer to use as dz.
+    template <class T> static const T* backward(std::size_t, const T*, const T* dy, T*) { return dy; }
+};
+template <> struct fused_activation<relu> {
+    template <class T> static void apply(std::size_t n, T* y) { kernels::relu_forward<T>(n, y, y); }
+    template <class T> static const T* backward(std::size_t n, const T* y, const T* dy, T* scratch) {
+        kernels::relu_backward<T>(n, y, dy, scratch);
+        return scratch;
+    }
+};
+
+constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, bool same_pad) {
+    if (same_pad) return (in - 1) / s + 1;
+    return in >= k ? (in - k) / s + 1 : 1;  // clamped: only used after check() passed
+}
+
+// The shape rules shared by convolutions and pooling. InC == 0 means "any channel count".
+template <std::size_t I, class Spec, class In, std::size_t InC, std::size_t K, std::size_t S, bool Same>
+consteval bool check_spatial() {
+    using namespace error;
+    if constexpr (In::rank != 3) {
+        if constexpr (InC == 0)
+            (void)sizeof(needs_spatial_input<at_layer<I>, Spec, expects<c_h_w_feature_map>, got<In>>);
+        else
+            (void)sizeof(needs_spatial_input<at_layer<I>, Spec, expects<c_h_w_feature_map_with_channels<InC>>, got<In>>);
+        return false;
+    } else {
+        constexpr std::size_t C = In::dims[0], H = In::dims[1], W = In::dims[2];
+        if constexpr (InC != 0 && InC != C) {
+            (void)sizeof(channel_mismatch<at_layer<I>, Spec, expects<shape<InC, H, W>>, got<In>>);
+            return false;
+        } else if constexpr (Same && K % 2 == 0) {
+            (void)sizeof(same_padding_needs_odd_kernel<at_layer<I>, Spec>);
+            return false;
+        } else if constexpr (!Same && (K > H || K > W)) {
+            (void)sizeof(window_larger_than_input<at_layer<I>, Spec, expects<at_least<shape<C, K, K>>>, got<In>>);
+            return false;
+        } else if constexpr (!Same && ((H - K) % S != 0 || (W - K) % S != 0)) {
+            // expects<> shows the nearest smaller input on which the window and stride fit exactly.
+            (void)sizeof(fractional_output_size<at_layer<I>, Spec,
+                                                expects<shape<C, H - (H - K) % S, W - (W - K) % S>>, got<In>>);
+            return false;
+        } else {
+            return true;
+        }
+    }
+}
+
+// Uniform(-bound, bound) fill, PyTorch's default for weights and biases (bound = 1/sqrt(fan_in)).
+template <class T>
+void uniform_fill(rng& g, T* p, std::size_t n, double bound) {
+    for (std::size_t i = 0; i < n; ++i) p[i] = T(g.uniform(-bound, bound));
+}
+
+}  // namespace detail
+}  // namespace typenet

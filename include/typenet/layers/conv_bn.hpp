@@ -1,0 +1,100 @@
+// typenet/layers/conv_bn.hpp - the conv -> batch norm -> ReLU block as one layer.
+//
+//   conv_bn<InC, OutC, K, S, Padding, Eps = std::ratio<1, 100000>>
+//
+// The convolution has no bias: batch norm subtracts the per-channel mean, so a bias before
+// it would cancel exactly (tests/test_batch_norm.cpp shows it). Tensors: weight
+// (OutC, InC, K, K), gamma, beta (parameters); running_mean, running_var (state).
+// The VJP composes the three pieces: relu mask, the three-term batch-norm VJP, then the
+// convolution's VJP.
+#pragma once
+
+#include "typenet/layers/batch_norm.hpp"
+#include "typenet/layers/conv2d.hpp"
+
+namespace typenet {
+
+namespace detail {
+template <class T, class Spec, class In> class conv_bn_layer;
+}
+
+template <std::size_t InC, std::size_t OutC, std::size_t K, std::size_t S, class Padding,
+          class Eps = std::ratio<1, 100000>>
+struct conv_bn {
+    using conv_spec = conv2d<InC, OutC, K, S, Padding, identity, no_bias>;
+    using bn_spec = batch_norm<Eps>;
+
+    template <std::size_t I, class In> static consteval bool check() {
+        if constexpr (!detail::check_spatial<I, conv_bn, In, InC, K, S, conv_spec::same_padding>()) return false;
+        else return detail::check_eps<I, conv_bn, In>();
+    }
+    using eps_ratio = typename bn_spec::eps_ratio;
+    template <class In> using output_shape = typename conv_spec::template output_shape<In>;
+    template <class T, class In> using bind = detail::conv_bn_layer<T, conv_bn, In>;
+    static std::string describe() {
+        return detail::join_args("conv_bn", {std::to_string(InC), std::to_string(OutC), std::to_string(K),
+                                             std::to_string(S), std::string(detail::tag_name<Padding>())});
+    }
+};
+
+namespace detail {
+
+template <class T, class Spec, class In>
+class conv_bn_layer {
+    using conv_type = conv2d_layer<T, typename Spec::conv_spec, In>;
+
+public:
+    using value_type = T;
+    using input_shape = In;
+    using output_shape = typename conv_type::output_shape;
+    using bn_type = batch_norm_core<T, output_shape::dims[0], output_shape::dims[1] * output_shape::dims[2]>;
+    using saved_type = typename bn_type::saved;
+
+    static constexpr std::string_view kind = "conv_bn";
+    static constexpr std::size_t parameter_count = conv_type::parameter_count + 2 * output_shape::dims[0];
+    static constexpr std::size_t state_count = 2 * output_shape::dims[0];
+    static constexpr std::size_t forward_flops = conv_type::forward_flops;
+    static std::string describe() { return Spec::describe(); }
+
+    void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
+        z_.resize(x.batch());
+        conv_.infer(x, z_);
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), z_.data(), y.data(), s);
+        kernels::relu_forward<T>(y.size(), y.data(), y.data());
+    }
+    void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
+        tensor<T, output_shape> z(x.batch());
+        conv_.infer(x, z);
+        bn_.infer(Spec::bn_spec::eps, x.batch(), z.data(), y.data());
+        kernels::relu_forward<T>(y.size(), y.data(), y.data());
+    }
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
+                  tensor<T, In>& dx, const saved_type& s) {
+        z_.resize(y.batch());
+        kernels::relu_backward<T>(y.size(), y.data(), dy.data(), z_.data());  // z_ := dL/d(bn output)
+        bn_.backward(y.batch(), z_.data(), z_.data(), s);                     // z_ := dL/d(conv output), in place
+        conv_.backward(x, z_, z_, dx, nothing_saved{});  // identity activation: y is not read
+    }
+
+    void initialize(rng& g) {
+        conv_.initialize(g);
+        bn_.reset();
+    }
+    template <class F> void for_each_parameter(F&& f) {
+        conv_.for_each_parameter(f);
+        bn_.for_each_parameter(f);
+    }
+    template <class F> void for_each_state(F&& f) { bn_.for_each_state(f); }
+
+    conv_type& conv() { return conv_; }
+    bn_type& bn() { return bn_; }
+    void set_momentum(double m) { bn_.set_momentum(m); }
+
+private:
+    conv_type conv_;
+    bn_type bn_;
+    tensor<T, output_shape> z_;  // conv output in forward; gradient scratch in backward
+};
+
+}  // namespace detail
+}  // namespace typenet

@@ -1,0 +1,326 @@
+// typenet/net.hpp - a network is a flat type list of layer specs.
+//
+//   using mlp = typenet::net<typenet::input<784>,
+//                            typenet::dense<784, 128, typenet::relu>,
+//                            typenet::dense<128, 10>>;
+//
+// net<input<...>, Specs...> (float) and basic_net<T, input<...>, Specs...> (any scalar):
+//   - binds every spec to the shape produced by the one before it (a compile-time scan) and
+//     checks its shape rules; a broken rule is a compile error naming the layer position,
+//     the layer, the expected and the actual shape (errors.hpp);
+//   - forward() runs the layers in order; backward() runs their VJPs in reverse through ONE
+//     chain-rule template (backward_step). No network has hand-written backward code;
+//   - train() / eval() switch modes; eval-mode output of a sample does not depend on the batch;
+//   - for_each_parameter / for_each_state visit every tensor with a stable name
+//     "<layer index>.<kind>.<tensor>", e.g. "3.batch_norm.running_var", layers counted from 0
+//     after input<...>;
+//   - compile-time facts: parameter_count, state_count, forward_flops,
+//     activation_bytes_per_sample, and summary() prints them as a table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "typenet/layer.hpp"
+#include "typenet/shape.hpp"
+#include "typenet/tensor.hpp"
+
+namespace typenet {
+
+enum class mode { train, eval };
+
+namespace detail {
+
+template <class... Ts> struct type_list {};
+template <class T, class List> struct prepend;
+template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type = type_list<T, Ts...>; };
+
+// Checks spec S at position I only while every earlier layer passed, so one mistake gives
+// one error rather than a cascade through the rest of the network.
+template <std::size_t I, class In, class S, bool EarlierOk>
+consteval bool checked() {
+    if constexpr (EarlierOk) return S::template check<I, In>();
+    else return false;
+}
+
+// The compile-time scan: inputs = the input shape of every layer, output = the network's.
+template <std::size_t I, bool Ok, class In, class... Specs>
+struct scan {
+    static constexpr bool ok = Ok;
+    using output = In;
+    using inputs = type_list<>;
+};
+template <std::size_t I, bool Ok, class In, class S, class... Rest>
+struct scan<I, Ok, In, S, Rest...> {
+    static constexpr bool here = checked<I, In, S, Ok>();
+    using next = scan<I + 1, here, typename S::template output_shape<In>, Rest...>;
+    static constexpr bool ok = next::ok;
+    using output = typename next::output;
+    using inputs = typename prepend<In, typename next::inputs>::type;
+};
+
+template <class T, class InputShape, class Specs, class Inputs> class net_impl;
+
+// What a network whose shapes do not chain becomes: no members, so that the shape error
+// stays the first and only interesting error.
+struct invalid_net {};
+
+}  // namespace detail
+
+namespace detail {
+template <class T, class Input, class... Specs>
+struct net_base {
+    using scan_type = scan<0, true, typename Input::shape_type, Specs...>;
+    using type = std::conditional_t<scan_type::ok,
+                                    net_impl<T, typename Input::shape_type, type_list<Specs...>,
+                                             typename scan_type::inputs>,
+                                    invalid_net>;
+};
+}  // namespace detail
+
+template <class T, class Input, class... Specs>
+class basic_net : public detail::net_base<T, Input, Specs...>::type {
+    static_assert(input_spec<Input>,
+                  "typenet: a network starts with typenet::input<...>, the shape of one sample, "
+                  "e.g. net<input<3, 32, 32>, conv2d<3, 16, 3, 1, same, relu>, ...>");
+    static_assert(std::is_floating_point_v<T>, "typenet: the scalar type of a network is float or double");
+    static_assert(sizeof...(Specs) >= 1, "typenet: a network needs at least one layer after input<...>");
+    using base = typename detail::net_base<T, Input, Specs...>::type;
+
+public:
+    using base::base;
+    static constexpr bool shapes_ok = detail::net_base<T, Input, Specs...>::scan_type::ok;
+    using spec_list = detail::type_list<Specs...>;
+    using input_type = Input;
+    template <class U> using with_scalar = basic_net<U, Input, Specs...>;
+};
+
+// The float network most code uses.
+template <class Input, class... Specs>
+using net = basic_net<float, Input, Specs...>;
+
+// The same network with another scalar type (double for gradient checks).
+template <class U, class Net> using rebind_scalar = typename Net::template with_scalar<U>;
+
+namespace detail {
+
+template <class T, class InputShape, class... Specs, class... Ins>
+class net_impl<T, InputShape, type_list<Specs...>, type_list<Ins...>> {
+    template <class S, class In> using layer_type_of = typename S::template bind<T, In>;
+
+public:
+    using value_type = T;
+    using layers_type = std::tuple<typename Specs::template bind<T, Ins>...>;
+    static constexpr std::size_t depth = sizeof...(Specs);
+    template <std::size_t I> using layer_type = std::tuple_element_t<I, layers_type>;
+    using input_shape = InputShape;
+    using output_shape = typename layer_type<depth - 1>::output_shape;
+    using input_tensor = tensor<T, input_shape>;
+    using output_tensor = tensor<T, output_shape>;
+
+    static_assert((layer<typename Specs::template bind<T, Ins>> && ...),
+                  "typenet: every bound layer must model the typenet::layer concept (layer.hpp)");
+
+    static constexpr std::size_t parameter_count = (layer_type_of<Specs, Ins>::parameter_count + ... + 0);
+    static constexpr std::size_t state_count = (layer_type_of<Specs, Ins>::state_count + ... + 0);
+    static constexpr std::size_t forward_flops = (layer_type_of<Specs, Ins>::forward_flops + ... + 0);
+    // Bytes of the activations a train-mode forward keeps per sample: the input and the output
+    // of every layer (not counting what layers save beyond that, nor gradients).
+    static constexpr std::size_t activation_bytes_per_sample =
+        sizeof(T) * (InputShape::size + (layer_type_of<Specs, Ins>::output_shape::size + ... + 0));
+
+    explicit net_impl(std::uint64_t seed = 0) { initialize(seed); }
+
+    // Fresh parameters from `seed` (same seed, same network, on every platform); state reset.
+    void initialize(std::uint64_t seed) {
+        rng g(seed);
+        std::apply([&](auto&... l) { (l.initialize(g), ...); }, layers_);
+        zero_grad();
+        has_train_forward_ = false;
+    }
+
+    void train() { mode_ = mode::train; }
+    void eval() { mode_ = mode::eval; }
+    typenet::mode current_mode() const { return mode_; }
+    bool training() const { return mode_ == mode::train; }
+
+    // Runs the layers in order in the current mode and returns the output (valid until the
+    // next forward). In train mode the activations and saved values are kept for backward().
+    const output_tensor& forward(const input_tensor& x) {
+        batch_ = x.batch();
+        if (batch_ == 0) throw std::invalid_argument("typenet::net::forward: empty batch");
+        if (mode_ == mode::train) {
+            input_.resize(batch_);
+            std::copy(x.data(), x.data() + x.size(), input_.data());
+            forward_all(input_, std::make_index_sequence<depth>{});
+        } else {
+            forward_all(x, std::make_index_sequence<depth>{});
+        }
+        has_train_forward_ = mode_ == mode::train;
+        return std::get<depth - 1>(outputs_);
+    }
+
+    // Eval-mode inference that touches no member (usable on a const network, thread-safe).
+    output_tensor infer(const input_tensor& x) const {
+        std::tuple<tensor<T, typename layer_type_of<Specs, Ins>::output_shape>...> outs;
+        infer_all(x, outs, std::make_index_sequence<depth>{});
+        return std::move(std::get<depth - 1>(outs));
+    }
+
+    // The VJP of the most recent train-mode forward: given dy = dLoss/d(output), ADDS
+    // dLoss/dtheta into every parameter gradient and returns dLoss/d(input).
+    const input_tensor& backward(const output_tensor& dy) {
+        if (!has_train_forward_)
+            throw std::logic_error("typenet::net::backward: there is no train-mode forward to differentiate; "
+                                   "call train() and forward() first");
+        if (dy.batch() != batch_)
+            throw std::invalid_argument("typenet::net::backward: the upstream gradient has batch " +
+                                        std::to_string(dy.batch()) + " but the forward pass had batch " +
+                                        std::to_string(batch_));
+        backward_all(dy, std::make_index_sequence<depth>{});
+        return std::get<0>(grads_);
+    }
+
+    void zero_grad() {
+        for_each_parameter([](const parameter_view<T>& p) { std::fill(p.gradient.begin(), p.gradient.end(), T(0)); });
+    }
+
+    // f(parameter_view<T>) with p.name the full stable name, e.g. "0.conv_bn.weight".
+    template <class F> void for_each_parameter(F&& f) {
+        visit_layers([&]<std::size_t I>(auto& l) {
+            l.for_each_parameter([&](parameter_view<T> p) {
+                const std::string full = tensor_name<I>(p.name);
+                p.name = full;
+                f(p);
+            });
+        });
+    }
+    // f(state_view<T>) with s.name the full stable name, e.g. "3.batch_norm.running_var".
+    template <class F> void for_each_state(F&& f) {
+        visit_layers([&]<std::size_t I>(auto& l) {
+            l.for_each_state([&](state_view<T> s) {
+                const std::string full = tensor_name<I>(s.name);
+                s.name = full;
+                f(s);
+            });
+        });
+    }
+
+    // The running-statistics momentum of every batch-norm layer (weight of the new batch).
+    void set_bn_momentum(double m) {
+        std::apply([&](auto&... l) { (set_momentum_if_any(l, m), ...); }, layers_);
+    }
+
+    template <std::size_t I> layer_type<I>& layer() { return std::get<I>(layers_); }
+    template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
+    template <std::size_t I> const auto& output_of() const { return std::get<I>(outputs_); }
+    const input_tensor& input_gradient() const { return std::get<0>(grads_); }
+
+    // One row per layer: index, layer, output shape, parameters, forward FLOPs; then totals.
+    static std::string summary() {
+        std::string s;
+        auto row = [&](std::string idx, std::string name, std::string out, std::string params, std::string flops) {
+            auto pad = [](std::string v, std::size_t w, bool right) {
+                if (v.size() >= w) return v + ' ';
+                return right ? std::string(w - v.size(), ' ') + v + ' ' : v + std::string(w - v.size(), ' ');
+            };
+            s += pad(idx, 4, true) + ' ' + pad(name, 34, false) + pad(out, 12, false) + pad(params, 12, true) +
+                 pad(flops, 14, true) + '\n';
+        };
+        row("#", "layer", "output", "params", "FLOPs");
+        row("", "input", InputShape::to_string(), "0", "0");
+        std::size_t i = 0;
+        ((row(std::to_string(i++), layer_type_of<Specs, Ins>::describe(),
+              layer_type_of<Specs, Ins>::output_shape::to_string(),
+              std::to_string(layer_type_of<Specs, Ins>::parameter_count),
+              std::to_string(layer_type_of<Specs, Ins>::forward_flops))),
+         ...);
+        s += "parameters: " + std::to_string(parameter_count) + "  state: " + std::to_string(state_count) +
+             "  forward FLOPs/sample: " + std::to_string(forward_flops) +
+             "  activation bytes/sample: " + std::to_string(activation_bytes_per_sample) + '\n';
+        return s;
+    }
+
+private:
+    template <std::size_t I> static std::string tensor_name(std::string_view local) {
+        return std::to_string(I) + "." + std::string(layer_type<I>::kind) + "." + std::string(local);
+    }
+
+    template <class F, std::size_t... I> void visit_layers_impl(F& f, std::index_sequence<I...>) {
+        (f.template operator()<I>(std::get<I>(layers_)), ...);
+    }
+    template <class F> void visit_layers(F&& f) { visit_layers_impl(f, std::make_index_sequence<depth>{}); }
+
+    template <class L> static void set_momentum_if_any(L& l, double m) {
+        if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
+    }
+
+    template <std::size_t I> const auto& input_of(const input_tensor& x) const {
+        if constexpr (I == 0) return x;
+        else return std::get<I - 1>(outputs_);
+    }
+
+    // A run-time failure inside a layer (e.g. batch norm at batch 1 in train mode) is reported
+    // with the layer's position and spelling.
+    template <std::size_t I, class Fn> static void at_layer(Fn&& fn) {
+        try {
+            fn();
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("layer " + std::to_string(I) + " (" + layer_type<I>::describe() +
+                                        "): " + e.what());
+        }
+    }
+
+    template <std::size_t... I> void forward_all(const input_tensor& x, std::index_sequence<I...>) {
+        (forward_step<I>(x), ...);
+    }
+    template <std::size_t I> void forward_step(const input_tensor& x) {
+        auto& y = std::get<I>(outputs_);
+        y.resize(batch_);
+        at_layer<I>([&] {
+            if (mode_ == mode::train) std::get<I>(layers_).forward(input_of<I>(x), y, std::get<I>(saved_));
+            else std::get<I>(layers_).infer(input_of<I>(x), y);
+        });
+    }
+
+    template <class Outs, std::size_t... I> void infer_all(const input_tensor& x, Outs& outs, std::index_sequence<I...>) const {
+        (infer_step<I>(x, outs), ...);
+    }
+    template <std::size_t I, class Outs> void infer_step(const input_tensor& x, Outs& outs) const {
+        auto& y = std::get<I>(outs);
+        y.resize(x.batch());
+        if constexpr (I == 0) std::get<0>(layers_).infer(x, y);
+        else std::get<I>(layers_).infer(std::get<I - 1>(outs), y);
+    }
+
+    // THE chain rule. Layer I receives as upstream gradient the gradient of its output: the
+    // caller's dy for the last layer, otherwise the input gradient computed by layer I + 1.
+    template <std::size_t... I> void backward_all(const output_tensor& dy, std::index_sequence<I...>) {
+        (backward_step<depth - 1 - I>(dy), ...);  // the comma fold runs depth-1, ..., 1, 0
+    }
+    template <std::size_t I> void backward_step(const output_tensor& dy) {
+        const auto& upstream = [&]() -> const auto& {
+            if constexpr (I == depth - 1) return dy;
+            else return std::get<I + 1>(grads_);
+        }();
+        auto& dx = std::get<I>(grads_);
+        dx.resize(batch_);
+        std::get<I>(layers_).backward(input_of<I>(input_), std::get<I>(outputs_), upstream, dx, std::get<I>(saved_));
+    }
+
+    layers_type layers_;
+    input_tensor input_;                                                                   // train-mode copy of x
+    std::tuple<tensor<T, typename layer_type_of<Specs, Ins>::output_shape>...> outputs_;   // y of each layer
+    std::tuple<tensor<T, Ins>...> grads_;                                                  // dL/d(input of each layer)
+    std::tuple<typename layer_type_of<Specs, Ins>::saved_type...> saved_;
+    std::size_t batch_ = 0;
+    mode mode_ = mode::train;
+    bool has_train_forward_ = false;
+};
+
+}  // namespace detail
+}  // namespace typenet

@@ -1,0 +1,127 @@
+#include "typenet/data/cifar10.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+namespace typenet::data {
+
+namespace fs = std::filesystem;
+
+cifar10_set load_cifar10_file(const fs::path& file, std::size_t limit) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) throw data_error(file.string() + ": no such file");
+    if (!fs::is_regular_file(file, ec)) throw data_error(file.string() + ": not a regular file");
+    const auto bytes = fs::file_size(file, ec);
+    if (ec) throw data_error(file.string() + ": cannot read its size: " + ec.message());
+    if (bytes == 0 || bytes % cifar10_record_bytes != 0)
+        throw data_error(file.string() + ": size " + std::to_string(bytes) +
+                         " bytes is not a positive multiple of the 3073-byte CIFAR-10 record (" +
+                         std::to_string(bytes / cifar10_record_bytes) + " whole records and " +
+                         std::to_string(bytes % cifar10_record_bytes) + " bytes left over)");
+    const std::size_t records = std::min<std::size_t>(bytes / cifar10_record_bytes, limit);
+
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw data_error(file.string() + ": cannot open for reading");
+    std::vector<std::uint8_t> raw(records * cifar10_record_bytes);
+    in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
+    const auto got = std::size_t(in.gcount());
+    if (got != raw.size())
+        throw data_error(file.string() + ": short read in record " + std::to_string(got / cifar10_record_bytes) +
+                         ": got " + std::to_string(got) + " of " + std::to_string(raw.size()) + " bytes");
+
+    cifar10_set set;
+    set.labels.resize(records);
+    set.pixels.resize(records * cifar10_image_bytes);
+    for (std::size_t r = 0; r < records; ++r) {
+        const std::uint8_t* rec = raw.data() + r * cifar10_record_bytes;
+        if (rec[0] >= cifar10_classes)
+            throw data_error(file.string() + ": record " + std::to_string(r) + " (byte offset " +
+                             std::to_string(r * cifar10_record_bytes) + ") has label " + std::to_string(rec[0]) +
+                             ", outside 0-9");
+        set.labels[r] = rec[0];
+        std::copy(rec + 1, rec + cifar10_record_bytes, set.pixels.begin() + std::ptrdiff_t(r * cifar10_image_bytes));
+    }
+    return set;
+}
+
+static void check_dir(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) throw data_error(dir.string() + ": no such directory (expected the CIFAR-10 binary files)");
+    if (!fs::is_directory(dir, ec)) throw data_error(dir.string() + ": not a directory");
+}
+
+cifar10_set load_cifar10_train(const fs::path& dir, std::size_t limit) {
+    check_dir(dir);
+    cifar10_set all;
+    for (int i = 1; i <= 5 && all.size() < limit; ++i) {
+        cifar10_set part = load_cifar10_file(dir / ("data_batch_" + std::to_string(i) + ".bin"), limit - all.size());
+        all.labels.insert(all.labels.end(), part.labels.begin(), part.labels.end());
+        all.pixels.insert(all.pixels.end(), part.pixels.begin(), part.pixels.end());
+    }
+    return all;
+}
+
+cifar10_set load_cifar10_test(const fs::path& dir, std::size_t limit) {
+    check_dir(dir);
+    return load_cifar10_file(dir / "test_batch.bin", limit);
+}
+
+fs::path find_cifar10_dir(const std::optional<fs::path>& explicit_dir) {
+    if (explicit_dir) {
+        check_dir(*explicit_dir);
+        return *explicit_dir;
+    }
+    std::vector<fs::path> tried;
+    if (const char* env = std::getenv("TYPENET_DATA"); env && *env) {
+        check_dir(env);  // an explicit setting that is wrong is an error, not a fallback
+        return env;
+    }
+    for (const fs::path& candidate : {fs::path("data/cifar-10-batches-bin"),
+                                     fs::path("../shared/data/cifar10/cifar-10-batches-bin")}) {
+        std::error_code ec;
+        if (fs::is_directory(candidate, ec)) return candidate;
+        tried.push_back(fs::absolute(candidate, ec));
+    }
+    std::string msg = "CIFAR-10 not found: set TYPENET_DATA to the folder holding data_batch_1.bin; looked in";
+    for (const auto& t : tried) msg += " " + t.string();
+    throw data_error(msg);
+}
+
+channel_stats compute_channel_stats(const cifar10_set& set) {
+    channel_stats st;
+    const std::size_t plane = 1024;
+    for (std::size_t c = 0; c < 3; ++c) {
+        double sum = 0, sq = 0;
+        for (std::size_t i = 0; i < set.size(); ++i) {
+            const std::uint8_t* p = set.pixels.data() + i * cifar10_image_bytes + c * plane;
+            for (std::size_t j = 0; j < plane; ++j) {
+                const double v = p[j] / 255.0;
+                sum += v;
+                sq += v * v;
+            }
+        }
+        const double n = double(set.size() * plane);
+        const double mean = n > 0 ? sum / n : 0.0;
+        const double var = n > 0 ? std::max(0.0, sq / n - mean * mean) : 1.0;
+        st.mean[c] = float(mean);
+        st.std[c] = float(var > 0 ? std::sqrt(var) : 1.0);
+    }
+    return st;
+}
+
+void normalize_images(const cifar10_set& set, std::size_t first, std::size_t count, const channel_stats& stats,
+                      float* out, const std::vector<std::size_t>* order) {
+    const std::size_t plane = 1024;
+    for (std::size_t k = 0; k < count; ++k) {
+        const std::size_t idx = order ? (*order)[first + k] : first + k;
+        const std::uint8_t* p = set.pixels.data() + idx * cifar10_image_bytes;
+        float* o = out + k * cifar10_image_bytes;
+        for (std::size_t c = 0; c < 3; ++c) {
+            const float scale = 1.0f / (255.0f * stats.std[c]), shift = stats.mean[c] / stats.std[c];
+            for (std::size_t j = 0; j < plane; ++j) o[c * plane + j] = float(p[c * plane + j]) * scale - shift;
+        }
+    }
+}
+
+}  // namespace typenet::data

@@ -1,0 +1,309 @@
+// Reference kernels: plain loops, written for clarity. They define the numerics every fast
+// kernel is compared against, and they serve double precision (gradient checks).
+#include "typenet/kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace typenet::kernels {
+
+template <class T>
+void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const std::size_t kk = g.kernel * g.kernel;
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            T* yo = y + (b * g.out_channels + o) * out_plane;
+            for (std::size_t i = 0; i < out_plane; ++i) yo[i] = bias ? bias[o] : T(0);
+            for (std::size_t c = 0; c < g.in_channels; ++c) {
+                const T* xc = x + (b * g.in_channels + c) * in_plane;
+                const T* wk = w + (o * g.in_channels + c) * kk;
+                for (std::size_t oh = 0; oh < g.out_height; ++oh)
+                    for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                        T acc = 0;
+                        for (std::size_t u = 0; u < g.kernel; ++u) {
+                            const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride + u) - std::ptrdiff_t(g.pad);
+                            if (ih < 0 || ih >= std::ptrdiff_t(g.in_height)) continue;
+                            for (std::size_t v = 0; v < g.kernel; ++v) {
+                                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride + v) - std::ptrdiff_t(g.pad);
+                                if (iw < 0 || iw >= std::ptrdiff_t(g.in_width)) continue;
+                                acc += wk[u * g.kernel + v] * xc[std::size_t(ih) * g.in_width + std::size_t(iw)];
+                            }
+                        }
+                        yo[oh * g.out_width + ow] += acc;
+                    }
+            }
+        }
+}
+
+template <class T>
+void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const std::size_t kk = g.kernel * g.kernel;
+    std::fill(dx, dx + g.batch * g.in_channels * in_plane, T(0));
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            const T* dyo = dy + (b * g.out_channels + o) * out_plane;
+            for (std::size_t c = 0; c < g.in_channels; ++c) {
+                T* dxc = dx + (b * g.in_channels + c) * in_plane;
+                const T* wk = w + (o * g.in_channels + c) * kk;
+                for (std::size_t oh = 0; oh < g.out_height; ++oh)
+                    for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                        const T d = dyo[oh * g.out_width + ow];
+                        for (std::size_t u = 0; u < g.kernel; ++u) {
+                            const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride + u) - std::ptrdiff_t(g.pad);
+                            if (ih < 0 || ih >= std::ptrdiff_t(g.in_height)) continue;
+                            for (std::size_t v = 0; v < g.kernel; ++v) {
+                                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride + v) - std::ptrdiff_t(g.pad);
+                                if (iw < 0 || iw >= std::ptrdiff_t(g.in_width)) continue;
+                                dxc[std::size_t(ih) * g.in_width + std::size_t(iw)] += wk[u * g.kernel + v] * d;
+                            }
+                        }
+                    }
+            }
+        }
+}
+
+template <class T>
+void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const std::size_t kk = g.kernel * g.kernel;
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            const T* dyo = dy + (b * g.out_channels + o) * out_plane;
+            if (dbias) {
+                T s = 0;
+                for (std::size_t i = 0; i < out_plane; ++i) s += dyo[i];
+                dbias[o] += s;
+            }
+            for (std::size_t c = 0; c < g.in_channels; ++c) {
+                const T* xc = x + (b * g.in_channels + c) * in_plane;
+                T* dwk = dw + (o * g.in_channels + c) * kk;
+                for (std::size_t u = 0; u < g.kernel; ++u)
+                    for (std::size_t v = 0; v < g.kernel; ++v) {
+                        T acc = 0;
+                        for (std::size_t oh = 0; oh < g.out_height; ++oh) {
+                            const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride + u) - std::ptrdiff_t(g.pad);
+                            if (ih < 0 || ih >= std::ptrdiff_t(g.in_height)) continue;
+                            for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride + v) - std::ptrdiff_t(g.pad);
+                                if (iw < 0 || iw >= std::ptrdiff_t(g.in_width)) continue;
+                                acc += dyo[oh * g.out_width + ow] * xc[std::size_t(ih) * g.in_width + std::size_t(iw)];
+                            }
+                        }
+                        dwk[u * g.kernel + v] += acc;
+                    }
+            }
+        }
+}
+
+template <class T>
+void dense_forward(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* w, const T* bias, T* y) {
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t o = 0; o < out; ++o) {
+            T acc = bias ? bias[o] : T(0);
+            for (std::size_t i = 0; i < in; ++i) acc += w[o * in + i] * x[b * in + i];
+            y[b * out + o] = acc;
+        }
+}
+
+template <class T>
+void dense_backward_data(std::size_t batch, std::size_t in, std::size_t out, const T* dy, const T* w, T* dx) {
+    for (std::size_t b = 0; b < batch; ++b) {
+        T* dxb = dx + b * in;
+        std::fill(dxb, dxb + in, T(0));
+        for (std::size_t o = 0; o < out; ++o) {
+            const T d = dy[b * out + o];
+            for (std::size_t i = 0; i < in; ++i) dxb[i] += d * w[o * in + i];
+        }
+    }
+}
+
+template <class T>
+void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* dy, T* dw,
+                           T* dbias) {
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t o = 0; o < out; ++o) {
+            const T d = dy[b * out + o];
+            if (dbias) dbias[o] += d;
+            for (std::size_t i = 0; i < in; ++i) dw[o * in + i] += d * x[b * in + i];
+        }
+}
+
+template <class T>
+void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                              T* xhat, T* istd, T* batch_mean, T* batch_var) {
+    const std::size_t n = g.batch * g.spatial;
+    for (std::size_t c = 0; c < g.channels; ++c) {
+        // Two passes in double: the mean, then the centred sum of squares (no cancellation).
+        double sum = 0;
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const T* p = x + (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) sum += p[i];
+        }
+        const double mean = sum / double(n);
+        double sq = 0;
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const T* p = x + (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) sq += (p[i] - mean) * (p[i] - mean);
+        }
+        const double var = sq / double(n);
+        const double is = 1.0 / std::sqrt(var + eps);
+        batch_mean[c] = T(mean);
+        batch_var[c] = T(var);
+        istd[c] = T(is);
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const std::size_t off = (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const T h = T((x[off + i] - mean) * is);
+                xhat[off + i] = h;
+                y[off + i] = gamma[c] * h + beta[c];
+            }
+        }
+    }
+}
+
+template <class T>
+void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                      const T* running_var, double eps, T* y) {
+    for (std::size_t c = 0; c < g.channels; ++c) {
+        const T scale = T(gamma[c] / std::sqrt(double(running_var[c]) + eps));
+        const T shift = beta[c] - scale * running_mean[c];
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const std::size_t off = (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) y[off + i] = scale * x[off + i] + shift;
+        }
+    }
+}
+
+template <class T>
+void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
+                         T* dgamma, T* dbeta) {
+    const double n = double(g.batch * g.spatial);
+    for (std::size_t c = 0; c < g.channels; ++c) {
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const std::size_t off = (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                sum_dy += dy[off + i];
+                sum_dy_xhat += double(dy[off + i]) * xhat[off + i];
+            }
+        }
+        dgamma[c] += T(sum_dy_xhat);
+        dbeta[c] += T(sum_dy);
+        const double k = double(gamma[c]) * istd[c] / n;
+        for (std::size_t b = 0; b < g.batch; ++b) {
+            const std::size_t off = (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i)
+                dx[off + i] = T(k * (n * dy[off + i] - sum_dy - xhat[off + i] * sum_dy_xhat));
+        }
+    }
+}
+
+template <class T>
+void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    for (std::size_t bc = 0; bc < g.batch * g.channels; ++bc) {
+        const T* xp = x + bc * in_plane;
+        for (std::size_t oh = 0; oh < g.out_height; ++oh)
+            for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                T best = -std::numeric_limits<T>::infinity();
+                std::uint32_t where = 0;
+                bool first = true;
+                for (std::size_t u = 0; u < g.window; ++u)
+                    for (std::size_t v = 0; v < g.window; ++v) {
+                        const std::size_t idx = (oh * g.stride + u) * g.in_width + ow * g.stride + v;
+                        if (first || xp[idx] > best) {
+                            best = xp[idx];
+                            where = std::uint32_t(idx);
+                            first = false;
+                        }
+                    }
+                y[bc * out_plane + oh * g.out_width + ow] = best;
+                if (argmax) argmax[bc * out_plane + oh * g.out_width + ow] = where;
+            }
+    }
+}
+
+template <class T>
+void max_pool_infer(const pool_geometry& g, const T* x, T* y) {
+    max_pool_forward<T>(g, x, y, nullptr);
+}
+
+template <class T>
+void max_pool_backward(const pool_geometry& g, const T* dy, const std::uint32_t* argmax, T* dx) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    std::fill(dx, dx + g.batch * g.channels * in_plane, T(0));
+    for (std::size_t bc = 0; bc < g.batch * g.channels; ++bc)
+        for (std::size_t i = 0; i < out_plane; ++i) dx[bc * in_plane + argmax[bc * out_plane + i]] += dy[bc * out_plane + i];
+}
+
+template <class T>
+void avg_pool_forward(const pool_geometry& g, const T* x, T* y) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const T scale = T(1) / T(g.window * g.window);
+    for (std::size_t bc = 0; bc < g.batch * g.channels; ++bc) {
+        const T* xp = x + bc * in_plane;
+        for (std::size_t oh = 0; oh < g.out_height; ++oh)
+            for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                T acc = 0;
+                for (std::size_t u = 0; u < g.window; ++u)
+                    for (std::size_t v = 0; v < g.window; ++v)
+                        acc += xp[(oh * g.stride + u) * g.in_width + ow * g.stride + v];
+                y[bc * out_plane + oh * g.out_width + ow] = acc * scale;
+            }
+    }
+}
+
+template <class T>
+void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const T scale = T(1) / T(g.window * g.window);
+    std::fill(dx, dx + g.batch * g.channels * in_plane, T(0));
+    for (std::size_t bc = 0; bc < g.batch * g.channels; ++bc) {
+        T* dxp = dx + bc * in_plane;
+        for (std::size_t oh = 0; oh < g.out_height; ++oh)
+            for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                const T d = dy[bc * out_plane + oh * g.out_width + ow] * scale;
+                for (std::size_t u = 0; u < g.window; ++u)
+                    for (std::size_t v = 0; v < g.window; ++v) dxp[(oh * g.stride + u) * g.in_width + ow * g.stride + v] += d;
+            }
+    }
+}
+
+template <class T>
+void relu_forward(std::size_t n, const T* x, T* y) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <class T>
+void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
+    for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+#define TYPENET_INSTANTIATE(T)                                                                                    \
+    template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
+    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*);                         \
+    template void conv2d_backward_params<T>(const conv_geometry&, const T*, const T*, T*, T*);                   \
+    template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
+    template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
+    template void dense_backward_params<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*, T*);   \
+    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
+                                              T*, T*, T*);                                                        \
+    template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
+                                      double, T*);                                                                \
+    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
+    template void max_pool_forward<T>(const pool_geometry&, const T*, T*, std::uint32_t*);                        \
+    template void max_pool_infer<T>(const pool_geometry&, const T*, T*);                                          \
+    template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \
+    template void avg_pool_forward<T>(const pool_geometry&, const T*, T*);                                        \
+    template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
+    template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
+    template void relu_backward<T>(std::size_t, const T*, const T*, T*);
+
+TYPENET_INSTANTIATE(float)
+TYPENET_INSTANTIATE(double)
+
+}  // namespace typenet::kernels

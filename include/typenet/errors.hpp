@@ -27,6 +27,14 @@ template <std::size_t Window, std::size_t Stride, std::size_t Input> struct wind
 
 template <class...> inline constexpr bool always_false = false;
 
+// Instantiates error type E (whose static_assert is the message) from a check<I, In>():
+// write (void)error::reported<E>; rather than (void)sizeof(E);. With sizeof(E) inside the
+// consteval check, clang 14 marks the check invalid and follows the static assertion with
+// errors from inside net.hpp ('here' must be initialized by a constant expression, ...);
+// through a variable template the check still returns false and the assertion stays the
+// only error (g++ 12 gives one error either way).
+template <class E> inline constexpr bool reported = sizeof(E) > 0;
+
 template <class Where, class Layer, class Expected, class Got>
 struct channel_mismatch {
     static_assert(always_false<Where, Layer, Expected, Got>,
@@ -69,6 +77,13 @@ struct fractional_output_size {
                   "typenet: with valid padding (input - window) must be divisible by the stride, or "
                   "the output size would be fractional. Change the stride or window, crop the input, "
                   "or use 'same' padding for a convolution.");
+};
+
+template <class Where, class Type>
+struct not_a_layer {
+    static_assert(always_false<Where, Type>,
+                  "typenet: this entry of the network is not a layer spec (it has no check<I, In>() and "
+                  "output_shape<In>). Use a typenet layer such as conv2d<...>, or write one as layer.hpp describes.");
 };
 
 template <class Where, class Layer>

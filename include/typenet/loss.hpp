@@ -44,7 +44,7 @@ public:
     // Mean loss over the batch.
     template <class T, std::size_t K>
     double loss(const tensor<T, shape<K>>& logits, std::span<const std::int32_t> labels) const {
-        return run(logits, labels, nullptr);
+        return run<T, K>(logits, labels, nullptr);
     }
     // Mean loss, and its gradient with respect to the logits written into dlogits (resized).
     template <class T, std::size_t K>

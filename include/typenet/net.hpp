@@ -18,6 +18,7 @@
 //     activation_bytes_per_sample, and summary() prints them as a table.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -25,6 +26,7 @@
 #include <tuple>
 #include <utility>
 
+#include "typenet/errors.hpp"
 #include "typenet/layer.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"
@@ -41,11 +43,26 @@ template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type
 
 // Checks spec S at position I only while every earlier layer passed, so one mistake gives
 // one error rather than a cascade through the rest of the network.
+template <class S, class In>
+concept layer_spec = requires {
+    { S::template check<0, In>() } -> std::same_as<bool>;
+    typename S::template output_shape<In>;
+};
+
 template <std::size_t I, class In, class S, bool EarlierOk>
 consteval bool checked() {
-    if constexpr (EarlierOk) return S::template check<I, In>();
-    else return false;
+    if constexpr (!EarlierOk) {
+        return false;
+    } else if constexpr (!layer_spec<S, In>) {
+        (void)error::reported<error::not_a_layer<error::at_layer<I>, S>>;
+        return false;
+    } else {
+        return S::template check<I, In>();
+    }
 }
+
+template <class S, class In, bool Ok> struct output_of_spec { using type = typename S::template output_shape<In>; };
+template <class S, class In> struct output_of_spec<S, In, false> { using type = In; };
 
 // The compile-time scan: inputs = the input shape of every layer, output = the network's.
 template <std::size_t I, bool Ok, class In, class... Specs>
@@ -57,7 +74,7 @@ struct scan {
 template <std::size_t I, bool Ok, class In, class S, class... Rest>
 struct scan<I, Ok, In, S, Rest...> {
     static constexpr bool here = checked<I, In, S, Ok>();
-    using next = scan<I + 1, here, typename S::template output_shape<In>, Rest...>;
+    using next = scan<I + 1, here, typename output_of_spec<S, In, here>::type, Rest...>;
     static constexpr bool ok = next::ok;
     using output = typename next::output;
     using inputs = typename prepend<In, typename next::inputs>::type;
@@ -67,18 +84,27 @@ template <class T, class InputShape, class Specs, class Inputs> class net_impl;
 
 // What a network whose shapes do not chain becomes: no members, so that the shape error
 // stays the first and only interesting error.
-struct invalid_net {};
+struct invalid_net {
+    explicit invalid_net(std::uint64_t = 0) {}
+};
 
 }  // namespace detail
 
 namespace detail {
 template <class T, class Input, class... Specs>
-struct net_base {
+struct net_base {  // Input is not an input<...>: basic_net's static_assert says so
+    using type = invalid_net;
+    static constexpr bool ok = false;
+};
+template <class T, std::size_t... Dims, class... Specs>
+struct net_base<T, input<Dims...>, Specs...> {
+    using Input = input<Dims...>;
     using scan_type = scan<0, true, typename Input::shape_type, Specs...>;
     using type = std::conditional_t<scan_type::ok,
                                     net_impl<T, typename Input::shape_type, type_list<Specs...>,
                                              typename scan_type::inputs>,
                                     invalid_net>;
+    static constexpr bool ok = scan_type::ok;
 };
 }  // namespace detail
 
@@ -93,7 +119,7 @@ class basic_net : public detail::net_base<T, Input, Specs...>::type {
 
 public:
     using base::base;
-    static constexpr bool shapes_ok = detail::net_base<T, Input, Specs...>::scan_type::ok;
+    static constexpr bool shapes_ok = detail::net_base<T, Input, Specs...>::ok;
     using spec_list = detail::type_list<Specs...>;
     using input_type = Input;
     template <class U> using with_scalar = basic_net<U, Input, Specs...>;
@@ -151,6 +177,7 @@ public:
     // Runs the layers in order in the current mode and returns the output (valid until the
     // next forward). In train mode the activations and saved values are kept for backward().
     const output_tensor& forward(const input_tensor& x) {
+        has_train_forward_ = false;  // until this forward completes: a throw leaves nothing to differentiate
         batch_ = x.batch();
         if (batch_ == 0) throw std::invalid_argument("typenet::net::forward: empty batch");
         if (mode_ == mode::train) {
@@ -210,6 +237,13 @@ public:
         });
     }
 
+    // Reseeds the random generators of layers that draw in train mode (dropout), e.g. once per
+    // epoch from (seed, epoch) so that a resumed run draws what an uninterrupted one would.
+    void reseed_layers(std::uint64_t seed) {
+        rng g(seed);
+        std::apply([&](auto&... l) { (reseed_if_any(l, g), ...); }, layers_);
+    }
+
     // The running-statistics momentum of every batch-norm layer (weight of the new batch).
     void set_bn_momentum(double m) {
         std::apply([&](auto&... l) { (set_momentum_if_any(l, m), ...); }, layers_);
@@ -219,6 +253,16 @@ public:
     template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
     template <std::size_t I> const auto& output_of() const { return std::get<I>(outputs_); }
     const input_tensor& input_gradient() const { return std::get<0>(grads_); }
+
+    // The type-level structure as text: scalar, input shape, then every layer with its output
+    // shape. Two networks have the same structure() exactly when their types describe the
+    // same computation; checkpoints store a hash of it.
+    static std::string structure() {
+        std::string s = std::string(sizeof(T) == 4 ? "float" : "double") + ";input " + InputShape::to_string();
+        ((s += ";" + layer_type_of<Specs, Ins>::describe() + "->" + layer_type_of<Specs, Ins>::output_shape::to_string()),
+         ...);
+        return s;
+    }
 
     // One row per layer: index, layer, output shape, parameters, forward FLOPs; then totals.
     static std::string summary() {
@@ -255,6 +299,9 @@ private:
     }
     template <class F> void visit_layers(F&& f) { visit_layers_impl(f, std::make_index_sequence<depth>{}); }
 
+    template <class L> static void reseed_if_any(L& l, rng& g) {
+        if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
+    }
     template <class L> static void set_momentum_if_any(L& l, double m) {
         if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
     }

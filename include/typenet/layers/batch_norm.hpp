@@ -35,8 +35,8 @@ inline constexpr std::size_t bn_spatial = In::size / In::dims[0];
 template <std::size_t I, class Spec, class In>
 consteval bool check_eps() {
     if constexpr (Spec::eps_ratio::num <= 0) {
-        (void)sizeof(error::eps_must_be_positive<error::at_layer<I>, Spec, error::expects<error::positive_eps>,
-                                                 error::got<typename Spec::eps_ratio>>);
+        (void)error::reported<error::eps_must_be_positive<error::at_layer<I>, Spec, error::expects<error::positive_eps>,
+                                                 error::got<typename Spec::eps_ratio>>>;
         return false;
     } else {
         return true;
@@ -139,6 +139,8 @@ private:
 template <class T, class Spec, class In>
 class batch_norm_layer : public batch_norm_core<T, In::dims[0], In::size / In::dims[0]> {
     using core = batch_norm_core<T, In::dims[0], In::size / In::dims[0]>;
+    static_assert(Spec::eps > 0, "typenet: batch_norm needs eps > 0 (bound outside a network, the shape scan "
+                                 "did not check it)");
 
 public:
     using value_type = T;

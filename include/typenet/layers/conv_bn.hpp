@@ -32,8 +32,11 @@ struct conv_bn {
     template <class In> using output_shape = typename conv_spec::template output_shape<In>;
     template <class T, class In> using bind = detail::conv_bn_layer<T, conv_bn, In>;
     static std::string describe() {
-        return detail::join_args("conv_bn", {std::to_string(InC), std::to_string(OutC), std::to_string(K),
-                                             std::to_string(S), std::string(detail::tag_name<Padding>())});
+        std::string s = detail::join_args("conv_bn", {std::to_string(InC), std::to_string(OutC), std::to_string(K),
+                                                      std::to_string(S), std::string(detail::tag_name<Padding>())});
+        if constexpr (!std::is_same_v<eps_ratio, std::ratio<1, 100000>>)
+            s.insert(s.size() - 1, ", eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den));
+        return s;
     }
 };
 
@@ -48,6 +51,8 @@ public:
     using input_shape = In;
     using output_shape = typename conv_type::output_shape;
     using bn_type = batch_norm_core<T, output_shape::dims[0], output_shape::dims[1] * output_shape::dims[2]>;
+    static_assert(Spec::bn_spec::eps > 0, "typenet: conv_bn needs eps > 0 (bound outside a network, the shape "
+                                          "scan did not check it)");
     using saved_type = typename bn_type::saved;
 
     static constexpr std::string_view kind = "conv_bn";

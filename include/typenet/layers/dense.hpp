@@ -24,10 +24,10 @@ struct dense {
     template <std::size_t I, class InShape> static consteval bool check() {
         using namespace error;
         if constexpr (InShape::rank != 1) {
-            (void)sizeof(dense_needs_flat_input<at_layer<I>, dense, expects<shape<In>>, got<InShape>>);
+            (void)error::reported<dense_needs_flat_input<at_layer<I>, dense, expects<shape<In>>, got<InShape>>>;
             return false;
         } else if constexpr (InShape::size != In) {
-            (void)sizeof(dense_fan_in_mismatch<at_layer<I>, dense, expects<shape<In>>, got<InShape>>);
+            (void)error::reported<dense_fan_in_mismatch<at_layer<I>, dense, expects<shape<In>>, got<InShape>>>;
             return false;
         } else {
             return true;

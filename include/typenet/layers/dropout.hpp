@@ -23,9 +23,9 @@ struct dropout {
 
     template <std::size_t I, class In> static consteval bool check() {
         if constexpr (rate_ratio::num < 0 || rate_ratio::num >= rate_ratio::den) {
-            (void)sizeof(error::dropout_rate_out_of_range<error::at_layer<I>, dropout,
+            (void)error::reported<error::dropout_rate_out_of_range<error::at_layer<I>, dropout,
                                                           error::expects<error::rate_in_0_to_1>,
-                                                          error::got<rate_ratio>>);
+                                                          error::got<rate_ratio>>>;
             return false;
         } else {
             return true;

@@ -8,26 +8,18 @@ namespace typenet::data {
 
 namespace fs = std::filesystem;
 
-cifar10_set load_cifar10_file(const fs::path& file, std::size_t limit) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) throw data_error(file.string() + ": no such file");
-    if (!fs::is_regular_file(file, ec)) throw data_error(file.string() + ": not a regular file");
-    const auto bytes = fs::file_size(file, ec);
-    if (ec) throw data_error(file.string() + ": cannot read its size: " + ec.message());
+cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit) {
     if (bytes == 0 || bytes % cifar10_record_bytes != 0)
-        throw data_error(file.string() + ": size " + std::to_string(bytes) +
+        throw data_error(source + ": size " + std::to_string(bytes) +
                          " bytes is not a positive multiple of the 3073-byte CIFAR-10 record (" +
                          std::to_string(bytes / cifar10_record_bytes) + " whole records and " +
                          std::to_string(bytes % cifar10_record_bytes) + " bytes left over)");
     const std::size_t records = std::min<std::size_t>(bytes / cifar10_record_bytes, limit);
-
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw data_error(file.string() + ": cannot open for reading");
     std::vector<std::uint8_t> raw(records * cifar10_record_bytes);
     in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
     const auto got = std::size_t(in.gcount());
     if (got != raw.size())
-        throw data_error(file.string() + ": short read in record " + std::to_string(got / cifar10_record_bytes) +
+        throw data_error(source + ": short read in record " + std::to_string(got / cifar10_record_bytes) +
                          ": got " + std::to_string(got) + " of " + std::to_string(raw.size()) + " bytes");
 
     cifar10_set set;
@@ -36,13 +28,24 @@ cifar10_set load_cifar10_file(const fs::path& file, std::size_t limit) {
     for (std::size_t r = 0; r < records; ++r) {
         const std::uint8_t* rec = raw.data() + r * cifar10_record_bytes;
         if (rec[0] >= cifar10_classes)
-            throw data_error(file.string() + ": record " + std::to_string(r) + " (byte offset " +
+            throw data_error(source + ": record " + std::to_string(r) + " (byte offset " +
                              std::to_string(r * cifar10_record_bytes) + ") has label " + std::to_string(rec[0]) +
                              ", outside 0-9");
         set.labels[r] = rec[0];
         std::copy(rec + 1, rec + cifar10_record_bytes, set.pixels.begin() + std::ptrdiff_t(r * cifar10_image_bytes));
     }
     return set;
+}
+
+cifar10_set load_cifar10_file(const fs::path& file, std::size_t limit) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) throw data_error(file.string() + ": no such file");
+    if (!fs::is_regular_file(file, ec)) throw data_error(file.string() + ": not a regular file");
+    const auto bytes = fs::file_size(file, ec);
+    if (ec) throw data_error(file.string() + ": cannot read its size: " + ec.message());
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw data_error(file.string() + ": cannot open for reading");
+    return read_cifar10_records(in, bytes, file.string(), limit);
 }
 
 static void check_dir(const fs::path& dir) {

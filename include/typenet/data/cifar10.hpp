@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -30,14 +31,19 @@ inline constexpr std::size_t cifar10_record_bytes = 3073;
 inline constexpr std::size_t cifar10_image_bytes = 3072;
 inline constexpr std::size_t cifar10_classes = 10;
 
+inline constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
+
 struct cifar10_set {
     std::vector<std::uint8_t> pixels;   // size() * 3072 bytes, (C, H, W) per image
     std::vector<std::int32_t> labels;   // 0..9
     std::size_t size() const { return labels.size(); }
 };
 
-inline constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
-
+// Parses `size_bytes` bytes of CIFAR-10 records from `in` (at most `limit` records); `source`
+// names the file in error messages. load_cifar10_file() calls it with the file's size; a
+// stream that ends early is a "short read" naming the record it stopped in.
+cifar10_set read_cifar10_records(std::istream& in, std::uint64_t size_bytes, const std::string& source,
+                                 std::size_t limit = no_limit);
 // Reads at most `limit` records of one file.
 cifar10_set load_cifar10_file(const std::filesystem::path& file, std::size_t limit = no_limit);
 // data_batch_1.bin .. data_batch_5.bin of `dir`, in order, at most `limit` images.

@@ -1,0 +1,62 @@
+// typenet/io/checkpoint.hpp - versioned binary checkpoints, written atomically.
+//
+// File layout (all integers little-endian):
+//   magic        8 bytes  "TYPENET\x01"
+//   version      u32      format version (1)
+//   network      str      the network's name (u32 length + bytes)
+//   structure    u64      hash of the network's type-level structure (layers, shapes, scalar)
+//   metadata     u32 n, then n pairs of str key, str value   (epoch, step, rng state, config...)
+//   tensors      u32 n, then per tensor: str name, u8 dtype (4 = f32, 8 = f64), u32 rank,
+//                rank x u64 dims, then the data (product(dims) * dtype bytes)
+//   checksum     u32      CRC-32 (IEEE) of every byte before it
+//
+// write_checkpoint() writes "<file>.tmp-<pid>" in the same folder, fsyncs it, renames it over
+// <file> and fsyncs the folder, so an interrupted save leaves the previous checkpoint intact.
+// read_checkpoint() rejects, with a checkpoint_error naming the file and what is wrong: a
+// missing file, a wrong magic, an unknown version, a truncated file, a checksum mismatch.
+// Matching against a network (names, shapes, structure hash) is done by the caller
+// (checkpoint_io.hpp), which names the tensor that differs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace typenet::io {
+
+class checkpoint_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::uint32_t checkpoint_format_version = 1;
+
+struct tensor_record {
+    std::string name;
+    std::uint8_t dtype = 4;                  // bytes per element: 4 (float) or 8 (double)
+    std::vector<std::uint64_t> dims;
+    std::vector<unsigned char> bytes;        // raw little-endian elements
+    std::uint64_t element_count() const;
+};
+
+struct checkpoint {
+    std::string network;
+    std::uint64_t structure_hash = 0;
+    std::vector<std::pair<std::string, std::string>> metadata;
+    std::vector<tensor_record> tensors;
+
+    const std::string* find_meta(const std::string& key) const;
+    const tensor_record* find_tensor(const std::string& name) const;
+};
+
+void write_checkpoint(const std::filesystem::path& file, const checkpoint& ck);
+checkpoint read_checkpoint(const std::filesystem::path& file);
+
+std::uint32_t crc32(const unsigned char* data, std::size_t n, std::uint32_t crc = 0);
+// FNV-1a 64-bit, used for structure hashes.
+std::uint64_t fnv1a64(const std::string& s);
+
+}  // namespace typenet::io

@@ -1,0 +1,75 @@
+// typenet/train/config.hpp - everything a training run is made of, the recipes, and the
+// typenet-train command line.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "typenet/optim.hpp"
+#include "typenet/schedule.hpp"
+
+namespace typenet::train {
+
+// A bad command line or configuration: the message says which flag and why.
+class config_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+enum class divergence_policy { stop, continue_run };
+
+struct train_config {
+    std::string model = "cnn-bn";
+    std::string recipe = "baseline";
+    // optimisation
+    optimizer_config optimizer{};
+    schedule_config schedule{};
+    std::size_t epochs = 2;
+    std::size_t batch = 128;
+    double label_smoothing = 0.0;
+    double clip_grad_norm = 0.0;  // 0 = off
+    double bn_momentum = 0.1;
+    // data
+    bool augment = false;
+    bool drop_last = false;
+    std::size_t limit_train = 0;  // 0 = all
+    std::size_t limit_test = 0;
+    std::optional<std::filesystem::path> data_dir;
+    // run
+    std::uint64_t seed = 0;
+    std::size_t threads = 0;  // 0 = all cores
+    std::string simd = "auto";
+    std::filesystem::path out = "runs/default";
+    bool resume = false;
+    bool eval_only = false;
+    std::optional<std::filesystem::path> checkpoint;
+    divergence_policy on_divergence = divergence_policy::stop;
+    bool quiet = false;
+    bool progress = true;  // a progress bar when stderr is a terminal
+
+    // key = value pairs, in a fixed order (config.json and checkpoint metadata).
+    std::vector<std::pair<std::string, std::string>> to_pairs() const;
+    std::string to_json() const;
+};
+
+// The named recipes:
+//   baseline  SGD lr 0.1, no momentum, batch 128, constant schedule, nothing else
+//   sgd-0.02  the same at lr 0.02
+//   full      our best recipe (see docs/training.md)
+train_config recipe(const std::string& name);
+std::vector<std::string> recipe_names();
+
+// Parses typenet-train's arguments (argv[1..]); throws config_error naming the flag.
+// Returns nullopt when --help was given (help text already printed to stdout).
+std::optional<train_config> parse_command_line(int argc, const char* const* argv);
+std::string help_text();
+
+std::string optimizer_name(optimizer_kind k);
+std::string schedule_name(schedule_kind k);
+
+}  // namespace typenet::train

@@ -1,0 +1,42 @@
+// typenet/train/report.hpp - per-epoch metrics (metrics.csv, metrics.jsonl) and SVG charts.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace typenet::train {
+
+struct epoch_metrics {
+    std::size_t epoch = 0;      // 1-based
+    double train_loss = 0, train_accuracy = 0;
+    double test_loss = 0, test_accuracy = 0;
+    double grad_norm = 0;       // global L2 norm of the gradient, mean over the epoch's steps
+    double lr = 0;              // learning rate of the epoch's last step
+    double seconds = 0;         // wall time of the epoch (training + evaluation)
+    double images_per_second = 0;  // training images / training seconds
+    bool diverged = false;      // a non-finite loss was seen in this epoch
+};
+
+// Writes all rows (header first) to metrics.csv and metrics.jsonl in `dir`, replacing the
+// files atomically, so a resumed run's files hold exactly the epochs it has.
+void write_metrics(const std::filesystem::path& dir, const std::vector<epoch_metrics>& rows);
+// Reads a metrics.csv written by write_metrics; throws std::runtime_error naming the file and line.
+std::vector<epoch_metrics> read_metrics_csv(const std::filesystem::path& file);
+
+// A run's curves: loss (train, test) and accuracy (train, test) against epoch.
+std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string& title);
+
+struct labelled_run {
+    std::string label;
+    std::vector<epoch_metrics> rows;
+};
+// Several runs on one chart: loss and test accuracy panels, one colour per run (test solid,
+// train dashed).
+std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string& title);
+
+// Writes text to a file atomically (temp file + rename).
+void write_file_atomic(const std::filesystem::path& file, const std::string& text);
+
+}  // namespace typenet::train

@@ -1,0 +1,35 @@
+// typenet-train: trains a CIFAR-10 network. See --help and docs/training.md.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "models.hpp"
+#include "typenet/data/cifar10.hpp"
+#include "typenet/io/checkpoint.hpp"
+#include "typenet/train/config.hpp"
+#include "typenet/train/trainer.hpp"
+
+int main(int argc, char** argv) {
+    using namespace typenet;
+    try {
+        const auto cfg = train::parse_command_line(argc, argv);
+        if (!cfg) return train::exit_ok;
+        for (const auto& m : cli::model_registry())
+            if (cfg->model == m.name) return m.run(*cfg);
+        std::string names;
+        for (const auto& m : cli::model_registry()) names += std::string(names.empty() ? "" : ", ") + m.name;
+        throw train::config_error("--model: unknown model '" + cfg->model + "' (choose one of: " + names + ")");
+    } catch (const train::config_error& e) {
+        std::fprintf(stderr, "typenet-train: %s\n", e.what());
+        return train::exit_bad_input;
+    } catch (const data::data_error& e) {
+        std::fprintf(stderr, "typenet-train: data: %s\n", e.what());
+        return train::exit_bad_input;
+    } catch (const io::checkpoint_error& e) {
+        std::fprintf(stderr, "typenet-train: checkpoint: %s\n", e.what());
+        return train::exit_bad_input;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "typenet-train: error: %s\n", e.what());
+        return 1;
+    }
+}

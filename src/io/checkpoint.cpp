@@ -1,0 +1,269 @@
+#include "typenet/io/checkpoint.hpp"
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <unistd.h>
+
+static_assert(std::endian::native == std::endian::little,
+              "typenet checkpoints store raw little-endian tensors; add byte swapping for this platform");
+
+namespace typenet::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::array<unsigned char, 8> magic{'T', 'Y', 'P', 'E', 'N', 'E', 'T', 1};
+
+std::array<std::uint32_t, 256> make_crc_table() {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}
+
+class writer {
+public:
+    void u8(std::uint8_t v) { buf_.push_back(v); }
+    void u32(std::uint32_t v) { raw(&v, 4); }
+    void u64(std::uint64_t v) { raw(&v, 8); }
+    void str(const std::string& s) {
+        u32(std::uint32_t(s.size()));
+        raw(s.data(), s.size());
+    }
+    void raw(const void* p, std::size_t n) {
+        const auto* c = static_cast<const unsigned char*>(p);
+        buf_.insert(buf_.end(), c, c + n);
+    }
+    std::vector<unsigned char>& bytes() { return buf_; }
+
+private:
+    std::vector<unsigned char> buf_;
+};
+
+class reader {
+public:
+    reader(const std::vector<unsigned char>& b, std::size_t end, const fs::path& f) : b_(b), end_(end), file_(f) {}
+    void need(std::size_t n, const char* what) {
+        if (n > end_ - pos_)
+            throw checkpoint_error(file_.string() + ": truncated: " + what + " needs " + std::to_string(n) +
+                                   " bytes at offset " + std::to_string(pos_) + " but only " +
+                                   std::to_string(end_ - pos_) + " remain");
+    }
+    std::uint8_t u8(const char* what) {
+        need(1, what);
+        return b_[pos_++];
+    }
+    std::uint32_t u32(const char* what) {
+        std::uint32_t v;
+        raw(&v, 4, what);
+        return v;
+    }
+    std::uint64_t u64(const char* what) {
+        std::uint64_t v;
+        raw(&v, 8, what);
+        return v;
+    }
+    std::string str(const char* what) {
+        const std::uint32_t n = u32(what);
+        need(n, what);
+        std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+        pos_ += n;
+        return s;
+    }
+    void raw(void* p, std::size_t n, const char* what) {
+        need(n, what);
+        std::memcpy(p, b_.data() + pos_, n);
+        pos_ += n;
+    }
+    std::size_t pos() const { return pos_; }
+
+private:
+    const std::vector<unsigned char>& b_;
+    std::size_t end_, pos_ = 0;
+    const fs::path& file_;
+};
+
+void fail_errno(const std::string& what) { throw checkpoint_error(what + ": " + std::strerror(errno)); }
+}  // namespace
+
+std::uint32_t crc32(const unsigned char* data, std::size_t n, std::uint32_t crc) {
+    static const auto table = make_crc_table();
+    crc = ~crc;
+    for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+std::uint64_t fnv1a64(const std::string& s) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+std::uint64_t tensor_record::element_count() const {
+    std::uint64_t n = 1;
+    for (auto d : dims) n *= d;
+    return n;
+}
+
+const std::string* checkpoint::find_meta(const std::string& key) const {
+    for (const auto& [k, v] : metadata)
+        if (k == key) return &v;
+    return nullptr;
+}
+const tensor_record* checkpoint::find_tensor(const std::string& name) const {
+    for (const auto& t : tensors)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+void write_checkpoint(const fs::path& file, const checkpoint& ck) {
+    writer w;
+    w.raw(magic.data(), magic.size());
+    w.u32(checkpoint_format_version);
+    w.str(ck.network);
+    w.u64(ck.structure_hash);
+    w.u32(std::uint32_t(ck.metadata.size()));
+    for (const auto& [k, v] : ck.metadata) {
+        w.str(k);
+        w.str(v);
+    }
+    w.u32(std::uint32_t(ck.tensors.size()));
+    for (const auto& t : ck.tensors) {
+        if (t.bytes.size() != t.element_count() * t.dtype)
+            throw checkpoint_error("write_checkpoint: tensor " + t.name + " holds " + std::to_string(t.bytes.size()) +
+                                   " bytes, its dims need " + std::to_string(t.element_count() * t.dtype));
+        w.str(t.name);
+        w.u8(t.dtype);
+        w.u32(std::uint32_t(t.dims.size()));
+        for (auto d : t.dims) w.u64(d);
+        w.raw(t.bytes.data(), t.bytes.size());
+    }
+    w.u32(crc32(w.bytes().data(), w.bytes().size()));
+
+    const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const fs::path tmp = dir / (file.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail_errno("cannot create " + tmp.string());
+    const auto& bytes = w.bytes();
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            errno = e;
+            fail_errno("cannot write " + tmp.string());
+        }
+        done += std::size_t(n);
+    }
+    if (::fsync(fd) != 0) {
+        const int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail_errno("cannot fsync " + tmp.string());
+    }
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        fail_errno("cannot close " + tmp.string());
+    }
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        errno = e;
+        fail_errno("cannot rename " + tmp.string() + " to " + file.string());
+    }
+    // Make the rename itself durable.
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+checkpoint read_checkpoint(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) throw checkpoint_error(file.string() + ": no such checkpoint file");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw checkpoint_error(file.string() + ": cannot open for reading");
+    std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (b.size() < magic.size() || !std::equal(magic.begin(), magic.end(), b.begin()))
+        throw checkpoint_error(file.string() + ": not a typenet checkpoint (wrong magic bytes)");
+    if (b.size() < magic.size() + 4 + 4)
+        throw checkpoint_error(file.string() + ": truncated: " + std::to_string(b.size()) + " bytes");
+    std::uint32_t version;
+    std::memcpy(&version, b.data() + magic.size(), 4);
+    if (version != checkpoint_format_version)
+        throw checkpoint_error(file.string() + ": checkpoint format version " + std::to_string(version) +
+                               " is not supported (this typenet reads version " +
+                               std::to_string(checkpoint_format_version) + ")");
+    const std::size_t body = b.size() - 4;
+    std::uint32_t stored;
+    std::memcpy(&stored, b.data() + body, 4);
+    const std::uint32_t actual = crc32(b.data(), body);
+
+    // Parse first (a truncated file fails here with the part that is missing), then verify the
+    // checksum (a flipped byte anywhere).
+    reader r(b, body, file);
+    checkpoint ck;
+    std::string parse_error;
+    try {
+        unsigned char m[8];
+        r.raw(m, 8, "magic");
+        r.u32("version");
+        ck.network = r.str("network name");
+        ck.structure_hash = r.u64("structure hash");
+        const std::uint32_t nmeta = r.u32("metadata count");
+        for (std::uint32_t i = 0; i < nmeta; ++i) {
+            std::string k = r.str("metadata key");
+            std::string v = r.str("metadata value");
+            ck.metadata.emplace_back(std::move(k), std::move(v));
+        }
+        const std::uint32_t ntensors = r.u32("tensor count");
+        for (std::uint32_t i = 0; i < ntensors; ++i) {
+            tensor_record t;
+            t.name = r.str("tensor name");
+            t.dtype = r.u8("tensor dtype");
+            if (t.dtype != 4 && t.dtype != 8)
+                throw checkpoint_error(file.string() + ": tensor " + t.name + " has unknown element size " +
+                                       std::to_string(t.dtype));
+            const std::uint32_t rank = r.u32("tensor rank");
+            if (rank > 8) throw checkpoint_error(file.string() + ": tensor " + t.name + " has rank " + std::to_string(rank));
+            for (std::uint32_t k = 0; k < rank; ++k) t.dims.push_back(r.u64("tensor dims"));
+            const std::uint64_t nbytes = t.element_count() * t.dtype;
+            r.need(nbytes, "tensor data");
+            t.bytes.resize(nbytes);
+            r.raw(t.bytes.data(), nbytes, "tensor data");
+            ck.tensors.push_back(std::move(t));
+        }
+        if (r.pos() != body)
+            throw checkpoint_error(file.string() + ": " + std::to_string(body - r.pos()) +
+                                   " unexpected bytes after the last tensor");
+    } catch (const checkpoint_error& e) {
+        parse_error = e.what();
+    }
+    if (stored != actual) {
+        std::string msg = file.string() + ": checksum mismatch (stored " + std::to_string(stored) + ", computed " +
+                          std::to_string(actual) + "): the file is corrupted or truncated";
+        if (!parse_error.empty()) msg += "; " + parse_error;
+        throw checkpoint_error(msg);
+    }
+    if (!parse_error.empty()) throw checkpoint_error(parse_error);
+    return ck;
+}
+
+}  // namespace typenet::io

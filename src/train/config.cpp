@@ -1,0 +1,335 @@
+#include "typenet/train/config.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace typenet::train {
+
+std::string optimizer_name(optimizer_kind k) {
+    switch (k) {
+        case optimizer_kind::sgd: return "sgd";
+        case optimizer_kind::adam: return "adam";
+        case optimizer_kind::adamw: return "adamw";
+    }
+    return "?";
+}
+std::string schedule_name(schedule_kind k) {
+    switch (k) {
+        case schedule_kind::constant: return "constant";
+        case schedule_kind::step: return "step";
+        case schedule_kind::cosine: return "cosine";
+    }
+    return "?";
+}
+
+std::vector<std::string> recipe_names() { return {"baseline", "sgd-0.02", "full"}; }
+
+train_config recipe(const std::string& name) {
+    train_config c;
+    c.recipe = name;
+    c.optimizer.kind = optimizer_kind::sgd;
+    c.schedule.kind = schedule_kind::constant;
+    c.batch = 128;
+    if (name == "baseline") {
+        c.schedule.base_lr = 0.1;
+    } else if (name == "sgd-0.02") {
+        c.schedule.base_lr = 0.02;
+    } else if (name == "full") {
+        // Adam 1e-3 + cosine + 1 warmup epoch + weight decay + flip/crop + label smoothing 0.1
+        // (the published best recipe's ingredients), AdamW's decoupled decay, no decay on
+        // batch-norm parameters and biases.
+        c.optimizer.kind = optimizer_kind::adamw;
+        c.optimizer.weight_decay = 5e-4;
+        c.optimizer.decay_norm_and_bias = false;
+        c.schedule.kind = schedule_kind::cosine;
+        c.schedule.base_lr = 1e-3;
+        c.schedule.warmup_epochs = 1;
+        c.label_smoothing = 0.1;
+        c.augment = true;
+        c.epochs = 30;
+    } else {
+        std::string names;
+        for (const auto& n : recipe_names()) names += (names.empty() ? "" : ", ") + n;
+        throw config_error("--recipe: unknown recipe '" + name + "' (choose one of: " + names + ")");
+    }
+    return c;
+}
+
+namespace {
+std::string fmt_double(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
+std::string json_escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            o += buf;
+            continue;
+        }
+        o += c;
+    }
+    return o;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
+    std::string milestones;
+    for (double m : schedule.milestones) milestones += (milestones.empty() ? "" : ",") + fmt_double(m);
+    return {
+        {"model", model},
+        {"recipe", recipe},
+        {"optimizer", optimizer_name(optimizer.kind)},
+        {"lr", fmt_double(schedule.base_lr)},
+        {"momentum", fmt_double(optimizer.momentum)},
+        {"nesterov", optimizer.nesterov ? "true" : "false"},
+        {"weight_decay", fmt_double(optimizer.weight_decay)},
+        {"decay_norm_and_bias", optimizer.decay_norm_and_bias ? "true" : "false"},
+        {"adam_beta1", fmt_double(optimizer.beta1)},
+        {"adam_beta2", fmt_double(optimizer.beta2)},
+        {"adam_eps", fmt_double(optimizer.eps)},
+        {"schedule", schedule_name(schedule.kind)},
+        {"milestones", milestones},
+        {"step_factor", fmt_double(schedule.factor)},
+        {"warmup_epochs", fmt_double(schedule.warmup_epochs)},
+        {"epochs", std::to_string(epochs)},
+        {"batch", std::to_string(batch)},
+        {"label_smoothing", fmt_double(label_smoothing)},
+        {"clip_grad_norm", fmt_double(clip_grad_norm)},
+        {"bn_momentum", fmt_double(bn_momentum)},
+        {"augment", augment ? "true" : "false"},
+        {"drop_last", drop_last ? "true" : "false"},
+        {"limit_train", std::to_string(limit_train)},
+        {"limit_test", std::to_string(limit_test)},
+        {"seed", std::to_string(seed)},
+        {"on_divergence", on_divergence == divergence_policy::stop ? "stop" : "continue"},
+    };
+}
+
+std::string train_config::to_json() const {
+    std::string s = "{\n";
+    const auto pairs = to_pairs();
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        const auto& [k, v] = pairs[i];
+        const bool literal = v == "true" || v == "false" ||
+                             (!v.empty() && v.find_first_not_of("0123456789.eE+-") == std::string::npos && k != "milestones");
+        s += "  \"" + k + "\": " + (literal ? v : "\"" + json_escape(v) + "\"") + (i + 1 < pairs.size() ? ",\n" : "\n");
+    }
+    return s + "}\n";
+}
+
+namespace {
+
+struct flag_info {
+    const char* name;
+    const char* arg;  // nullptr for switches
+    std::string help;
+};
+
+double parse_double(const std::string& flag, const std::string& v) {
+    try {
+        std::size_t used = 0;
+        const double d = std::stod(v, &used);
+        if (used != v.size() || !std::isfinite(d)) throw std::invalid_argument("");
+        return d;
+    } catch (const std::exception&) {
+        throw config_error(flag + ": expected a number, got '" + v + "'");
+    }
+}
+std::size_t parse_count(const std::string& flag, const std::string& v) {
+    std::size_t out = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || p != v.data() + v.size() || v.empty())
+        throw config_error(flag + ": expected a whole number >= 0, got '" + v + "'");
+    return out;
+}
+bool parse_bool(const std::string& flag, const std::string& v) {
+    if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
+    if (v == "false" || v == "0" || v == "off" || v == "no") return false;
+    throw config_error(flag + ": expected true or false, got '" + v + "'");
+}
+
+const std::vector<flag_info>& flags() {
+    const train_config d = recipe("baseline");
+    static const std::vector<flag_info> f = {
+        {"--model", "NAME", "network: cnn-bn, cnn-nobn (default " + d.model + ")"},
+        {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (default baseline); "
+                             "flags after it override single settings"},
+        {"--lr", "X", "base learning rate (baseline 0.1)"},
+        {"--optimizer", "NAME", "sgd, adam, adamw (baseline sgd)"},
+        {"--momentum", "X", "SGD momentum (baseline 0)"},
+        {"--nesterov", "BOOL", "Nesterov momentum (baseline false)"},
+        {"--weight-decay", "X", "weight decay, L2 for sgd/adam, decoupled for adamw (baseline 0)"},
+        {"--no-decay-norm-bias", nullptr, "exempt batch-norm gamma/beta and biases from weight decay"},
+        {"--epochs", "N", "epochs (baseline 2)"},
+        {"--batch", "N", "batch size (baseline 128)"},
+        {"--schedule", "NAME", "constant, step, cosine (baseline constant)"},
+        {"--milestones", "E1,E2,..", "epochs at which the step schedule multiplies the lr by --step-factor"},
+        {"--step-factor", "X", "factor of the step schedule (default 0.1)"},
+        {"--warmup-epochs", "X", "linear warmup length in epochs (baseline 0)"},
+        {"--label-smoothing", "X", "label smoothing in [0, 1) (baseline 0)"},
+        {"--clip-grad-norm", "X", "clip the global gradient norm to X (0 = off, default)"},
+        {"--bn-momentum", "X", "batch-norm running-statistics momentum, weight of the new batch (default 0.1)"},
+        {"--augment", "BOOL", "random crop (4-pixel padding) + horizontal flip (baseline false)"},
+        {"--drop-last", "BOOL", "drop the last, smaller training batch (default false)"},
+        {"--limit-train", "N", "use only the first N training images (default all)"},
+        {"--limit-test", "N", "use only the first N test images (default all)"},
+        {"--seed", "N", "seed of initialisation, shuffling and augmentation (default 0)"},
+        {"--threads", "N", "threads (default: all cores)"},
+        {"--simd", "NAME", "auto, avx512, avx2, scalar (default auto)"},
+        {"--data", "DIR", "CIFAR-10 binary folder (default: $TYPENET_DATA, data/cifar-10-batches-bin, "
+                          "../shared/data/cifar10/cifar-10-batches-bin)"},
+        {"--out", "DIR", "output folder for metrics, curves and checkpoints (default runs/default)"},
+        {"--resume", nullptr, "continue the run in --out from its last checkpoint"},
+        {"--eval-only", nullptr, "only evaluate --checkpoint FILE on the test set"},
+        {"--checkpoint", "FILE", "checkpoint to evaluate with --eval-only"},
+        {"--on-divergence", "WHAT", "stop (default: exit code 3 on a non-finite loss) or continue (record it)"},
+        {"--quiet", nullptr, "print nothing but errors"},
+        {"--help", nullptr, "this text"},
+    };
+    return f;
+}
+
+}  // namespace
+
+std::string help_text() {
+    std::string s =
+        "usage: typenet-train [--model NAME] [--recipe NAME] [overrides...] [--data DIR] [--out DIR]\n"
+        "Trains a CIFAR-10 network, writing metrics.csv, metrics.jsonl, config.json, curves.svg and\n"
+        "checkpoints (last.ckpt, epoch-N.ckpt) into --out. Exit codes: 0 done, 2 bad flags or input,\n"
+        "3 stopped on a non-finite loss.\n\n";
+    for (const auto& f : flags()) {
+        std::string left = std::string("  ") + f.name + (f.arg ? std::string(" ") + f.arg : "");
+        if (left.size() < 28) left += std::string(28 - left.size(), ' ');
+        else left += "\n" + std::string(28, ' ');
+        s += left + f.help + "\n";
+    }
+    return s;
+}
+
+std::optional<train_config> parse_command_line(int argc, const char* const* argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    // --recipe sets the defaults first, wherever it stands; the other flags override it.
+    std::string recipe_name = "baseline";
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--help" || args[i] == "-h") {
+            std::cout << help_text();
+            return std::nullopt;
+        }
+        if (args[i].rfind("--recipe=", 0) == 0) recipe_name = args[i].substr(9);
+        else if (args[i] == "--recipe" && i + 1 < args.size()) recipe_name = args[i + 1];
+    }
+    train_config c = recipe(recipe_name);
+    bool lr_set = false;
+
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string flag = args[i], value;
+        bool has_inline = false;
+        if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = flag.substr(eq + 1);
+            flag = flag.substr(0, eq);
+            has_inline = true;
+        }
+        const flag_info* info = nullptr;
+        for (const auto& f : flags())
+            if (flag == f.name) info = &f;
+        if (!info) {
+            if (flag.rfind("-", 0) != 0) throw config_error("unexpected argument '" + flag + "' (flags start with --; see --help)");
+            throw config_error("unknown flag '" + flag + "' (see --help)");
+        }
+        if (info->arg) {
+            if (!has_inline) {
+                if (i + 1 >= args.size()) throw config_error(flag + ": missing value " + info->arg);
+                value = args[++i];
+            }
+        } else if (has_inline) {
+            throw config_error(flag + " takes no value");
+        }
+
+        if (flag == "--model") c.model = value;
+        else if (flag == "--recipe") c.recipe = value;
+        else if (flag == "--lr") { c.schedule.base_lr = parse_double(flag, value); lr_set = true; }
+        else if (flag == "--optimizer") {
+            if (value == "sgd") c.optimizer.kind = optimizer_kind::sgd;
+            else if (value == "adam") c.optimizer.kind = optimizer_kind::adam;
+            else if (value == "adamw") c.optimizer.kind = optimizer_kind::adamw;
+            else throw config_error("--optimizer: unknown optimizer '" + value + "' (choose sgd, adam or adamw)");
+        }
+        else if (flag == "--momentum") c.optimizer.momentum = parse_double(flag, value);
+        else if (flag == "--nesterov") c.optimizer.nesterov = parse_bool(flag, value);
+        else if (flag == "--weight-decay") c.optimizer.weight_decay = parse_double(flag, value);
+        else if (flag == "--no-decay-norm-bias") c.optimizer.decay_norm_and_bias = false;
+        else if (flag == "--epochs") c.epochs = parse_count(flag, value);
+        else if (flag == "--batch") c.batch = parse_count(flag, value);
+        else if (flag == "--schedule") {
+            if (value == "constant") c.schedule.kind = schedule_kind::constant;
+            else if (value == "step") c.schedule.kind = schedule_kind::step;
+            else if (value == "cosine") c.schedule.kind = schedule_kind::cosine;
+            else throw config_error("--schedule: unknown schedule '" + value + "' (choose constant, step or cosine)");
+        }
+        else if (flag == "--milestones") {
+            c.schedule.milestones.clear();
+            std::stringstream ss(value);
+            std::string item;
+            while (std::getline(ss, item, ',')) c.schedule.milestones.push_back(parse_double(flag, item));
+        }
+        else if (flag == "--step-factor") c.schedule.factor = parse_double(flag, value);
+        else if (flag == "--warmup-epochs") c.schedule.warmup_epochs = parse_double(flag, value);
+        else if (flag == "--label-smoothing") c.label_smoothing = parse_double(flag, value);
+        else if (flag == "--clip-grad-norm") c.clip_grad_norm = parse_double(flag, value);
+        else if (flag == "--bn-momentum") c.bn_momentum = parse_double(flag, value);
+        else if (flag == "--augment") c.augment = parse_bool(flag, value);
+        else if (flag == "--drop-last") c.drop_last = parse_bool(flag, value);
+        else if (flag == "--limit-train") c.limit_train = parse_count(flag, value);
+        else if (flag == "--limit-test") c.limit_test = parse_count(flag, value);
+        else if (flag == "--seed") c.seed = parse_count(flag, value);
+        else if (flag == "--threads") c.threads = parse_count(flag, value);
+        else if (flag == "--simd") {
+            if (value != "auto" && value != "avx512" && value != "avx2" && value != "scalar")
+                throw config_error("--simd: unknown instruction set '" + value + "' (choose auto, avx512, avx2 or scalar)");
+            c.simd = value;
+        }
+        else if (flag == "--data") c.data_dir = value;
+        else if (flag == "--out") c.out = value;
+        else if (flag == "--resume") c.resume = true;
+        else if (flag == "--eval-only") c.eval_only = true;
+        else if (flag == "--checkpoint") c.checkpoint = value;
+        else if (flag == "--on-divergence") {
+            if (value == "stop") c.on_divergence = divergence_policy::stop;
+            else if (value == "continue") c.on_divergence = divergence_policy::continue_run;
+            else throw config_error("--on-divergence: expected stop or continue, got '" + value + "'");
+        }
+        else if (flag == "--quiet") c.quiet = true;
+    }
+    (void)lr_set;
+
+    // Whole-configuration checks, each naming its flag.
+    if (c.epochs == 0 && !c.eval_only) throw config_error("--epochs: must be at least 1");
+    if (c.batch < 2) throw config_error("--batch: must be at least 2 (batch normalisation needs 2 samples in train mode)");
+    if (!(c.schedule.base_lr > 0)) throw config_error("--lr: must be > 0");
+    if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) throw config_error("--label-smoothing: must be in [0, 1)");
+    if (!(c.clip_grad_norm >= 0)) throw config_error("--clip-grad-norm: must be >= 0");
+    if (!(c.bn_momentum > 0 && c.bn_momentum <= 1)) throw config_error("--bn-momentum: must be in (0, 1]");
+    if (!(c.schedule.warmup_epochs >= 0)) throw config_error("--warmup-epochs: must be >= 0");
+    if (!(c.schedule.factor > 0)) throw config_error("--step-factor: must be > 0");
+    if (c.schedule.kind == schedule_kind::step && c.schedule.milestones.empty())
+        throw config_error("--schedule step needs --milestones E1,E2,...");
+    if (c.eval_only && !c.checkpoint) throw config_error("--eval-only needs --checkpoint FILE");
+    if (c.eval_only && c.resume) throw config_error("--eval-only and --resume exclude each other");
+    try {
+        c.optimizer.validate();
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("--optimizer/--momentum/--nesterov/--weight-decay: ") + e.what());
+    }
+    return c;
+}
+
+}  // namespace typenet::train

@@ -1,0 +1,196 @@
+#include "typenet/train/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace typenet::train {
+
+namespace fs = std::filesystem;
+
+void write_file_atomic(const fs::path& file, const std::string& text) {
+    const fs::path tmp = file.string() + ".tmp-" + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw std::runtime_error(tmp.string() + ": cannot create");
+        out << text;
+        out.flush();
+        if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw std::runtime_error(file.string() + ": cannot replace: " + ec.message());
+    }
+}
+
+namespace {
+std::string num(double v, const char* f = "%.6g") {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+std::string json_num(double v) { return std::isfinite(v) ? num(v, "%.9g") : "null"; }
+}  // namespace
+
+void write_metrics(const fs::path& dir, const std::vector<epoch_metrics>& rows) {
+    std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n";
+    std::string jsonl;
+    for (const auto& r : rows) {
+        csv += std::to_string(r.epoch) + "," + num(r.train_loss, "%.9g") + "," + num(r.train_accuracy, "%.9g") + "," +
+               num(r.test_loss, "%.9g") + "," + num(r.test_accuracy, "%.9g") + "," + num(r.grad_norm, "%.9g") + "," +
+               num(r.lr, "%.9g") + "," + num(r.seconds, "%.3f") + "," + num(r.images_per_second, "%.1f") + "," +
+               (r.diverged ? "1" : "0") + "\n";
+        jsonl += "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + json_num(r.train_loss) +
+                 ", \"train_accuracy\": " + json_num(r.train_accuracy) + ", \"test_loss\": " + json_num(r.test_loss) +
+                 ", \"test_accuracy\": " + json_num(r.test_accuracy) + ", \"grad_norm\": " + json_num(r.grad_norm) +
+                 ", \"lr\": " + json_num(r.lr) + ", \"seconds\": " + json_num(r.seconds) +
+                 ", \"images_per_second\": " + json_num(r.images_per_second) +
+                 ", \"diverged\": " + (r.diverged ? "true" : "false") + "}\n";
+    }
+    write_file_atomic(dir / "metrics.csv", csv);
+    write_file_atomic(dir / "metrics.jsonl", jsonl);
+}
+
+std::vector<epoch_metrics> read_metrics_csv(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error(file.string() + ": cannot open (expected a metrics.csv written by typenet-train)");
+    std::string line;
+    std::getline(in, line);
+    if (line.rfind("epoch,train_loss,", 0) != 0)
+        throw std::runtime_error(file.string() + ": line 1 is not the metrics.csv header");
+    std::vector<epoch_metrics> rows;
+    std::size_t lineno = 1;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.empty()) continue;
+        std::vector<double> v;
+        std::stringstream ss(line);
+        std::string cell;
+        while (std::getline(ss, cell, ',')) {
+            try {
+                std::size_t used = 0;
+                v.push_back(std::stod(cell, &used));
+            } catch (const std::exception&) {
+                throw std::runtime_error(file.string() + ": line " + std::to_string(lineno) + ": '" + cell +
+                                         "' is not a number");
+            }
+        }
+        if (v.size() != 10)
+            throw std::runtime_error(file.string() + ": line " + std::to_string(lineno) + " has " +
+                                     std::to_string(v.size()) + " fields, expected 10");
+        rows.push_back({std::size_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] != 0});
+    }
+    return rows;
+}
+
+namespace {
+
+const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+struct series {
+    std::string label, colour;
+    bool dashed;
+    std::vector<std::pair<double, double>> points;  // (epoch, value); non-finite values are skipped
+};
+
+// One panel with axes, ticks, a legend and the series as polylines.
+std::string panel(double x0, double y0, double w, double h, const std::string& title, const std::string& ylabel,
+                  const std::vector<series>& all, bool from_zero) {
+    double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
+    for (const auto& s : all)
+        for (auto [x, y] : s.points) {
+            if (!std::isfinite(y)) continue;
+            xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+        }
+    if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+    if (from_zero) ymin = std::min(ymin, 0.0);
+    if (xmax - xmin < 1e-9) xmax = xmin + 1;
+    if (ymax - ymin < 1e-9) ymax = ymin + 1;
+    const double pad = 0.05 * (ymax - ymin);
+    ymax += pad;
+    if (!from_zero) ymin -= pad;
+    const double L = x0 + 60, R = x0 + w - 10, T = y0 + 30, B = y0 + h - 40;
+    auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
+    auto Y = [&](double y) { return B - (y - ymin) / (ymax - ymin) * (B - T); };
+    std::string s;
+    s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + title + "</text>\n";
+    s += "<rect x='" + num(L) + "' y='" + num(T) + "' width='" + num(R - L) + "' height='" + num(B - T) +
+         "' fill='none' stroke='#444'/>\n";
+    for (int i = 0; i <= 4; ++i) {
+        const double yv = ymin + (ymax - ymin) * i / 4.0, xv = xmin + (xmax - xmin) * i / 4.0;
+        s += "<line x1='" + num(L) + "' x2='" + num(R) + "' y1='" + num(Y(yv)) + "' y2='" + num(Y(yv)) +
+             "' stroke='#ddd'/>\n";
+        s += "<text x='" + num(L - 5) + "' y='" + num(Y(yv) + 4) + "' text-anchor='end' font-size='11'>" +
+             num(yv, "%.3g") + "</text>\n";
+        s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
+             num(xv, "%.3g") + "</text>\n";
+    }
+    s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>epoch</text>\n";
+    s += "<text x='" + num(x0 + 14) + "' y='" + num((T + B) / 2) + "' text-anchor='middle' font-size='12' transform='rotate(-90 " +
+         num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + ylabel + "</text>\n";
+    double ly = T + 14;
+    for (const auto& se : all) {
+        std::string pts;
+        for (auto [x, y] : se.points)
+            if (std::isfinite(y)) pts += num(X(x)) + "," + num(Y(y)) + " ";
+        const std::string dash = se.dashed ? " stroke-dasharray='5,4'" : "";
+        s += "<polyline fill='none' stroke='" + se.colour + "' stroke-width='2'" + dash + " points='" + pts + "'/>\n";
+        for (auto [x, y] : se.points)
+            if (std::isfinite(y))
+                s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='2.5' fill='" + se.colour + "'/>\n";
+        s += "<line x1='" + num(R - 150) + "' x2='" + num(R - 125) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
+             "' stroke='" + se.colour + "' stroke-width='2'" + dash + "/>\n";
+        s += "<text x='" + num(R - 120) + "' y='" + num(ly) + "' font-size='11'>" + se.label + "</text>\n";
+        ly += 15;
+    }
+    return s;
+}
+
+std::string document(double w, double h, const std::string& title, const std::string& body) {
+    return "<svg xmlns='http://www.w3.org/2000/svg' width='" + num(w) + "' height='" + num(h) + "' viewBox='0 0 " +
+           num(w) + " " + num(h) + "' font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n" +
+           "<title>" + title + "</title>\n" + body + "</svg>\n";
+}
+
+series make(const std::string& label, const std::string& colour, bool dashed, const std::vector<epoch_metrics>& rows,
+            double epoch_metrics::*field, double scale = 1.0) {
+    series s{label, colour, dashed, {}};
+    for (const auto& r : rows) s.points.emplace_back(double(r.epoch), r.*field * scale);
+    return s;
+}
+
+}  // namespace
+
+std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string& title) {
+    std::vector<series> loss{make("train loss", palette[0], true, rows, &epoch_metrics::train_loss),
+                             make("test loss", palette[1], false, rows, &epoch_metrics::test_loss)};
+    std::vector<series> acc{make("train accuracy %", palette[0], true, rows, &epoch_metrics::train_accuracy, 100),
+                            make("test accuracy %", palette[1], false, rows, &epoch_metrics::test_accuracy, 100)};
+    return document(900, 360, title,
+                    panel(0, 0, 450, 360, title + ": loss", "loss", loss, true) +
+                        panel(450, 0, 450, 360, title + ": accuracy", "accuracy %", acc, true));
+}
+
+std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string& title) {
+    std::vector<series> loss, acc;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const char* c = palette[i % (sizeof palette / sizeof *palette)];
+        loss.push_back(make(runs[i].label + " train", c, true, runs[i].rows, &epoch_metrics::train_loss));
+        loss.push_back(make(runs[i].label + " test", c, false, runs[i].rows, &epoch_metrics::test_loss));
+        acc.push_back(make(runs[i].label + " test", c, false, runs[i].rows, &epoch_metrics::test_accuracy, 100));
+    }
+    return document(1000, 400, title,
+                    panel(0, 0, 500, 400, title + ": loss", "loss", loss, true) +
+                        panel(500, 0, 500, 400, title + ": test accuracy", "accuracy %", acc, true));
+}
+
+}  // namespace typenet::train

@@ -9,14 +9,60 @@
 //   - "forward" kernels overwrite their outputs;
 //   - "backward_data" kernels overwrite the input gradient;
 //   - "backward_params" kernels ADD into parameter gradients (see the VJP contract in layer.hpp).
-// They are defined in src/kernels/ for float and double (reference_*.cpp: plain loops, the
-// numerical reference every faster kernel is tested against).
+//   - Buffers do not overlap unless the kernel's comment allows it (ALIASING below).
+//
+// Two implementations stand behind these declarations (src/kernels/):
+//   - double -> typenet::kernels::reference (kernels_reference.hpp, reference.cpp): plain loops,
+//     the numerical reference every faster kernel is tested against, and the precision of
+//     gradient checks;
+//   - float -> the fast kernels: implicit-GEMM convolutions and a blocked GEMM on one
+//     register-blocked micro-kernel, vectorised batch norm and ReLU, written once over
+//     xsimd::batch<float, Arch> and compiled per instruction set (AVX-512, AVX2+FMA, SSE2),
+//     chosen at run time (set_isa below), on one OpenMP team (set_threads below).
+//
+// Determinism: for a given instruction set the float kernels return bit-identical results run
+// to run AND for every thread count: each output and each partial sum belongs to a fixed piece
+// of work (an image, a fixed chunk of 8 images, a channel, a block of columns), and every sum
+// over the batch (weight and bias gradients, batch-norm statistics) combines those partials
+// in a fixed order, never in thread-arrival order; which thread runs a piece changes nothing.
+// Different instruction sets round differently (FMA or not, vector widths): log isa_name().
+//
+// The float kernels keep their scratch (padded images, packed weights, partial sums) in
+// grow-only per-thread buffers sized by the largest layer: a few MB, never per-call
+// allocations. They may be called from several threads at once (the buffers are per thread).
+//
+// TYPENET_KERNEL_PROFILE=1 in the environment prints, at exit, the wall time and call count of
+// every kernel (both precisions) to stderr.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace typenet::kernels {
+
+// ---- run-time control of the float kernels ----------------------------------------------------
+
+// Pins the instruction set of the float kernels: "auto" (the default: the best this CPU
+// supports), "avx512", "avx2", or "sse2" (alias "scalar": the portable x86-64 baseline).
+// Throws std::invalid_argument for an unknown name or one this CPU or build does not support.
+// Process-wide; call it before training, not while kernels run.
+void set_isa(std::string_view name);
+// The instruction set the float kernels use now: "avx512", "avx2", "sse2", or "reference" in a
+// build without SIMD kernels.
+std::string isa_name();
+// The names set_isa accepts on this machine besides "auto", best first.
+std::vector<std::string> supported_isas();
+
+// Threads of the float kernels, all in one OpenMP team: 0 = every core (the default, or
+// OMP_NUM_THREADS when set). Results do not depend on it (see Determinism above).
+void set_threads(std::size_t n);
+// The number of threads the float kernels use now (1 in a build without OpenMP).
+std::size_t threads();
+
+// ---- convolution ------------------------------------------------------------------------------
 
 struct conv_geometry {
     std::size_t batch, in_channels, in_height, in_width;
@@ -42,24 +88,52 @@ template <class T> void dense_backward_data(std::size_t batch, std::size_t in, s
 template <class T> void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x,
                                               const T* dy, T* dw, T* dbias);
 
+// ---- batch normalisation ----------------------------------------------------------------------
+
 // Batch normalisation over (batch, channels, spatial): statistics per channel over
 // n = batch * spatial values. Flat inputs use spatial = 1 (statistics per feature).
 struct bn_geometry {
     std::size_t batch, channels, spatial;
 };
-// Train mode: mean and biased variance of the batch; writes y = gamma * xhat + beta,
+// Train mode: mean and biased variance of the batch; writes y = gamma * xhat + beta (y may equal x),
 // xhat = (x - mean) * istd, istd = 1 / sqrt(var + eps), and the batch mean and biased
-// variance per channel (the caller folds them into the running statistics).
+// variance per channel (the caller folds them into the running statistics). xhat may be null
+// (not stored: batch_norm_backward_from_input recomputes it from x, mean and istd).
 template <class T> void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
                                                  double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var);
-// Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+// Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta. y may equal x.
 template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
                                          const T* running_mean, const T* running_var, double eps, T* y);
 // The closed-form three-term VJP of train mode, per channel with n values:
 //   dx_i = gamma * istd / n * (n * dy_i - sum_j dy_j - xhat_i * sum_j dy_j * xhat_j)
 //   dgamma += sum_i dy_i * xhat_i;   dbeta += sum_i dy_i
+// ALIASING: dx may equal dy (conv_bn computes it in place); dx must not overlap xhat.
 template <class T> void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma,
                                             const T* istd, T* dx, T* dgamma, T* dbeta);
+
+// Batch norm followed by ReLU, fused (one pass over memory fewer each way; conv_bn uses them).
+// forward: as batch_norm_forward_train, then y = max(y, 0). y may equal x.
+template <class T> void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                                      double eps, T* y, T* xhat, T* istd, T* batch_mean,
+                                                      T* batch_var);
+// infer: as batch_norm_infer, then y = max(y, 0). y may equal x.
+template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                              const T* running_mean, const T* running_var, double eps, T* y);
+// backward: y is the fused forward's output; dy is masked by (y > 0) and then goes through
+// batch_norm_backward. ALIASING: dx may equal dy; dx must not overlap y or xhat.
+template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
+                                                 const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
+
+// The batch-norm VJP (ReLU first when relu_y is not null: dy masked by relu_y > 0, relu_y being
+// the fused forward's y) recomputing xhat = (x - mean) * istd from the forward's input x and its
+// batch mean and istd, exactly as the forward computed it, instead of reading a stored xhat.
+// Same results as batch_norm(_relu)_backward with the forward's xhat; saves storing xhat.
+// ALIASING: dx may equal dy or x.
+template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
+                                                       const T* istd, const T* gamma, const T* relu_y, const T* dy,
+                                                       T* dx, T* dgamma, T* dbeta);
+
+// ---- pooling ----------------------------------------------------------------------------------
 
 struct pool_geometry {
     std::size_t batch, channels, in_height, in_width, out_height, out_width, window, stride;
@@ -72,8 +146,10 @@ template <class T> void max_pool_infer(const pool_geometry& g, const T* x, T* y)
 template <class T> void avg_pool_forward(const pool_geometry& g, const T* x, T* y);
 template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx);
 
-// Elementwise.
-template <class T> void relu_forward(std::size_t n, const T* x, T* y);            // y = max(x, 0); x may equal y
-template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);  // dx = dy * (y > 0)
+// ---- elementwise ------------------------------------------------------------------------------
+// y = max(x, 0) (NaN -> 0, as x > 0 ? x : 0); x may equal y.
+template <class T> void relu_forward(std::size_t n, const T* x, T* y);
+// dx = y > 0 ? dy : 0; dx may equal dy or y.
+template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
 
 }  // namespace typenet::kernels

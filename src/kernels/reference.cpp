@@ -1,13 +1,16 @@
 // Reference kernels: plain loops, written for clarity. They define the numerics every fast
-// kernel is compared against, and they serve double precision (gradient checks).
-#include "typenet/kernels.hpp"
+// kernel is compared against, and they serve double precision (gradient checks): the public
+// typenet::kernels functions forward double here (dispatch.cpp). Declared in
+// typenet/kernels_reference.hpp.
+#include "typenet/kernels_reference.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
-namespace typenet::kernels {
+namespace typenet::kernels::reference {
 
 template <class T>
 void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y) {
@@ -158,7 +161,7 @@ void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, 
             const std::size_t off = (b * g.channels + c) * g.spatial;
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const T h = T((x[off + i] - mean) * is);
-                xhat[off + i] = h;
+                if (xhat) xhat[off + i] = h;
                 y[off + i] = gamma[c] * h + beta[c];
             }
         }
@@ -229,7 +232,7 @@ void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* a
 
 template <class T>
 void max_pool_infer(const pool_geometry& g, const T* x, T* y) {
-    max_pool_forward<T>(g, x, y, nullptr);
+    reference::max_pool_forward<T>(g, x, y, nullptr);
 }
 
 template <class T>
@@ -273,6 +276,47 @@ void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx) {
     }
 }
 
+// The fused batch-norm + ReLU kernels are, by definition, the composition.
+template <class T>
+void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                                   T* xhat, T* istd, T* batch_mean, T* batch_var) {
+    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
+    relu_forward<T>(g.batch * g.channels * g.spatial, y, y);
+}
+
+template <class T>
+void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                           const T* running_var, double eps, T* y) {
+    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+    relu_forward<T>(g.batch * g.channels * g.spatial, y, y);
+}
+
+template <class T>
+void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
+                              const T* istd, T* dx, T* dgamma, T* dbeta) {
+    relu_backward<T>(g.batch * g.channels * g.spatial, y, dy, dx);  // dx may equal dy: elementwise
+    reference::batch_norm_backward<T>(g, dx, xhat, gamma, istd, dx, dgamma, dbeta);
+}
+
+// xhat = T((x - mean) * istd), evaluated in double from the stored T values of the batch mean
+// and istd. For T = double these are the forward's own values, so xhat is the forward's bit for
+// bit; for T = float the forward rounded xhat from the double mean and istd, so the recomputed
+// one may differ from it by a rounding.
+template <class T>
+void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
+                                    const T* relu_y, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    const std::size_t n = g.batch * g.channels * g.spatial;
+    std::vector<T> xhat(n), dm(n);
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c)
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const std::size_t j = (b * g.channels + c) * g.spatial + i;
+                xhat[j] = T((double(x[j]) - double(batch_mean[c])) * double(istd[c]));
+                dm[j] = (!relu_y || relu_y[j] > T(0)) ? dy[j] : T(0);
+            }
+    reference::batch_norm_backward<T>(g, dm.data(), xhat.data(), gamma, istd, dx, dgamma, dbeta);
+}
+
 template <class T>
 void relu_forward(std::size_t n, const T* x, T* y) {
     for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
@@ -300,10 +344,18 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \
     template void avg_pool_forward<T>(const pool_geometry&, const T*, T*);                                        \
     template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
+    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
+                                                   T*, T*, T*, T*);                                               \
+    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
+                                           double, T*);                                                           \
+    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
+                                              const T*, T*, T*, T*);                                              \
+    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
+                                                    const T*, const T*, T*, T*, T*);                              \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);
 
 TYPENET_INSTANTIATE(float)
 TYPENET_INSTANTIATE(double)
 
-}  // namespace typenet::kernels
+}  // namespace typenet::kernels::reference

@@ -65,8 +65,12 @@ namespace detail {
 template <class T, std::size_t C, std::size_t Spatial>
 class batch_norm_core {
 public:
+    // What forward keeps for backward: per channel the batch mean and istd. xhat is not stored:
+    // backward recomputes it from the forward's input, (x - mean) * istd, exactly as the forward
+    // computed it (kernels::batch_norm_backward_from_input), which saves one activation-sized
+    // buffer per batch-norm layer.
     struct saved {
-        xt::xtensor<T, 1> xhat = zeros<T>(0);
+        xt::xtensor<T, 1> mean = zeros<T>(C);
         xt::xtensor<T, 1> istd = zeros<T>(C);
     };
 
@@ -84,16 +88,20 @@ public:
 
     static kernels::bn_geometry geometry(std::size_t batch) { return {batch, C, Spatial}; }
 
-    void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s) {
+    // relu = true applies ReLU to y in the same pass (conv_bn); backward then takes that y as relu_y.
+    void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false) {
         if (batch < 2)
             throw std::invalid_argument(std::string(who) +
                                         ": train mode needs a batch of at least 2 samples to estimate batch "
                                         "statistics, got batch " + std::to_string(batch) +
                                         "; evaluate single samples in eval mode, or drop the last batch");
-        const std::size_t n = batch * C * Spatial;
-        if (s.xhat.size() != n) s.xhat.resize(std::array<std::size_t, 1>{n});
-        kernels::batch_norm_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, s.xhat.data(),
-                                             s.istd.data(), batch_mean_.data(), batch_var_.data());
+        if (relu)
+            kernels::batch_norm_relu_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
+                                                      s.istd.data(), s.mean.data(), batch_var_.data());
+        else
+            kernels::batch_norm_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
+                                                 s.istd.data(), s.mean.data(), batch_var_.data());
+        std::copy(s.mean.data(), s.mean.data() + C, batch_mean_.data());
         const double m = momentum_, count = double(batch * Spatial);
         const double unbias = count / (count - 1.0);
         for (std::size_t c = 0; c < C; ++c) {
@@ -101,13 +109,19 @@ public:
             running_var_[c] = T((1.0 - m) * running_var_[c] + m * double(batch_var_[c]) * unbias);
         }
     }
-    void infer(double eps, std::size_t batch, const T* x, T* y) const {
-        kernels::batch_norm_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
-                                     running_var_.data(), eps, y);
+    void infer(double eps, std::size_t batch, const T* x, T* y, bool relu = false) const {
+        if (relu)
+            kernels::batch_norm_relu_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
+                                              running_var_.data(), eps, y);
+        else
+            kernels::batch_norm_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
+                                         running_var_.data(), eps, y);
     }
-    void backward(std::size_t batch, const T* dy, T* dx, const saved& s) {
-        kernels::batch_norm_backward<T>(geometry(batch), dy, s.xhat.data(), gamma_.data(), s.istd.data(), dx,
-                                        gamma_grad_.data(), beta_grad_.data());
+    // x: the forward's input, unchanged since. dx may equal dy or x. relu_y: the y of a forward
+    // with relu = true (dy is masked by relu_y > 0 first), or null.
+    void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, const T* relu_y = nullptr) {
+        kernels::batch_norm_backward_from_input<T>(geometry(batch), x, s.mean.data(), s.istd.data(), gamma_.data(),
+                                                   relu_y, dy, dx, gamma_grad_.data(), beta_grad_.data());
     }
 
     template <class F> void for_each_parameter(F&& f) {
@@ -157,9 +171,9 @@ public:
         core::forward("batch_norm", Spec::eps, x.batch(), x.data(), y.data(), s);
     }
     void infer(const tensor<T, In>& x, tensor<T, In>& y) const { core::infer(Spec::eps, x.batch(), x.data(), y.data()); }
-    void backward(const tensor<T, In>&, const tensor<T, In>&, const tensor<T, In>& dy, tensor<T, In>& dx,
+    void backward(const tensor<T, In>& x, const tensor<T, In>&, const tensor<T, In>& dy, tensor<T, In>& dx,
                   const saved_type& s) {
-        core::backward(dy.batch(), dy.data(), dx.data(), s);
+        core::backward(dy.batch(), x.data(), dy.data(), dx.data(), s);
     }
     void initialize(rng&) { core::reset(); }
 };

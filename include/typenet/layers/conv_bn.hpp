@@ -6,7 +6,9 @@
 // it would cancel exactly (tests/test_batch_norm.cpp shows it). Tensors: weight
 // (OutC, InC, K, K), gamma, beta (parameters); running_mean, running_var (state).
 // The VJP composes the three pieces: relu mask, the three-term batch-norm VJP, then the
-// convolution's VJP.
+// convolution's VJP. Batch norm and ReLU run as one fused kernel each way
+// (kernels::batch_norm_relu_forward_train / batch_norm_relu_backward): one pass over the
+// activations fewer in each direction.
 #pragma once
 
 #include "typenet/layers/batch_norm.hpp"
@@ -64,21 +66,21 @@ public:
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
         z_.resize(x.batch());
         conv_.infer(x, z_);
-        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), z_.data(), y.data(), s);
-        kernels::relu_forward<T>(y.size(), y.data(), y.data());
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), z_.data(), y.data(), s, /*relu=*/true);
     }
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
         tensor<T, output_shape> z(x.batch());
         conv_.infer(x, z);
-        bn_.infer(Spec::bn_spec::eps, x.batch(), z.data(), y.data());
-        kernels::relu_forward<T>(y.size(), y.data(), y.data());
+        bn_.infer(Spec::bn_spec::eps, x.batch(), z.data(), y.data(), /*relu=*/true);
     }
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {
-        z_.resize(y.batch());
-        kernels::relu_backward<T>(y.size(), y.data(), dy.data(), z_.data());  // z_ := dL/d(bn output)
-        bn_.backward(y.batch(), z_.data(), z_.data(), s);                     // z_ := dL/d(conv output), in place
-        conv_.backward(x, z_, z_, dx, nothing_saved{});  // identity activation: y is not read
+        // dz_ := dL/d(conv output): the ReLU mask (y > 0) and the batch-norm VJP in one fused kernel,
+        // xhat recomputed from the conv output z_ that forward left (z_ is only read, so backward
+        // can be repeated).
+        dz_.resize(y.batch());
+        bn_.backward(y.batch(), z_.data(), dy.data(), dz_.data(), s, /*relu_y=*/y.data());
+        conv_.backward(x, dz_, dz_, dx, nothing_saved{});  // identity activation: y is not read
     }
 
     void initialize(rng& g) {
@@ -98,7 +100,8 @@ public:
 private:
     conv_type conv_;
     bn_type bn_;
-    tensor<T, output_shape> z_;  // conv output in forward; gradient scratch in backward
+    tensor<T, output_shape> z_;   // conv output, from forward to backward (batch norm's input)
+    tensor<T, output_shape> dz_;  // backward: dL/d(conv output)
 };
 
 }  // namespace detail

@@ -1,0 +1,186 @@
+// bench/kernels_bench.cpp - typenet-kernel-bench: GFLOP/s of the float kernels on the layers of
+// the CIFAR CNN (models::cifar_cnn_bn) at batch 128, per instruction set.
+//
+//   typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense]
+//                        [--best]
+//
+// For each layer: forward, backward-data and backward-params of the convolutions and dense
+// layers (GFLOP/s and ms per call), the fused batch-norm + ReLU passes and max pooling (ms per
+// call), then the sum of the per-call times as an estimate of one training step's kernel time
+// and the images/s it bounds. Each figure is the median of repeated calls (at least --seconds
+// per kernel; --best: the fastest call). Absolute numbers on shared machines drift: compare figures of one run.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "typenet/kernels.hpp"
+
+namespace k = typenet::kernels;
+
+namespace {
+
+bool use_best = false;  // --best: the fastest call instead of the median (least disturbed by other load)
+
+double median_ms(const std::function<void()>& f, double min_seconds) {
+    f();  // warm-up (grows scratch buffers, faults pages in)
+    std::vector<double> t;
+    const auto start = std::chrono::steady_clock::now();
+    do {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        const auto t1 = std::chrono::steady_clock::now();
+        t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds ||
+             t.size() < 3);
+    std::sort(t.begin(), t.end());
+    return use_best ? t.front() : t[t.size() / 2];
+}
+
+std::vector<float> random_vector(std::size_t n, std::mt19937& g, float scale = 1.f) {
+    std::normal_distribution<float> d(0.f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(g);
+    return v;
+}
+
+struct conv_layer {
+    const char* name;
+    std::size_t cin, cout, hw;
+};
+struct dense_layer {
+    const char* name;
+    std::size_t in, out;
+};
+
+void row(const char* layer, const char* pass, double flops, double ms) {
+    if (flops > 0)
+        std::printf("  %-22s %-16s %8.3f ms %8.1f GFLOP/s\n", layer, pass, ms, flops / (ms * 1e6));
+    else
+        std::printf("  %-22s %-16s %8.3f ms\n", layer, pass, ms);
+}
+
+std::string only;  // --only conv|dense|bn|pool: skip the other groups
+
+void run(std::size_t batch, double seconds) {
+    std::mt19937 g(42);
+    const conv_layer convs[] = {{"conv 3->32 @32x32", 3, 32, 32},
+                                {"conv 32->32 @32x32", 32, 32, 32},
+                                {"conv 32->64 @16x16", 32, 64, 16},
+                                {"conv 64->64 @16x16", 64, 64, 16}};
+    const dense_layer denses[] = {{"dense 4096->512", 4096, 512}, {"dense 512->512", 512, 512}, {"dense 512->10", 512, 10}};
+    double total_ms = 0, conv_ms = 0, conv_flops = 0, all_flops = 0;
+    for (const auto& c : convs) {
+        const k::conv_geometry geo{batch, c.cin, c.hw, c.hw, c.cout, c.hw, c.hw, 3, 1, 1};
+        auto x = random_vector(batch * c.cin * c.hw * c.hw, g), w = random_vector(c.cout * c.cin * 9, g, 0.1f);
+        std::vector<float> y(batch * c.cout * c.hw * c.hw), dx(x.size()), dw(w.size());
+        auto dy = random_vector(y.size(), g);
+        const double flops = 2.0 * double(batch * c.cout * c.cin * 9 * c.hw * c.hw);
+        if (!only.empty() && only != "conv" && only != "bn") continue;
+        double f = 0, d = 0, p = 0, bf = 0, bb = 0;
+        if (only.empty() || only == "conv") {
+        f = median_ms([&] { k::conv2d_forward<float>(geo, x.data(), w.data(), nullptr, y.data()); }, seconds);
+        d = median_ms([&] { k::conv2d_backward_data<float>(geo, dy.data(), w.data(), dx.data()); }, seconds);
+        p = median_ms([&] { k::conv2d_backward_params<float>(geo, x.data(), dy.data(), dw.data(), nullptr); },
+                                   seconds);
+        row(c.name, "forward", flops, f);
+        row(c.name, "backward-data", flops, d);
+        row(c.name, "backward-params", flops, p);
+        }
+        // The fused batch norm + ReLU of conv_bn on this layer's output, and its VJP.
+        const k::bn_geometry bg{batch, c.cout, c.hw * c.hw};
+        std::vector<float> gamma(c.cout, 1.f), beta(c.cout, 0.f), istd(c.cout), mean(c.cout), var(c.cout), dg(c.cout),
+            db(c.cout), out(y.size()), xhat(y.size()), dz(y.size());
+        if (only.empty() || only == "bn") {
+        bf = median_ms([&] {
+            k::batch_norm_relu_forward_train<float>(bg, y.data(), gamma.data(), beta.data(), 1e-5, out.data(), xhat.data(),
+                                                    istd.data(), mean.data(), var.data());
+        }, seconds);
+        bb = median_ms([&] {
+            k::batch_norm_relu_backward<float>(bg, out.data(), dy.data(), xhat.data(), gamma.data(), istd.data(),
+                                               dz.data(), dg.data(), db.data());
+        }, seconds);
+        row(c.name, "bn+relu fwd", 0, bf);
+        row(c.name, "bn+relu bwd", 0, bb);
+        }
+        total_ms += f + d + p + bf + bb;
+        conv_ms += f + d + p;
+        conv_flops += 3 * flops;
+        all_flops += 3 * flops;
+    }
+    for (std::size_t hw : {32, 16}) {
+        if (!only.empty() && only != "pool") break;
+        const std::size_t ch = hw == 32 ? 32 : 64;
+        const k::pool_geometry pg{batch, ch, hw, hw, hw / 2, hw / 2, 2, 2};
+        auto x = random_vector(batch * ch * hw * hw, g);
+        std::vector<float> y(x.size() / 4), dx(x.size());
+        std::vector<std::uint32_t> am(y.size());
+        const double f = median_ms([&] { k::max_pool_forward<float>(pg, x.data(), y.data(), am.data()); }, seconds);
+        const double b = median_ms([&] { k::max_pool_backward<float>(pg, y.data(), am.data(), dx.data()); }, seconds);
+        const std::string name = "max_pool 2x2 @" + std::to_string(hw) + "x" + std::to_string(hw);
+        row(name.c_str(), "forward", 0, f);
+        row(name.c_str(), "backward", 0, b);
+        total_ms += f + b;
+    }
+    double dense_ms = 0;
+    for (const auto& d : denses) {
+        if (!only.empty() && only != "dense") break;
+        auto x = random_vector(batch * d.in, g), w = random_vector(d.out * d.in, g, 0.05f), bias = random_vector(d.out, g);
+        std::vector<float> y(batch * d.out), dx(x.size()), dw(w.size()), db(d.out);
+        auto dy = random_vector(y.size(), g);
+        const double flops = 2.0 * double(batch * d.in * d.out);
+        const double f = median_ms([&] { k::dense_forward<float>(batch, d.in, d.out, x.data(), w.data(), bias.data(), y.data()); },
+                                   seconds);
+        const double bd = median_ms([&] { k::dense_backward_data<float>(batch, d.in, d.out, dy.data(), w.data(), dx.data()); },
+                                    seconds);
+        const double bp = median_ms([&] {
+            k::dense_backward_params<float>(batch, d.in, d.out, x.data(), dy.data(), dw.data(), db.data());
+        }, seconds);
+        row(d.name, "forward", flops, f);
+        row(d.name, "backward-data", flops, bd);
+        row(d.name, "backward-params", flops, bp);
+        total_ms += f + bd + bp;
+        dense_ms += f + bd + bp;
+        all_flops += 3 * flops;
+    }
+    std::printf("  convolutions: %.1f ms per step, %.1f GFLOP/s\n", conv_ms, conv_flops / (conv_ms * 1e6));
+    std::printf("  dense: %.1f ms per step\n", dense_ms);
+    std::printf("  all kernels above: %.1f ms per training step of batch %zu -> at most %.0f img/s (%.1f GFLOP/s)\n",
+                total_ms, batch, double(batch) * 1000.0 / total_ms, all_flops / (total_ms * 1e6));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string isa = "all";
+    std::size_t threads = 0, batch = 128;
+    double seconds = 0.3;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (a == "--isa" && v) isa = v, ++i;
+        else if (a == "--threads" && v) threads = std::strtoul(v, nullptr, 10), ++i;
+        else if (a == "--batch" && v) batch = std::strtoul(v, nullptr, 10), ++i;
+        else if (a == "--seconds" && v) seconds = std::strtod(v, nullptr), ++i;
+        else if (a == "--only" && v) only = v, ++i;
+        else if (a == "--best") use_best = true;
+        else {
+            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--best]\n");
+            return 2;
+        }
+    }
+    k::set_threads(threads);
+    std::vector<std::string> isas = isa == "all" ? k::supported_isas() : std::vector<std::string>{isa};
+    if (isas.empty()) isas.push_back("auto");
+    for (const auto& name : isas) {
+        k::set_isa(name);
+        std::printf("isa %s, %zu threads, batch %zu\n", k::isa_name().c_str(), k::threads(), batch);
+        run(batch, seconds);
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+// typenet/kernels_reference.hpp - the reference kernels, callable directly.
+//
+// typenet::kernels::reference holds plain-loop kernels with exactly the signatures, contracts
+// and aliasing rules of typenet/kernels.hpp, for float and double (src/kernels/reference.cpp).
+// The public typenet::kernels functions forward double to them; tests call them to check the
+// fast float kernels, and they document the numerics (batch-norm statistics in double, two
+// passes). They are slow: O(naive loops), one thread.
+#pragma once
+
+#include "typenet/kernels.hpp"
+
+namespace typenet::kernels::reference {
+
+template <class T> void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y);
+template <class T> void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx);
+template <class T> void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias);
+
+template <class T> void dense_forward(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* w,
+                                      const T* bias, T* y);
+template <class T> void dense_backward_data(std::size_t batch, std::size_t in, std::size_t out, const T* dy, const T* w,
+                                            T* dx);
+template <class T> void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x,
+                                              const T* dy, T* dw, T* dbias);
+
+template <class T> void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                                 double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var);
+template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                         const T* running_mean, const T* running_var, double eps, T* y);
+template <class T> void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma,
+                                            const T* istd, T* dx, T* dgamma, T* dbeta);
+template <class T> void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                                      double eps, T* y, T* xhat, T* istd, T* batch_mean,
+                                                      T* batch_var);
+template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                              const T* running_mean, const T* running_var, double eps, T* y);
+template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
+                                                 const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
+
+template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
+                                                       const T* istd, const T* gamma, const T* relu_y, const T* dy,
+                                                       T* dx, T* dgamma, T* dbeta);
+
+template <class T> void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax);
+template <class T> void max_pool_backward(const pool_geometry& g, const T* dy, const std::uint32_t* argmax, T* dx);
+template <class T> void max_pool_infer(const pool_geometry& g, const T* x, T* y);
+template <class T> void avg_pool_forward(const pool_geometry& g, const T* x, T* y);
+template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx);
+
+template <class T> void relu_forward(std::size_t n, const T* x, T* y);
+template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
+
+}  // namespace typenet::kernels::reference

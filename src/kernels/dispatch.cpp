@@ -1,0 +1,880 @@
+// The public typenet::kernels functions: double -> reference kernels; float -> the fast kernels
+// of the selected instruction set (fast_impl.hpp), with the threads, the scratch memory and the
+// per-call preparation (packed weights, offset tables) kept here, in ordinary C++ compiled for
+// the baseline instruction set.
+//
+// Parallel structure (one OpenMP team; no result depends on which thread ran what):
+//   conv forward / backward-data   images of the batch;
+//   conv backward-params           fixed chunks of kParamsChunk images, each summed into its own
+//                                  partial dW; the partials are then added in chunk order, so
+//                                  the result is the same for every thread count;
+//   dense                          column (or row) blocks of the output; no sums across threads;
+//   batch norm                     channels (each channel's statistics come from one thread);
+//   ReLU, pooling                  contiguous blocks / channel planes.
+#include "typenet/kernels.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "typenet/kernels_reference.hpp"
+
+#if TYPENET_FAST_X86
+#include <xsimd/xsimd.hpp>
+
+#include "fast.hpp"
+#endif
+
+namespace typenet::kernels {
+
+namespace {
+
+// ---- threads ----------------------------------------------------------------------------------
+
+std::atomic<std::size_t> requested_threads{0};
+
+std::size_t thread_count() {
+#ifdef _OPENMP
+    const std::size_t n = requested_threads.load(std::memory_order_relaxed);
+    return n ? n : std::size_t(std::max(1, omp_get_max_threads()));
+#else
+    return 1;
+#endif
+}
+
+// Runs f(i) for i in [0, n) on min(threads, n) threads, or serially when the work is small.
+// Iterations are handed out dynamically: every caller makes f(i)'s result independent of the
+// thread that runs it (outputs and partial sums are per image, chunk or channel, combined
+// afterwards in a fixed order), so this costs no determinism, and a thread that is slow to get
+// a CPU (a busy shared machine) delays the call less than a static split. An exception thrown
+// by f (std::bad_alloc from a scratch buffer) is rethrown after the parallel region.
+template <class F>
+void parallel_for(std::size_t n, F&& f, bool worth_threads = true) {
+#ifdef _OPENMP
+    const std::size_t nt = std::min(thread_count(), n);
+    if (worth_threads && nt > 1) {
+        std::exception_ptr error;
+        std::atomic<bool> failed{false};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(nt))
+        for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
+            if (failed.load(std::memory_order_relaxed)) continue;
+            try {
+                f(std::size_t(i));
+            } catch (...) {
+#pragma omp critical(typenet_kernels_error)
+                if (!error) error = std::current_exception();
+                failed.store(true, std::memory_order_relaxed);
+            }
+        }
+        if (error) std::rethrow_exception(error);
+        return;
+    }
+#else
+    (void)worth_threads;
+#endif
+    for (std::size_t i = 0; i < n; ++i) f(i);
+}
+
+// Splits [0, n) into `parts` ranges whose boundaries are multiples of `align` (except n).
+std::pair<std::size_t, std::size_t> split_range(std::size_t n, std::size_t align, std::size_t parts, std::size_t part) {
+    const std::size_t blocks = (n + align - 1) / align;
+    const std::size_t b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
+    return {std::min(n, b0 * align), std::min(n, b1 * align)};
+}
+
+std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+// ---- optional profile ----------------------------------------------------------------------------
+// TYPENET_KERNEL_PROFILE=1 in the environment: wall time and calls per public kernel (float and
+// double), printed to stderr at exit. Off by default; when off, each kernel pays one branch.
+enum kernel_id {
+    k_conv_fwd, k_conv_bwd_data, k_conv_bwd_params, k_dense_fwd, k_dense_bwd_data, k_dense_bwd_params, k_bn_fwd,
+    k_bn_infer, k_bn_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd, k_count
+};
+const char* const kernel_names[k_count] = {"conv2d_forward",        "conv2d_backward_data", "conv2d_backward_params",
+                                           "dense_forward",         "dense_backward_data",  "dense_backward_params",
+                                           "batch_norm(+relu)_fwd", "batch_norm(+relu)_infer", "batch_norm(+relu)_bwd",
+                                           "pool_forward",          "pool_backward",        "relu_forward",
+                                           "relu_backward"};
+
+struct kernel_profile {
+    bool on = [] {
+        const char* e = std::getenv("TYPENET_KERNEL_PROFILE");
+        return e && *e && std::string(e) != "0";
+    }();
+    std::atomic<std::uint64_t> ns[k_count]{}, calls[k_count]{};
+    ~kernel_profile() {
+        if (!on) return;
+        double total = 0;
+        for (int i = 0; i < k_count; ++i) total += double(ns[i].load()) * 1e-6;
+        std::fprintf(stderr, "typenet kernel profile (wall time on the calling thread):\n");
+        for (int i = 0; i < k_count; ++i)
+            if (calls[i].load())
+                std::fprintf(stderr, "  %-26s %8llu calls %10.1f ms %5.1f%%\n", kernel_names[i],
+                             (unsigned long long)calls[i].load(), double(ns[i].load()) * 1e-6,
+                             100.0 * double(ns[i].load()) * 1e-6 / total);
+        std::fprintf(stderr, "  %-26s %25.1f ms\n", "total", total);
+    }
+};
+kernel_profile profile;
+
+class profile_scope {
+public:
+    explicit profile_scope(kernel_id id) : id_(id), on_(profile.on) {
+        if (on_) t0_ = std::chrono::steady_clock::now();
+    }
+    ~profile_scope() {
+        if (!on_) return;
+        const auto dt = std::chrono::steady_clock::now() - t0_;
+        profile.ns[id_] += std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count());
+        profile.calls[id_] += 1;
+    }
+
+private:
+    kernel_id id_;
+    bool on_;
+    std::chrono::steady_clock::time_point t0_;
+};
+
+// ---- scratch ----------------------------------------------------------------------------------
+
+// A grow-only, 64-byte aligned float buffer. One per thread and role (thread_local), so the
+// kernels never allocate per call once the largest layer has run, and concurrent callers do
+// not share scratch.
+class scratch {
+public:
+    scratch() = default;
+    scratch(const scratch&) = delete;
+    scratch& operator=(const scratch&) = delete;
+    ~scratch() { std::free(p_); }
+    float* get(std::size_t n) {
+        if (n > n_) {
+            std::free(p_);
+            const std::size_t bytes = round_up(std::max<std::size_t>(n, 16) * sizeof(float), 64);
+            p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+            if (!p_) {
+                n_ = 0;
+                throw std::bad_alloc();
+            }
+            n_ = bytes / sizeof(float);
+        }
+        return p_;
+    }
+
+private:
+    float* p_ = nullptr;
+    std::size_t n_ = 0;
+};
+
+thread_local scratch tl_work;     // per worker thread: the per-image work area
+thread_local scratch tl_weights;  // calling thread: packed weights
+thread_local scratch tl_partial;  // calling thread: partial sums / transposed operands
+thread_local scratch tl_aux;      // calling thread: a second operand buffer (dense)
+thread_local std::vector<std::size_t> tl_offsets;
+
+#if TYPENET_FAST_X86
+
+// ---- instruction set --------------------------------------------------------------------------
+
+using fast::isa_table;
+
+struct pick_table {
+    const isa_table* operator()(xsimd::avx512f) const { return fast::table_avx512(); }
+    const isa_table* operator()(xsimd::fma3<xsimd::avx2>) const { return fast::table_avx2(); }
+    const isa_table* operator()(xsimd::sse2) const { return fast::table_sse2(); }
+};
+
+bool cpu_has_avx512() {
+    const auto a = xsimd::available_architectures();
+    return a.avx512f && a.avx512dq;  // xsimd 8.1's hadd on avx512f uses a DQ instruction
+}
+bool cpu_has_avx2() {
+    const auto a = xsimd::available_architectures();
+    return a.avx2 && a.fma3_avx2;
+}
+
+const isa_table* auto_table() {
+    // The dispatcher is created once; it calls pick_table with the best architecture of the list
+    // that this CPU supports.
+    static auto dispatcher =
+        xsimd::dispatch<xsimd::arch_list<xsimd::avx512f, xsimd::fma3<xsimd::avx2>, xsimd::sse2>>(pick_table{});
+    static const isa_table* best = [] {
+        const isa_table* t = dispatcher();
+        if (t == fast::table_avx512() && !cpu_has_avx512()) t = cpu_has_avx2() ? fast::table_avx2() : fast::table_sse2();
+        return t;
+    }();
+    return best;
+}
+
+std::atomic<const isa_table*> pinned{nullptr};
+
+const isa_table* table() {
+    const isa_table* t = pinned.load(std::memory_order_acquire);
+    return t ? t : auto_table();
+}
+
+// ---- convolution plans --------------------------------------------------------------------------
+
+// A pass reading a (cin, ih, iw) tensor and writing (cout, oh, ow), stride s, padding pad.
+fast::conv_pass make_pass(const isa_table& t, std::size_t cin, std::size_t ih, std::size_t iw, std::size_t cout,
+                          std::size_t oh, std::size_t ow, std::size_t k, std::size_t s, std::size_t pad) {
+    fast::conv_pass p{};
+    p.in_channels = cin, p.in_h = ih, p.in_w = iw;
+    p.out_channels = cout, p.out_h = oh, p.out_w = ow;
+    p.kernel = k, p.stride = s, p.pad = pad;
+    p.implicit = s == 1 && ih + 2 * pad >= k && iw + 2 * pad >= k && oh == ih + 2 * pad - k + 1 &&
+                 ow == iw + 2 * pad - k + 1;
+    p.K = cin * k * k;
+    const bool small = cout <= t.conv_mr_small;
+    p.mr = small ? t.conv_mr_small : t.conv_mr;
+    const std::size_t nr = small ? t.conv_nr_small : t.conv_nr;
+    p.m_pad = round_up(cout, p.mr);
+    if (p.implicit) {
+        // Padded rows of pitch iw + pad: a row's trailing `pad` zeros are also the next row's
+        // leading ones, so only (kernel - 1 - pad) virtual columns per row are wasted.
+        p.src_h = ih + 2 * pad, p.src_w = iw + pad;
+        p.vwidth = p.src_w;
+        p.vn = (oh - 1) * p.vwidth + ow;
+        p.vn_pad = round_up(p.vn, nr);
+        p.src_floats = cin * p.src_plane() + nr;  // slack: the last panel reads up to nr floats further
+    } else {
+        p.vwidth = ow;
+        p.vn = oh * ow;
+        p.vn_pad = round_up(p.vn, nr);
+        p.src_floats = p.K * p.vn_pad;
+    }
+    std::vector<std::size_t>& off = tl_offsets;
+    off.resize(p.K);
+    for (std::size_t c = 0; c < cin; ++c)
+        for (std::size_t u = 0; u < k; ++u)
+            for (std::size_t v = 0; v < k; ++v) {
+                const std::size_t kk = (c * k + u) * k + v;
+                off[kk] = p.implicit ? c * p.src_plane() + u * p.src_w + v : kk * p.vn_pad;
+            }
+    p.off = off.data();
+    return p;
+}
+
+std::size_t pass_work(const fast::conv_pass& p) { return round_up(p.src_floats, 16) + p.m_pad * p.vn_pad; }
+
+// Packs A(m, kk) = get(m, kk) (m < rows, kk < K) in panels of mr rows: [panel][kk][mr], zero-padded.
+template <class Get>
+float* pack_panels(std::size_t rows, std::size_t K, std::size_t mr, Get&& get) {
+    const std::size_t panels = (rows + mr - 1) / mr;
+    float* a = tl_weights.get(panels * mr * K);
+    for (std::size_t p = 0; p < panels; ++p)
+        for (std::size_t kk = 0; kk < K; ++kk)
+            for (std::size_t i = 0; i < mr; ++i) {
+                const std::size_t m = p * mr + i;
+                a[(p * K + kk) * mr + i] = m < rows ? get(m, kk) : 0.f;
+            }
+    return a;
+}
+
+void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float* x, const float* w, const float* bias,
+                         float* y) {
+    fast::conv_pass p = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height,
+                                  g.out_width, g.kernel, g.stride, g.pad);
+    p.apack = pack_panels(g.out_channels, p.K, p.mr, [&](std::size_t o, std::size_t kk) { return w[o * p.K + kk]; });
+    p.bias = bias;
+    const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
+    const std::size_t work = pass_work(p);
+    parallel_for(g.batch, [&](std::size_t b) { t.conv_pass_image(p, x + b * in_size, y + b * out_size, tl_work.get(work)); });
+}
+
+void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const float* dy, const float* w, float* dx) {
+    const std::size_t k = g.kernel, kk2 = k * k, K = g.in_channels * kk2;
+    const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
+    if (g.stride == 1 && g.pad <= k - 1) {
+        // dx is the stride-1 convolution of dy with the flipped, transposed kernel, padding k-1-pad.
+        fast::conv_pass p = make_pass(t, g.out_channels, g.out_height, g.out_width, g.in_channels, g.in_height,
+                                      g.in_width, k, 1, k - 1 - g.pad);
+        // A'[c][(o, u, v)] = w[o][c][k-1-u][k-1-v], packed in panels of p.mr rows (c).
+        {
+            const std::size_t mr = p.mr, panels = (g.in_channels + mr - 1) / mr, K2 = p.K;
+            float* a = tl_weights.get(panels * mr * K2);
+            std::memset(a, 0, panels * mr * K2 * sizeof(float));
+            for (std::size_t c = 0; c < g.in_channels; ++c) {
+                float* panel = a + (c / mr) * mr * K2 + c % mr;
+                for (std::size_t o = 0; o < g.out_channels; ++o) {
+                    const float* wk = w + (o * g.in_channels + c) * kk2;
+                    for (std::size_t j = 0; j < kk2; ++j) panel[(o * kk2 + j) * mr] = wk[kk2 - 1 - j];
+                }
+            }
+            p.apack = a;
+        }
+        p.bias = nullptr;
+        const std::size_t work = pass_work(p);
+        parallel_for(g.batch,
+                     [&](std::size_t b) { t.conv_pass_image(p, dy + b * out_size, dx + b * in_size, tl_work.get(work)); });
+        return;
+    }
+    fast::conv_data_general p{};
+    p.g = g;
+    p.K = K;
+    p.k_pad = round_up(K, t.conv_mr);
+    p.vn = g.out_height * g.out_width;
+    p.vn_pad = round_up(p.vn, t.conv_nr);
+    std::vector<std::size_t>& off = tl_offsets;
+    off.resize(g.out_channels);
+    for (std::size_t o = 0; o < g.out_channels; ++o) off[o] = o * p.vn_pad;
+    p.off = off.data();
+    p.apack = pack_panels(K, g.out_channels, t.conv_mr, [&](std::size_t j, std::size_t o) { return w[o * K + j]; });
+    const std::size_t work = round_up(g.out_channels * p.vn_pad, 16) + p.k_pad * p.vn_pad;
+    parallel_for(g.batch, [&](std::size_t b) {
+        t.conv_data_general_image(p, dy + b * out_size, dx + b * in_size, tl_work.get(work));
+    });
+}
+
+// Images per partial sum of backward-params: fixed, so the summation order (within a chunk
+// image by image, then chunk by chunk) does not depend on the thread count.
+constexpr std::size_t kParamsChunk = 8;
+
+void fast_conv2d_backward_params(const isa_table& t, const conv_geometry& g, const float* x, const float* dy, float* dw,
+                                 float* dbias) {
+    fast::conv_params_pass pp{};
+    pp.fwd = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width, g.kernel,
+                       g.stride, g.pad);
+    pp.n_pad = round_up(g.out_channels, t.params_nr);
+    const std::size_t K = pp.fwd.K, np = pp.n_pad;
+    const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
+    const std::size_t chunks = (g.batch + kParamsChunk - 1) / kParamsChunk;
+    const std::size_t part_size = round_up(K * np + np, 16);
+    float* parts = tl_partial.get(chunks * part_size);
+    const std::size_t work = round_up(pp.fwd.src_floats, 16) + pp.fwd.vn * np;
+    parallel_for(chunks, [&](std::size_t ch) {
+        float* part = parts + ch * part_size;
+        std::memset(part, 0, part_size * sizeof(float));
+        float* w = tl_work.get(work);
+        const std::size_t b1 = std::min(g.batch, (ch + 1) * kParamsChunk);
+        for (std::size_t b = ch * kParamsChunk; b < b1; ++b)
+            t.conv_params_image(pp, x + b * in_size, dy + b * out_size, part, dbias ? part + K * np : nullptr, w);
+    });
+    // dw[o][kk] += sum over chunks, in chunk order, of part[kk][o].
+    const std::size_t kblocks = (K + 63) / 64;
+    parallel_for(kblocks, [&](std::size_t kb) {
+        const std::size_t k1 = std::min(K, (kb + 1) * 64);
+        for (std::size_t kk = kb * 64; kk < k1; ++kk)
+            for (std::size_t o = 0; o < g.out_channels; ++o) {
+                float s = 0.f;
+                for (std::size_t ch = 0; ch < chunks; ++ch) s += parts[ch * part_size + kk * np + o];
+                dw[o * K + kk] += s;
+            }
+    }, K * g.out_channels * chunks > (1u << 16));
+    if (dbias)
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            float s = 0.f;
+            for (std::size_t ch = 0; ch < chunks; ++ch) s += parts[ch * part_size + K * np + o];
+            dbias[o] += s;
+        }
+}
+
+// ---- dense ----------------------------------------------------------------------------------------
+
+void fast_dense_forward(const isa_table& t, std::size_t batch, std::size_t in, std::size_t out, const float* x,
+                        const float* w, const float* bias, float* y) {
+    // y^T (out, batch) = w (out, in) * x^T (in, batch): the weights are read in place, row by row;
+    // only the (smaller) input is transposed.
+    const std::size_t bp = round_up(batch, t.gemm_nr);
+    float* xt = tl_partial.get(in * bp);
+    float* yt = tl_aux.get(out * bp);
+    // x^T in 16 x 64 blocks: reads of 64 contiguous floats, writes of 16.
+    const std::size_t iblocks = (in + 63) / 64;
+    parallel_for(iblocks, [&](std::size_t ib) {
+        const std::size_t i0 = ib * 64, i1 = std::min(in, i0 + 64);
+        for (std::size_t b0 = 0; b0 < bp; b0 += 16)
+            for (std::size_t i = i0; i < i1; ++i) {
+                float* d = xt + i * bp + b0;
+                const std::size_t b1 = std::min(bp, b0 + 16);
+                for (std::size_t b = b0; b < b1; ++b) d[b - b0] = b < batch ? x[b * in + i] : 0.f;
+            }
+    }, in * batch > (1u << 18));
+    const std::size_t nt = std::min(thread_count(), (out + t.gemm_mr - 1) / t.gemm_mr);
+    parallel_for(nt, [&](std::size_t part) {
+        const auto [m0, m1] = split_range(out, t.gemm_mr, nt, part);
+        if (m0 == m1) return;
+        fast::gemm_args a{m0, m1, 0, bp, in, w, in, 1, xt, bp, yt, bp, false, tl_work.get(t.gemm_work_floats)};
+        t.gemm(a);
+    }, 2 * batch * in * out > (1u << 20));
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t o = 0; o < out; ++o) y[b * out + o] = yt[o * bp + b] + (bias ? bias[o] : 0.f);
+}
+
+void fast_dense_backward_data(const isa_table& t, std::size_t batch, std::size_t in, std::size_t out, const float* dy,
+                              const float* w, float* dx) {
+    // dx (batch, in) = dy (batch, out) * w (out, in); threads own column blocks of dx.
+    const std::size_t nt = std::min(thread_count(), (in + t.gemm_nr - 1) / t.gemm_nr);
+    parallel_for(nt, [&](std::size_t part) {
+        const auto [n0, n1] = split_range(in, t.gemm_nr, nt, part);
+        if (n0 == n1) return;
+        fast::gemm_args a{0, batch, n0, n1, out, dy, out, 1, w, in, dx, in, false, tl_work.get(t.gemm_work_floats)};
+        t.gemm(a);
+    }, 2 * batch * in * out > (1u << 20));
+}
+
+void fast_dense_backward_params(const isa_table& t, std::size_t batch, std::size_t in, std::size_t out, const float* x,
+                                const float* dy, float* dw, float* dbias) {
+    // dw (out, in) += dy^T (out, batch) * x (batch, in); dy^T is read in place (column access).
+    const std::size_t nt = std::min(thread_count(), (in + t.gemm_nr - 1) / t.gemm_nr);
+    parallel_for(nt, [&](std::size_t part) {
+        const auto [n0, n1] = split_range(in, t.gemm_nr, nt, part);
+        if (n0 == n1) return;
+        fast::gemm_args a{0, out, n0, n1, batch, dy, 1, out, x, in, dw, in, true, tl_work.get(t.gemm_work_floats)};
+        t.gemm(a);
+    }, 2 * batch * in * out > (1u << 20));
+    if (dbias)
+        for (std::size_t o = 0; o < out; ++o) {
+            float s = 0.f;
+            for (std::size_t b = 0; b < batch; ++b) s += dy[b * out + o];
+            dbias[o] += s;
+        }
+}
+
+// ---- batch norm ------------------------------------------------------------------------------------
+// Three phases, all in memory order and split over images (a channel's runs are one page each,
+// so walking them channel by channel defeats the prefetchers):
+//   1. per run (image b, channel c): sum and centred sum of squares (isa_table::bn_run_stats);
+//   2. per channel, serially: merge the runs in image order in double (Chan et al.), giving mean,
+//      biased variance, 1/sqrt(var + eps) -- the same numbers for every thread count;
+//   3. per run: normalise.
+
+thread_local std::vector<double> tl_bn_stats;
+thread_local std::vector<float> tl_bn_coef;
+
+void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, bool relu) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<double>& st = tl_bn_stats;
+    st.resize(2 * B * C);
+    const bool big = B * C * S > (1u << 15);
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c)
+            t.bn_run_stats(x + (b * C + c) * S, S, &st[2 * (b * C + c)], &st[2 * (b * C + c) + 1]);
+    }, big);
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(2 * C);
+    for (std::size_t c = 0; c < C; ++c) {
+        double count = 0, m = 0, m2 = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+            const double n_r = double(S), mean_r = st[2 * (b * C + c)] / n_r, total = count + n_r, delta = mean_r - m;
+            m += delta * n_r / total;
+            m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
+            count = total;
+        }
+        const double v = count > 0 ? m2 / count : 0.0, is = 1.0 / std::sqrt(v + eps);
+        mean[c] = float(m), var[c] = float(v), istd[c] = float(is);
+        coef[2 * c] = float(m), coef[2 * c + 1] = float(is);
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], relu, y + o,
+                               xhat ? xhat + o : nullptr);
+        }
+    }, big);
+}
+
+// h: the stored xhat, or (from_input) the forward's input x, with its batch mean and istd.
+void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* relu_y, const float* dy, const float* h,
+                      bool from_input, const float* mean, const float* gamma, const float* istd, float* dx,
+                      float* dgamma, float* dbeta) {
+    const auto sums = from_input ? t.bn_backward_run_sums_x : t.bn_backward_run_sums;
+    const auto run = from_input ? t.bn_backward_run_x : t.bn_backward_run;
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<double>& st = tl_bn_stats;
+    st.resize(2 * B * C);
+    const bool big = B * C * S > (1u << 15);
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, mean ? mean[c] : 0.f, istd[c], S, &st[2 * (b * C + c)],
+                 &st[2 * (b * C + c) + 1]);
+        }
+    }, big);
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(3 * C);
+    const double n = double(B * S);
+    for (std::size_t c = 0; c < C; ++c) {
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (std::size_t b = 0; b < B; ++b) sum_dy += st[2 * (b * C + c)], sum_dy_xhat += st[2 * (b * C + c) + 1];
+        dgamma[c] += float(sum_dy_xhat);
+        dbeta[c] += float(sum_dy);
+        // dx = k (n dm - sum_dy - xhat sum_dy_xhat) = ka dm - (kb + kc xhat)
+        const double k = double(gamma[c]) * double(istd[c]) / n;
+        coef[3 * c] = float(k * n), coef[3 * c + 1] = float(k * sum_dy), coef[3 * c + 2] = float(k * sum_dy_xhat);
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            run(dy + o, relu_y ? relu_y + o : nullptr, h + o, mean ? mean[c] : 0.f, istd[c], S, coef[3 * c],
+                coef[3 * c + 1], coef[3 * c + 2], dx + o);
+        }
+    }, big);
+}
+
+void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                   const float* running_mean, const float* running_var, double eps, float* y, bool relu) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(2 * C);
+    for (std::size_t c = 0; c < C; ++c) {
+        // The same scale and shift as the reference: rounded once from double.
+        const float scale = float(gamma[c] / std::sqrt(double(running_var[c]) + eps));
+        coef[2 * c] = scale, coef[2 * c + 1] = beta[c] - scale * running_mean[c];
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c)
+            t.bn_infer_run(x + (b * C + c) * S, S, coef[2 * c], coef[2 * c + 1], relu, y + (b * C + c) * S);
+    }, B * C * S > (1u << 15));
+}
+
+#endif  // TYPENET_FAST_X86
+
+// ---- pooling and ReLU for float (plain C++; split over threads) --------------------------------------
+
+constexpr std::size_t kElementBlock = 1 << 14;
+
+template <class F>
+void elementwise_blocks(std::size_t n, F&& f) {
+    const std::size_t blocks = (n + kElementBlock - 1) / kElementBlock;
+    parallel_for(blocks, [&](std::size_t i) {
+        const std::size_t b0 = i * kElementBlock;
+        f(b0, std::min(n, b0 + kElementBlock) - b0);
+    }, n >= 64 * kElementBlock);  // below ~4 MB a parallel region costs more than it saves
+}
+
+// One output row of 2x2 / stride 2 max pooling, in the reference's order (0,0), (0,1), (1,0),
+// (1,1) with strictly-greater replacing, so ties and NaNs resolve identically. Written as
+// selects over a whole row: random data would mispredict branches.
+void max_pool_2x2_row(const float* r0, const float* r1, std::size_t n, std::uint32_t i0, std::uint32_t i1, float* y,
+                      std::uint32_t* argmax) {
+    for (std::size_t ow = 0; ow < n; ++ow) {
+        float best = r0[2 * ow];
+        std::uint32_t where = i0 + std::uint32_t(2 * ow);
+        const float a = r0[2 * ow + 1], b = r1[2 * ow], c = r1[2 * ow + 1];
+        bool g = a > best;
+        where = g ? i0 + std::uint32_t(2 * ow + 1) : where;
+        best = g ? a : best;
+        g = b > best;
+        where = g ? i1 + std::uint32_t(2 * ow) : where;
+        best = g ? b : best;
+        g = c > best;
+        where = g ? i1 + std::uint32_t(2 * ow + 1) : where;
+        best = g ? c : best;
+        y[ow] = best;
+        argmax[ow] = where;
+    }
+}
+
+void fast_max_pool_forward(const pool_geometry& g, const float* x, float* y, std::uint32_t* argmax) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    const bool two = g.window == 2 && g.stride == 2;
+    thread_local std::vector<std::uint32_t> tl_argmax_row;
+    parallel_for(g.batch * g.channels, [&](std::size_t bc) {
+        const float* xp = x + bc * in_plane;
+        float* yp = y + bc * out_plane;
+        if (two) {
+            std::vector<std::uint32_t>& scratch_row = tl_argmax_row;
+            if (!argmax) scratch_row.resize(g.out_width);
+            for (std::size_t oh = 0; oh < g.out_height; ++oh) {
+                const std::size_t i0 = 2 * oh * g.in_width;
+                max_pool_2x2_row(xp + i0, xp + i0 + g.in_width, g.out_width, std::uint32_t(i0),
+                                 std::uint32_t(i0 + g.in_width), yp + oh * g.out_width,
+                                 argmax ? argmax + bc * out_plane + oh * g.out_width : scratch_row.data());
+            }
+            return;
+        }
+        for (std::size_t oh = 0; oh < g.out_height; ++oh)
+            for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                const std::size_t i0 = (oh * g.stride) * g.in_width + ow * g.stride;
+                float best = xp[i0];
+                std::uint32_t where = std::uint32_t(i0);
+                for (std::size_t u = 0; u < g.window; ++u)
+                    for (std::size_t v = 0; v < g.window; ++v) {
+                        const std::size_t idx = (oh * g.stride + u) * g.in_width + ow * g.stride + v;
+                        if (xp[idx] > best) best = xp[idx], where = std::uint32_t(idx);
+                    }
+                yp[oh * g.out_width + ow] = best;
+                if (argmax) argmax[bc * out_plane + oh * g.out_width + ow] = where;
+            }
+    }, g.batch * g.channels * in_plane >= (1u << 16));
+}
+
+void fast_max_pool_backward(const pool_geometry& g, const float* dy, const std::uint32_t* argmax, float* dx) {
+    const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
+    // 2x2 windows tiling the plane exactly: every input is in one window, so one pass writes
+    // dy or 0 to each (no zero fill, then scatter).
+    const bool tiles = g.window == 2 && g.stride == 2 && g.in_height == 2 * g.out_height && g.in_width == 2 * g.out_width;
+    parallel_for(g.batch * g.channels, [&](std::size_t bc) {
+        float* d = dx + bc * in_plane;
+        if (tiles) {
+            const float* s = dy + bc * out_plane;
+            const std::uint32_t* a = argmax + bc * out_plane;
+            const std::size_t W = g.in_width;
+            for (std::size_t oh = 0; oh < g.out_height; ++oh) {
+                float* r0 = d + 2 * oh * W;
+                float* r1 = r0 + W;
+                const std::uint32_t i0 = std::uint32_t(2 * oh * W), i1 = std::uint32_t(i0 + W);
+                for (std::size_t ow = 0; ow < g.out_width; ++ow) {
+                    const float v = s[oh * g.out_width + ow];
+                    const std::uint32_t w = a[oh * g.out_width + ow], j = std::uint32_t(2 * ow);
+                    r0[2 * ow] = w == i0 + j ? v : 0.f;
+                    r0[2 * ow + 1] = w == i0 + j + 1 ? v : 0.f;
+                    r1[2 * ow] = w == i1 + j ? v : 0.f;
+                    r1[2 * ow + 1] = w == i1 + j + 1 ? v : 0.f;
+                }
+            }
+            return;
+        }
+        std::memset(d, 0, in_plane * sizeof(float));
+        const float* s = dy + bc * out_plane;
+        const std::uint32_t* a = argmax + bc * out_plane;
+        for (std::size_t i = 0; i < out_plane; ++i) d[a[i]] += s[i];
+    }, g.batch * g.channels * in_plane >= (1u << 16));
+}
+
+}  // namespace
+
+// ---- control ----------------------------------------------------------------------------------------
+
+void set_threads(std::size_t n) { requested_threads.store(n, std::memory_order_relaxed); }
+std::size_t threads() { return thread_count(); }
+
+#if TYPENET_FAST_X86
+std::vector<std::string> supported_isas() {
+    std::vector<std::string> v;
+    if (cpu_has_avx512()) v.push_back("avx512");
+    if (cpu_has_avx2()) v.push_back("avx2");
+    v.push_back("sse2");
+    return v;
+}
+
+void set_isa(std::string_view name) {
+    const isa_table* t = nullptr;
+    if (name == "auto") t = nullptr;
+    else if (name == "avx512" && cpu_has_avx512()) t = fast::table_avx512();
+    else if (name == "avx2" && cpu_has_avx2()) t = fast::table_avx2();
+    else if (name == "sse2" || name == "scalar") t = fast::table_sse2();
+    else {
+        std::string have;
+        for (const auto& s : supported_isas()) have += ", " + s;
+        const bool known = name == "avx512" || name == "avx2";
+        throw std::invalid_argument("typenet::kernels::set_isa: " +
+                                    (known ? "this CPU does not support '" + std::string(name) + "'"
+                                           : "unknown instruction set '" + std::string(name) + "'") +
+                                    "; choose auto" + have + " or scalar");
+    }
+    pinned.store(t, std::memory_order_release);
+}
+
+std::string isa_name() { return table()->name; }
+#else
+std::vector<std::string> supported_isas() { return {}; }
+void set_isa(std::string_view name) {
+    if (name != "auto" && name != "scalar" && name != "reference")
+        throw std::invalid_argument("typenet::kernels::set_isa: this build has no SIMD kernels; only auto and scalar");
+}
+std::string isa_name() { return "reference"; }
+#endif
+
+// ---- the public kernels ----------------------------------------------------------------------------
+
+#if TYPENET_FAST_X86
+#define TYPENET_FAST(call)                                        \
+    if constexpr (std::is_same_v<T, float>) {                     \
+        call;                                                     \
+        return;                                                   \
+    }
+#else
+#define TYPENET_FAST(call)
+#endif
+
+template <class T>
+void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y) {
+    const profile_scope scope(k_conv_fwd);
+    TYPENET_FAST(fast_conv2d_forward(*table(), g, x, w, bias, y))
+    reference::conv2d_forward<T>(g, x, w, bias, y);
+}
+template <class T>
+void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
+    const profile_scope scope(k_conv_bwd_data);
+    TYPENET_FAST(fast_conv2d_backward_data(*table(), g, dy, w, dx))
+    reference::conv2d_backward_data<T>(g, dy, w, dx);
+}
+template <class T>
+void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias) {
+    const profile_scope scope(k_conv_bwd_params);
+    TYPENET_FAST(fast_conv2d_backward_params(*table(), g, x, dy, dw, dbias))
+    reference::conv2d_backward_params<T>(g, x, dy, dw, dbias);
+}
+template <class T>
+void dense_forward(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* w, const T* bias, T* y) {
+    const profile_scope scope(k_dense_fwd);
+    TYPENET_FAST(fast_dense_forward(*table(), batch, in, out, x, w, bias, y))
+    reference::dense_forward<T>(batch, in, out, x, w, bias, y);
+}
+template <class T>
+void dense_backward_data(std::size_t batch, std::size_t in, std::size_t out, const T* dy, const T* w, T* dx) {
+    const profile_scope scope(k_dense_bwd_data);
+    TYPENET_FAST(fast_dense_backward_data(*table(), batch, in, out, dy, w, dx))
+    reference::dense_backward_data<T>(batch, in, out, dy, w, dx);
+}
+template <class T>
+void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* dy, T* dw,
+                           T* dbias) {
+    const profile_scope scope(k_dense_bwd_params);
+    TYPENET_FAST(fast_dense_backward_params(*table(), batch, in, out, x, dy, dw, dbias))
+    reference::dense_backward_params<T>(batch, in, out, x, dy, dw, dbias);
+}
+template <class T>
+void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                              T* xhat, T* istd, T* batch_mean, T* batch_var) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, false))
+    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                                   T* xhat, T* istd, T* batch_mean, T* batch_var) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, true))
+    reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                      const T* running_var, double eps, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, false))
+    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+}
+template <class T>
+void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                           const T* running_var, double eps, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, true))
+    reference::batch_norm_relu_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+}
+template <class T>
+void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
+                         T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, nullptr, dy, xhat, false, nullptr, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_backward<T>(g, dy, xhat, gamma, istd, dx, dgamma, dbeta);
+}
+template <class T>
+void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
+                              const T* istd, T* dx, T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, y, dy, xhat, false, nullptr, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_relu_backward<T>(g, y, dy, xhat, gamma, istd, dx, dgamma, dbeta);
+}
+template <class T>
+void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
+                                    const T* relu_y, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, relu_y, dy, x, true, batch_mean, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_y, dy, dx, dgamma, dbeta);
+}
+template <class T>
+void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax) {
+    const profile_scope scope(k_pool_fwd);
+    if constexpr (std::is_same_v<T, float>) fast_max_pool_forward(g, x, y, argmax);
+    else reference::max_pool_forward<T>(g, x, y, argmax);
+}
+template <class T>
+void max_pool_infer(const pool_geometry& g, const T* x, T* y) {
+    const profile_scope scope(k_pool_fwd);
+    if constexpr (std::is_same_v<T, float>) fast_max_pool_forward(g, x, y, nullptr);
+    else reference::max_pool_infer<T>(g, x, y);
+}
+template <class T>
+void max_pool_backward(const pool_geometry& g, const T* dy, const std::uint32_t* argmax, T* dx) {
+    const profile_scope scope(k_pool_bwd);
+    if constexpr (std::is_same_v<T, float>) fast_max_pool_backward(g, dy, argmax, dx);
+    else reference::max_pool_backward<T>(g, dy, argmax, dx);
+}
+template <class T>
+void avg_pool_forward(const pool_geometry& g, const T* x, T* y) {
+    const profile_scope scope(k_pool_fwd);
+    reference::avg_pool_forward<T>(g, x, y);
+}
+template <class T>
+void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx) {
+    const profile_scope scope(k_pool_bwd);
+    reference::avg_pool_backward<T>(g, dy, dx);
+}
+template <class T>
+void relu_forward(std::size_t n, const T* x, T* y) {
+    const profile_scope scope(k_relu_fwd);
+#if TYPENET_FAST_X86
+    if constexpr (std::is_same_v<T, float>) {
+        const isa_table& t = *table();
+        elementwise_blocks(n, [&](std::size_t i, std::size_t len) { t.relu_forward(len, x + i, y + i); });
+        return;
+    }
+#endif
+    reference::relu_forward<T>(n, x, y);
+}
+template <class T>
+void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
+    const profile_scope scope(k_relu_bwd);
+#if TYPENET_FAST_X86
+    if constexpr (std::is_same_v<T, float>) {
+        const isa_table& t = *table();
+        elementwise_blocks(n, [&](std::size_t i, std::size_t len) { t.relu_backward(len, y + i, dy + i, dx + i); });
+        return;
+    }
+#endif
+    reference::relu_backward<T>(n, y, dy, dx);
+}
+
+#undef TYPENET_FAST
+
+#define TYPENET_INSTANTIATE(T)                                                                                    \
+    template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
+    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*);                         \
+    template void conv2d_backward_params<T>(const conv_geometry&, const T*, const T*, T*, T*);                   \
+    template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
+    template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
+    template void dense_backward_params<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*, T*);   \
+    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
+                                              T*, T*, T*);                                                        \
+    template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
+                                      double, T*);                                                                \
+    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
+    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
+                                                   T*, T*, T*, T*);                                               \
+    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
+                                           double, T*);                                                           \
+    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
+                                              const T*, T*, T*, T*);                                              \
+    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
+                                                    const T*, const T*, T*, T*, T*);                              \
+    template void max_pool_forward<T>(const pool_geometry&, const T*, T*, std::uint32_t*);                        \
+    template void max_pool_infer<T>(const pool_geometry&, const T*, T*);                                          \
+    template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \
+    template void avg_pool_forward<T>(const pool_geometry&, const T*, T*);                                        \
+    template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
+    template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
+    template void relu_backward<T>(std::size_t, const T*, const T*, T*);
+
+TYPENET_INSTANTIATE(float)
+TYPENET_INSTANTIATE(double)
+
+#undef TYPENET_INSTANTIATE
+
+}  // namespace typenet::kernels

@@ -1,0 +1,133 @@
+// src/kernels/fast.hpp - internal: the table of float kernels one instruction set provides.
+//
+// The fast float path is split in two:
+//   - fast_impl.hpp: the arithmetic (GEMM micro-kernels, per-image convolution passes, batch-norm
+//     and ReLU loops), generic in the xsimd architecture type and compiled once per instruction set
+//     (fast_avx512.cpp, fast_avx2.cpp, fast_sse2.cpp). Each of those translation units exports one
+//     isa_table and touches no shared state and no standard containers.
+//   - dispatch.cpp: the public typenet::kernels functions. It picks the table (xsimd::dispatch, or
+//     the ISA pinned with set_isa), prepares per-call data (packed weights, offset tables), owns the
+//     scratch memory and the OpenMP threads, and combines per-chunk partial sums in a fixed order.
+//
+// Nothing here is installed or part of the public interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "typenet/kernels.hpp"
+
+namespace typenet::kernels::fast {
+
+// One convolution "pass" as an implicit GEMM over one image:
+//   out_virtual[m][q] = sum_k A[m][k] * src[off[k] + q],   m < m_pad, q < vn_pad
+// then out[m][oh][ow] = out_virtual[m][oh * vwidth + ow] (+ bias[m]) for ow < out_w.
+// src is built from the pass's input tensor either as a zero-padded copy (implicit = true, stride 1;
+// layout below; vwidth = src_w, so the k-th "row" of the im2col matrix is the padded input shifted by
+// off[k] = c * src_plane + u * src_w + v) or as an explicit im2col matrix (implicit = false: row k
+// at k * vn_pad, vwidth = out_w).
+// Forward uses it with the layer's weights; backward-data at stride 1 uses it with the flipped,
+// transposed weights on dy (a "full" convolution with pad' = kernel - 1 - pad).
+struct conv_pass {
+    std::size_t in_channels, in_h, in_w;     // the tensor the pass reads
+    std::size_t out_channels, out_h, out_w;  // the tensor the pass writes
+    std::size_t kernel, stride, pad;
+    bool implicit;
+    // Padded input (implicit): src_h = in_h + 2 pad rows of pitch src_w = in_w + pad, each
+    // [x(row, 0 .. in_w - 1), pad zeros], after `pad` leading zeros: element (r, c) of the padded
+    // image, c in [-pad, in_w + pad), is at pad + r * src_w + c of its channel's plane.
+    std::size_t src_h, src_w;
+    std::size_t src_plane() const { return pad + src_h * src_w; }
+    std::size_t vwidth;         // row pitch of the virtual output
+    std::size_t vn, vn_pad;     // virtual outputs per channel: (out_h - 1) * vwidth + out_w, rounded up to the panel width
+    std::size_t K;              // reduction length in_channels * kernel^2
+    std::size_t mr;             // tile height: isa_table::conv_mr, or conv_mr_small for few out channels
+    std::size_t m_pad;          // out_channels rounded up to the tile height
+    std::size_t src_floats;     // floats of src per image (with zeroed slack for the last panel)
+    const std::size_t* off;     // K offsets into src
+    const float* apack;         // weights packed in m_pad / MR panels of (K, MR)
+    const float* bias;          // out_channels or null
+};
+
+// Backward-data for stride != 1 (or pad >= kernel): dcol = W^T dy as a GEMM, then col2im.
+//   dcol[k][q] = sum_o WT[k][o] * dyp[o * vn_pad + q]; dx = col2im(dcol)
+struct conv_data_general {
+    conv_geometry g;
+    std::size_t K, k_pad, vn, vn_pad;
+    const std::size_t* off;     // out_channels offsets o * vn_pad
+    const float* apack;         // W^T packed in k_pad / MR panels of (out_channels, MR)
+};
+
+// Backward-params of one image, accumulated into a partial sum of dW^T (K rows, n_pad columns):
+//   part[k][o] += sum_q src[off[k] + q] * dyT[q][o]      (dyT: the image's dy transposed, zero
+//   where q is a padding column of the virtual layout); part_bias[o] += sum of dy[o] (if non-null).
+struct conv_params_pass {
+    conv_pass fwd;              // source construction (implicit or im2col) and offsets of the forward pass
+    std::size_t n_pad;          // out_channels rounded up to the params tile width
+};
+
+// C (m_begin..m_end, n_begin..n_end) (+)= A (M x K) * B (K x N) over the whole K, where
+// A(i, k) = a[i * a_rs + k * a_cs] with a_rs == 1 or a_cs == 1, B(k, j) = b[k * ldb + j].
+// Columns of B beyond n_end are never read. work: at least gemm_work_floats floats.
+struct gemm_args {
+    std::size_t m_begin, m_end, n_begin, n_end, K;
+    const float* a;
+    std::size_t a_rs, a_cs;
+    const float* b;
+    std::size_t ldb;
+    float* c;
+    std::size_t ldc;
+    bool accumulate;
+    float* work;
+};
+
+struct isa_table {
+    const char* name;
+    std::size_t lanes;
+    std::size_t conv_mr, conv_nr;        // tile of the convolution passes (rows = out channels, cols = pixels)
+    std::size_t conv_mr_small, conv_nr_small;  // the same for passes with out_channels <= conv_mr_small
+    std::size_t params_mr, params_nr;    // tile of backward-params (rows = K, cols = out channels)
+    std::size_t gemm_mr, gemm_nr;        // tile of the dense GEMM
+    std::size_t gemm_work_floats;
+
+    // Per image; work: per-thread scratch sized by dispatch.cpp (source buffer + outputs).
+    void (*conv_pass_image)(const conv_pass& p, const float* in, float* out, float* work);
+    void (*conv_data_general_image)(const conv_data_general& p, const float* dy, float* dx, float* work);
+    void (*conv_params_image)(const conv_params_pass& p, const float* x, const float* dy, float* part,
+                              float* part_bias, float* work);
+
+    void (*gemm)(const gemm_args& a);
+
+    // Batch norm, one run = one image's plane of one channel (len = spatial values). The caller
+    // merges run statistics across the batch in a fixed order (dispatch.cpp).
+    // stats: the run's sum and its sum of squares about its own mean.
+    void (*bn_run_stats)(const float* x, std::size_t len, double* sum, double* m2);
+    // xhat = (x - mean) * istd (not stored if xhat is null); y = gamma * xhat + beta, then ReLU
+    // if relu. y may equal x.
+    void (*bn_normalize_run)(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
+                             float* y, float* xhat);
+    // With dm = dy, masked by relu_y > 0 if relu_y is not null: sum dm and sum dm * xhat.
+    // The *_x variants read the forward's input x and recompute xhat = (x - mean) * istd exactly
+    // as bn_normalize_run computed it; the others read a stored xhat (mean, istd unused).
+    void (*bn_backward_run_sums)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
+                                 std::size_t len, double* sum_dy, double* sum_dy_xhat);
+    // dx = ka * dm - (kb + kc * xhat). dx may equal dy (and x).
+    void (*bn_backward_run)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
+                            std::size_t len, float ka, float kb, float kc, float* dx);
+    void (*bn_backward_run_sums_x)(const float* dy, const float* relu_y, const float* x, float mean, float istd,
+                                   std::size_t len, double* sum_dy, double* sum_dy_xhat);
+    void (*bn_backward_run_x)(const float* dy, const float* relu_y, const float* x, float mean, float istd,
+                              std::size_t len, float ka, float kb, float kc, float* dx);
+    // y = scale * x + shift, then ReLU if relu. y may equal x.
+    void (*bn_infer_run)(const float* x, std::size_t len, float scale, float shift, bool relu, float* y);
+
+    void (*relu_forward)(std::size_t n, const float* x, float* y);
+    void (*relu_backward)(std::size_t n, const float* y, const float* dy, float* dx);
+};
+
+// The tables compiled into this build (null when the instruction set was not compiled in).
+const isa_table* table_avx512();
+const isa_table* table_avx2();
+const isa_table* table_sse2();
+
+}  // namespace typenet::kernels::fast

@@ -1,0 +1,599 @@
+// src/kernels/fast_impl.hpp - the float kernels, generic in the xsimd architecture type.
+//
+// Included by exactly one translation unit per instruction set (fast_avx512.cpp, fast_avx2.cpp,
+// fast_sse2.cpp), each compiled with that instruction set enabled and each defining
+// TYPENET_FAST_ISA_NS first: every function here lives in that per-ISA namespace, so the linker
+// can never pick a copy compiled for AVX-512 when a machine without it runs the SSE2 table.
+// For the same reason this file uses no standard containers or algorithms.
+//
+// Everything rests on one register-blocked micro-kernel, tile<MR, NV>: an MR x (NV * lanes) block
+// of C held in registers, updated for every k by MR broadcasts of A and NV vector loads of B:
+//     C[i][j] (+)= sum_k A(i, k) * B(k)[j]
+// A and B are small accessor objects, so the same kernel reads packed weights, rows of a matrix,
+// rows of a zero-padded image at an offset per k (implicit im2col), ... without copies.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "fast.hpp"
+
+#ifndef TYPENET_FAST_ISA_NS
+#error "define TYPENET_FAST_ISA_NS (a namespace name unique to the instruction set) before including fast_impl.hpp"
+#endif
+
+#if defined(__clang__)
+#define TYPENET_UNROLL _Pragma("unroll")
+#else
+#define TYPENET_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+namespace typenet::kernels::fast::TYPENET_FAST_ISA_NS {
+
+inline std::size_t min_size(std::size_t a, std::size_t b) { return a < b ? a : b; }
+
+// ---- accessors of the micro-kernel's operands ----------------------------------------------
+
+// A packed in panels: the MR values of step k are contiguous, panels of Stride rows.
+template <int Stride> struct a_packed {
+    const float* p;
+    float operator()(int i, std::size_t k) const { return p[k * Stride + i]; }
+};
+// A(i, k) = p[k * ld + i]: a column-major block (e.g. dy^T read from a row-major dy).
+struct a_cols {
+    const float* p;
+    std::size_t ld;
+    float operator()(int i, std::size_t k) const { return p[k * ld + i]; }
+};
+// A(i, k) = r[i][k]: one pointer per row (rows of a matrix, or shifted rows of a padded image).
+template <int N> struct a_rows {
+    const float* r[N];
+    float operator()(int i, std::size_t k) const { return r[i][k]; }
+};
+// B(k) = base + off[k]: the k-th row of an implicit im2col matrix.
+struct b_offsets {
+    const float* base;
+    const std::size_t* off;
+    const float* operator()(std::size_t k) const { return base + off[k]; }
+};
+// B(k) = base + k * ld.
+struct b_strided {
+    const float* base;
+    std::size_t ld;
+    const float* operator()(std::size_t k) const { return base + k * ld; }
+};
+
+template <class Arch>
+struct impl {
+    using V = xsimd::batch<float, Arch>;
+    static constexpr std::size_t L = V::size;
+
+    // Tile shapes. AVX-512 (32 zmm): 8 x 48 = 24 accumulators + 3 B vectors + 1 broadcast.
+    // AVX2 / SSE2 (16 registers): 6 x 2 vectors = 12 accumulators.
+    static constexpr int conv_mr = L == 16 ? 8 : 6;
+    static constexpr int conv_nv = L == 16 ? 3 : 2;
+    // For passes with few output channels (conv1's backward-data writes 3): a flatter tile.
+    static constexpr int conv_mr_small = L == 16 ? 4 : 3;
+    static constexpr int conv_nv_small = L == 16 ? 6 : 4;
+    static constexpr int params_mr = L == 16 ? 8 : 6;
+    static constexpr int params_nv = 2;
+    static constexpr int gemm_mr = L == 16 ? 8 : 6;
+    static constexpr int gemm_nv = L == 16 ? 3 : 2;
+    static constexpr std::size_t conv_nr = conv_nv * L, conv_nr_small = conv_nv_small * L, params_nr = params_nv * L, gemm_nr = gemm_nv * L;
+    static constexpr std::size_t gemm_kc = 256;           // K block of the dense GEMM
+    static constexpr std::size_t gemm_nc = gemm_nr * 8;   // N block of the dense GEMM
+    static constexpr std::size_t params_qb = 128;         // pixel block of backward-params
+
+    // ---- the micro-kernel ----------------------------------------------------------------
+    // C (MR x nc, row pitch ldc) = or += sum_{k < kc} A(i, k) * B(k)[j]; B(k) must be readable for
+    // NV * L floats even when nc < NV * L (the extra columns are computed and dropped).
+    template <int MR, int NV, class AF, class BF>
+    static inline __attribute__((always_inline)) void tile(std::size_t kc, const AF& a, const BF& b, float* c,
+                                                           std::size_t ldc, bool accumulate, std::size_t nc) {
+        V acc[MR][NV];
+        TYPENET_UNROLL for (int i = 0; i < MR; ++i)
+            TYPENET_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V(0.f);
+        for (std::size_t k = 0; k < kc; ++k) {
+            const float* br = b(k);
+            V bv[NV];
+            TYPENET_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load_unaligned(br + j * L);
+            TYPENET_UNROLL for (int i = 0; i < MR; ++i) {
+                const V ai(a(i, k));
+                TYPENET_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = xsimd::fma(ai, bv[j], acc[i][j]);
+            }
+        }
+        if (nc == NV * L) {
+            TYPENET_UNROLL for (int i = 0; i < MR; ++i)
+                TYPENET_UNROLL for (int j = 0; j < NV; ++j) {
+                    float* p = c + i * ldc + j * L;
+                    if (accumulate) (acc[i][j] + V::load_unaligned(p)).store_unaligned(p);
+                    else acc[i][j].store_unaligned(p);
+                }
+        } else {
+            alignas(64) float t[NV * L];
+            for (int i = 0; i < MR; ++i) {
+                TYPENET_UNROLL for (int j = 0; j < NV; ++j) acc[i][j].store_aligned(t + j * L);
+                float* p = c + i * ldc;
+                if (accumulate)
+                    for (std::size_t j = 0; j < nc; ++j) p[j] += t[j];
+                else
+                    for (std::size_t j = 0; j < nc; ++j) p[j] = t[j];
+            }
+        }
+    }
+
+    // Calls f.template operator()<mr>() for a run-time 1 <= mr <= MAX (edge tiles).
+    template <int MAX, class F>
+    static inline __attribute__((always_inline)) void with_mr(int mr, F&& f) {
+        if (mr == MAX) {
+            f.template operator()<MAX>();
+        } else if constexpr (MAX > 1) {
+            with_mr<MAX - 1>(mr, f);
+        }
+    }
+
+    // ---- small vector helpers ------------------------------------------------------------
+    static double sum(const float* p, std::size_t n) {
+        V a0(0.f), a1(0.f);
+        std::size_t i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            a0 += V::load_unaligned(p + i);
+            a1 += V::load_unaligned(p + i + L);
+        }
+        for (; i + L <= n; i += L) a0 += V::load_unaligned(p + i);
+        double s = double(xsimd::hadd(a0 + a1));
+        for (; i < n; ++i) s += double(p[i]);
+        return s;
+    }
+
+    // ---- transposition ---------------------------------------------------------------------
+    // dst[j * dld + i] = src[i * sld + j] for i, j < L: one L x L block. xsimd 8.1 has no
+    // cross-lane shuffle (its zip_lo / zip_hi interleave within 128-bit lanes on AVX and
+    // AVX-512), so the AVX-512 and AVX translation units use the classic intrinsic sequences.
+    static inline void transpose_block(const float* src, std::size_t sld, float* dst, std::size_t dld) {
+#if defined(__AVX512F__)
+        if constexpr (L == 16) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * sld);
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+                r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            for (int h = 0; h < 16; h += 8)
+                for (int i = 0; i < 4; ++i) {
+                    t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+                    t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xDD);
+                }
+            for (int i = 0; i < 8; ++i) {
+                r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+                r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+            }
+            for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * dld, r[i]);
+            return;
+        }
+#endif
+#if defined(__AVX__)
+        if constexpr (L == 8) {
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * sld);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            for (int i = 0; i < 4; ++i) {
+                t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+                t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+            }
+            for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + i * dld, t[i]);
+            return;
+        }
+#endif
+        for (std::size_t i = 0; i < L; ++i)
+            for (std::size_t j = 0; j < L; ++j) dst[j * dld + i] = src[i * sld + j];
+    }
+
+    // ---- convolution: building the source of the implicit GEMM ----------------------------
+    static void build_source(const conv_pass& p, const float* in, float* src) {
+        if (p.implicit) {
+            // Per channel: pad leading zeros, pad zero rows, then per input row [x row, pad zeros],
+            // then pad zero rows (see conv_pass::src_h).
+            const std::size_t H = p.in_h, W = p.in_w, Wp = p.src_w, pad = p.pad, plane = p.src_plane();
+            float* d = src;
+            for (std::size_t c = 0; c < p.in_channels; ++c) {
+                const float* s = in + c * H * W;
+                std::memset(d, 0, (pad + pad * Wp) * sizeof(float));
+                float* row = d + pad + pad * Wp;
+                for (std::size_t r = 0; r < H; ++r, row += Wp) {
+                    for (std::size_t j = 0; j < W; ++j) row[j] = s[r * W + j];
+                    for (std::size_t j = W; j < Wp; ++j) row[j] = 0.f;
+                }
+                std::memset(row, 0, pad * Wp * sizeof(float));
+                d += plane;
+            }
+            std::memset(d, 0, (p.src_floats - p.in_channels * plane) * sizeof(float));
+        } else {
+            im2col(p, in, src);
+        }
+    }
+
+    // col[k = (c, u, v)][oh * out_w + ow] = in[c][oh * s + u - pad][ow * s + v - pad] (0 outside);
+    // rows are vn_pad long, the tail is zero.
+    static void im2col(const conv_pass& p, const float* in, float* col) {
+        const std::size_t k = p.kernel, s = p.stride, H = p.in_h, W = p.in_w, OH = p.out_h, OW = p.out_w;
+        for (std::size_t c = 0; c < p.in_channels; ++c)
+            for (std::size_t u = 0; u < k; ++u)
+                for (std::size_t v = 0; v < k; ++v) {
+                    float* row = col + ((c * k + u) * k + v) * p.vn_pad;
+                    const float* plane = in + c * H * W;
+                    for (std::size_t oh = 0; oh < OH; ++oh) {
+                        float* r = row + oh * OW;
+                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * s + u) - std::ptrdiff_t(p.pad);
+                        if (ih < 0 || ih >= std::ptrdiff_t(H)) {
+                            for (std::size_t ow = 0; ow < OW; ++ow) r[ow] = 0.f;
+                            continue;
+                        }
+                        const float* xr = plane + std::size_t(ih) * W;
+                        for (std::size_t ow = 0; ow < OW; ++ow) {
+                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * s + v) - std::ptrdiff_t(p.pad);
+                            r[ow] = (iw < 0 || iw >= std::ptrdiff_t(W)) ? 0.f : xr[iw];
+                        }
+                    }
+                    for (std::size_t q = OH * OW; q < p.vn_pad; ++q) row[q] = 0.f;
+                }
+    }
+
+    static std::size_t src_pitch(const conv_pass& p) { return (p.src_floats + 15) / 16 * 16; }
+
+    // ---- convolution pass (forward, and backward-data at stride 1) -------------------------
+    // Loop order: weight panel outer (its K x MR values stay in L1), pixel panels inner (each
+    // panel's rows of the padded input are reused across the kernel's (u, v) offsets in L1).
+    template <int MR, int NV>
+    static void conv_tiles(std::size_t K, std::size_t m_pad, const float* apack, const float* src, const std::size_t* off,
+                           std::size_t vn_pad, float* out) {
+        constexpr std::size_t NR = NV * L;
+        for (std::size_t mp = 0; mp < m_pad / MR; ++mp)
+            for (std::size_t q0 = 0; q0 < vn_pad; q0 += NR)
+                tile<MR, NV>(K, a_packed<MR>{apack + mp * MR * K}, b_offsets{src + q0, off}, out + mp * MR * vn_pad + q0,
+                             vn_pad, false, NR);
+    }
+
+    static void conv_pass_image(const conv_pass& p, const float* in, float* out, float* work) {
+        float* src = work;
+        float* yv = work + src_pitch(p);
+        build_source(p, in, src);
+        if (p.mr == std::size_t(conv_mr)) conv_tiles<conv_mr, conv_nv>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, yv);
+        else conv_tiles<conv_mr_small, conv_nv_small>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, yv);
+        // Drop the virtual columns (padding positions) and add the bias: rows of out_w floats,
+        // copied with vector moves (a memcpy call per 16- or 32-float row costs more than the copy).
+        const std::size_t OH = p.out_h, OW = p.out_w;
+        for (std::size_t o = 0; o < p.out_channels; ++o) {
+            const float* src_o = yv + o * p.vn_pad;
+            float* dst_o = out + o * OH * OW;
+            if (p.bias) copy_rows<true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
+            else copy_rows<false>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
+        }
+    }
+
+    // dst[r * dld + j] = src[r * sld + j] (+ add), r < rows, j < cols.
+    template <bool Add>
+    static void copy_rows(const float* src, std::size_t sld, float* dst, std::size_t dld, std::size_t rows, std::size_t cols,
+                          float add) {
+        const V av(add);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float* s = src + r * sld;
+            float* d = dst + r * dld;
+            std::size_t j = 0;
+            for (; j + L <= cols; j += L) {
+                V v = V::load_unaligned(s + j);
+                if constexpr (Add) v += av;
+                v.store_unaligned(d + j);
+            }
+            for (; j < cols; ++j) d[j] = Add ? s[j] + add : s[j];
+        }
+    }
+
+    // ---- backward-data, general stride: GEMM into dcol, then col2im ------------------------
+    static void conv_data_general_image(const conv_data_general& p, const float* dy, float* dx, float* work) {
+        const conv_geometry& g = p.g;
+        const std::size_t OH = g.out_height, OW = g.out_width, H = g.in_height, W = g.in_width, k = g.kernel;
+        float* dyp = work;
+        float* dcol = work + (g.out_channels * p.vn_pad + 15) / 16 * 16;
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            std::memcpy(dyp + o * p.vn_pad, dy + o * OH * OW, OH * OW * sizeof(float));
+            for (std::size_t q = OH * OW; q < p.vn_pad; ++q) dyp[o * p.vn_pad + q] = 0.f;
+        }
+        const std::size_t panels = p.k_pad / conv_mr;
+        for (std::size_t q0 = 0; q0 < p.vn_pad; q0 += conv_nr)
+            for (std::size_t mp = 0; mp < panels; ++mp)
+                tile<conv_mr, conv_nv>(g.out_channels, a_packed<conv_mr>{p.apack + mp * conv_mr * g.out_channels},
+                                       b_offsets{dyp + q0, p.off}, dcol + mp * conv_mr * p.vn_pad + q0, p.vn_pad, false,
+                                       conv_nr);
+        std::memset(dx, 0, g.in_channels * H * W * sizeof(float));
+        for (std::size_t c = 0; c < g.in_channels; ++c)
+            for (std::size_t u = 0; u < k; ++u)
+                for (std::size_t v = 0; v < k; ++v) {
+                    const float* row = dcol + ((c * k + u) * k + v) * p.vn_pad;
+                    float* plane = dx + c * H * W;
+                    for (std::size_t oh = 0; oh < OH; ++oh) {
+                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride + u) - std::ptrdiff_t(g.pad);
+                        if (ih < 0 || ih >= std::ptrdiff_t(H)) continue;
+                        float* xr = plane + std::size_t(ih) * W;
+                        for (std::size_t ow = 0; ow < OW; ++ow) {
+                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride + v) - std::ptrdiff_t(g.pad);
+                            if (iw >= 0 && iw < std::ptrdiff_t(W)) xr[iw] += row[oh * OW + ow];
+                        }
+                    }
+                }
+    }
+
+    // ---- backward-params of one image --------------------------------------------------------
+    static void conv_params_image(const conv_params_pass& pp, const float* x, const float* dy, float* part,
+                                  float* part_bias, float* work) {
+        const conv_pass& p = pp.fwd;
+        const std::size_t np = pp.n_pad, OH = p.out_h, OW = p.out_w, Cout = p.out_channels;
+        float* src = work;
+        float* dyt = work + src_pitch(p);
+        build_source(p, x, src);
+        // dyt[q][o] = dy[o][oh][ow] at q = oh * vwidth + ow; zero on the virtual padding columns
+        // (ow >= out_w) and for o >= out_channels. L x L blocks, then the edges.
+        const std::size_t plane = OH * OW, ow_full = OW / L * L, o_full = Cout / L * L;
+        for (std::size_t oh = 0; oh < OH; ++oh) {
+            float* row0 = dyt + oh * p.vwidth * np;  // q = oh * vwidth
+            for (std::size_t ow0 = 0; ow0 < ow_full; ow0 += L)
+                for (std::size_t o0 = 0; o0 < o_full; o0 += L)
+                    transpose_block(dy + o0 * plane + oh * OW + ow0, plane, row0 + ow0 * np + o0, np);
+            for (std::size_t ow = 0; ow < OW; ++ow) {
+                float* d = row0 + ow * np;
+                const std::size_t o_begin = ow < ow_full ? o_full : 0;
+                for (std::size_t o = o_begin; o < Cout; ++o) d[o] = dy[o * plane + oh * OW + ow];
+                for (std::size_t o = Cout; o < np; ++o) d[o] = 0.f;
+            }
+            const std::size_t junk_end = oh + 1 < OH ? p.vwidth : OW;  // vn ends at the last valid pixel
+            if (junk_end > OW) std::memset(row0 + OW * np, 0, (junk_end - OW) * np * sizeof(float));
+        }
+        if (part_bias)
+            for (std::size_t o = 0; o < Cout; ++o) part_bias[o] += float(sum(dy + o * OH * OW, OH * OW));
+        for (std::size_t q0 = 0; q0 < p.vn; q0 += params_qb) {
+            const std::size_t ql = min_size(params_qb, p.vn - q0);
+            // The block of dy^T (ql x params_nr) stays in L1 across all rows of K.
+            for (std::size_t n0 = 0; n0 < np; n0 += params_nr) {
+                const b_strided bs{dyt + q0 * np + n0, np};
+                for (std::size_t k0 = 0; k0 < p.K; k0 += params_mr) {
+                    const int mr = int(min_size(params_mr, p.K - k0));
+                    a_rows<params_mr> ar;
+                    for (int i = 0; i < params_mr; ++i) ar.r[i] = src + p.off[k0 + std::size_t(i < mr ? i : 0)] + q0;
+                    float* c = part + k0 * np + n0;
+                    with_mr<params_mr>(mr, [&]<int M>() { tile<M, params_nv>(ql, ar, bs, c, np, true, params_nr); });
+                }
+            }
+        }
+    }
+
+    // ---- dense GEMM --------------------------------------------------------------------------
+    static void gemm(const gemm_args& g) {
+        constexpr int MR = gemm_mr, NV = gemm_nv;
+        constexpr std::size_t NR = gemm_nr;
+        const bool rows = g.a_cs == 1;
+        for (std::size_t nb = g.n_begin; nb < g.n_end; nb += gemm_nc) {
+            const std::size_t ne = min_size(nb + gemm_nc, g.n_end);
+            for (std::size_t kb = 0; kb < g.K; kb += gemm_kc) {
+                const std::size_t kc = min_size(gemm_kc, g.K - kb);
+                const bool acc = g.accumulate || kb > 0;
+                // A partial last panel of B is copied, zero-padded, so that no read passes n_end.
+                const std::size_t full_end = nb + (ne - nb) / NR * NR;
+                if (full_end < ne) {
+                    const std::size_t nc = ne - full_end;
+                    for (std::size_t k = 0; k < kc; ++k) {
+                        const float* s = g.b + (kb + k) * g.ldb + full_end;
+                        float* d = g.work + k * NR;
+                        for (std::size_t j = 0; j < nc; ++j) d[j] = s[j];
+                        for (std::size_t j = nc; j < NR; ++j) d[j] = 0.f;
+                    }
+                }
+                for (std::size_t m0 = g.m_begin; m0 < g.m_end; m0 += MR) {
+                    const int mr = int(min_size(MR, g.m_end - m0));
+                    for (std::size_t n0 = nb; n0 < ne; n0 += NR) {
+                        const std::size_t nc = min_size(NR, ne - n0);
+                        const b_strided bs = nc == NR ? b_strided{g.b + kb * g.ldb + n0, g.ldb} : b_strided{g.work, NR};
+                        float* c = g.c + m0 * g.ldc + n0;
+                        if (rows) {
+                            a_rows<MR> ar;
+                            for (int i = 0; i < MR; ++i) ar.r[i] = g.a + (m0 + std::size_t(i < mr ? i : 0)) * g.a_rs + kb;
+                            with_mr<MR>(mr, [&]<int M>() { tile<M, NV>(kc, ar, bs, c, g.ldc, acc, nc); });
+                        } else {
+                            const a_cols ac{g.a + kb * g.a_cs + m0, g.a_cs};
+                            with_mr<MR>(mr, [&]<int M>() { tile<M, NV>(kc, ac, bs, c, g.ldc, acc, nc); });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- batch norm, one run (one image's plane of one channel) --------------------------------
+    // Statistics of a run: its sum and its centred sum of squares about its own mean, from float
+    // vector sums (the run is in L1 for the second pass); merged across runs in double by the caller.
+    static void bn_run_stats(const float* p, std::size_t len, double* sum_out, double* m2_out) {
+        const double s = sum(p, len);
+        const double mean_r = s / double(len);
+        const float mf = float(mean_r);
+        const V mv(mf);
+        V a0(0.f), a1(0.f);
+        std::size_t i = 0;
+        for (; i + 2 * L <= len; i += 2 * L) {
+            const V d0 = V::load_unaligned(p + i) - mv, d1 = V::load_unaligned(p + i + L) - mv;
+            a0 = xsimd::fma(d0, d0, a0);
+            a1 = xsimd::fma(d1, d1, a1);
+        }
+        for (; i + L <= len; i += L) {
+            const V d0 = V::load_unaligned(p + i) - mv;
+            a0 = xsimd::fma(d0, d0, a0);
+        }
+        double m2 = double(xsimd::hadd(a0 + a1));
+        for (; i < len; ++i) m2 += (double(p[i]) - mf) * (double(p[i]) - mf);
+        // Centred about mf, a rounding away from mean_r: move the centre to mean_r exactly.
+        m2 -= double(len) * (mean_r - mf) * (mean_r - mf);
+        *sum_out = s;
+        *m2_out = m2 > 0 ? m2 : 0.0;
+    }
+
+    // xhat = (x - mean) * istd (stored unless xhat is null), y = gamma * xhat + beta (then ReLU).
+    // y may equal x. bn_xhat below must stay the same expression (backward recomputes xhat).
+    static V bn_xhat(const V& x, const V& mean, const V& istd) { return (x - mean) * istd; }
+    static float bn_xhat(float x, float mean, float istd) { return (x - mean) * istd; }
+
+    static void bn_normalize_run(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
+                                 float* y, float* xhat) {
+        const V mv(mean), iv(istd), gv(gamma), bv(beta), zero(0.f);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
+            if (xhat) h.store_unaligned(xhat + i);
+            V o = xsimd::fma(gv, h, bv);
+            if (relu) o = xsimd::select(o > zero, o, zero);
+            o.store_unaligned(y + i);
+        }
+        for (; i < len; ++i) {
+            const float h = bn_xhat(x[i], mean, istd);
+            if (xhat) xhat[i] = h;
+            const float o = gamma * h + beta;
+            y[i] = relu ? (o > 0.f ? o : 0.f) : o;
+        }
+    }
+
+    // The backward reads xhat either stored (FromInput = false: h points at xhat) or recomputed
+    // from the forward's input (FromInput = true: h points at x, with the batch mean and istd).
+    template <bool FromInput>
+    static inline V bn_h(const float* h, std::size_t i, const V& mv, const V& iv) {
+        if constexpr (FromInput) return bn_xhat(V::load_unaligned(h + i), mv, iv);
+        else return V::load_unaligned(h + i);
+    }
+    template <bool FromInput>
+    static inline float bn_h(const float* h, std::size_t i, float mean, float istd) {
+        if constexpr (FromInput) return bn_xhat(h[i], mean, istd);
+        else return h[i];
+    }
+
+    // sum of dm and of dm * xhat, dm = dy masked by relu_y > 0 when relu_y is not null.
+    template <bool FromInput>
+    static void bn_backward_run_sums(const float* dy, const float* relu_y, const float* h, float mean, float istd,
+                                     std::size_t len, double* sum_dy, double* sum_dy_xhat) {
+        const V zero(0.f), mv(mean), iv(istd);
+        V s0(0.f), s1(0.f);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            V dv = V::load_unaligned(dy + i);
+            if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
+            s0 += dv;
+            s1 = xsimd::fma(dv, bn_h<FromInput>(h, i, mv, iv), s1);
+        }
+        double a = double(xsimd::hadd(s0)), b = double(xsimd::hadd(s1));
+        for (; i < len; ++i) {
+            const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
+            a += double(dv);
+            b += double(dv) * double(bn_h<FromInput>(h, i, mean, istd));
+        }
+        *sum_dy = a;
+        *sum_dy_xhat = b;
+    }
+
+    // dx = ka * dm - (kb + kc * xhat). dx may equal dy (and x when FromInput).
+    template <bool FromInput>
+    static void bn_backward_run(const float* dy, const float* relu_y, const float* h, float mean, float istd,
+                                std::size_t len, float ka, float kb, float kc, float* dx) {
+        const V kav(ka), kbv(kb), kcv(kc), zero(0.f), mv(mean), iv(istd);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            V dv = V::load_unaligned(dy + i);
+            if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
+            (kav * dv - xsimd::fma(kcv, bn_h<FromInput>(h, i, mv, iv), kbv)).store_unaligned(dx + i);
+        }
+        for (; i < len; ++i) {
+            const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
+            dx[i] = ka * dv - (kb + kc * bn_h<FromInput>(h, i, mean, istd));
+        }
+    }
+
+    static void bn_infer_run(const float* x, std::size_t len, float scale, float shift, bool relu, float* y) {
+        const V sv(scale), tv(shift), zero(0.f);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            V res = xsimd::fma(sv, V::load_unaligned(x + i), tv);
+            if (relu) res = xsimd::select(res > zero, res, zero);
+            res.store_unaligned(y + i);
+        }
+        for (; i < len; ++i) {
+            const float res = scale * x[i] + shift;
+            y[i] = relu ? (res > 0.f ? res : 0.f) : res;
+        }
+    }
+
+    // ---- ReLU ----------------------------------------------------------------------------------
+    static void relu_forward(std::size_t n, const float* x, float* y) {
+        const V zero(0.f);
+        std::size_t i = 0;
+        for (; i + L <= n; i += L) {
+            const V v = V::load_unaligned(x + i);
+            xsimd::select(v > zero, v, zero).store_unaligned(y + i);
+        }
+        for (; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+    }
+    static void relu_backward(std::size_t n, const float* y, const float* dy, float* dx) {
+        const V zero(0.f);
+        std::size_t i = 0;
+        for (; i + L <= n; i += L)
+            xsimd::select(V::load_unaligned(y + i) > zero, V::load_unaligned(dy + i), zero).store_unaligned(dx + i);
+        for (; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+    }
+
+    static const isa_table* table(const char* name) {
+        static const isa_table t = {
+            name,
+            L,
+            std::size_t(conv_mr),
+            conv_nr,
+            std::size_t(conv_mr_small),
+            conv_nr_small,
+            std::size_t(params_mr),
+            params_nr,
+            std::size_t(gemm_mr),
+            gemm_nr,
+            gemm_kc * gemm_nr,
+            &conv_pass_image,
+            &conv_data_general_image,
+            &conv_params_image,
+            &gemm,
+            &bn_run_stats,
+            &bn_normalize_run,
+            &bn_backward_run_sums<false>,
+            &bn_backward_run<false>,
+            &bn_backward_run_sums<true>,
+            &bn_backward_run<true>,
+            &bn_infer_run,
+            &relu_forward,
+            &relu_backward,
+        };
+        return &t;
+    }
+};
+
+}  // namespace typenet::kernels::fast::TYPENET_FAST_ISA_NS
+
+#undef TYPENET_UNROLL

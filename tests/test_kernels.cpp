@@ -1,0 +1,584 @@
+// tests/test_kernels.cpp - the fast float kernels against the reference kernels, for every
+// instruction set this CPU supports, on awkward sizes; determinism across runs and threads.
+//
+// The float bound. The reference runs in double on the SAME float inputs (converted exactly),
+// so its own error (~1e-16 relative) is negligible and the difference is the fast kernel's
+// float32 rounding. For anything that is a sum of n products (convolutions, dense layers,
+// weight gradients) we use the classical worst-case bound of floating-point summation, valid
+// for every summation order, blocking and thread split, with or without FMA:
+//     |fast - exact| <= gamma(n + 2) * sum_i |a_i * b_i|,   gamma(m) = m u / (1 - m u),
+// u = 2^-24 (unit roundoff of float32); n counts every term, +1 for the bias or for the value
+// the gradient is accumulated into, +1 of slack. sum |a_i * b_i| is computed exactly enough by
+// running the double reference on |inputs|. The bound never flakes (it is a theorem, not a
+// statistic), and it still catches indexing bugs: a wrong or missing term changes an output by
+// about sum|terms| / n, far above gamma(n) * sum|terms| for the n <= ~4000 used here.
+// Batch norm outputs are not sums; their bounds propagate the error of the per-channel sums
+// (floats within a run of `spatial` values, doubles across runs) to first order, with
+// G = (spatial + 16) u as the relative error of a run sum; see bn_tolerances below.
+// ReLU and max pooling do no arithmetic: they must match the float reference bit for bit.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "typenet/kernels.hpp"
+#include "typenet/kernels_reference.hpp"
+
+namespace k = typenet::kernels;
+namespace ref = typenet::kernels::reference;
+
+namespace {
+
+constexpr double u32 = 1.0 / 16777216.0;  // 2^-24
+double gamma_n(double n) { return n * u32 / (1.0 - n * u32); }
+
+std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float scale = 1.f, float offset = 0.f) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> d(0.f, 1.f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = offset + scale * d(g);
+    return v;
+}
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+std::vector<double> abs_double(const std::vector<float>& v) {
+    std::vector<double> r(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) r[i] = std::fabs(double(v[i]));
+    return r;
+}
+bool bit_identical(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) {
+               std::uint32_t i, j;
+               std::memcpy(&i, &x, 4);
+               std::memcpy(&j, &y, 4);
+               return i == j;
+           });
+}
+
+// Counts the elements with |fast - ref| > tol[i]; reports the first one.
+std::size_t count_outside(const std::vector<float>& fast, const std::vector<double>& exact, const std::vector<double>& tol,
+                          const std::string& what) {
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < fast.size(); ++i) {
+        const double err = std::fabs(double(fast[i]) - exact[i]);
+        if (!(err <= tol[i])) {
+            if (bad == 0)
+                UNSCOPED_INFO(what << ": element " << i << " fast " << fast[i] << " exact " << exact[i] << " |err| "
+                                   << err << " > tol " << tol[i]);
+            ++bad;
+        }
+    }
+    return bad;
+}
+
+// Runs f once for every instruction set this CPU supports (then restores "auto").
+template <class F>
+void for_each_isa(F&& f) {
+    auto isas = k::supported_isas();
+    if (isas.empty()) isas.push_back("auto");
+    for (const auto& name : isas) {
+        k::set_isa(name);
+        INFO("isa " << k::isa_name());
+        f();
+    }
+    k::set_isa("auto");
+}
+
+// ---- convolutions ---------------------------------------------------------------------------
+
+struct conv_case {
+    std::size_t batch, cin, h, w, cout, kernel, stride, pad;
+};
+
+k::conv_geometry geometry(const conv_case& c) {
+    const std::size_t oh = (c.h + 2 * c.pad - c.kernel) / c.stride + 1, ow = (c.w + 2 * c.pad - c.kernel) / c.stride + 1;
+    return {c.batch, c.cin, c.h, c.w, c.cout, oh, ow, c.kernel, c.stride, c.pad};
+}
+
+const std::vector<conv_case> conv_cases = {
+    // batch, cin, h, w, cout, k, stride, pad
+    {1, 3, 7, 9, 5, 3, 1, 1},      // 3x3 same, odd sizes, batch 1
+    {3, 5, 8, 8, 7, 1, 1, 0},      // 1x1
+    {3, 4, 11, 10, 6, 5, 1, 2},    // 5x5 same
+    {2, 3, 9, 9, 4, 3, 2, 1},      // stride 2
+    {3, 2, 10, 7, 3, 3, 1, 0},     // valid
+    {1, 6, 13, 13, 9, 5, 2, 0},    // 5x5 valid stride 2
+    {2, 3, 8, 8, 4, 2, 2, 0},      // even kernel
+    {2, 3, 5, 5, 2, 3, 1, 2},      // pad = k - 1
+    {2, 3, 5, 6, 2, 3, 1, 3},      // pad > k - 1 (the general backward-data path)
+    {1, 1, 1, 1, 1, 1, 1, 0},      // a single pixel
+    {2, 17, 6, 6, 33, 3, 1, 1},    // channel counts off every tile size
+    {3, 32, 16, 16, 64, 3, 1, 1},  // a CNN layer, smaller batch
+    {129, 3, 5, 6, 5, 3, 1, 1},    // batch 129: more than the chunks of backward-params
+};
+
+TEST_CASE("fast conv2d forward matches the double reference within the float bound", "[kernels][conv]") {
+    for (const auto& c : conv_cases) {
+        const auto g = geometry(c);
+        INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
+                           << " s" << c.stride << " p" << c.pad);
+        const auto x = random_floats(c.batch * c.cin * c.h * c.w, 1), w = random_floats(c.cout * c.cin * c.kernel * c.kernel, 2, 0.3f),
+                   bias = random_floats(c.cout, 3);
+        const std::size_t n_out = c.batch * c.cout * g.out_height * g.out_width;
+        std::vector<double> exact(n_out), mag(n_out);
+        ref::conv2d_forward<double>(g, to_double(x).data(), to_double(w).data(), to_double(bias).data(), exact.data());
+        ref::conv2d_forward<double>(g, abs_double(x).data(), abs_double(w).data(), abs_double(bias).data(), mag.data());
+        const double gam = gamma_n(double(c.cin * c.kernel * c.kernel) + 2);
+        std::vector<double> tol(n_out);
+        for (std::size_t i = 0; i < n_out; ++i) tol[i] = gam * mag[i];
+        for_each_isa([&] {
+            std::vector<float> y(n_out, 1e30f), y_nobias(n_out);
+            k::conv2d_forward<float>(g, x.data(), w.data(), bias.data(), y.data());
+            CHECK(count_outside(y, exact, tol, "y") == 0);
+            // Without bias: compare against the reference minus the bias.
+            k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y_nobias.data());
+            std::vector<double> exact_nb(exact);
+            for (std::size_t i = 0; i < n_out; ++i) exact_nb[i] -= bias[(i / (g.out_height * g.out_width)) % c.cout];
+            CHECK(count_outside(y_nobias, exact_nb, tol, "y without bias") == 0);
+        });
+    }
+}
+
+TEST_CASE("fast conv2d backward-data matches the double reference within the float bound", "[kernels][conv]") {
+    for (const auto& c : conv_cases) {
+        const auto g = geometry(c);
+        INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
+                           << " s" << c.stride << " p" << c.pad);
+        const auto dy = random_floats(c.batch * c.cout * g.out_height * g.out_width, 4),
+                   w = random_floats(c.cout * c.cin * c.kernel * c.kernel, 5, 0.3f);
+        const std::size_t n_in = c.batch * c.cin * c.h * c.w;
+        std::vector<double> exact(n_in), mag(n_in);
+        ref::conv2d_backward_data<double>(g, to_double(dy).data(), to_double(w).data(), exact.data());
+        ref::conv2d_backward_data<double>(g, abs_double(dy).data(), abs_double(w).data(), mag.data());
+        const double gam = gamma_n(double(c.cout * c.kernel * c.kernel) + 2);
+        std::vector<double> tol(n_in);
+        for (std::size_t i = 0; i < n_in; ++i) tol[i] = gam * mag[i];
+        for_each_isa([&] {
+            std::vector<float> dx(n_in, 1e30f);  // must be overwritten
+            k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
+            CHECK(count_outside(dx, exact, tol, "dx") == 0);
+        });
+    }
+}
+
+TEST_CASE("fast conv2d backward-params matches the double reference within the float bound", "[kernels][conv]") {
+    for (const auto& c : conv_cases) {
+        const auto g = geometry(c);
+        INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
+                           << " s" << c.stride << " p" << c.pad);
+        const auto x = random_floats(c.batch * c.cin * c.h * c.w, 6),
+                   dy = random_floats(c.batch * c.cout * g.out_height * g.out_width, 7);
+        const auto dw0 = random_floats(c.cout * c.cin * c.kernel * c.kernel, 8), db0 = random_floats(c.cout, 9);
+        // Backward-params ADDS into dw, dbias: start from non-zero values.
+        std::vector<double> exact_w = to_double(dw0), exact_b = to_double(db0), mag_w = abs_double(dw0), mag_b = abs_double(db0);
+        ref::conv2d_backward_params<double>(g, to_double(x).data(), to_double(dy).data(), exact_w.data(), exact_b.data());
+        ref::conv2d_backward_params<double>(g, abs_double(x).data(), abs_double(dy).data(), mag_w.data(), mag_b.data());
+        const double gam = gamma_n(double(c.batch * g.out_height * g.out_width) + 2);
+        std::vector<double> tol_w(mag_w.size()), tol_b(mag_b.size());
+        for (std::size_t i = 0; i < mag_w.size(); ++i) tol_w[i] = gam * mag_w[i];
+        for (std::size_t i = 0; i < mag_b.size(); ++i) tol_b[i] = gam * mag_b[i];
+        for_each_isa([&] {
+            std::vector<float> dw = dw0, db = db0, dw_nb = dw0;
+            k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw.data(), db.data());
+            CHECK(count_outside(dw, exact_w, tol_w, "dw") == 0);
+            CHECK(count_outside(db, exact_b, tol_b, "dbias") == 0);
+            k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw_nb.data(), nullptr);
+            CHECK(bit_identical(dw_nb, dw));  // dbias == null changes nothing else
+        });
+    }
+}
+
+// ---- dense ----------------------------------------------------------------------------------
+
+struct dense_case {
+    std::size_t batch, in, out;
+};
+const std::vector<dense_case> dense_cases = {
+    {1, 7, 5}, {3, 300, 33}, {129, 65, 17}, {2, 4096, 10}, {5, 17, 1}, {128, 1000, 130}, {3, 1, 3},
+};
+
+TEST_CASE("fast dense kernels match the double reference within the float bound", "[kernels][dense]") {
+    for (const auto& c : dense_cases) {
+        INFO("dense batch " << c.batch << " " << c.in << "->" << c.out);
+        const auto x = random_floats(c.batch * c.in, 11), w = random_floats(c.out * c.in, 12, 0.2f),
+                   bias = random_floats(c.out, 13), dy = random_floats(c.batch * c.out, 14);
+        const auto dw0 = random_floats(c.out * c.in, 15), db0 = random_floats(c.out, 16);
+        std::vector<double> y(c.batch * c.out), y_mag(y.size()), dx(c.batch * c.in), dx_mag(dx.size());
+        ref::dense_forward<double>(c.batch, c.in, c.out, to_double(x).data(), to_double(w).data(), to_double(bias).data(), y.data());
+        ref::dense_forward<double>(c.batch, c.in, c.out, abs_double(x).data(), abs_double(w).data(), abs_double(bias).data(),
+                                   y_mag.data());
+        ref::dense_backward_data<double>(c.batch, c.in, c.out, to_double(dy).data(), to_double(w).data(), dx.data());
+        ref::dense_backward_data<double>(c.batch, c.in, c.out, abs_double(dy).data(), abs_double(w).data(), dx_mag.data());
+        std::vector<double> dw = to_double(dw0), db = to_double(db0), dw_mag = abs_double(dw0), db_mag = abs_double(db0);
+        ref::dense_backward_params<double>(c.batch, c.in, c.out, to_double(x).data(), to_double(dy).data(), dw.data(), db.data());
+        ref::dense_backward_params<double>(c.batch, c.in, c.out, abs_double(x).data(), abs_double(dy).data(), dw_mag.data(),
+                                           db_mag.data());
+        auto scaled = [](const std::vector<double>& m, double gam) {
+            std::vector<double> t(m.size());
+            for (std::size_t i = 0; i < m.size(); ++i) t[i] = gam * m[i];
+            return t;
+        };
+        const auto tol_y = scaled(y_mag, gamma_n(double(c.in) + 2)), tol_dx = scaled(dx_mag, gamma_n(double(c.out) + 2)),
+                   tol_dw = scaled(dw_mag, gamma_n(double(c.batch) + 2)), tol_db = scaled(db_mag, gamma_n(double(c.batch) + 2));
+        for_each_isa([&] {
+            std::vector<float> fy(y.size(), 1e30f), fdx(dx.size(), 1e30f), fdw = dw0, fdb = db0;
+            k::dense_forward<float>(c.batch, c.in, c.out, x.data(), w.data(), bias.data(), fy.data());
+            k::dense_backward_data<float>(c.batch, c.in, c.out, dy.data(), w.data(), fdx.data());
+            k::dense_backward_params<float>(c.batch, c.in, c.out, x.data(), dy.data(), fdw.data(), fdb.data());
+            CHECK(count_outside(fy, y, tol_y, "y") == 0);
+            CHECK(count_outside(fdx, dx, tol_dx, "dx") == 0);
+            CHECK(count_outside(fdw, dw, tol_dw, "dw") == 0);
+            CHECK(count_outside(fdb, db, tol_db, "dbias") == 0);
+        });
+    }
+}
+
+// ---- batch norm -----------------------------------------------------------------------------
+
+struct bn_case {
+    std::size_t batch, channels, spatial;
+};
+const std::vector<bn_case> bn_cases = {{2, 3, 1}, {3, 5, 7}, {129, 3, 5}, {4, 7, 33}, {3, 2, 1024}, {2, 64, 256}, {5, 9, 16}};
+
+struct bn_run {
+    std::vector<float> y, xhat, istd, mean, var;
+};
+
+TEST_CASE("fast batch norm (+ fused ReLU) forward matches the double reference within the float bound", "[kernels][bn]") {
+    for (const auto& c : bn_cases)
+        for (bool relu : {false, true}) {
+            INFO("bn batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial << (relu ? " +relu" : ""));
+            const k::bn_geometry g{c.batch, c.channels, c.spatial};
+            const std::size_t n = c.batch * c.channels * c.spatial;
+            // An offset mean (3) makes the centring matter.
+            const auto x = random_floats(n, 21, 2.f, 3.f), gamma = random_floats(c.channels, 22, 1.f, 1.f),
+                       beta = random_floats(c.channels, 23);
+            std::vector<double> y(n), xhat(n), istd(c.channels), mean(c.channels), var(c.channels);
+            const auto gd = to_double(gamma), bd = to_double(beta);
+            if (relu)
+                ref::batch_norm_relu_forward_train<double>(g, to_double(x).data(), gd.data(), bd.data(), 1e-5, y.data(), xhat.data(),
+                                                           istd.data(), mean.data(), var.data());
+            else
+                ref::batch_norm_forward_train<double>(g, to_double(x).data(), gd.data(), bd.data(), 1e-5, y.data(), xhat.data(),
+                                                      istd.data(), mean.data(), var.data());
+            // bn_tolerances: G bounds the relative error of a float run sum (relative to the sum of
+            // absolute values); A is the channel's mean |x|. To first order:
+            //   mean: 2G A;  var: 4G var;  istd: (2G + 2u) istd;
+            //   xhat: 4G (|xhat| + istd (A + |mean|));  y: |gamma| tol(xhat) + 2u (|gamma xhat| + |beta|).
+            const double G = double(c.spatial + 16) * u32;
+            std::vector<double> tol_y(n), tol_xhat(n), tol_istd(c.channels), tol_mean(c.channels), tol_var(c.channels);
+            for (std::size_t ch = 0; ch < c.channels; ++ch) {
+                double A = 0;
+                for (std::size_t b = 0; b < c.batch; ++b)
+                    for (std::size_t i = 0; i < c.spatial; ++i) A += std::fabs(x[(b * c.channels + ch) * c.spatial + i]);
+                A /= double(c.batch * c.spatial);
+                tol_mean[ch] = 2 * G * A + u32 * std::fabs(mean[ch]);
+                tol_var[ch] = 4 * G * var[ch] + u32 * var[ch];
+                tol_istd[ch] = (2 * G + 2 * u32) * istd[ch];
+                for (std::size_t b = 0; b < c.batch; ++b)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t j = (b * c.channels + ch) * c.spatial + i;
+                        tol_xhat[j] = 4 * G * (std::fabs(xhat[j]) + istd[ch] * (A + std::fabs(mean[ch])));
+                        tol_y[j] = std::fabs(gd[ch]) * tol_xhat[j] + 2 * u32 * (std::fabs(gd[ch] * xhat[j]) + std::fabs(bd[ch]));
+                    }
+            }
+            std::vector<bn_run> runs;
+            for_each_isa([&] {
+                bn_run r{std::vector<float>(n), std::vector<float>(n), std::vector<float>(c.channels),
+                         std::vector<float>(c.channels), std::vector<float>(c.channels)};
+                if (relu)
+                    k::batch_norm_relu_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, r.y.data(), r.xhat.data(),
+                                                            r.istd.data(), r.mean.data(), r.var.data());
+                else
+                    k::batch_norm_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, r.y.data(), r.xhat.data(),
+                                                       r.istd.data(), r.mean.data(), r.var.data());
+                CHECK(count_outside(r.y, y, tol_y, "y") == 0);
+                CHECK(count_outside(r.xhat, xhat, tol_xhat, "xhat") == 0);
+                CHECK(count_outside(r.mean, mean, tol_mean, "mean") == 0);
+                CHECK(count_outside(r.var, var, tol_var, "var") == 0);
+                CHECK(count_outside(r.istd, istd, tol_istd, "istd") == 0);
+                // In place (y == x) gives the same result.
+                std::vector<float> inplace = x, xh2(n), s1(c.channels), s2(c.channels), s3(c.channels);
+                if (relu)
+                    k::batch_norm_relu_forward_train<float>(g, inplace.data(), gamma.data(), beta.data(), 1e-5, inplace.data(),
+                                                            xh2.data(), s1.data(), s2.data(), s3.data());
+                else
+                    k::batch_norm_forward_train<float>(g, inplace.data(), gamma.data(), beta.data(), 1e-5, inplace.data(),
+                                                       xh2.data(), s1.data(), s2.data(), s3.data());
+                CHECK(bit_identical(inplace, r.y));
+            });
+        }
+}
+
+TEST_CASE("fast batch norm (+ fused ReLU) backward matches the double reference within the float bound, in place too",
+          "[kernels][bn]") {
+    for (const auto& c : bn_cases)
+        for (bool relu : {false, true}) {
+            INFO("bn batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial << (relu ? " +relu" : ""));
+            const k::bn_geometry g{c.batch, c.channels, c.spatial};
+            const std::size_t n = c.batch * c.channels * c.spatial;
+            const auto x = random_floats(n, 31, 2.f, 1.f), gamma = random_floats(c.channels, 32, 1.f, 1.f),
+                       beta = random_floats(c.channels, 33), dy = random_floats(n, 34);
+            // The forward pass in float (reference) provides the inputs xhat, istd, y of both backwards.
+            std::vector<float> y(n), xhat(n), istd(c.channels), mean(c.channels), var(c.channels);
+            ref::batch_norm_relu_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, y.data(), xhat.data(), istd.data(),
+                                                      mean.data(), var.data());
+            const auto dgamma0 = random_floats(c.channels, 35), dbeta0 = random_floats(c.channels, 36);
+            std::vector<double> dx(n), dgamma = to_double(dgamma0), dbeta = to_double(dbeta0);
+            if (relu)
+                ref::batch_norm_relu_backward<double>(g, to_double(y).data(), to_double(dy).data(), to_double(xhat).data(),
+                                                      to_double(gamma).data(), to_double(istd).data(), dx.data(), dgamma.data(),
+                                                      dbeta.data());
+            else
+                ref::batch_norm_backward<double>(g, to_double(dy).data(), to_double(xhat).data(), to_double(gamma).data(),
+                                                 to_double(istd).data(), dx.data(), dgamma.data(), dbeta.data());
+            // bn_tolerances: with dm = dy masked by the ReLU, k = gamma istd / n,
+            //   sums:  |delta sum dm| <= G sum|dm|,  |delta sum dm xhat| <= G sum|dm xhat|;
+            //   dx:    |k| (G sum|dm| + G sum|dm xhat| |xhat|) + 4u |k| (n |dm| + |sum dm| + |xhat sum dm xhat|);
+            //   dgamma, dbeta: G times their sums of absolute values, + u of the result.
+            const double G = double(c.spatial + 16) * u32, nn = double(c.batch * c.spatial);
+            std::vector<double> tol_dx(n), tol_dg(c.channels), tol_db(c.channels);
+            for (std::size_t ch = 0; ch < c.channels; ++ch) {
+                double s = 0, sx = 0, a = 0, ax = 0;
+                auto dm = [&](std::size_t j) { return (!relu || y[j] > 0.f) ? double(dy[j]) : 0.0; };
+                for (std::size_t b = 0; b < c.batch; ++b)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t j = (b * c.channels + ch) * c.spatial + i;
+                        s += dm(j), sx += dm(j) * xhat[j], a += std::fabs(dm(j)), ax += std::fabs(dm(j) * xhat[j]);
+                    }
+                const double kk = std::fabs(double(gamma[ch]) * istd[ch] / nn);
+                tol_dg[ch] = G * ax + u32 * std::fabs(dgamma[ch]) + u32 * std::fabs(dgamma0[ch]);
+                tol_db[ch] = G * a + u32 * std::fabs(dbeta[ch]) + u32 * std::fabs(dbeta0[ch]);
+                for (std::size_t b = 0; b < c.batch; ++b)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t j = (b * c.channels + ch) * c.spatial + i;
+                        const double h = std::fabs(xhat[j]);
+                        tol_dx[j] = kk * (G * a + G * ax * h) + 4 * u32 * kk * (nn * std::fabs(dm(j)) + std::fabs(s) + h * std::fabs(sx));
+                    }
+            }
+            for_each_isa([&] {
+                std::vector<float> fdx(n, 1e30f), fdg = dgamma0, fdb = dbeta0;
+                if (relu)
+                    k::batch_norm_relu_backward<float>(g, y.data(), dy.data(), xhat.data(), gamma.data(), istd.data(), fdx.data(),
+                                                       fdg.data(), fdb.data());
+                else
+                    k::batch_norm_backward<float>(g, dy.data(), xhat.data(), gamma.data(), istd.data(), fdx.data(), fdg.data(),
+                                                  fdb.data());
+                CHECK(count_outside(fdx, dx, tol_dx, "dx") == 0);
+                CHECK(count_outside(fdg, dgamma, tol_dg, "dgamma") == 0);
+                CHECK(count_outside(fdb, dbeta, tol_db, "dbeta") == 0);
+                // dx == dy (conv_bn calls it in place) gives the same result.
+                std::vector<float> inplace = dy, g2 = dgamma0, b2 = dbeta0;
+                if (relu)
+                    k::batch_norm_relu_backward<float>(g, y.data(), inplace.data(), xhat.data(), gamma.data(), istd.data(),
+                                                       inplace.data(), g2.data(), b2.data());
+                else
+                    k::batch_norm_backward<float>(g, inplace.data(), xhat.data(), gamma.data(), istd.data(), inplace.data(),
+                                                  g2.data(), b2.data());
+                CHECK(bit_identical(inplace, fdx));
+                CHECK(bit_identical(g2, fdg));
+            });
+        }
+}
+
+TEST_CASE("batch norm backward from the input equals the backward from the stored xhat, bit for bit", "[kernels][bn]") {
+    for (const auto& c : bn_cases)
+        for (bool relu : {false, true}) {
+            INFO("bn batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial << (relu ? " +relu" : ""));
+            const k::bn_geometry g{c.batch, c.channels, c.spatial};
+            const std::size_t n = c.batch * c.channels * c.spatial;
+            const auto x = random_floats(n, 71, 2.f, 1.f), gamma = random_floats(c.channels, 72, 1.f, 1.f),
+                       beta = random_floats(c.channels, 73), dy = random_floats(n, 74);
+            for_each_isa([&] {
+                std::vector<float> y(n), xhat(n), istd(c.channels), mean(c.channels), var(c.channels);
+                k::batch_norm_relu_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, y.data(), xhat.data(),
+                                                        istd.data(), mean.data(), var.data());
+                // Forward without storing xhat: the same y and statistics.
+                std::vector<float> y2(n), istd2(c.channels), mean2(c.channels), var2(c.channels);
+                k::batch_norm_relu_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, y2.data(), nullptr,
+                                                        istd2.data(), mean2.data(), var2.data());
+                CHECK(bit_identical(y2, y));
+                CHECK(bit_identical(mean2, mean));
+                CHECK(bit_identical(istd2, istd));
+                const float* mask = relu ? y.data() : nullptr;
+                std::vector<float> dx(n), dg(c.channels, 0.5f), db(c.channels, -0.5f);
+                if (relu)
+                    k::batch_norm_relu_backward<float>(g, y.data(), dy.data(), xhat.data(), gamma.data(), istd.data(), dx.data(),
+                                                       dg.data(), db.data());
+                else
+                    k::batch_norm_backward<float>(g, dy.data(), xhat.data(), gamma.data(), istd.data(), dx.data(), dg.data(),
+                                                  db.data());
+                std::vector<float> dx2(n), dg2(c.channels, 0.5f), db2(c.channels, -0.5f);
+                k::batch_norm_backward_from_input<float>(g, x.data(), mean.data(), istd.data(), gamma.data(), mask, dy.data(),
+                                                         dx2.data(), dg2.data(), db2.data());
+                CHECK(bit_identical(dx2, dx));
+                CHECK(bit_identical(dg2, dg));
+                CHECK(bit_identical(db2, db));
+                // In place over x, and over dy.
+                std::vector<float> over_x = x, over_dy = dy, g3(c.channels, 0.5f), b3(c.channels, -0.5f);
+                k::batch_norm_backward_from_input<float>(g, over_x.data(), mean.data(), istd.data(), gamma.data(), mask,
+                                                         dy.data(), over_x.data(), g3.data(), b3.data());
+                k::batch_norm_backward_from_input<float>(g, x.data(), mean.data(), istd.data(), gamma.data(), mask,
+                                                         over_dy.data(), over_dy.data(), g3.data(), b3.data());
+                CHECK(bit_identical(over_x, dx));
+                CHECK(bit_identical(over_dy, dx));
+            });
+            // The double reference: from the input == from its own stored xhat.
+            std::vector<double> yd(n), xhd(n), isd(c.channels), md(c.channels), vd(c.channels), dxd(n), dgd(c.channels),
+                dbd(c.channels), dxd2(n), dgd2(c.channels), dbd2(c.channels);
+            const auto xd = to_double(x), gd = to_double(gamma), bd = to_double(beta), dyd = to_double(dy);
+            ref::batch_norm_relu_forward_train<double>(g, xd.data(), gd.data(), bd.data(), 1e-5, yd.data(), xhd.data(), isd.data(),
+                                                       md.data(), vd.data());
+            ref::batch_norm_relu_backward<double>(g, yd.data(), dyd.data(), xhd.data(), gd.data(), isd.data(), dxd.data(), dgd.data(),
+                                                  dbd.data());
+            ref::batch_norm_backward_from_input<double>(g, xd.data(), md.data(), isd.data(), gd.data(), yd.data(), dyd.data(),
+                                                        dxd2.data(), dgd2.data(), dbd2.data());
+            CHECK(dxd2 == dxd);
+            CHECK(dgd2 == dgd);
+            CHECK(dbd2 == dbd);
+        }
+}
+
+TEST_CASE("fast batch norm (+ fused ReLU) inference matches the double reference", "[kernels][bn]") {
+    const k::bn_geometry g{3, 5, 37};
+    const std::size_t n = 3 * 5 * 37;
+    const auto x = random_floats(n, 41, 2.f, 1.f), gamma = random_floats(5, 42, 1.f, 1.f), beta = random_floats(5, 43),
+               rmean = random_floats(5, 44), rvar = random_floats(5, 45, 0.2f, 1.f);
+    for (bool relu : {false, true}) {
+        std::vector<double> y(n);
+        if (relu)
+            ref::batch_norm_relu_infer<double>(g, to_double(x).data(), to_double(gamma).data(), to_double(beta).data(),
+                                               to_double(rmean).data(), to_double(rvar).data(), 1e-5, y.data());
+        else
+            ref::batch_norm_infer<double>(g, to_double(x).data(), to_double(gamma).data(), to_double(beta).data(),
+                                          to_double(rmean).data(), to_double(rvar).data(), 1e-5, y.data());
+        // y = scale * x + shift with scale, shift rounded to float: a few roundings of |scale x| + |shift|.
+        std::vector<double> tol(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t ch = (i / 37) % 5;
+            const double scale = std::fabs(gamma[ch] / std::sqrt(double(rvar[ch]) + 1e-5));
+            tol[i] = 6 * u32 * (scale * std::fabs(x[i]) + scale * std::fabs(rmean[ch]) + std::fabs(beta[ch]));
+        }
+        for_each_isa([&] {
+            std::vector<float> fy(n);
+            if (relu)
+                k::batch_norm_relu_infer<float>(g, x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(), 1e-5, fy.data());
+            else
+                k::batch_norm_infer<float>(g, x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(), 1e-5, fy.data());
+            CHECK(count_outside(fy, y, tol, relu ? "y (relu)" : "y") == 0);
+        });
+    }
+}
+
+// ---- ReLU and pooling: exact ---------------------------------------------------------------------
+
+TEST_CASE("fast ReLU and max pooling match the float reference bit for bit", "[kernels][exact]") {
+    for (std::size_t n : {1u, 15u, 16u, 17u, 1000u, 70001u}) {
+        auto x = random_floats(n, 51), dy = random_floats(n, 52);
+        if (n > 3) x[3] = 0.f, x[2] = -0.f;
+        std::vector<float> y_ref(n), dx_ref(n);
+        ref::relu_forward<float>(n, x.data(), y_ref.data());
+        ref::relu_backward<float>(n, y_ref.data(), dy.data(), dx_ref.data());
+        for_each_isa([&] {
+            std::vector<float> y(n), dx(n), in_place = x;
+            k::relu_forward<float>(n, x.data(), y.data());
+            k::relu_forward<float>(n, in_place.data(), in_place.data());
+            k::relu_backward<float>(n, y.data(), dy.data(), dx.data());
+            CHECK(bit_identical(y, y_ref));
+            CHECK(bit_identical(in_place, y_ref));
+            CHECK(bit_identical(dx, dx_ref));
+        });
+    }
+    // (batch, channels, in h, in w, out h, out w, window, stride): 2x2/2, odd leftovers, overlapping 3x3/2.
+    const std::vector<k::pool_geometry> pools = {{3, 5, 8, 8, 4, 4, 2, 2}, {2, 3, 9, 7, 4, 3, 2, 2}, {129, 2, 7, 7, 3, 3, 3, 2}};
+    for (const auto& g : pools) {
+        auto x = random_floats(g.batch * g.channels * g.in_height * g.in_width, 53);
+        for (std::size_t i = 0; i < x.size(); i += 7) x[i] = x[i + 1 < x.size() ? i + 1 : i];  // ties
+        const std::size_t n_out = g.batch * g.channels * g.out_height * g.out_width;
+        const auto dy = random_floats(n_out, 54);
+        std::vector<float> y_ref(n_out), dx_ref(x.size()), yi_ref(n_out);
+        std::vector<std::uint32_t> am_ref(n_out);
+        ref::max_pool_forward<float>(g, x.data(), y_ref.data(), am_ref.data());
+        ref::max_pool_infer<float>(g, x.data(), yi_ref.data());
+        ref::max_pool_backward<float>(g, dy.data(), am_ref.data(), dx_ref.data());
+        std::vector<float> y(n_out), yi(n_out), dx(x.size(), 1e30f);
+        std::vector<std::uint32_t> am(n_out);
+        k::max_pool_forward<float>(g, x.data(), y.data(), am.data());
+        k::max_pool_infer<float>(g, x.data(), yi.data());
+        k::max_pool_backward<float>(g, dy.data(), am.data(), dx.data());
+        CHECK(bit_identical(y, y_ref));
+        CHECK(bit_identical(yi, yi_ref));
+        CHECK(am == am_ref);
+        CHECK(bit_identical(dx, dx_ref));
+    }
+}
+
+// ---- determinism ------------------------------------------------------------------------------
+
+TEST_CASE("fast kernels are deterministic: bit-identical run to run and for 1 and 2 threads", "[kernels][determinism]") {
+    // A CNN-like layer big enough to be split over threads and over several backward-params chunks.
+    const conv_case c{37, 16, 12, 12, 24, 3, 1, 1};
+    const auto g = geometry(c);
+    const auto x = random_floats(c.batch * c.cin * c.h * c.w, 61), w = random_floats(c.cout * c.cin * 9, 62, 0.2f),
+               dy = random_floats(c.batch * c.cout * g.out_height * g.out_width, 63);
+    const k::bn_geometry bg{c.batch, c.cout, g.out_height * g.out_width};
+    const std::vector<float> gamma(c.cout, 1.5f), beta(c.cout, 0.25f);
+    auto run = [&] {
+        std::vector<std::vector<float>> out;
+        std::vector<float> y(dy.size()), dx(x.size()), dw(w.size(), 0.f), db(c.cout, 0.f);
+        k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y.data());
+        k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
+        k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw.data(), db.data());
+        std::vector<float> z(y.size()), xhat(y.size()), istd(c.cout), mean(c.cout), var(c.cout), dz(y.size()), dg(c.cout, 0.f),
+            dbeta(c.cout, 0.f);
+        k::batch_norm_relu_forward_train<float>(bg, y.data(), gamma.data(), beta.data(), 1e-5, z.data(), xhat.data(), istd.data(),
+                                                mean.data(), var.data());
+        k::batch_norm_relu_backward<float>(bg, z.data(), dy.data(), xhat.data(), gamma.data(), istd.data(), dz.data(), dg.data(),
+                                           dbeta.data());
+        std::vector<float> hy(c.batch * 50), hdx(c.batch * 300), hdw(50 * 300, 0.f), hdb(50, 0.f);
+        const auto hx = random_floats(c.batch * 300, 64), hw = random_floats(50 * 300, 65), hdyv = random_floats(c.batch * 50, 66);
+        k::dense_forward<float>(c.batch, 300, 50, hx.data(), hw.data(), nullptr, hy.data());
+        k::dense_backward_data<float>(c.batch, 300, 50, hdyv.data(), hw.data(), hdx.data());
+        k::dense_backward_params<float>(c.batch, 300, 50, hx.data(), hdyv.data(), hdw.data(), hdb.data());
+        return std::vector<std::vector<float>>{y, dx, dw, db, z, xhat, istd, mean, var, dz, dg, dbeta, hy, hdx, hdw, hdb};
+    };
+    for_each_isa([&] {
+        k::set_threads(1);
+        const auto one = run();
+        k::set_threads(2);
+        const auto two = run(), again = run();
+        k::set_threads(0);
+        REQUIRE(one.size() == two.size());
+        for (std::size_t i = 0; i < one.size(); ++i) {
+            INFO("output " << i);
+            CHECK(bit_identical(two[i], again[i]));  // run to run
+            CHECK(bit_identical(one[i], two[i]));    // 1 vs 2 threads (stronger than "within the bound")
+        }
+    });
+}
+
+TEST_CASE("set_isa and set_threads: names, errors, defaults", "[kernels][control]") {
+    CHECK_THROWS_AS(k::set_isa("avx9000"), std::invalid_argument);
+    const auto isas = k::supported_isas();
+    for (const auto& name : isas) {
+        k::set_isa(name);
+        CHECK(k::isa_name() == name);
+    }
+    if (!isas.empty()) {
+        k::set_isa("scalar");
+        CHECK(k::isa_name() == "sse2");
+        k::set_isa("auto");
+        CHECK(k::isa_name() == isas.front());
+    }
+    k::set_threads(1);
+    CHECK(k::threads() == 1);
+    k::set_threads(0);
+    CHECK(k::threads() >= 1);
+}
+
+}  // namespace

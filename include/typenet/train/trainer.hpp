@@ -23,6 +23,7 @@
 
 #include "typenet/data/cifar10.hpp"
 #include "typenet/data/pipeline.hpp"
+#include "typenet/kernels.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/net.hpp"
 #include "typenet/optim.hpp"
@@ -118,6 +119,12 @@ public:
     // Runs the whole job; returns the process exit code. Bad input throws (config_error,
     // data::data_error, io::checkpoint_error); the CLI turns those into exit code 2.
     int run() {
+        try {
+            kernels::set_isa(cfg_.simd);
+        } catch (const std::invalid_argument& e) {
+            throw config_error(std::string("--simd: ") + e.what());
+        }
+        kernels::set_threads(cfg_.threads);
         const auto dir = data::find_cifar10_dir(cfg_.data_dir);
         const auto limit = [](std::size_t l) { return l ? l : data::no_limit; };
         train_set_ = data::load_cifar10_train(dir, limit(cfg_.limit_train));
@@ -163,7 +170,8 @@ public:
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train_set_.size()) + " training and " + std::to_string(test_set_.size()) +
             " test images from " + dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " +
-            std::to_string(steps_per_epoch) + " steps");
+            std::to_string(steps_per_epoch) + " steps; kernels: " + kernels::isa_name() + ", " +
+            std::to_string(kernels::threads()) + " threads");
 
         typename Net::input_tensor x;
         tensor<T, typename Net::output_shape> dlogits;

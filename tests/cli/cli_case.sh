@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# One end-to-end case of typenet-train / typenet-plot, run by CTest:
+#   cli_case.sh CASE BIN_DIR WORK_DIR
+# Each case checks exit codes and messages, not only that something ran. Cases that need
+# CIFAR-10 exit 77 (CTest SKIP_RETURN_CODE) when the data is not found.
+set -uo pipefail
+case_name=$1 bin=$2 work=$3
+train=$bin/typenet-train
+plot=$bin/typenet-plot
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+
+# expect CODE REGEX -- command...: runs the command, checks its exit code and that its
+# stdout+stderr match REGEX (extended grep).
+expect() {
+  local code=$1 regex=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  echo "\$ $*"; echo "$out" | tail -n 20; echo "(exit $rc)"
+  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc"
+  echo "$out" | grep -Eq -- "$regex" || fail "output does not match /$regex/"
+}
+
+need_data() {
+  for d in "${TYPENET_DATA:-}" data/cifar-10-batches-bin ../shared/data/cifar10/cifar-10-batches-bin; do
+    [ -n "$d" ] && [ -f "$d/data_batch_1.bin" ] && return 0
+  done
+  echo "CIFAR-10 not found: skipping"; exit 77
+}
+
+# Compares two metrics.csv files on every column but the timing ones (seconds, images/s).
+same_metrics() {
+  diff <(cut -d, -f1-7,10 "$1") <(cut -d, -f1-7,10 "$2") || fail "metrics differ: $1 vs $2"
+}
+
+small="--limit-train 256 --limit-test 128 --batch 64 --quiet"
+
+case $case_name in
+  help)
+    expect 0 "--lr X.*baseline 0.1" -- "$train" --help
+    for f in --model --recipe --lr --optimizer --momentum --nesterov --weight-decay --epochs --batch --schedule \
+             --warmup-epochs --label-smoothing --augment --seed --threads --data --out --resume --eval-only \
+             --checkpoint --on-divergence --quiet --limit-train --limit-test; do
+      "$train" --help | grep -q -- "$f" || fail "--help does not list $f"
+    done ;;
+  bad-flags)
+    expect 2 "unknown flag '--frobnicate'" -- "$train" --frobnicate
+    expect 2 "--lr: expected a number, got 'fast'" -- "$train" --lr fast
+    expect 2 "--epochs: expected a whole number" -- "$train" --epochs -3
+    expect 2 "--model: unknown model 'resnet9000'" -- "$train" --model resnet9000 --limit-train 2
+    expect 2 "--recipe: unknown recipe 'magic'" -- "$train" --recipe magic
+    expect 2 "--optimizer: unknown optimizer 'lion'" -- "$train" --optimizer lion
+    expect 2 "--batch: must be at least 2" -- "$train" --batch 1
+    expect 2 "--lr: missing value" -- "$train" --lr
+    expect 2 "Nesterov momentum needs momentum > 0" -- "$train" --nesterov true
+    expect 2 "--eval-only needs --checkpoint" -- "$train" --eval-only
+    expect 2 "--schedule step needs --milestones" -- "$train" --schedule step
+    expect 2 "--on-divergence: expected stop or continue" -- "$train" --on-divergence=maybe
+    expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5 ;;
+  bad-data)
+    expect 2 "/nonexistent/cifar: no such directory" -- "$train" --data /nonexistent/cifar --out "$work/r"
+    mkdir -p "$work/broken" && head -c 3000 /dev/zero > "$work/broken/data_batch_1.bin"
+    expect 2 "data_batch_1.bin: size 3000 bytes is not a positive multiple" -- "$train" --data "$work/broken" --out "$work/r"
+    TYPENET_DATA=/nonexistent/env expect 2 "/nonexistent/env: no such directory" -- "$train" --out "$work/r" ;;
+  outputs)
+    need_data
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 2 --out "$work/run"
+    for f in config.json metrics.csv metrics.jsonl curves.svg last.ckpt final.ckpt; do
+      [ -s "$work/run/$f" ] || fail "missing $f"
+    done
+    [ "$(wc -l < "$work/run/metrics.csv")" -eq 3 ] || fail "metrics.csv should have a header and 2 rows"
+    head -1 "$work/run/metrics.csv" | grep -q "^epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged$" || fail "metrics.csv header"
+    [ "$(wc -l < "$work/run/metrics.jsonl")" -eq 2 ] || fail "metrics.jsonl rows"
+    grep -q '"model": "cnn-bn"' "$work/run/config.json" || fail "config.json lacks the model"
+    grep -q '<svg' "$work/run/curves.svg" || fail "curves.svg is not SVG"
+    # eval-only on the final checkpoint reproduces the last epoch's test accuracy
+    acc=$(tail -1 "$work/run/metrics.csv" | cut -d, -f5)
+    pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
+    expect 0 "accuracy $pct" -- "$train" --model cnn-bn $small --eval-only --checkpoint "$work/run/final.ckpt"
+    # overlay of two runs
+    expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "two" a="$work/run/metrics.csv" b="$work/run/metrics.csv"
+    grep -q "<polyline" "$work/overlay.svg" || fail "overlay has no curves"
+    expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv ;;
+  bad-checkpoint)
+    need_data
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --out "$work/run"
+    expect 2 "written by network 'cnn-bn'.*loading into 'cnn-nobn'" -- \
+      "$train" --model cnn-nobn $small --eval-only --checkpoint "$work/run/final.ckpt"
+    cp "$work/run/final.ckpt" "$work/flip.ckpt"
+    printf '\x55' | dd of="$work/flip.ckpt" bs=1 seek=5000 conv=notrunc status=none
+    expect 2 "flip.ckpt: checksum mismatch" -- "$train" --model cnn-bn $small --eval-only --checkpoint "$work/flip.ckpt"
+    head -c 100000 "$work/run/final.ckpt" > "$work/cut.ckpt"
+    expect 2 "cut.ckpt.*truncated" -- "$train" --model cnn-bn $small --eval-only --checkpoint "$work/cut.ckpt"
+    expect 2 "no such checkpoint file" -- "$train" --model cnn-bn $small --resume --out "$work/empty"
+    expect 2 "was written with lr = 0.1 but this command asks for 0.05" -- \
+      "$train" --model cnn-bn $small --epochs 2 --resume --lr 0.05 --out "$work/run" ;;
+  resume)
+    need_data
+    # 3 epochs straight, against 1 epoch and then a resume to 3: identical metrics.
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --out "$work/straight"
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --augment true --momentum 0.9 --out "$work/split"
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --resume --out "$work/split"
+    same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
+    "$train" --model cnn-bn $small --eval-only --checkpoint "$work/straight/final.ckpt" > "$work/a.txt"
+    "$train" --model cnn-bn $small --eval-only --checkpoint "$work/split/final.ckpt" > "$work/b.txt"
+    diff <(sed 's/^eval [^ ]* //' "$work/a.txt") <(sed 's/^eval [^ ]* //' "$work/b.txt") || fail "final checkpoints evaluate differently" ;;
+  divergence)
+    need_data
+    expect 3 "the loss is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"
+    [ -f "$work/stop/metrics.csv" ] && grep -q ",1$" "$work/stop/metrics.csv" || fail "the diverged epoch is not recorded"
+    expect 0 "" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --on-divergence=continue --out "$work/cont"
+    [ "$(grep -c ',1$' "$work/cont/metrics.csv")" -ge 1 ] || fail "diverged epochs not marked" ;;
+  ablation)
+    need_data
+    # The BatchNorm ablation in miniature: 5,000 training images, 2 epochs, baseline recipe
+    # (SGD lr 0.1, batch 128). The BN network's training loss must fall clearly below
+    # ln 10 = 2.3026; the no-BN network's must stay within 0.1 of it.
+    for m in cnn-nobn cnn-bn; do
+      expect 0 "" -- "$train" --model $m --recipe baseline --limit-train 5000 --limit-test 1000 --epochs 2 \
+        --on-divergence=continue --quiet --out "$work/$m"
+    done
+    bn=$(tail -1 "$work/cnn-bn/metrics.csv" | cut -d, -f2)
+    nobn=$(tail -1 "$work/cnn-nobn/metrics.csv" | cut -d, -f2)
+    echo "final train loss: cnn-bn $bn, cnn-nobn $nobn (ln 10 = 2.3026)"
+    awk -v l="$bn" 'BEGIN { exit !(l < 2.0) }' || fail "cnn-bn's loss $bn is not clearly below ln 10"
+    awk -v l="$nobn" 'BEGIN { exit !(l > 2.2026 && l < 2.4026) }' || fail "cnn-nobn's loss $nobn is not near ln 10" ;;
+  *) fail "unknown case" ;;
+esac
+echo "PASS [$case_name]"

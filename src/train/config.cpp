@@ -1,5 +1,7 @@
 #include "typenet/train/config.hpp"
 
+#include "typenet/init.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -105,6 +107,7 @@ std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const 
         {"label_smoothing", fmt_double(label_smoothing)},
         {"clip_grad_norm", fmt_double(clip_grad_norm)},
         {"bn_momentum", fmt_double(bn_momentum)},
+        {"init", init},
         {"augment", augment ? "true" : "false"},
         {"drop_last", drop_last ? "true" : "false"},
         {"limit_train", std::to_string(limit_train)},
@@ -178,6 +181,8 @@ const std::vector<flag_info>& flags() {
         {"--label-smoothing", "X", "label smoothing in [0, 1) (baseline 0)"},
         {"--clip-grad-norm", "X", "clip the global gradient norm to X (0 = off, default)"},
         {"--bn-momentum", "X", "batch-norm running-statistics momentum, weight of the new batch (default 0.1)"},
+        {"--init", "NAME", "weight initialisation: pytorch (uniform +-1/sqrt(fan_in)), kaiming-normal, "
+                           "kaiming-uniform (default " + d.init + ")"},
         {"--augment", "BOOL", "random crop (4-pixel padding) + horizontal flip (baseline false)"},
         {"--drop-last", "BOOL", "drop the last, smaller training batch (default false)"},
         {"--limit-train", "N", "use only the first N training images (default all)"},
@@ -286,6 +291,13 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
         else if (flag == "--label-smoothing") c.label_smoothing = parse_double(flag, value);
         else if (flag == "--clip-grad-norm") c.clip_grad_norm = parse_double(flag, value);
         else if (flag == "--bn-momentum") c.bn_momentum = parse_double(flag, value);
+        else if (flag == "--init") {
+            try {
+                c.init = to_string(parse_init_scheme(value));
+            } catch (const std::invalid_argument& e) {
+                throw config_error(std::string("--init: ") + e.what());
+            }
+        }
         else if (flag == "--augment") c.augment = parse_bool(flag, value);
         else if (flag == "--drop-last") c.drop_last = parse_bool(flag, value);
         else if (flag == "--limit-train") c.limit_train = parse_count(flag, value);

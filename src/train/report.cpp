@@ -103,14 +103,27 @@ struct series {
 };
 
 // One panel with axes, ticks, a legend and the series as polylines.
+// clip_outliers: a diverging run can log a loss of 1e13 in one epoch; the axis then stops at
+// 3x the median of the values and points above it are drawn on the top edge as open circles.
 std::string panel(double x0, double y0, double w, double h, const std::string& title, const std::string& ylabel,
-                  const std::vector<series>& all, bool from_zero) {
+                  const std::vector<series>& all, bool from_zero, bool clip_outliers = false) {
     double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
+    std::vector<double> values;
     for (const auto& s : all)
         for (auto [x, y] : s.points) {
             if (!std::isfinite(y)) continue;
+            values.push_back(y);
             xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
         }
+    bool clipped = false;
+    if (clip_outliers && !values.empty()) {
+        std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(values.size() / 2), values.end());
+        const double cap = 3.0 * std::abs(values[values.size() / 2]);
+        if (cap > 0 && ymax > cap) {
+            ymax = cap;
+            clipped = true;
+        }
+    }
     if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
     if (from_zero) ymin = std::min(ymin, 0.0);
     if (xmax - xmin < 1e-9) xmax = xmin + 1;
@@ -120,7 +133,7 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (!from_zero) ymin -= pad;
     const double L = x0 + 60, R = x0 + w - 10, T = y0 + 30, B = y0 + h - 40;
     auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
-    auto Y = [&](double y) { return B - (y - ymin) / (ymax - ymin) * (B - T); };
+    auto Y = [&](double y) { return B - (std::min(y, ymax) - ymin) / (ymax - ymin) * (B - T); };
     std::string s;
     s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + title + "</text>\n";
     s += "<rect x='" + num(L) + "' y='" + num(T) + "' width='" + num(R - L) + "' height='" + num(B - T) +
@@ -137,6 +150,9 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>epoch</text>\n";
     s += "<text x='" + num(x0 + 14) + "' y='" + num((T + B) / 2) + "' text-anchor='middle' font-size='12' transform='rotate(-90 " +
          num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + ylabel + "</text>\n";
+    if (clipped)
+        s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
+             num(ymax, "%.3g") + ")</text>\n";
     double ly = T + 14;
     for (const auto& se : all) {
         std::string pts;
@@ -146,7 +162,8 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
         s += "<polyline fill='none' stroke='" + se.colour + "' stroke-width='2'" + dash + " points='" + pts + "'/>\n";
         for (auto [x, y] : se.points)
             if (std::isfinite(y))
-                s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='2.5' fill='" + se.colour + "'/>\n";
+                s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='" + (y > ymax ? "4' fill='white' stroke='" : "2.5' fill='") +
+                     se.colour + "'/>\n";
         s += "<line x1='" + num(R - 150) + "' x2='" + num(R - 125) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
              "' stroke='" + se.colour + "' stroke-width='2'" + dash + "/>\n";
         s += "<text x='" + num(R - 120) + "' y='" + num(ly) + "' font-size='11'>" + se.label + "</text>\n";
@@ -176,7 +193,7 @@ std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string
     std::vector<series> acc{make("train accuracy %", palette[0], true, rows, &epoch_metrics::train_accuracy, 100),
                             make("test accuracy %", palette[1], false, rows, &epoch_metrics::test_accuracy, 100)};
     return document(900, 360, title,
-                    panel(0, 0, 450, 360, title + ": loss", "loss", loss, true) +
+                    panel(0, 0, 450, 360, title + ": loss", "loss", loss, true, true) +
                         panel(450, 0, 450, 360, title + ": accuracy", "accuracy %", acc, true));
 }
 
@@ -189,7 +206,7 @@ std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string
         acc.push_back(make(runs[i].label + " test", c, false, runs[i].rows, &epoch_metrics::test_accuracy, 100));
     }
     return document(1000, 400, title,
-                    panel(0, 0, 500, 400, title + ": loss", "loss", loss, true) +
+                    panel(0, 0, 500, 400, title + ": loss", "loss", loss, true, true) +
                         panel(500, 0, 500, 400, title + ": test accuracy", "accuracy %", acc, true));
 }
 

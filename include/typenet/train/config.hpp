@@ -34,6 +34,7 @@ struct train_config {
     double label_smoothing = 0.0;
     double clip_grad_norm = 0.0;  // 0 = off
     double bn_momentum = 0.1;
+    std::string init = "kaiming-normal";  // weight initialisation (init.hpp); He et al. for ReLU networks
     // data
     bool augment = false;
     bool drop_last = false;

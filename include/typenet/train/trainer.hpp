@@ -23,6 +23,7 @@
 
 #include "typenet/data/cifar10.hpp"
 #include "typenet/data/pipeline.hpp"
+#include "typenet/init.hpp"
 #include "typenet/kernels.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/net.hpp"
@@ -132,6 +133,7 @@ public:
         stats_ = data::compute_channel_stats(train_set_);
 
         auto net = std::make_unique<Net>(cfg_.seed);
+        initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
         net->set_bn_momentum(cfg_.bn_momentum);
         const softmax_cross_entropy loss(cfg_.label_smoothing);
 
@@ -200,12 +202,23 @@ public:
                 const auto& y = net->forward(x);
                 const double l = loss.loss_and_gradient(y, lab, dlogits);
                 correct += count_correct(y, lab);
-                if (!std::isfinite(l) && !diverged) {
+                opt.zero_grad();
+                net->backward(dlogits);
+                const double norm =
+                    cfg_.clip_grad_norm > 0 ? opt.clip_gradient_norm(cfg_.clip_grad_norm) : opt.gradient_norm();
+                // Divergence: a non-finite loss, or a non-finite gradient. The second matters:
+                // relu(NaN) = 0, so a network whose first weights went NaN can still produce
+                // a finite loss (constant logits, loss ln 10) while it is dead.
+                if ((!std::isfinite(l) || !std::isfinite(norm)) && !diverged) {
                     diverged = true;
-                    const std::string msg = "epoch " + std::to_string(epoch) + ", step " + std::to_string(b + 1) +
-                                            ": the loss is " + (std::isnan(l) ? "nan" : "inf") + " (the run diverged)";
+                    const std::string what = !std::isfinite(l) ? std::string("the loss is ") + (std::isnan(l) ? "nan" : "inf")
+                                                               : std::string("the gradient norm is ") +
+                                                                     (std::isnan(norm) ? "nan" : "inf");
+                    const std::string msg = "epoch " + std::to_string(epoch) + ", step " + std::to_string(b + 1) + ": " +
+                                            what + " (the run diverged)";
                     if (cfg_.on_divergence == divergence_policy::stop) {
-                        error(msg + "; stopping. Use --on-divergence=continue to record it and go on, or lower --lr.");
+                        error(msg + "; stopping before this update. Use --on-divergence=continue to record it and "
+                                    "go on, or lower --lr.");
                         loss_sum += l * double(n);
                         seen += n;
                         code = exit_diverged;
@@ -213,9 +226,7 @@ public:
                     }
                     log(msg + "; continuing as --on-divergence=continue asks");
                 }
-                opt.zero_grad();
-                net->backward(dlogits);
-                norm_sum += cfg_.clip_grad_norm > 0 ? opt.clip_gradient_norm(cfg_.clip_grad_norm) : opt.gradient_norm();
+                norm_sum += norm;
                 lr = schedule.at(step);
                 opt.step(lr);
                 loss_sum += l * double(n);

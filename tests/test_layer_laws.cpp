@@ -15,7 +15,9 @@
 //       dropout infer is the identity. infer() of one sample at batch 1 equals its row at
 //       batch 3 bit for bit;
 //   (e) backward() overwrites dx completely (dx is prefilled with NaN), forward()/infer()
-//       overwrite y completely, and backward() leaves the state (running statistics) alone.
+//       overwrite y completely, and backward() leaves the state (running statistics) alone;
+//   (f) the optional memory savers of layer.hpp (backward with dy as scratch, backward_params,
+//       aliases_input) give exactly what backward() gives.
 //
 // Relative error, everywhere in this file, is taken in the max norm over a whole tensor:
 //   rel_err(a, b) = max_i |a_i - b_i| / max(1e-8, max_i |a_i|, max_i |b_i|)
@@ -299,6 +301,32 @@ TEMPLATE_LIST_TEST_CASE("layer laws", "[layer][laws]", layer_cases) {
             std::vector<double> doubled(grads[k]);
             for (auto& v : doubled) v *= 2;
             CHECK(rel_err(twice[k], doubled) <= 1e-12);
+        }
+    }
+
+    SECTION("(f) the memory-saving members of layer.hpp agree with backward() bit for bit") {
+        // dy as scratch: the rvalue overload (the const one for layers without it) may
+        // overwrite dy but must give the same dx and parameter gradients.
+        out_t scratch = dy;
+        in_t dx3(batch);
+        dx3.fill(1e300);
+        h.zero_grad();
+        h.layer.backward(x, y, std::move(scratch), dx3, saved);
+        CHECK(bit_equal(dx3.flat(), dx.flat()));
+        CHECK(h.gradients() == grads);
+        // Only the parameter half: every built-in layer with parameters has it.
+        if constexpr (L::parameter_count > 0) STATIC_REQUIRE(tn::has_backward_params<L>);
+        if constexpr (tn::has_backward_params<L>) {
+            out_t scratch2 = dy;
+            h.zero_grad();
+            h.layer.backward_params(x, y, std::move(scratch2), saved);
+            CHECK(h.gradients() == grads);
+        }
+        // A layer that aliases its input: the output is the input, element for element.
+        if constexpr (tn::aliases_input<L>) {
+            STATIC_REQUIRE(in_shape::size == out_shape::size);
+            CHECK(bit_equal(y.flat(), x.flat()));
+            CHECK(bit_equal(dx.flat(), dy.flat()));
         }
     }
 

@@ -28,8 +28,11 @@
 //   input_shape     the per-sample input shape  (typenet::shape<...>)
 //   output_shape    the per-sample output shape
 //   saved_type      what forward() saves for backward() beyond the input and the output
-//                   (BatchNorm: the normalised input and 1/std per channel; max pool: the
-//                   argmax of each window; dropout: the mask). An empty struct when nothing.
+//                   (BatchNorm: the batch mean and 1/std per channel; conv_bn: those and the
+//                   convolution's output; max pool: the argmax of each window; dropout: the
+//                   mask). An empty struct when nothing. Default-constructible: the
+//                   network makes one per layer (net.release_buffers() also assigns
+//                   saved_type{} to free it, which needs it move-assignable).
 // Compile-time facts (static constexpr std::size_t)
 //   parameter_count  trainable scalars (BatchNorm running statistics are state, not parameters)
 //   state_count      non-trainable scalars that a checkpoint must keep (running mean / var)
@@ -71,6 +74,29 @@
 // The network composes these: forward runs the layers in order; backward runs the VJPs in
 // reverse, feeding each layer's dx as the upstream dy of the layer before it. That single
 // chain-rule template (net.hpp) is the only backward pass anyone writes for a network.
+//
+// ----------------------------------------------------------------------------------------
+// Optional members: memory savers the network uses when a layer has them
+// ----------------------------------------------------------------------------------------
+// The tensors a layer receives may be views of memory the network shares (tensor.hpp); they
+// are sized by the caller and a layer must not resize them. Beyond that, a layer may offer:
+//   void backward(const in& x, const out& y, out&& dy, in& dx, const saved_type& saved);
+//       The same VJP, with dy as SCRATCH: its contents are dead after the call, so the layer
+//       may overwrite it (conv2d and dense mask it by their fused ReLU in place, conv_bn runs
+//       its batch-norm VJP in place, instead of each keeping a buffer of its own). dx and
+//       the parameter gradients must come out exactly as from the const dy overload. The
+//       network passes dy as an rvalue whenever it is the network's own buffer, i.e. for
+//       every layer whose dy is not the caller's (net.backward(dy) only reads dy).
+//   void backward_params(const in& x, const out& y, out&& dy, const saved_type& saved);
+//       Only the parameter half of the VJP: ADDS dL/dtheta exactly as backward() does, does
+//       not compute dx, may overwrite dy as above. The network calls it for its first layer
+//       when nobody asked for dL/d(network input) (net.set_input_gradient(false)); a layer
+//       without it gets backward() with a throw-away dx instead.
+//   static constexpr bool aliases_input = true;
+//       The output IS the input reinterpreted, element for element (flatten). The network then
+//       calls none of forward(), infer(), backward(): y is a view of x's memory and dx one of
+//       dy's. (The layer still implements them, as copies, for use outside a network.)
+// tests/test_layer_laws.cpp checks both overloads and backward_params against backward().
 #pragma once
 
 #include <concepts>
@@ -141,5 +167,18 @@ concept layer =
 
 // For layers that save nothing beyond their input and output.
 struct nothing_saved {};
+
+// The optional members above, as the network detects them.
+template <class L>
+concept aliases_input = requires {
+    requires bool(L::aliases_input);
+};
+template <class L>
+concept has_backward_params =
+    requires(L& l, const tensor<typename L::value_type, typename L::input_shape>& x,
+             const tensor<typename L::value_type, typename L::output_shape>& y,
+             tensor<typename L::value_type, typename L::output_shape>&& dy, const typename L::saved_type& saved) {
+        l.backward_params(x, y, static_cast<decltype(dy)&&>(dy), saved);
+    };
 
 }  // namespace typenet

@@ -16,15 +16,28 @@
 //     after input<...>;
 //   - compile-time facts: parameter_count, state_count, forward_flops,
 //     activation_bytes_per_sample, and summary() prints them as a table.
+//
+// Memory. Between forward() and backward() in train mode the network keeps: a copy of the
+// input, the output of every layer (a layer that only reinterprets its input, flatten, shares
+// its input's memory: layer.hpp, aliases_input), and what each layer saved (saved_type).
+// Gradients do NOT get a buffer per layer: dL/d(input of layer I) is only read by layer I - 1's
+// backward, so backward() runs every VJP between TWO shared buffers, each as large as the
+// largest layer input, writing each dx into the buffer that does not hold its dy, and hands a
+// layer its dy as scratch (an rvalue: layer.hpp) when nothing reads it afterwards. dL/d(network
+// input) is computed unless set_input_gradient(false) (a training loop does not read it);
+// release_buffers() frees all of it (e.g. before evaluating or checkpointing).
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "typenet/errors.hpp"
 #include "typenet/layer.hpp"
@@ -176,6 +189,7 @@ public:
 
     // Runs the layers in order in the current mode and returns the output (valid until the
     // next forward). In train mode the activations and saved values are kept for backward().
+    // The returned tensor and output_of<I>() may be views of the network's memory (tensor.hpp).
     const output_tensor& forward(const input_tensor& x) {
         has_train_forward_ = false;  // until this forward completes: a throw leaves nothing to differentiate
         batch_ = x.batch();
@@ -199,7 +213,10 @@ public:
     }
 
     // The VJP of the most recent train-mode forward: given dy = dLoss/d(output), ADDS
-    // dLoss/dtheta into every parameter gradient and returns dLoss/d(input).
+    // dLoss/dtheta into every parameter gradient and returns dLoss/d(input) (a view of the
+    // network's gradient buffer, valid until the next backward(); copy it to keep it), or an
+    // empty tensor (batch 0) after set_input_gradient(false). dy is only read. backward() may
+    // be repeated: every call computes the same gradients and adds them again.
     const input_tensor& backward(const output_tensor& dy) {
         if (!has_train_forward_)
             throw std::logic_error("typenet::net::backward: there is no train-mode forward to differentiate; "
@@ -208,8 +225,34 @@ public:
             throw std::invalid_argument("typenet::net::backward: the upstream gradient has batch " +
                                         std::to_string(dy.batch()) + " but the forward pass had batch " +
                                         std::to_string(batch_));
+        const std::size_t need = batch_ * max_input_size;
+        for (auto& b : grad_buffers_)
+            if (b.size() < need) {
+                b = {};  // free first: the old and the new buffer never coexist
+                b.resize(need);
+            }
         backward_all(dy, std::make_index_sequence<depth>{});
-        return std::get<0>(grads_);
+        return input_gradient_ ? std::get<0>(grads_) : no_input_gradient_;
+    }
+
+    // Whether backward() computes dLoss/d(network input) (on by default). Off, the first layer
+    // only adds its parameter gradients (layer.hpp: backward_params), which skips its
+    // backward-data work, and input_gradient() throws.
+    void set_input_gradient(bool on) { input_gradient_ = on; }
+    bool input_gradient_enabled() const { return input_gradient_; }
+
+    // Frees every batch-sized buffer the network holds: the train-mode copy of the input, the
+    // layer outputs, the two gradient buffers and every layer's saved values (parameters,
+    // their gradients and state stay). The next forward() allocates what it needs again;
+    // backward() needs a new train-mode forward() first. A training loop calls it before it
+    // evaluates (which needs only the outputs) and before it writes a checkpoint, so that
+    // neither adds to the peak memory of training.
+    void release_buffers() {
+        has_train_forward_ = false;
+        release_all(std::make_index_sequence<depth>{});
+        input_.reset();
+        for (auto& b : grad_buffers_) b = {};
+        std::apply([](auto&... s) { ((s = std::remove_reference_t<decltype(s)>{}), ...); }, saved_);
     }
 
     void zero_grad() {
@@ -252,7 +295,14 @@ public:
     template <std::size_t I> layer_type<I>& layer() { return std::get<I>(layers_); }
     template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
     template <std::size_t I> const auto& output_of() const { return std::get<I>(outputs_); }
-    const input_tensor& input_gradient() const { return std::get<0>(grads_); }
+    // dLoss/d(network input) of the last backward() (see there); std::logic_error after
+    // set_input_gradient(false).
+    const input_tensor& input_gradient() const {
+        if (!input_gradient_)
+            throw std::logic_error("typenet::net::input_gradient: the input gradient is off; call "
+                                   "set_input_gradient(true) before backward()");
+        return std::get<0>(grads_);
+    }
 
     // The type-level structure as text: scalar, input shape, then every layer with its output
     // shape. Two networks have the same structure() exactly when their types describe the
@@ -311,6 +361,21 @@ private:
         else return std::get<I - 1>(outputs_);
     }
 
+    // The largest input of any layer: the size of each gradient buffer, per sample.
+    static constexpr std::size_t max_input_size = std::max({Ins::size...});
+
+    // Layer I's upstream gradient is the caller's dy (read-only) when every layer after I
+    // aliases its input; otherwise it lies in one of the network's gradient buffers.
+    template <std::size_t I> static consteval bool upstream_is_callers() {
+        if constexpr (I + 1 == depth) return true;
+        else return aliases_input<layer_type<I + 1>> && upstream_is_callers<I + 1>();
+    }
+
+    template <std::size_t... I> void release_all(std::index_sequence<I...>) {
+        (std::get<I>(outputs_).reset(), ...);
+        (std::get<I>(grads_).reset(), ...);
+    }
+
     // A run-time failure inside a layer (e.g. batch norm at batch 1 in train mode) is reported
     // with the layer's position and spelling.
     template <std::size_t I, class Fn> static void at_layer(Fn&& fn) {
@@ -327,6 +392,14 @@ private:
     }
     template <std::size_t I> void forward_step(const input_tensor& x) {
         auto& y = std::get<I>(outputs_);
+        if constexpr (aliases_input<layer_type<I>>) {
+            // y is x reinterpreted: a view, unless x is the caller's (eval mode, first layer).
+            if (I > 0 || mode_ == mode::train) {
+                y.rebind(const_cast<T*>(input_of<I>(x).data()), batch_);
+                return;
+            }
+        }
+        if (y.is_view()) y.reset();
         y.resize(batch_);
         at_layer<I>([&] {
             if (mode_ == mode::train) std::get<I>(layers_).forward(input_of<I>(x), y, std::get<I>(saved_));
@@ -339,9 +412,16 @@ private:
     }
     template <std::size_t I, class Outs> void infer_step(const input_tensor& x, Outs& outs) const {
         auto& y = std::get<I>(outs);
-        y.resize(x.batch());
-        if constexpr (I == 0) std::get<0>(layers_).infer(x, y);
-        else std::get<I>(layers_).infer(std::get<I - 1>(outs), y);
+        const auto& in = [&]() -> const auto& {
+            if constexpr (I == 0) return x;
+            else return std::get<I - 1>(outs);
+        }();
+        if constexpr (aliases_input<layer_type<I>>) {
+            y.rebind(const_cast<T*>(in.data()), x.batch());  // infer() returns a copy: no view escapes
+        } else {
+            y.resize(x.batch());
+            std::get<I>(layers_).infer(in, y);
+        }
     }
 
     // THE chain rule. Layer I receives as upstream gradient the gradient of its output: the
@@ -350,23 +430,54 @@ private:
         (backward_step<depth - 1 - I>(dy), ...);  // the comma fold runs depth-1, ..., 1, 0
     }
     template <std::size_t I> void backward_step(const output_tensor& dy) {
-        const auto& upstream = [&]() -> const auto& {
+        using L = layer_type<I>;
+        auto& layer = std::get<I>(layers_);
+        const auto& x = input_of<I>(input_);
+        const auto& y = std::get<I>(outputs_);
+        const auto& saved = std::get<I>(saved_);
+        auto& upstream = [&]() -> auto& {
             if constexpr (I == depth - 1) return dy;
             else return std::get<I + 1>(grads_);
         }();
+        // Where nothing reads the upstream gradient after this layer, the layer gets it as an
+        // rvalue: scratch it may overwrite (its out&& overload, if any; else const out&).
+        auto pass_upstream = [&]() -> decltype(auto) {
+            if constexpr (upstream_is_callers<I>()) return std::as_const(upstream);
+            else return std::move(upstream);
+        };
         auto& dx = std::get<I>(grads_);
-        dx.resize(batch_);
-        std::get<I>(layers_).backward(input_of<I>(input_), std::get<I>(outputs_), upstream, dx, std::get<I>(saved_));
+        if constexpr (aliases_input<L>) {  // dx is dy reinterpreted
+            dx.rebind(const_cast<T*>(upstream.data()), batch_);
+            return;
+        }
+        if constexpr (I == 0) {
+            if (!input_gradient_) {  // only the parameter half of the VJP
+                if constexpr (L::parameter_count == 0) {
+                    return;
+                } else if constexpr (has_backward_params<L> && !upstream_is_callers<I>()) {
+                    layer.backward_params(x, y, std::move(upstream), saved);
+                    return;
+                }  // else: the whole VJP, into a gradient buffer nobody reads
+            }
+        }
+        // dx goes into the gradient buffer that does not hold dy.
+        const bool dy_in_first = grad_buffers_[0].data() == upstream.data();
+        dx.rebind(grad_buffers_[dy_in_first ? 1 : 0].data(), batch_);
+        layer.backward(x, y, pass_upstream(), dx, saved);
     }
 
     layers_type layers_;
     input_tensor input_;                                                                   // train-mode copy of x
     std::tuple<tensor<T, typename layer_type_of<Specs, Ins>::output_shape>...> outputs_;   // y of each layer
-    std::tuple<tensor<T, Ins>...> grads_;                                                  // dL/d(input of each layer)
     std::tuple<typename layer_type_of<Specs, Ins>::saved_type...> saved_;
+    // Gradients: dL/d(input of layer I) is grads_<I>, a view into one of the two buffers.
+    std::vector<T> grad_buffers_[2];
+    std::tuple<tensor<T, Ins>...> grads_;
+    input_tensor no_input_gradient_;  // what backward() returns with the input gradient off
     std::size_t batch_ = 0;
     mode mode_ = mode::train;
     bool has_train_forward_ = false;
+    bool input_gradient_ = true;
 };
 
 }  // namespace detail

@@ -175,6 +175,10 @@ public:
                   const saved_type& s) {
         core::backward(dy.batch(), x.data(), dy.data(), dx.data(), s);
     }
+    // The parameter gradients come out of the same kernel as dx: dx is written over dy (scratch).
+    void backward_params(const tensor<T, In>& x, const tensor<T, In>&, tensor<T, In>&& dy, const saved_type& s) {
+        core::backward(dy.batch(), x.data(), dy.data(), dy.data(), s);
+    }
     void initialize(rng&) { core::reset(); }
 };
 

@@ -86,12 +86,21 @@ public:
     }
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type&) {
-        scratch_.resize(y.batch());
-        const T* dz = act::backward(y.size(), y.data(), dy.data(), scratch_.data());
-        const auto g = geometry(x.batch());
-        kernels::conv2d_backward_params<T>(g, x.data(), dz, weight_grad_.data(),
-                                           Spec::has_bias ? bias_grad_.data() : nullptr);
-        kernels::conv2d_backward_data<T>(g, dz, weight_.data(), dx.data());
+        T* scratch = nullptr;  // dL/d(pre-activation) needs a buffer of its own only under a fused ReLU
+        if constexpr (!std::is_same_v<typename Spec::activation_type, identity>) {
+            scratch_.resize(y.batch());
+            scratch = scratch_.data();
+        }
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), scratch), dx.data());
+    }
+    // dy is scratch (layer.hpp): the ReLU mask is applied to it in place.
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                  tensor<T, In>& dx, const saved_type&) {
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data());
+    }
+    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                         const saved_type&) {
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
     }
 
     void initialize(rng& g) {
@@ -112,9 +121,18 @@ public:
     xt::xtensor<T, 1>& bias() { return bias_; }
 
 private:
+    // The convolution's VJP given dz = dL/d(pre-activation): ADDS the weight (and bias)
+    // gradients, then writes dx unless it is null.
+    void backward_from(const tensor<T, In>& x, const T* dz, T* dx) {
+        const auto g = geometry(x.batch());
+        kernels::conv2d_backward_params<T>(g, x.data(), dz, weight_grad_.data(),
+                                           Spec::has_bias ? bias_grad_.data() : nullptr);
+        if (dx) kernels::conv2d_backward_data<T>(g, dz, weight_.data(), dx);
+    }
+
     xt::xtensor<T, 4> weight_, weight_grad_;
     xt::xtensor<T, 1> bias_, bias_grad_;
-    tensor<T, output_shape> scratch_;  // dL/d(pre-activation) when the activation is fused
+    tensor<T, output_shape> scratch_;  // dL/d(pre-activation) under a fused ReLU, const-dy backward only
 };
 
 }  // namespace detail

@@ -7,8 +7,12 @@
 // (OutC, InC, K, K), gamma, beta (parameters); running_mean, running_var (state).
 // The VJP composes the three pieces: relu mask, the three-term batch-norm VJP, then the
 // convolution's VJP. Batch norm and ReLU run as one fused kernel each way
-// (kernels::batch_norm_relu_forward_train / batch_norm_relu_backward): one pass over the
-// activations fewer in each direction.
+// (kernels::batch_norm_relu_forward_train / batch_norm_backward_from_input): one pass over
+// the activations fewer in each direction.
+// Memory: forward saves the convolution's output z (batch norm's input: backward recomputes
+// xhat from it) in saved_type, one activation-sized buffer. Given dy as scratch (the rvalue
+// overload, layer.hpp) backward computes dL/dz in place in dy and needs nothing more; infer()
+// runs batch norm in place on the convolution's output in y.
 #pragma once
 
 #include "typenet/layers/batch_norm.hpp"
@@ -55,7 +59,10 @@ public:
     using bn_type = batch_norm_core<T, output_shape::dims[0], output_shape::dims[1] * output_shape::dims[2]>;
     static_assert(Spec::bn_spec::eps > 0, "typenet: conv_bn needs eps > 0 (bound outside a network, the shape "
                                           "scan did not check it)");
-    using saved_type = typename bn_type::saved;
+    struct saved_type {
+        typename bn_type::saved bn;  // batch mean and 1/std per channel
+        tensor<T, output_shape> z;   // the convolution's output: batch norm's input
+    };
 
     static constexpr std::string_view kind = "conv_bn";
     static constexpr std::size_t parameter_count = conv_type::parameter_count + 2 * output_shape::dims[0];
@@ -64,23 +71,33 @@ public:
     static std::string describe() { return Spec::describe(); }
 
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
-        z_.resize(x.batch());
-        conv_.infer(x, z_);
-        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), z_.data(), y.data(), s, /*relu=*/true);
+        s.z.resize(x.batch());
+        conv_.infer(x, s.z);
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, /*relu=*/true);
     }
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
-        tensor<T, output_shape> z(x.batch());
-        conv_.infer(x, z);
-        bn_.infer(Spec::bn_spec::eps, x.batch(), z.data(), y.data(), /*relu=*/true);
+        conv_.infer(x, y);
+        bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), /*relu=*/true);  // in place
     }
+    // dL/dz (z: the conv output) is the ReLU mask (y > 0) and the batch-norm VJP in one fused
+    // kernel, xhat recomputed from the saved z (only read, so backward can be repeated); then
+    // the convolution's VJP from dL/dz (its activation is the identity: its y is not read).
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {
-        // dz_ := dL/d(conv output): the ReLU mask (y > 0) and the batch-norm VJP in one fused kernel,
-        // xhat recomputed from the conv output z_ that forward left (z_ is only read, so backward
-        // can be repeated).
         dz_.resize(y.batch());
-        bn_.backward(y.batch(), z_.data(), dy.data(), dz_.data(), s, /*relu_y=*/y.data());
-        conv_.backward(x, dz_, dz_, dx, nothing_saved{});  // identity activation: y is not read
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, /*relu_y=*/y.data());
+        conv_.backward(x, dz_, std::move(dz_), dx, nothing_saved{});
+    }
+    // dy is scratch (layer.hpp): dL/dz overwrites it.
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                  tensor<T, In>& dx, const saved_type& s) {
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, /*relu_y=*/y.data());
+        conv_.backward(x, dy, std::move(dy), dx, nothing_saved{});
+    }
+    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                         const saved_type& s) {
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, /*relu_y=*/y.data());
+        conv_.backward_params(x, dy, std::move(dy), nothing_saved{});
     }
 
     void initialize(rng& g) {
@@ -100,8 +117,7 @@ public:
 private:
     conv_type conv_;
     bn_type bn_;
-    tensor<T, output_shape> z_;   // conv output, from forward to backward (batch norm's input)
-    tensor<T, output_shape> dz_;  // backward: dL/d(conv output)
+    tensor<T, output_shape> dz_;  // dL/d(conv output), const-dy backward only
 };
 
 }  // namespace detail

@@ -68,10 +68,21 @@ public:
     }
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type&) {
-        scratch_.resize(y.batch());
-        const T* dz = act::backward(y.size(), y.data(), dy.data(), scratch_.data());
-        kernels::dense_backward_params<T>(x.batch(), N, M, x.data(), dz, weight_grad_.data(), bias_grad_.data());
-        kernels::dense_backward_data<T>(x.batch(), N, M, dz, weight_.data(), dx.data());
+        T* scratch = nullptr;  // dL/d(pre-activation) needs a buffer of its own only under a fused ReLU
+        if constexpr (!std::is_same_v<typename Spec::activation_type, identity>) {
+            scratch_.resize(y.batch());
+            scratch = scratch_.data();
+        }
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), scratch), dx.data());
+    }
+    // dy is scratch (layer.hpp): the ReLU mask is applied to it in place.
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                  tensor<T, In>& dx, const saved_type&) {
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data());
+    }
+    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                         const saved_type&) {
+        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
     }
 
     void initialize(rng& g) {
@@ -91,9 +102,16 @@ public:
     xt::xtensor<T, 1>& bias() { return bias_; }
 
 private:
+    // The VJP given dz = dL/d(pre-activation): ADDS the weight and bias gradients, then writes
+    // dx unless it is null.
+    void backward_from(const tensor<T, In>& x, const T* dz, T* dx) {
+        kernels::dense_backward_params<T>(x.batch(), N, M, x.data(), dz, weight_grad_.data(), bias_grad_.data());
+        if (dx) kernels::dense_backward_data<T>(x.batch(), N, M, dz, weight_.data(), dx);
+    }
+
     xt::xtensor<T, 2> weight_, weight_grad_;
     xt::xtensor<T, 1> bias_, bias_grad_;
-    tensor<T, output_shape> scratch_;
+    tensor<T, output_shape> scratch_;  // dL/d(pre-activation) under a fused ReLU, const-dy backward only
 };
 
 }  // namespace detail

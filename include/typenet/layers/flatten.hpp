@@ -1,5 +1,7 @@
 // typenet/layers/flatten.hpp - shape<C, H, W> -> shape<C * H * W> (C-major order, as PyTorch).
-// On a flat input it is the identity.
+// On a flat input it is the identity. In a network it costs nothing: its output is a view of
+// its input and its dx one of its dy (aliases_input, layer.hpp); forward() and backward()
+// copy, for use on their own.
 #pragma once
 
 #include "typenet/layers/common.hpp"
@@ -16,6 +18,7 @@ public:
     using saved_type = nothing_saved;
     static constexpr std::string_view kind = "flatten";
     static constexpr std::size_t parameter_count = 0, state_count = 0, forward_flops = 0;
+    static constexpr bool aliases_input = true;
     static std::string describe() { return "flatten"; }
 
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type&) { infer(x, y); }

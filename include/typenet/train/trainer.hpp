@@ -135,6 +135,7 @@ public:
         auto net = std::make_unique<Net>(cfg_.seed);
         initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
         net->set_bn_momentum(cfg_.bn_momentum);
+        net->set_input_gradient(false);  // nothing reads dLoss/d(images): the first layer skips it
         const softmax_cross_entropy loss(cfg_.label_smoothing);
 
         if (cfg_.eval_only) {
@@ -234,6 +235,9 @@ public:
                 progress(epoch, b + 1, plan.batches(), loss_sum / double(seen), seen, t0);
             }
             const double train_seconds = seconds_since(t0);
+            // Evaluation needs only the layer outputs and the checkpoint no activations: free
+            // the training buffers before each, so that neither adds to the peak of training.
+            net->release_buffers();
             epoch_metrics row;
             row.epoch = epoch;
             row.train_loss = seen ? loss_sum / double(seen) : 0;
@@ -243,6 +247,7 @@ public:
             row.diverged = diverged;
             row.images_per_second = train_seconds > 0 ? double(seen) / train_seconds : 0;
             const auto ev = evaluate(*net, test_set_, stats_, cfg_.batch, loss);
+            net->release_buffers();
             row.test_loss = ev.loss;
             row.test_accuracy = ev.accuracy;
             row.seconds = seconds_since(t0);

@@ -1,0 +1,721 @@
+// typenet-bench: training and eval throughput of a network, the GFLOP/s it achieves, and the
+// fraction of this machine's FMA peak (measured here, in-process), with an optional per-layer
+// breakdown. See --help and docs/performance.md.
+//
+//   typenet-bench [--model cnn-bn] [--batch 128] [--steps 20 | --seconds S] [--warmup 3]
+//                 [--threads N] [--simd auto|avx512|avx2|sse2|scalar] [--profile] [--json]
+//
+// What is measured (random data, fixed seed, so nothing is read from disk):
+//   train step = forward (train mode) + softmax cross-entropy loss and its gradient + zero_grad
+//                + backward + SGD momentum step (typenet::optimizer, lr 0.01, momentum 0.9:
+//                the PyTorch peer's settings);
+//   eval step  = forward in eval mode (running statistics), nothing else.
+// Images/s = batch * steps / wall time of the timed steps (the PyTorch peer's definition).
+//
+// FLOP convention: forward FLOPs are the network's compile-time count (net::forward_flops: a
+// multiply-add of a convolution or dense layer counts 2, elementwise layers 0). One training
+// image costs 3 x forward FLOPs: forward + backward-data + backward-params, each as large as
+// the forward for conv and dense layers (typenet computes backward-data for the first layer too).
+// An eval image costs 1 x forward FLOPs.
+//
+// Peak: an FMA-throughput probe of the instruction set the kernels use (16 independent
+// accumulator chains per thread for AVX-512 and 12 for AVX2: more than latency x FMA ports, in
+// registers, distinct start values so no two chains can be merged), run on as many threads as
+// the kernels use, best of 3. Fraction of peak = achieved GFLOP/s / that figure.
+//
+// --profile times every layer from the outside (net.layer<I>() called on the network's own
+// activations: forward, backward, and eval-mode infer, median of repeated calls), then the
+// loss, zero_grad and the optimizer step, and compares their sum with the measured step.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "typenet/kernels.hpp"
+#include "typenet/loss.hpp"
+#include "typenet/models.hpp"
+#include "typenet/optim.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+constexpr int exit_ok = 0, exit_bad_input = 2;
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// ---- options ----------------------------------------------------------------------------------
+
+struct options {
+    std::string model = "cnn-bn";
+    std::size_t batch = 128;
+    std::size_t steps = 20;
+    double seconds = 0;  // > 0: time-bound runs instead of --steps
+    std::size_t warmup = 3;
+    std::size_t threads = 0;  // 0: every core (the kernels' default)
+    std::string simd = "auto";
+    bool profile = false;
+    bool json = false;
+    bool peak = true;
+};
+
+// ---- results ----------------------------------------------------------------------------------
+
+struct phase_result {
+    std::size_t steps = 0;
+    double seconds = 0;
+    double images_per_second = 0;         // batch * steps / seconds
+    double median_step_ms = 0;
+    double median_images_per_second = 0;  // batch / median step time
+    double gflops = 0;
+    double fraction_of_peak = 0;
+};
+
+struct layer_profile {
+    std::size_t index;
+    std::string layer, output;
+    std::size_t forward_flops;  // per image
+    double forward_ms, backward_ms, infer_ms;
+};
+
+struct profile_result {
+    std::vector<layer_profile> layers;
+    double loss_ms = 0, zero_grad_ms = 0, optimizer_ms = 0, input_copy_ms = 0;
+};
+
+struct peak_result {
+    std::string isa;
+    std::size_t threads = 0, vector_floats = 0, accumulators = 0;
+    double gflops = 0;          // on `threads` threads
+    double gflops_1thread = 0;  // one thread
+};
+
+struct bench_result {
+    std::string model, description, isa;
+    std::size_t batch = 0, threads = 0, parameters = 0, forward_flops = 0;
+    phase_result train, eval;
+    std::optional<profile_result> profile;
+    double final_loss = 0;
+};
+
+// ---- the FMA-throughput probe -----------------------------------------------------------------
+// Each function runs `iters` iterations of N independent chains a_i = a_i * b + c and returns a
+// sum of the chains (so nothing is dead code). Distinct start values keep the chains distinct;
+// the empty asm makes b and c opaque, so nothing is folded. b < 1 keeps every value bounded.
+
+#define TYPENET_REPEAT16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define TYPENET_REPEAT12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+__attribute__((target("avx512f"))) float probe_avx512(long iters) {
+    __m512 b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
+    asm volatile("" : "+v"(b), "+v"(c));
+#define DECL(i) __m512 a##i = _mm512_set1_ps(0.01f * float(i + 1));
+    TYPENET_REPEAT16(DECL)
+#undef DECL
+    for (long k = 0; k < iters; ++k) {
+#define STEP(i) a##i = _mm512_fmadd_ps(a##i, b, c);
+        TYPENET_REPEAT16(STEP)
+#undef STEP
+    }
+    __m512 s = _mm512_setzero_ps();
+#define SUM(i) s = _mm512_add_ps(s, a##i);
+    TYPENET_REPEAT16(SUM)
+#undef SUM
+    alignas(64) float out[16];
+    _mm512_store_ps(out, s);
+    return out[0] + out[15];
+}
+
+// AVX2 has 16 ymm registers: 12 chains + b + c fit without spills.
+__attribute__((target("avx2,fma"))) float probe_avx2(long iters) {
+    __m256 b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
+    asm volatile("" : "+x"(b), "+x"(c));
+#define DECL(i) __m256 a##i = _mm256_set1_ps(0.01f * float(i + 1));
+    TYPENET_REPEAT12(DECL)
+#undef DECL
+    for (long k = 0; k < iters; ++k) {
+#define STEP(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+        TYPENET_REPEAT12(STEP)
+#undef STEP
+    }
+    __m256 s = _mm256_setzero_ps();
+#define SUM(i) s = _mm256_add_ps(s, a##i);
+    TYPENET_REPEAT12(SUM)
+#undef SUM
+    alignas(32) float out[8];
+    _mm256_store_ps(out, s);
+    return out[0] + out[7];
+}
+
+// SSE2 has no FMA: a separate multiply and add per chain (2 FLOPs, two instructions).
+float probe_sse2(long iters) {
+    __m128 b = _mm_set1_ps(0.999f), c = _mm_set1_ps(0.001f);
+    asm volatile("" : "+x"(b), "+x"(c));
+#define DECL(i) __m128 a##i = _mm_set1_ps(0.01f * float(i + 1));
+    TYPENET_REPEAT12(DECL)
+#undef DECL
+    for (long k = 0; k < iters; ++k) {
+#define STEP(i) a##i = _mm_add_ps(_mm_mul_ps(a##i, b), c);
+        TYPENET_REPEAT12(STEP)
+#undef STEP
+    }
+    __m128 s = _mm_setzero_ps();
+#define SUM(i) s = _mm_add_ps(s, a##i);
+    TYPENET_REPEAT12(SUM)
+#undef SUM
+    alignas(16) float out[4];
+    _mm_store_ps(out, s);
+    return out[0] + out[3];
+}
+
+struct probe_kind {
+    float (*fn)(long);
+    std::size_t floats, chains;
+};
+
+probe_kind probe_for(const std::string& isa) {
+    if (isa == "avx512") return {probe_avx512, 16, 16};
+    if (isa == "avx2") return {probe_avx2, 8, 12};
+    return {probe_sse2, 4, 12};  // sse2, and the reference kernels of a non-SIMD build
+}
+
+std::atomic<float> probe_sink{0};
+
+// GFLOP/s of `threads` threads each running the probe for about `seconds`; best of `reps`.
+double measure_peak(const probe_kind& p, std::size_t threads, double seconds, int reps) {
+    // Calibrate the iteration count on one thread.
+    long iters = 1 << 16;
+    for (;;) {
+        const auto t0 = clock_type::now();
+        probe_sink = probe_sink + p.fn(iters);
+        const double s = seconds_between(t0, clock_type::now());
+        if (s > 0.02) {
+            iters = std::max(1L, long(double(iters) * seconds / s));
+            break;
+        }
+        iters *= 4;
+    }
+    double best = 0;
+    for (int r = 0; r < reps; ++r) {
+        std::atomic<std::size_t> ready{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> pool;
+        std::vector<float> sinks(threads);
+        for (std::size_t t = 0; t < threads; ++t)
+            pool.emplace_back([&, t] {
+                ++ready;
+                while (!go.load(std::memory_order_acquire)) {
+                }
+                sinks[t] = p.fn(iters);
+            });
+        while (ready.load() != threads) {
+        }
+        const auto t0 = clock_type::now();
+        go.store(true, std::memory_order_release);
+        for (auto& th : pool) th.join();
+        const double s = seconds_between(t0, clock_type::now());
+        for (float v : sinks) probe_sink = probe_sink + v;
+        const double flops = 2.0 * double(p.floats) * double(p.chains) * double(iters) * double(threads);
+        best = std::max(best, flops / s / 1e9);
+    }
+    return best;
+}
+
+peak_result measure_machine_peak(std::size_t threads) {
+    peak_result r;
+    r.isa = typenet::kernels::isa_name();
+    const auto p = probe_for(r.isa);
+    r.threads = threads;
+    r.vector_floats = p.floats;
+    r.accumulators = p.chains;
+    r.gflops_1thread = measure_peak(p, 1, 0.15, 3);
+    r.gflops = threads == 1 ? r.gflops_1thread : measure_peak(p, threads, 0.15, 3);
+    return r;
+}
+
+// ---- timing helpers ---------------------------------------------------------------------------
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median milliseconds of f() over `reps` calls after one untimed call.
+double median_ms(std::size_t reps, const std::function<void()>& f) {
+    f();
+    std::vector<double> t;
+    for (std::size_t i = 0; i < reps; ++i) {
+        const auto t0 = clock_type::now();
+        f();
+        t.push_back(1e3 * seconds_between(t0, clock_type::now()));
+    }
+    return median(t);
+}
+
+// Runs `step` for opts.steps steps, or until opts.seconds have passed; fills a phase_result.
+phase_result timed_loop(const options& o, const std::function<void()>& step) {
+    std::vector<double> per_step;
+    const auto start = clock_type::now();
+    auto last = start;
+    for (std::size_t i = 0;; ++i) {
+        if (o.seconds > 0 ? seconds_between(start, last) >= o.seconds && i > 0 : i >= o.steps) break;
+        step();
+        const auto now = clock_type::now();
+        per_step.push_back(seconds_between(last, now));
+        last = now;
+    }
+    phase_result r;
+    r.steps = per_step.size();
+    r.seconds = seconds_between(start, last);
+    r.images_per_second = double(o.batch * r.steps) / r.seconds;
+    const double med = median(per_step);
+    r.median_step_ms = 1e3 * med;
+    r.median_images_per_second = double(o.batch) / med;
+    return r;
+}
+
+// ---- the per-layer profile (from the outside: net.layer<I>() on the network's activations) ----
+
+template <class Net, std::size_t I>
+void profile_layer(Net& net, const typename Net::input_tensor& x, std::size_t reps, std::mt19937& g,
+                   profile_result& out) {
+    using L = typename Net::template layer_type<I>;
+    using in_tensor = typenet::tensor<float, typename L::input_shape>;
+    using out_tensor = typenet::tensor<float, typename L::output_shape>;
+    const in_tensor* input;
+    if constexpr (I == 0) input = &x;
+    else input = &net.template output_of<I - 1>();
+    const std::size_t B = input->batch();
+    L& layer = net.template layer<I>();
+    out_tensor y(B), dy(B);
+    in_tensor dx(B);
+    typename L::saved_type saved{};
+    std::normal_distribution<float> d(0.f, 1e-3f);
+    for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = d(g);
+    layer_profile p;
+    p.index = I;
+    p.layer = L::describe();
+    p.output = L::output_shape::to_string();
+    p.forward_flops = L::forward_flops;
+    p.forward_ms = median_ms(reps, [&] { layer.forward(*input, y, saved); });
+    // backward runs on the saved values of the last forward (it does not change them).
+    p.backward_ms = median_ms(reps, [&] { layer.backward(*input, y, dy, dx, saved); });
+    p.infer_ms = median_ms(reps, [&] { static_cast<const L&>(layer).infer(*input, y); });
+    out.layers.push_back(std::move(p));
+}
+
+template <class Net, std::size_t... I>
+void profile_layers(Net& net, const typename Net::input_tensor& x, std::size_t reps, std::mt19937& g,
+                    profile_result& out, std::index_sequence<I...>) {
+    (profile_layer<Net, I>(net, x, reps, g, out), ...);
+}
+
+// ---- one model --------------------------------------------------------------------------------
+
+template <class Net>
+bench_result run_model(const options& o, const char* name, const char* description, const peak_result* peak) {
+    bench_result r;
+    r.model = name;
+    r.description = description;
+    r.batch = o.batch;
+    r.isa = typenet::kernels::isa_name();
+    r.threads = typenet::kernels::threads();
+    r.parameters = Net::parameter_count;
+    r.forward_flops = Net::forward_flops;
+
+    auto net = std::make_unique<Net>(42);
+    std::mt19937 g(1234);
+    typename Net::input_tensor x(o.batch);
+    {
+        std::normal_distribution<float> d(0.f, 1.f);
+        for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = d(g);
+    }
+    constexpr std::size_t classes = Net::output_shape::size;
+    std::vector<std::int32_t> labels(o.batch);
+    for (auto& l : labels) l = std::int32_t(g() % classes);
+    const std::span<const std::int32_t> lab(labels.data(), labels.size());
+
+    typenet::optimizer_config oc;
+    oc.kind = typenet::optimizer_kind::sgd;
+    oc.momentum = 0.9;
+    typenet::optimizer<float> opt(typenet::collect_parameters(*net), oc);
+    const typenet::softmax_cross_entropy loss;
+    typenet::tensor<float, typename Net::output_shape> dlogits;
+    const double lr = 0.01;
+
+    double last_loss = 0;
+    auto train_step = [&] {
+        const auto& y = net->forward(x);
+        last_loss = loss.loss_and_gradient(y, lab, dlogits);
+        opt.zero_grad();
+        net->backward(dlogits);
+        opt.step(lr);
+    };
+    auto eval_step = [&] { (void)net->forward(x); };
+
+    const double train_flops = 3.0 * double(Net::forward_flops) * double(o.batch);
+    const double eval_flops = double(Net::forward_flops) * double(o.batch);
+
+    net->train();
+    for (std::size_t i = 0; i < o.warmup; ++i) train_step();
+    r.train = timed_loop(o, train_step);
+    r.train.gflops = train_flops * double(r.train.steps) / r.train.seconds / 1e9;
+    r.final_loss = last_loss;
+
+    net->eval();
+    for (std::size_t i = 0; i < std::max<std::size_t>(o.warmup, 1); ++i) eval_step();
+    r.eval = timed_loop(o, eval_step);
+    r.eval.gflops = eval_flops * double(r.eval.steps) / r.eval.seconds / 1e9;
+
+    if (peak && peak->gflops > 0) {
+        r.train.fraction_of_peak = r.train.gflops / peak->gflops;
+        r.eval.fraction_of_peak = r.eval.gflops / peak->gflops;
+    }
+
+    if (o.profile) {
+        profile_result p;
+        net->train();
+        train_step();  // fresh train-mode activations for the layers to read
+        const std::size_t reps = 15;
+        profile_layers(*net, x, reps, g, p, std::make_index_sequence<Net::depth>{});
+        const auto& y = net->forward(x);
+        p.loss_ms = median_ms(reps, [&] { (void)loss.loss_and_gradient(y, lab, dlogits); });
+        p.zero_grad_ms = median_ms(reps, [&] { opt.zero_grad(); });
+        p.optimizer_ms = median_ms(reps, [&] { opt.step(0.0); });  // lr 0: same work, parameters kept
+        typename Net::input_tensor copy(o.batch);
+        p.input_copy_ms = median_ms(reps, [&] { std::copy(x.data(), x.data() + x.size(), copy.data()); });
+        r.profile = std::move(p);
+    }
+    return r;
+}
+
+// ---- the model registry: one line per model ---------------------------------------------------
+
+struct model_entry {
+    const char* name;
+    const char* description;
+    bench_result (*run)(const options&, const char*, const char*, const peak_result*);
+};
+
+const std::vector<model_entry>& model_registry() {
+    static const std::vector<model_entry> models = {
+        {"cnn-bn", "CIFAR CNN: 4 x conv_bn, 2 max pools, 3 dense (typenet::models::cifar_cnn_bn)",
+         run_model<typenet::models::cifar_cnn_bn>},
+        {"cnn-nobn", "the same CNN with conv2d + bias + ReLU instead of conv_bn (cifar_cnn_nobn)",
+         run_model<typenet::models::cifar_cnn_nobn>},
+    };
+    return models;
+}
+
+// ---- output -----------------------------------------------------------------------------------
+
+std::string cpu_model_name() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto p = line.find(':');
+            if (p != std::string::npos) {
+                auto s = line.substr(p + 1);
+                s.erase(0, s.find_first_not_of(' '));
+                return s;
+            }
+        }
+    return "unknown";
+}
+
+std::string json_escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\', o += c;
+        else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            o += buf;
+        } else o += c;
+    }
+    return o;
+}
+
+std::string num(double v, int prec = 4) {
+    if (!std::isfinite(v)) return "null";
+    std::ostringstream s;
+    s.precision(prec);
+    s << std::fixed << v;
+    return s.str();
+}
+
+double gflops_of(double flops_per_image, std::size_t batch, double ms) {
+    return ms > 0 ? flops_per_image * double(batch) / (ms * 1e6) : 0;
+}
+
+void print_json(const bench_result& r, const std::optional<peak_result>& peak, const options& o) {
+    std::ostringstream s;
+    auto phase = [&](const char* key, const phase_result& p, double flops_per_image) {
+        s << "  \"" << key << "\": {\"images_per_second\": " << num(p.images_per_second, 2)
+          << ", \"median_images_per_second\": " << num(p.median_images_per_second, 2) << ", \"steps\": " << p.steps
+          << ", \"seconds\": " << num(p.seconds) << ", \"median_step_ms\": " << num(p.median_step_ms, 3)
+          << ", \"flops_per_image\": " << num(flops_per_image, 0) << ", \"gflops\": " << num(p.gflops, 2)
+          << ", \"fraction_of_peak\": " << (peak ? num(p.fraction_of_peak) : "null") << "},\n";
+    };
+    s << "{\n";
+    s << "  \"tool\": \"typenet-bench\",\n";
+    s << "  \"model\": \"" << json_escape(r.model) << "\",\n";
+    s << "  \"description\": \"" << json_escape(r.description) << "\",\n";
+    s << "  \"batch\": " << r.batch << ",\n";
+    s << "  \"threads\": " << r.threads << ",\n";
+    s << "  \"isa\": \"" << r.isa << "\",\n";
+    s << "  \"cpu\": \"" << json_escape(cpu_model_name()) << "\",\n";
+    s << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n";
+    s << "  \"warmup\": " << o.warmup << ",\n";
+    s << "  \"parameters\": " << r.parameters << ",\n";
+    s << "  \"forward_flops_per_image\": " << r.forward_flops << ",\n";
+    s << "  \"flop_convention\": \"multiply-add = 2 FLOPs, elementwise = 0; train = 3 x forward (forward + "
+         "backward-data + backward-params), eval = 1 x forward\",\n";
+    phase("train", r.train, 3.0 * double(r.forward_flops));
+    phase("eval", r.eval, double(r.forward_flops));
+    s << "  \"final_loss\": " << num(r.final_loss, 6) << ",\n";
+    if (peak)
+        s << "  \"peak\": {\"gflops\": " << num(peak->gflops, 2) << ", \"gflops_1thread\": " << num(peak->gflops_1thread, 2)
+          << ", \"threads\": " << peak->threads << ", \"isa\": \"" << peak->isa
+          << "\", \"vector_floats\": " << peak->vector_floats << ", \"accumulators_per_thread\": " << peak->accumulators
+          << "},\n";
+    else
+        s << "  \"peak\": null,\n";
+    if (r.profile) {
+        const auto& p = *r.profile;
+        double fsum = 0, bsum = 0, isum = 0;
+        s << "  \"profile\": {\n    \"layers\": [\n";
+        for (std::size_t i = 0; i < p.layers.size(); ++i) {
+            const auto& l = p.layers[i];
+            fsum += l.forward_ms, bsum += l.backward_ms, isum += l.infer_ms;
+            s << "      {\"index\": " << l.index << ", \"layer\": \"" << json_escape(l.layer) << "\", \"output\": \""
+              << l.output << "\", \"forward_flops_per_image\": " << l.forward_flops
+              << ", \"forward_ms\": " << num(l.forward_ms, 3) << ", \"backward_ms\": " << num(l.backward_ms, 3)
+              << ", \"infer_ms\": " << num(l.infer_ms, 3)
+              << ", \"forward_gflops\": " << num(gflops_of(double(l.forward_flops), r.batch, l.forward_ms), 2)
+              << ", \"backward_gflops\": " << num(gflops_of(2.0 * double(l.forward_flops), r.batch, l.backward_ms), 2)
+              << ", \"infer_gflops\": " << num(gflops_of(double(l.forward_flops), r.batch, l.infer_ms), 2) << "}"
+              << (i + 1 < p.layers.size() ? "," : "") << "\n";
+        }
+        const double parts = fsum + bsum + p.loss_ms + p.zero_grad_ms + p.optimizer_ms + p.input_copy_ms;
+        s << "    ],\n";
+        s << "    \"forward_ms\": " << num(fsum, 3) << ", \"backward_ms\": " << num(bsum, 3)
+          << ", \"infer_ms\": " << num(isum, 3) << ",\n";
+        s << "    \"loss_ms\": " << num(p.loss_ms, 3) << ", \"zero_grad_ms\": " << num(p.zero_grad_ms, 3)
+          << ", \"optimizer_ms\": " << num(p.optimizer_ms, 3) << ", \"input_copy_ms\": " << num(p.input_copy_ms, 3)
+          << ",\n";
+        s << "    \"sum_of_parts_ms\": " << num(parts, 3) << ", \"measured_step_ms\": " << num(r.train.median_step_ms, 3)
+          << "\n  },\n";
+    } else {
+        s << "  \"profile\": null,\n";
+    }
+    s << "  \"ok\": true\n}\n";
+    std::fputs(s.str().c_str(), stdout);
+}
+
+void print_table(const bench_result& r, const std::optional<peak_result>& peak) {
+    std::printf("typenet-bench: %s, batch %zu, %zu thread%s, %s kernels (%s)\n", r.model.c_str(), r.batch, r.threads,
+                r.threads == 1 ? "" : "s", r.isa.c_str(), cpu_model_name().c_str());
+    std::printf("  %s; %zu parameters, forward %.2f MFLOP/image, train 3 x forward = %.2f MFLOP/image\n",
+                r.description.c_str(), r.parameters, double(r.forward_flops) / 1e6, 3.0 * double(r.forward_flops) / 1e6);
+    if (peak)
+        std::printf("  FMA peak (%s, %zu accumulators x %zu floats per thread): %.1f GFLOP/s on %zu thread%s, %.1f on 1\n",
+                    peak->isa.c_str(), peak->accumulators, peak->vector_floats, peak->gflops, peak->threads,
+                    peak->threads == 1 ? "" : "s", peak->gflops_1thread);
+    std::printf("\n  %-6s %6s %9s %11s %14s %14s %9s %9s\n", "phase", "steps", "seconds", "img/s", "img/s (median)",
+                "ms/step (med)", "GFLOP/s", "of peak");
+    auto row = [&](const char* name, const phase_result& p) {
+        std::printf("  %-6s %6zu %9.3f %11.1f %14.1f %14.2f %9.1f %8s\n", name, p.steps, p.seconds, p.images_per_second,
+                    p.median_images_per_second, p.median_step_ms, p.gflops,
+                    peak ? (num(100 * p.fraction_of_peak, 1) + "%").c_str() : "-");
+    };
+    row("train", r.train);
+    row("eval", r.eval);
+    if (!r.profile) return;
+    const auto& p = *r.profile;
+    double fsum = 0, bsum = 0, isum = 0;
+    for (const auto& l : p.layers) fsum += l.forward_ms, bsum += l.backward_ms, isum += l.infer_ms;
+    const double parts = fsum + bsum + p.loss_ms + p.zero_grad_ms + p.optimizer_ms + p.input_copy_ms;
+    std::printf("\n  per layer (median of 15 calls each, on the network's own activations; GFLOP/s: forward = "
+                "forward FLOPs, backward = 2 x forward FLOPs)\n");
+    std::printf("  %3s %-30s %-10s %9s %8s %9s %8s %7s %9s %8s\n", "#", "layer", "output", "fwd ms", "GFLOP/s", "bwd ms",
+                "GFLOP/s", "% step", "infer ms", "GFLOP/s");
+    for (const auto& l : p.layers) {
+        auto gf = [&](double f, double ms) { return l.forward_flops ? num(gflops_of(f, r.batch, ms), 1) : std::string("-"); };
+        std::printf("  %3zu %-30s %-10s %9.3f %8s %9.3f %8s %6.1f%% %9.3f %8s\n", l.index, l.layer.c_str(),
+                    l.output.c_str(), l.forward_ms, gf(double(l.forward_flops), l.forward_ms).c_str(), l.backward_ms,
+                    gf(2.0 * double(l.forward_flops), l.backward_ms).c_str(), 100 * (l.forward_ms + l.backward_ms) / parts,
+                    l.infer_ms, gf(double(l.forward_flops), l.infer_ms).c_str());
+    }
+    std::printf("  %3s %-30s %-10s %9.3f %8s %9.3f %8s %6.1f%% %9.3f\n", "", "all layers", "", fsum,
+                num(gflops_of(double(r.forward_flops), r.batch, fsum), 1).c_str(), bsum,
+                num(gflops_of(2.0 * double(r.forward_flops), r.batch, bsum), 1).c_str(), 100 * (fsum + bsum) / parts, isum);
+    std::printf("  %3s %-30s %-10s %9.3f %8s %9s %8s %6.1f%%\n", "", "loss + gradient", "", p.loss_ms, "", "", "",
+                100 * p.loss_ms / parts);
+    std::printf("  %3s %-30s %-10s %9.3f %8s %9s %8s %6.1f%%\n", "", "zero_grad", "", p.zero_grad_ms, "", "", "",
+                100 * p.zero_grad_ms / parts);
+    std::printf("  %3s %-30s %-10s %9.3f %8s %9s %8s %6.1f%%\n", "", "SGD momentum step", "", p.optimizer_ms, "", "", "",
+                100 * p.optimizer_ms / parts);
+    std::printf("  %3s %-30s %-10s %9.3f %8s %9s %8s %6.1f%%\n", "", "input copy (net.forward)", "", p.input_copy_ms, "",
+                "", "", 100 * p.input_copy_ms / parts);
+    std::printf("  sum of parts %.2f ms; measured train step (median) %.2f ms; eval: sum of infer %.2f ms, measured %.2f ms\n",
+                parts, r.train.median_step_ms, isum, r.eval.median_step_ms);
+}
+
+// ---- command line -----------------------------------------------------------------------------
+
+void print_help() {
+    std::string names;
+    for (const auto& m : model_registry()) names += std::string("      ") + m.name + "  " + m.description + "\n";
+    std::printf(
+        "typenet-bench: training and eval throughput of a typenet network on random data, the GFLOP/s\n"
+        "it achieves and the fraction of this machine's FMA peak (measured in-process).\n"
+        "\n"
+        "usage: typenet-bench [options]\n"
+        "  --model NAME      the network (default cnn-bn):\n%s"
+        "  --batch N         images per step (default 128)\n"
+        "  --steps N         timed steps per phase (default 20)\n"
+        "  --seconds S       time each phase for S seconds instead of --steps\n"
+        "  --warmup N        untimed steps before each phase (default 3)\n"
+        "  --threads N       kernel threads (default 0 = every core, or OMP_NUM_THREADS)\n"
+        "  --simd ISA        auto|avx512|avx2|sse2|scalar (scalar = sse2; default auto)\n"
+        "  --profile         per-layer forward/backward/infer times, loss, zero_grad, optimizer\n"
+        "  --json            one JSON object on stdout instead of the table\n"
+        "  --no-peak         skip the FMA peak probe (fraction of peak is then not reported)\n"
+        "  --help            this text\n"
+        "\n"
+        "train step = forward + softmax cross-entropy + zero_grad + backward + SGD momentum step\n"
+        "(lr 0.01, momentum 0.9); eval step = eval-mode forward. img/s = batch * steps / seconds.\n"
+        "FLOPs: multiply-add = 2, elementwise = 0; train = 3 x forward FLOPs (forward + backward-data\n"
+        "+ backward-params), eval = 1 x forward. Exit codes: 0 ok, 2 bad arguments, 1 other errors.\n",
+        names.c_str());
+}
+
+std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
+    std::size_t pos = 0;
+    unsigned long long n = 0;
+    try {
+        if (v.empty() || v[0] == '-' || v[0] == '+') throw std::invalid_argument("sign");
+        n = std::stoull(v, &pos);
+    } catch (const std::exception&) {
+        throw usage_error(flag + ": expected a whole number, got '" + v + "'");
+    }
+    if (pos != v.size()) throw usage_error(flag + ": expected a whole number, got '" + v + "'");
+    if (n < min) throw usage_error(flag + ": must be at least " + std::to_string(min) + ", got " + v);
+    return std::size_t(n);
+}
+
+double parse_seconds(const std::string& flag, const std::string& v) {
+    std::size_t pos = 0;
+    double s = 0;
+    try {
+        s = std::stod(v, &pos);
+    } catch (const std::exception&) {
+        throw usage_error(flag + ": expected a number of seconds, got '" + v + "'");
+    }
+    if (pos != v.size() || !(s > 0) || !std::isfinite(s))
+        throw usage_error(flag + ": expected a positive number of seconds, got '" + v + "'");
+    return s;
+}
+
+std::optional<options> parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i], value;
+        bool has_value = false;
+        if (const auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = a.substr(eq + 1), a = a.substr(0, eq), has_value = true;
+        }
+        auto take = [&]() -> std::string {
+            if (has_value) return value;
+            if (i + 1 >= argc) throw usage_error(a + ": missing value");
+            return argv[++i];
+        };
+        auto no_value = [&] {
+            if (has_value) throw usage_error(a + ": takes no value");
+        };
+        if (a == "--help" || a == "-h") {
+            no_value();
+            print_help();
+            return std::nullopt;
+        } else if (a == "--model") o.model = take();
+        else if (a == "--batch") o.batch = parse_count(a, take(), 1);
+        else if (a == "--steps") o.steps = parse_count(a, take(), 1);
+        else if (a == "--seconds") o.seconds = parse_seconds(a, take());
+        else if (a == "--warmup") o.warmup = parse_count(a, take(), 0);
+        else if (a == "--threads") o.threads = parse_count(a, take(), 0);
+        else if (a == "--simd") o.simd = take();
+        else if (a == "--profile") no_value(), o.profile = true;
+        else if (a == "--json") no_value(), o.json = true;
+        else if (a == "--no-peak") no_value(), o.peak = false;
+        else throw usage_error("unknown option '" + a + "' (see --help)");
+    }
+    return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    const model_entry* model = nullptr;
+    try {
+        const auto parsed = parse(argc, argv);
+        if (!parsed) return exit_ok;
+        o = *parsed;
+        for (const auto& m : model_registry())
+            if (o.model == m.name) model = &m;
+        if (!model) {
+            std::string names;
+            for (const auto& m : model_registry()) names += std::string(names.empty() ? "" : ", ") + m.name;
+            throw usage_error("--model: unknown model '" + o.model + "' (choose one of: " + names + ")");
+        }
+        try {
+            typenet::kernels::set_isa(o.simd);
+        } catch (const std::invalid_argument& e) {
+            throw usage_error(std::string("--simd: ") + e.what());
+        }
+        typenet::kernels::set_threads(o.threads);
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "typenet-bench: %s\n", e.what());
+        return exit_bad_input;
+    }
+    try {
+        // The probe runs first, before the kernels' OpenMP team exists (no spinning workers).
+        std::optional<peak_result> peak;
+        if (o.peak) peak = measure_machine_peak(typenet::kernels::threads());
+        const auto r = model->run(o, model->name, model->description, peak ? &*peak : nullptr);
+        if (o.json) print_json(r, peak, o);
+        else print_table(r, peak);
+        return exit_ok;
+    } catch (const std::invalid_argument& e) {  // e.g. batch norm in train mode at batch 1
+        std::fprintf(stderr, "typenet-bench: %s\n", e.what());
+        return exit_bad_input;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "typenet-bench: error: %s\n", e.what());
+        return 1;
+    }
+}

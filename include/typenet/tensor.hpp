@@ -98,6 +98,7 @@ public:
         if (is_view_)
             throw std::logic_error("typenet::tensor::resize: a view of " + std::to_string(batch_) +
                                    " samples cannot hold " + std::to_string(batch));
+        data_ = zeros<T>(0, sample_size);  // free first: the old and the new storage never coexist
         data_.resize(std::array<std::size_t, 2>{batch, sample_size});
         ptr_ = data_.data();
         batch_ = batch;

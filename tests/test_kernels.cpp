@@ -518,6 +518,63 @@ TEST_CASE("fast ReLU and max pooling match the float reference bit for bit", "[k
     }
 }
 
+// ---- optimizer updates ------------------------------------------------------------------------
+
+// One update from random state (weights, gradients, velocity / moments all non-zero), float
+// kernel against the double reference on the same inputs. Per element the float kernel rounds
+// about six times; the bound is 16 u times the magnitude of every term that enters.
+TEST_CASE("fast SGD and Adam updates match the double reference within the float bound", "[kernels][optim]") {
+    // 1 << 20 + 3 crosses the size at which the update is split over the threads.
+    for (std::size_t n : {1u, 17u, 1000u, (1u << 20) + 3u}) {
+        const auto w0 = random_floats(n, 61), g = random_floats(n, 62, 0.1f), v0 = random_floats(n, 63, 0.05f);
+        auto s0 = random_floats(n, 64, 0.01f);
+        for (auto& x : s0) x = x * x;  // second moments are non-negative
+        INFO("n = " << n);
+        for (const k::sgd_hyper h : {k::sgd_hyper{0.1, 0.0, 0.0, false}, k::sgd_hyper{0.05, 5e-4, 0.9, false},
+                                     k::sgd_hyper{0.05, 1e-4, 0.9, true}}) {
+            INFO("sgd lr " << h.lr << " wd " << h.weight_decay << " momentum " << h.momentum << " nesterov " << h.nesterov);
+            auto w = to_double(w0), v = to_double(v0);
+            const auto gd = to_double(g);
+            ref::sgd_update<double>(n, w.data(), gd.data(), v.data(), h);
+            std::vector<double> tol_w(n), tol_v(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double d = std::fabs(g[i]) + h.weight_decay * std::fabs(w0[i]);
+                const double vel = h.momentum * std::fabs(v0[i]) + d;
+                tol_v[i] = 16 * u32 * vel;
+                tol_w[i] = 16 * u32 * (std::fabs(w0[i]) + h.lr * (d + 2 * vel));
+            }
+            std::vector<float> wf = w0, vf = v0;
+            k::sgd_update<float>(n, wf.data(), g.data(), vf.data(), h);
+            CHECK(count_outside(wf, w, tol_w, "sgd weights") == 0);
+            if (h.momentum > 0) CHECK(count_outside(vf, v, tol_v, "sgd velocity") == 0);
+            else CHECK(bit_identical(vf, v0));  // without momentum the velocity is not touched
+        }
+        for (const bool decoupled : {false, true}) {
+            INFO((decoupled ? "adamw" : "adam"));
+            const double t = 3;
+            const k::adam_hyper h{1e-3, 5e-4, 0.9, 0.999, 1e-8, 1 - std::pow(0.9, t), 1 - std::pow(0.999, t), decoupled};
+            auto w = to_double(w0), m = to_double(v0), sd = to_double(s0);
+            const auto gd = to_double(g);
+            ref::adam_update<double>(n, w.data(), gd.data(), m.data(), sd.data(), h);
+            std::vector<double> tol_w(n), tol_m(n), tol_s(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double d = std::fabs(g[i]) + h.weight_decay * std::fabs(w0[i]);
+                tol_m[i] = 16 * u32 * (std::fabs(v0[i]) + d);
+                tol_s[i] = 16 * u32 * (s0[i] + d * d);
+                // the step m^ / (sqrt(s^) + eps): m may cancel, so its error scales with its terms
+                const double m_terms = (0.9 * std::fabs(v0[i]) + 0.1 * d) / h.correction1;
+                const double step = m_terms / (std::sqrt(sd[i] / h.correction2) + h.eps);
+                tol_w[i] = 16 * u32 * (std::fabs(w0[i]) + h.lr * step);
+            }
+            std::vector<float> wf = w0, mf = v0, sf = s0;
+            k::adam_update<float>(n, wf.data(), g.data(), mf.data(), sf.data(), h);
+            CHECK(count_outside(wf, w, tol_w, "adam weights") == 0);
+            CHECK(count_outside(mf, m, tol_m, "adam first moment") == 0);
+            CHECK(count_outside(sf, sd, tol_s, "adam second moment") == 0);
+        }
+    }
+}
+
 // ---- determinism ------------------------------------------------------------------------------
 
 TEST_CASE("fast kernels are deterministic: bit-identical run to run and for 1 and 2 threads", "[kernels][determinism]") {

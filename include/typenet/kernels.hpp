@@ -152,4 +152,23 @@ template <class T> void relu_forward(std::size_t n, const T* x, T* y);
 // dx = y > 0 ? dy : 0; dx may equal dy or y.
 template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
 
+// ---- optimizer updates (elementwise over one parameter tensor of n values) --------------------
+// PyTorch's rules (torch.optim 1.13). The double kernels compute in double (the reference); the
+// float kernels compute in float, vectorised and split over the threads (they are memory bound:
+// five streams of n floats), and agree with the double ones within a few float roundings.
+struct sgd_hyper {
+    double lr, weight_decay, momentum;
+    bool nesterov;
+};
+// d = g + wd * w; with momentum mu > 0: v = mu * v + d, d = nesterov ? d + mu * v : v;
+// w -= lr * d. velocity is read and written only when mu > 0 (it may be null otherwise).
+template <class T> void sgd_update(std::size_t n, T* w, const T* g, T* velocity, const sgd_hyper& h);
+struct adam_hyper {
+    double lr, weight_decay, beta1, beta2, eps;
+    double correction1, correction2;  // 1 - beta1^t, 1 - beta2^t at step t
+    bool decoupled;                   // AdamW: w *= 1 - lr * wd; Adam: g += wd * w
+};
+// m = b1 m + (1 - b1) g; s = b2 s + (1 - b2) g^2; w -= lr (m / c1) / (sqrt(s / c2) + eps).
+template <class T> void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& h);
+
 }  // namespace typenet::kernels

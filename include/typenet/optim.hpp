@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "typenet/kernels.hpp"
 #include "typenet/layer.hpp"
 
 namespace typenet {
@@ -124,34 +125,16 @@ public:
     const std::vector<named_parameter<T>>& parameters() const { return params_; }
 
 private:
+    // The updates are kernels (typenet/kernels.hpp): vectorised and threaded for float.
     void sgd_step(const parameter_view<T>& v, std::vector<T>& buf, double lr, double wd) {
-        const double mu = cfg_.momentum;
-        for (std::size_t k = 0; k < v.value.size(); ++k) {
-            double g = double(v.gradient[k]) + wd * double(v.value[k]);
-            if (mu > 0) {
-                const double vel = mu * double(buf[k]) + g;
-                buf[k] = T(vel);
-                g = cfg_.nesterov ? g + mu * vel : vel;
-            }
-            v.value[k] = T(double(v.value[k]) - lr * g);
-        }
+        const kernels::sgd_hyper h{lr, wd, cfg_.momentum, cfg_.nesterov};
+        kernels::sgd_update<T>(v.value.size(), v.value.data(), v.gradient.data(), buf.data(), h);
     }
     void adam_step(const parameter_view<T>& v, std::vector<T>& m, std::vector<T>& s, double lr, double wd) {
-        const double b1 = cfg_.beta1, b2 = cfg_.beta2;
-        const double c1 = 1.0 - std::pow(b1, double(steps_)), c2 = 1.0 - std::pow(b2, double(steps_));
-        const bool decoupled = cfg_.kind == optimizer_kind::adamw;
-        for (std::size_t k = 0; k < v.value.size(); ++k) {
-            double p = v.value[k];
-            double g = v.gradient[k];
-            if (decoupled) p *= 1.0 - lr * wd;
-            else g += wd * p;
-            const double mk = b1 * double(m[k]) + (1.0 - b1) * g;
-            const double sk = b2 * double(s[k]) + (1.0 - b2) * g * g;
-            m[k] = T(mk);
-            s[k] = T(sk);
-            p -= lr * (mk / c1) / (std::sqrt(sk / c2) + cfg_.eps);
-            v.value[k] = T(p);
-        }
+        const double t = double(steps_);
+        const kernels::adam_hyper h{lr, wd, cfg_.beta1, cfg_.beta2, cfg_.eps, 1.0 - std::pow(cfg_.beta1, t),
+                                    1.0 - std::pow(cfg_.beta2, t), cfg_.kind == optimizer_kind::adamw};
+        kernels::adam_update<T>(v.value.size(), v.value.data(), v.gradient.data(), m.data(), s.data(), h);
     }
 
     std::vector<named_parameter<T>> params_;

@@ -327,6 +327,38 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
+// The optimizer updates in double whatever T is: the reference the float kernels are held to.
+template <class T>
+void sgd_update(std::size_t n, T* w, const T* g, T* velocity, const sgd_hyper& h) {
+    const double mu = h.momentum;
+    for (std::size_t k = 0; k < n; ++k) {
+        double d = double(g[k]) + h.weight_decay * double(w[k]);
+        if (mu > 0) {
+            const double vel = mu * double(velocity[k]) + d;
+            velocity[k] = T(vel);
+            d = h.nesterov ? d + mu * vel : vel;
+        }
+        w[k] = T(double(w[k]) - h.lr * d);
+    }
+}
+
+template <class T>
+void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& h) {
+    const double b1 = h.beta1, b2 = h.beta2;
+    for (std::size_t k = 0; k < n; ++k) {
+        double p = double(w[k]);
+        double d = double(g[k]);
+        if (h.decoupled) p *= 1.0 - h.lr * h.weight_decay;
+        else d += h.weight_decay * p;
+        const double mk = b1 * double(m[k]) + (1.0 - b1) * d;
+        const double sk = b2 * double(s[k]) + (1.0 - b2) * d * d;
+        m[k] = T(mk);
+        s[k] = T(sk);
+        p -= h.lr * (mk / h.correction1) / (std::sqrt(sk / h.correction2) + h.eps);
+        w[k] = T(p);
+    }
+}
+
 #define TYPENET_INSTANTIATE(T)                                                                                    \
     template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
     template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*);                         \
@@ -353,7 +385,9 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
                                                     const T*, const T*, T*, T*, T*);                              \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
-    template void relu_backward<T>(std::size_t, const T*, const T*, T*);
+    template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
+    template void sgd_update<T>(std::size_t, T*, const T*, T*, const sgd_hyper&);                                 \
+    template void adam_update<T>(std::size_t, T*, const T*, T*, T*, const adam_hyper&);
 
 TYPENET_INSTANTIATE(float)
 TYPENET_INSTANTIATE(double)

@@ -8,12 +8,13 @@
 #   scripts/bench-peers.sh                  # cnn-bn and cnn-nobn, 5 rounds, batch 128, 20 steps
 #   ROUNDS=3 STEPS=10 scripts/bench-peers.sh
 #   DLIB=1 scripts/bench-peers.sh           # also the dlib peer (training only), built here
+#   COMPILE=1 scripts/bench-peers.sh        # also compile time: examples/one_step.cpp vs the dlib peer
 #
 # Environment (defaults in brackets):
 #   ROUNDS [5]  BATCH [128]  STEPS [20] (timed steps per program and phase)  WARMUP [3]
 #   THREADS [nproc]  MODELS ["cnn-bn cnn-nobn"]  BUILD_DIR [build]  PYTHON [/usr/bin/python3]
 #   TYPENET_PEERS [../shared/peers relative to the repository]
-#   DLIB [0]  DLIB_STEPS [10]  KEEP [unset: a directory to keep the raw outputs in]
+#   DLIB [0]  DLIB_STEPS [10]  COMPILE [0]  CXX [g++]  KEEP [unset: a directory to keep the raw outputs in]
 # Every run line ends with "other load": CPU cores the rest of the machine used meanwhile.
 # Model pairs: cnn-bn <-> torch 'bn' (and dlib 'bn'), cnn-nobn <-> 'nobn'.
 # PyTorch comes from Debian (python3-torch); as root the script installs it when missing,
@@ -108,11 +109,14 @@ p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
 (b1, s1), r1, t1 = stat(), resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
 own = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 sys.stdout.write(p.stdout)
-print(f"#other_load={max(0.0, (b1 - b0) / hz - own) / (t1 - t0):.2f} steal={(s1 - s0) / hz / (t1 - t0):.2f}")
+print(f"#other_load={max(0.0, (b1 - b0) / hz - own) / (t1 - t0):.2f} steal={(s1 - s0) / hz / (t1 - t0):.2f}"
+      f" maxrss_mb={r1.ru_maxrss / 1024:.1f} wall={t1 - t0:.3f}")
 sys.exit(p.returncode)
 EOF
 watch() { "$python" "$work/watch.py" "$@"; }
 load_of() { sed -n 's/^#other_load=\([0-9.]*\).*/\1/p' <<<"$1"; }
+rss_of() { sed -n 's/^#other_load=.* maxrss_mb=\([0-9.]*\).*/\1/p' <<<"$1"; }
+wall_of() { sed -n 's/^#other_load=.* wall=\([0-9.]*\).*/\1/p' <<<"$1"; }
 
 # ---- the session ----------------------------------------------------------------------------------
 echo "# bench-peers: $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
@@ -126,14 +130,14 @@ run_ours() {  # model round
   text=$(watch "$bench" --model "$1" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" --json) ||
     die "typenet-bench --model $1 failed"
   grep -v '^#other_load' <<<"$text" >"$out"
-  "$python" - "$out" "$1" "$2" "$(load_of "$text")" >>"$results" <<'EOF'
+  "$python" - "$out" "$1" "$2" "$(load_of "$text")" "$(rss_of "$text")" >>"$results" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 pk = r["peak"]["gflops"] if r.get("peak") else float("nan")
 print(f"{sys.argv[2]}\t{sys.argv[3]}\ttypenet\t{r['train']['images_per_second']}\t{r['eval']['images_per_second']}"
-      f"\t{r['train']['gflops']}\t{pk}\t{r['isa']}\t{sys.argv[4]}")
+      f"\t{r['train']['gflops']}\t{pk}\t{r['isa']}\t{sys.argv[4]}\t{sys.argv[5]}")
 EOF
-  tail -n1 "$results" | awk -F'\t' '{printf "  round %s %-9s typenet  train %8.1f img/s  eval %8.1f img/s  (%.1f GFLOP/s, peak %.1f; other load %s)\n", $2, $1, $4, $5, $6, $7, $9}'
+  tail -n1 "$results" | awk -F'\t' '{printf "  round %s %-9s typenet  train %8.1f img/s  eval %8.1f img/s  (%.1f GFLOP/s, peak %.1f; %s MB; other load %s)\n", $2, $1, $4, $5, $6, $7, $10, $9}'
 }
 
 run_torch() {  # model round
@@ -146,8 +150,8 @@ run_torch() {  # model round
   eval=$(sed -n 's/.*eval_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
   load=$(load_of "$out")
   [ -n "$train" ] || die "cannot read train_img_per_s from: $out"
-  printf '%s\t%s\ttorch\t%s\t%s\tnan\tnan\t-\t%s\n' "$1" "$2" "$train" "${eval:-nan}" "$load" >>"$results"
-  printf '  round %s %-9s torch    train %8.1f img/s  eval %8s img/s  (other load %s)\n' "$2" "$1" "$train" "${eval:-n/a}" "$load"
+  printf '%s\t%s\ttorch\t%s\t%s\tnan\tnan\t-\t%s\t%s\n' "$1" "$2" "$train" "${eval:-nan}" "$load" "$(rss_of "$out")" >>"$results"
+  printf '  round %s %-9s torch    train %8.1f img/s  eval %8s img/s  (%s MB; other load %s)\n' "$2" "$1" "$train" "${eval:-n/a}" "$(rss_of "$out")" "$load"
 }
 
 run_dlib() {  # model round (nothing unless DLIB=1)
@@ -158,8 +162,8 @@ run_dlib() {  # model round (nothing unless DLIB=1)
   train=$(sed -n 's/.*train_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
   load=$(load_of "$out")
   [ -n "$train" ] || die "cannot read train_img_per_s from: $out"
-  printf '%s\t%s\tdlib\t%s\tnan\tnan\tnan\t-\t%s\n' "$1" "$2" "$train" "$load" >>"$results"
-  printf '  round %s %-9s dlib     train %8.1f img/s                      (other load %s)\n' "$2" "$1" "$train" "$load"
+  printf '%s\t%s\tdlib\t%s\tnan\tnan\tnan\t-\t%s\t%s\n' "$1" "$2" "$train" "$load" "$(rss_of "$out")" >>"$results"
+  printf '  round %s %-9s dlib     train %8.1f img/s                      (%s MB; other load %s)\n' "$2" "$1" "$train" "$(rss_of "$out")" "$load"
 }
 
 for model in $models; do
@@ -212,6 +216,48 @@ for model in dict.fromkeys(r[0] for r in rows):
     if loads and max(loads) > 0.1:
         print(f"{model:<10} WARNING: other processes used up to {max(loads):.2f} cores during some runs "
               f"(median {med(loads):.2f}); 2-thread figures suffer most from it, repeat on a quiet machine")
+    rss = {k: med([float(r[9]) for r in v.values()]) for k, v in (("typenet", ours), ("torch", torch), ("dlib", dlib)) if v}
+    print(f"{model:<10} peak resident memory of the whole program (train then eval, random data, batch as above): "
+          + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + " (medians over rounds)")
     print(f"{model:<10} typenet train {gf:.1f} GFLOP/s (3 x forward FLOPs); {isa} FMA peak measured in the same "
           f"process {pk:.1f} GFLOP/s; fraction of peak {100 * frac:.1f}% (medians over rounds)")
 EOF
+
+# ---- compile time (COMPILE=1) -------------------------------------------------------------------
+# One translation unit that defines the BN CNN and runs one training step (examples/one_step.cpp)
+# against the dlib peer program, both compiled (-c) at -O3 -march=native, alternately.
+if [ "${COMPILE:-0}" = 1 ]; then
+  install_debian libdlib-dev
+  cxx=${CXX:-g++}
+  echo
+  echo "# compile time: $cxx -O3 -march=native -c, $rounds rounds alternating ($("$cxx" --version | head -n1))"
+  ctimes=$work/compile.tsv
+  : >"$ctimes"
+  compile_one() {  # name, then the command
+    local name=$1 out
+    shift
+    out=$(watch "$@") || die "compiling $name failed: $*"
+    printf '%s\t%s\t%s\n' "$name" "$(wall_of "$out")" "$(rss_of "$out")" >>"$ctimes"
+    printf '  %-22s %7.2f s  (compiler peak %s MB; other load %s)\n' "$name" "$(wall_of "$out")" "$(rss_of "$out")" "$(load_of "$out")"
+  }
+  ours_cc=("$cxx" -O3 -march=native -std=c++20 -I"$repo/include" -c "$repo/examples/one_step.cpp" -o "$work/one_step.o")
+  dlib_cc=("$cxx" -O3 -march=native -std=c++17 -c "$peers/dlib_cifar_cnn.cpp" -o "$work/dlib_cnn.o")
+  for ((r = 1; r <= rounds; ++r)); do
+    if ((r % 2)); then
+      compile_one typenet-one_step "${ours_cc[@]}"; compile_one dlib_cifar_cnn "${dlib_cc[@]}"
+    else
+      compile_one dlib_cifar_cnn "${dlib_cc[@]}"; compile_one typenet-one_step "${ours_cc[@]}"
+    fi
+  done
+  "$python" - "$ctimes" <<'EOF'
+import statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
+ours = [float(r[1]) for r in rows if r[0] == "typenet-one_step"]
+peer = [float(r[1]) for r in rows if r[0] == "dlib_cifar_cnn"]
+ratios = [a / b for a, b in zip(ours, peer)]
+m = statistics.median(ratios)
+print(f"compile    typenet one_step.cpp {statistics.median(ours):.2f} s, dlib peer {statistics.median(peer):.2f} s: "
+      f"ratio {m:.2f} ({min(ratios):.2f}..{max(ratios):.2f}, {len(ratios)} rounds)  target <= 0.5: "
+      + ("met" if m <= 0.5 else "NOT met"))
+EOF
+fi

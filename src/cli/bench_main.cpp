@@ -311,7 +311,8 @@ void profile_layer(Net& net, const typename Net::input_tensor& x, std::size_t re
     const std::size_t B = input->batch();
     L& layer = net.template layer<I>();
     out_tensor y(B), dy(B);
-    in_tensor dx(B);
+    // As in the train step (set_input_gradient(false)): the first layer computes no input gradient.
+    in_tensor dx(I == 0 ? 0 : B);
     typename L::saved_type saved{};
     std::normal_distribution<float> d(0.f, 1e-3f);
     for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = d(g);
@@ -347,6 +348,9 @@ bench_result run_model(const options& o, const char* name, const char* descripti
     r.forward_flops = Net::forward_flops;
 
     auto net = std::make_unique<Net>(42);
+    // Like typenet-train and like PyTorch with images that do not require a gradient: nothing
+    // reads dLoss/d(images), so the first layer skips its backward-data pass.
+    net->set_input_gradient(false);
     std::mt19937 g(1234);
     typename Net::input_tensor x(o.batch);
     {

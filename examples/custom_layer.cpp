@@ -22,15 +22,15 @@ template <class T, std::size_t C, class In> class scale_shift_layer;
 template <std::size_t C>
 struct scale_shift {
     // The shape rule: the input must have C channels (or C features). A broken rule names
-    // one of typenet's error types, so the compiler prints at_layer<I>, the layer, the
+    // one of typenet's error types, so the compiler prints Where, the layer, the
     // expected and the actual shape.
-    template <std::size_t I, class In> static consteval bool check() {
+    template <class Where, class In> static consteval bool check() {
         using namespace typenet::error;
         if constexpr (typenet::channels_of<In> != C) {
             using expected = std::conditional_t<In::rank == 3,
                                                 typenet::shape<C, typenet::height_of<In>, typenet::width_of<In>>,
                                                 typenet::shape<C>>;
-            (void)sizeof(channel_mismatch<at_layer<I>, scale_shift, expects<expected>, got<In>>);
+            (void)sizeof(channel_mismatch<Where, scale_shift, expects<expected>, got<In>>);
             return false;
         } else {
             return true;

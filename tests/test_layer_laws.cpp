@@ -75,7 +75,7 @@ bool bit_equal(std::span<const double> a, std::span<const double> b) {
 // shape the layer must produce. The alias yields the bound layer type itself.
 template <class Spec, class In, class ExpectedOut>
 struct bound_case {
-    static_assert(Spec::template check<0, In>(), "the spec must accept this input shape");
+    static_assert(Spec::template check<typenet::error::at_layer<0>, In>(), "the spec must accept this input shape");
     using type = typename Spec::template bind<double, In>;
     static_assert(tn::layer<type>);
     static_assert(std::is_same_v<typename type::value_type, double>);

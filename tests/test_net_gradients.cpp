@@ -161,6 +161,9 @@ private:
         add_pieces(sig, std::make_index_sequence<Net::depth>{});
         return sig;
     }
+    template <class Tensor> static void add_zero_pattern(std::vector<std::uint32_t>& sig, const Tensor& t) {
+        for (std::size_t i = 0; i < t.size(); ++i) sig.push_back(t.data()[i] == 0.0);
+    }
     template <std::size_t... I> void add_pieces(std::vector<std::uint32_t>& sig, std::index_sequence<I...>) const {
         (add_piece<I>(sig), ...);
     }
@@ -168,6 +171,14 @@ private:
         using L = typename Net::template layer_type<I>;
         const auto& y = net_.template output_of<I>();
         for (std::size_t i = 0; i < y.size(); ++i) sig.push_back(y.data()[i] == 0.0);
+        if constexpr (L::kind == std::string_view("residual")) {  // and every output inside the block
+            const auto& saved = net_.template saved_of<I>();
+            auto zeros = [&](const auto&... t) {
+                ((add_zero_pattern(sig, t)), ...);
+            };
+            std::apply(zeros, saved.main.outputs);
+            std::apply(zeros, saved.shortcut.outputs);
+        }
         if constexpr (L::kind == std::string_view("max_pool")) {
             const double* in = [&] {
                 if constexpr (I == 0) return x_.data();
@@ -352,6 +363,28 @@ TEST_CASE("cifar_cnn_nobn (double): coordinates of every parameter tensor", "[ne
     checker<cnn_nobn> c(202, reference_batch);
     REQUIRE(c.params().size() == 14);
     check_parameter_coordinates(c, 3, 1, false);
+    report_retries(c);
+}
+
+// Residual blocks: identity shortcut (basic_block<4, 4, 1>), projection shortcut with stride 2
+// (basic_block<4, 6, 2>), a block without batch norm whose sum is not followed by a ReLU, and
+// a block whose shortcut is a branch of two layers; the fan-in VJP of each composes through the
+// chain rule.
+using residual_net = tn::basic_net<
+    double, tn::input<2, 6, 6>, tn::conv_bn<2, 4, 3, 1, tn::same>, tn::basic_block<4, 4, 1>, tn::basic_block<4, 6, 2>,
+    tn::residual<tn::branch<tn::conv2d<6, 6, 3, 1, tn::same, tn::relu>, tn::conv2d<6, 6, 3, 1, tn::same>>,
+                 tn::identity_shortcut, tn::identity>,
+    tn::residual<tn::branch<tn::conv2d<6, 5, 1, 1, tn::same>>, tn::branch<tn::conv2d<6, 5, 1, 1, tn::same, tn::relu>, tn::relu>>,
+    tn::global_avg_pool, tn::dense<5, 3>>;
+static_assert(residual_net::parameter_count ==
+              (72 + 8) + 2 * (144 + 8) + (216 + 12 + 324 + 12 + 24 + 12) + 2 * (324 + 6) + 2 * (30 + 5) + 18);
+
+TEST_CASE("residual network (identity, projection and branch shortcuts): all coordinates", "[net][gradient][residual]") {
+    checker<residual_net> c(401, 3);
+    REQUIRE(c.params().size() == 28);
+    check_directional_derivative(c, 1);
+    check_parameter_coordinates(c, 3, 0, true);
+    check_input_coordinates(c, 2, 0, true);
     report_retries(c);
 }
 

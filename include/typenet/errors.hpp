@@ -10,7 +10,8 @@
 //   error: static assertion failed: typenet: dense<In, Out>: In must equal the size of its
 //       flat input. Set In to the N shown in got<shape<N>> ...
 //
-// at_layer<I> counts the layers after input<...> from 0. expects<> is the input shape the
+// at_layer<I> counts the layers after input<...> from 0 (below: inside residual blocks it goes
+// on, at_layer<I, in_main_branch<J>>). expects<> is the input shape the
 // layer was written for (or the rule it needs); got<> is what the layer before it produces.
 // See docs/shape-errors.md for the whole gallery as printed by g++ and clang.
 #pragma once
@@ -19,7 +20,18 @@
 
 namespace typenet::error {
 
-template <std::size_t Index> struct at_layer {};
+// Where a layer sits. at_layer<I> counts the entries after input<...> from 0 (a repeat<N, S>
+// counts as N entries). Inside a residual block the position goes on: at_layer<4,
+// in_main_branch<1>> is the second layer of the main branch of the block at position 4, and
+// at_layer<4, in_shortcut<0>> the first layer of its shortcut (blocks nest further).
+template <std::size_t Index, class... Inside> struct at_layer {};
+template <std::size_t Index> struct in_main_branch {};
+template <std::size_t Index> struct in_shortcut {};
+// The position of entry J of a branch (in_main_branch or in_shortcut) inside Where.
+template <class Where, class Step> struct nested_position;
+template <std::size_t I, class... Inside, class Step> struct nested_position<at_layer<I, Inside...>, Step> {
+    using type = at_layer<I, Inside..., Step>;
+};
 template <class Shape> struct expects {};
 template <class Shape> struct got {};
 // Used by expects<> when a rule is about a size rather than a whole shape.
@@ -27,7 +39,7 @@ template <std::size_t Window, std::size_t Stride, std::size_t Input> struct wind
 
 template <class...> inline constexpr bool always_false = false;
 
-// Instantiates error type E (whose static_assert is the message) from a check<I, In>():
+// Instantiates error type E (whose static_assert is the message) from a check<Where, In>():
 // write (void)error::reported<E>; rather than (void)sizeof(E);. With sizeof(E) inside the
 // consteval check, clang 14 marks the check invalid and follows the static assertion with
 // errors from inside net.hpp ('here' must be initialized by a constant expression, ...);
@@ -82,7 +94,7 @@ struct fractional_output_size {
 template <class Where, class Type>
 struct not_a_layer {
     static_assert(always_false<Where, Type>,
-                  "typenet: this entry of the network is not a layer spec (it has no check<I, In>() and "
+                  "typenet: this entry of the network is not a layer spec (it has no check<Where, In>() and "
                   "output_shape<In>). Use a typenet layer such as conv2d<...>, or write one as layer.hpp describes.");
 };
 

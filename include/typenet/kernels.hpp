@@ -151,6 +151,8 @@ template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T
 template <class T> void relu_forward(std::size_t n, const T* x, T* y);
 // dx = y > 0 ? dy : 0; dx may equal dy or y.
 template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
+// y = a + b, then max(., 0) when relu (the join of a residual block); y may equal a or b.
+template <class T> void add(std::size_t n, const T* a, const T* b, T* y, bool relu);
 
 // ---- optimizer updates (elementwise over one parameter tensor of n values) --------------------
 // PyTorch's rules (torch.optim 1.13). The double kernels compute in double (the reference); the

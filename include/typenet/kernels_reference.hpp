@@ -48,6 +48,7 @@ template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T
 
 template <class T> void relu_forward(std::size_t n, const T* x, T* y);
 template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
+template <class T> void add(std::size_t n, const T* a, const T* b, T* y, bool relu);
 template <class T> void sgd_update(std::size_t n, T* w, const T* g, T* velocity, const sgd_hyper& h);
 template <class T> void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& h);
 

@@ -8,17 +8,18 @@
 // every spec to the shape produced by the layer before it, which gives a concrete layer
 // type with static input and output shapes. A spec S provides:
 //
-//   template <std::size_t Index, class In> static consteval bool check();
+//   template <class Where, class In> static consteval bool check();
 //       The shape rules. Returns true when S accepts input shape In. When it does not, it
 //       instantiates one of the typenet::error types (errors.hpp) with
-//       at_layer<Index>, S itself, expects<...> and got<In>, whose static_assert sentence
+//       Where (the position: error::at_layer<I>, or at_layer<I, in_main_branch<J>> inside a
+//       residual block), S itself, expects<...> and got<In>, whose static_assert sentence
 //       says how to fix the network, and returns false.
 //   template <class In> using output_shape = ...;
 //       The output shape for input In. Must be well-formed for any In (clamp, don't divide
 //       by zero): it is computed before the network knows whether check() passed.
 //   template <class T, class In> using bind = ...;
 //       The concrete layer for scalar type T (float or double) and input shape In. Only
-//       named (never instantiated) unless check<.., In>() passed.
+//       named (never instantiated) unless check<Where, In>() passed.
 //
 // ----------------------------------------------------------------------------------------
 // The bound layer: the typenet::layer concept below

@@ -2,11 +2,12 @@
 //
 // cifar_cnn_bn and cifar_cnn_nobn are the two networks of the BatchNorm ablation: identical
 // but for conv_bn (conv without bias -> batch norm -> ReLU) against conv2d with bias and a
-// fused ReLU.
+// fused ReLU. resnet20/56 and resnet18/34 are the residual networks for CIFAR (residual.hpp).
 #pragma once
 
 #include "typenet/layers.hpp"
 #include "typenet/net.hpp"
+#include "typenet/residual.hpp"
 
 namespace typenet::models {
 
@@ -35,5 +36,38 @@ using cifar_cnn_nobn = net<
     dense<4096, 512, relu>,
     dense<512, 512, relu>,
     dense<512, 10, identity>>;
+
+// The CIFAR ResNets of He et al. 2016 (section 4.2): 6N + 2 layers. A 3x3 stem with 16
+// channels, three stages of N basic blocks with 16, 32, 64 channels (the first block of the
+// second and third stage halves the map with stride 2 and a projection shortcut), global
+// average pooling, a dense layer to 10 classes. N = 3: ResNet-20, N = 9: ResNet-56.
+template <std::size_t N>
+using cifar_resnet = net<
+    input<3, 32, 32>,
+    conv_bn<3, 16, 3, 1, same>,
+    repeat<N, basic_block<16, 16, 1>>,
+    basic_block<16, 32, 2>, repeat<N - 1, basic_block<32, 32, 1>>,
+    basic_block<32, 64, 2>, repeat<N - 1, basic_block<64, 64, 1>>,
+    global_avg_pool,
+    dense<64, 10, identity>>;
+using resnet20 = cifar_resnet<3>;
+using resnet56 = cifar_resnet<9>;
+
+// ResNet-18 and ResNet-34 (He et al. 2016, table 1) with the CIFAR stem: one 3x3 conv_bn with
+// 64 channels and no max pool, four stages of basic blocks with 64, 128, 256, 512 channels
+// (B1..B4 blocks; stages 2-4 start with stride 2 and a projection), global average pooling,
+// dense to 10 classes.
+template <std::size_t B1, std::size_t B2, std::size_t B3, std::size_t B4>
+using cifar_resnet_wide = net<
+    input<3, 32, 32>,
+    conv_bn<3, 64, 3, 1, same>,
+    repeat<B1, basic_block<64, 64, 1>>,
+    basic_block<64, 128, 2>, repeat<B2 - 1, basic_block<128, 128, 1>>,
+    basic_block<128, 256, 2>, repeat<B3 - 1, basic_block<256, 256, 1>>,
+    basic_block<256, 512, 2>, repeat<B4 - 1, basic_block<512, 512, 1>>,
+    global_avg_pool,
+    dense<512, 10, identity>>;
+using resnet18 = cifar_resnet_wide<2, 2, 2, 2>;
+using resnet34 = cifar_resnet_wide<3, 4, 6, 3>;
 
 }  // namespace typenet::models

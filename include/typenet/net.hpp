@@ -9,7 +9,7 @@
 //     checks its shape rules; a broken rule is a compile error naming the layer position,
 //     the layer, the expected and the actual shape (errors.hpp);
 //   - forward() runs the layers in order; backward() runs their VJPs in reverse through ONE
-//     chain-rule template (backward_step). No network has hand-written backward code;
+//     chain-rule template (backward_step in chain.hpp). No network has hand-written backward code;
 //   - train() / eval() switch modes; eval-mode output of a sample does not depend on the batch;
 //   - for_each_parameter / for_each_state visit every tensor with a stable name
 //     "<layer index>.<kind>.<tensor>", e.g. "3.batch_norm.running_var", layers counted from 0
@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/chain.hpp"
 #include "typenet/errors.hpp"
 #include "typenet/layer.hpp"
 #include "typenet/shape.hpp"
@@ -50,7 +51,6 @@ enum class mode { train, eval };
 
 namespace detail {
 
-template <class... Ts> struct type_list {};
 template <class T, class List> struct prepend;
 template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type = type_list<T, Ts...>; };
 
@@ -58,36 +58,45 @@ template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type
 // one error rather than a cascade through the rest of the network.
 template <class S, class In>
 concept layer_spec = requires {
-    { S::template check<0, In>() } -> std::same_as<bool>;
+    { S::template check<error::at_layer<0>, In>() } -> std::same_as<bool>;
     typename S::template output_shape<In>;
 };
 
-template <std::size_t I, class In, class S, bool EarlierOk>
+template <class Where, class In, class S, bool EarlierOk>
 consteval bool checked() {
     if constexpr (!EarlierOk) {
         return false;
     } else if constexpr (!layer_spec<S, In>) {
-        (void)error::reported<error::not_a_layer<error::at_layer<I>, S>>;
+        (void)error::reported<error::not_a_layer<Where, S>>;
         return false;
     } else {
-        return S::template check<I, In>();
+        return S::template check<Where, In>();
     }
 }
+
+// Positions of the entries of a network (at_layer<I>) and of a branch inside a block at Where
+// (at_layer<..., in_main_branch<J>> etc.).
+struct network_positions {
+    template <std::size_t J> using at = error::at_layer<J>;
+};
+template <class Where, template <std::size_t> class Step> struct branch_positions {
+    template <std::size_t J> using at = typename error::nested_position<Where, Step<J>>::type;
+};
 
 template <class S, class In, bool Ok> struct output_of_spec { using type = typename S::template output_shape<In>; };
 template <class S, class In> struct output_of_spec<S, In, false> { using type = In; };
 
 // The compile-time scan: inputs = the input shape of every layer, output = the network's.
-template <std::size_t I, bool Ok, class In, class... Specs>
+template <class Pos, std::size_t I, bool Ok, class In, class... Specs>
 struct scan {
     static constexpr bool ok = Ok;
     using output = In;
     using inputs = type_list<>;
 };
-template <std::size_t I, bool Ok, class In, class S, class... Rest>
-struct scan<I, Ok, In, S, Rest...> {
-    static constexpr bool here = checked<I, In, S, Ok>();
-    using next = scan<I + 1, here, typename output_of_spec<S, In, here>::type, Rest...>;
+template <class Pos, std::size_t I, bool Ok, class In, class S, class... Rest>
+struct scan<Pos, I, Ok, In, S, Rest...> {
+    static constexpr bool here = checked<typename Pos::template at<I>, In, S, Ok>();
+    using next = scan<Pos, I + 1, here, typename output_of_spec<S, In, here>::type, Rest...>;
     static constexpr bool ok = next::ok;
     using output = typename next::output;
     using inputs = typename prepend<In, typename next::inputs>::type;
@@ -103,22 +112,51 @@ struct invalid_net {
 
 }  // namespace detail
 
+// repeat<N, Spec>: N copies of Spec in a row, so that a deep stack of identical blocks stays
+// short to write (net<..., repeat<3, basic_block<16, 16, 1>>, ...>). The network expands it
+// into its flat list before the shape scan: positions (at_layer<I>), summary() rows and tensor
+// names count every copy. The copies are one type, instantiated once.
+template <std::size_t N, class Spec> struct repeat {
+    static_assert(N >= 1, "typenet: repeat<N, Spec> needs N >= 1");
+};
+
+namespace detail {
+template <class... Lists> struct concat { using type = type_list<>; };
+template <class... A> struct concat<type_list<A...>> { using type = type_list<A...>; };
+template <class... A, class... B, class... Rest> struct concat<type_list<A...>, type_list<B...>, Rest...> {
+    using type = typename concat<type_list<A..., B...>, Rest...>::type;
+};
+template <class S> struct expand_one { using type = type_list<S>; };
+template <class S, std::size_t> using same_for_each = S;
+template <class S, class Seq> struct repeat_list;
+template <class S, std::size_t... I> struct repeat_list<S, std::index_sequence<I...>> {
+    using type = typename concat<same_for_each<typename expand_one<S>::type, I>...>::type;
+};
+template <std::size_t N, class S> struct expand_one<repeat<N, S>> {
+    using type = typename repeat_list<S, std::make_index_sequence<N>>::type;
+};
+// The specs with every repeat<N, S> replaced by N copies of S (nested repeats too).
+template <class... Specs> using expand_specs = typename concat<typename expand_one<Specs>::type...>::type;
+}  // namespace detail
+
 namespace detail {
 template <class T, class Input, class... Specs>
 struct net_base {  // Input is not an input<...>: basic_net's static_assert says so
     using type = invalid_net;
     static constexpr bool ok = false;
 };
-template <class T, std::size_t... Dims, class... Specs>
-struct net_base<T, input<Dims...>, Specs...> {
-    using Input = input<Dims...>;
-    using scan_type = scan<0, true, typename Input::shape_type, Specs...>;
+template <class T, class Input, class SpecList> struct net_of_list;
+template <class T, class Input, class... Specs> struct net_of_list<T, Input, type_list<Specs...>> {
+    using scan_type = scan<network_positions, 0, true, typename Input::shape_type, Specs...>;
     using type = std::conditional_t<scan_type::ok,
                                     net_impl<T, typename Input::shape_type, type_list<Specs...>,
                                              typename scan_type::inputs>,
                                     invalid_net>;
     static constexpr bool ok = scan_type::ok;
 };
+// repeat<N, S> entries are expanded first (expand_specs): the scan sees a flat list.
+template <class T, std::size_t... Dims, class... Specs>
+struct net_base<T, input<Dims...>, Specs...> : net_of_list<T, input<Dims...>, expand_specs<Specs...>> {};
 }  // namespace detail
 
 template <class T, class Input, class... Specs>
@@ -133,7 +171,7 @@ class basic_net : public detail::net_base<T, Input, Specs...>::type {
 public:
     using base::base;
     static constexpr bool shapes_ok = detail::net_base<T, Input, Specs...>::ok;
-    using spec_list = detail::type_list<Specs...>;
+    using spec_list = detail::expand_specs<Specs...>;  // repeat<> expanded
     using input_type = Input;
     template <class U> using with_scalar = basic_net<U, Input, Specs...>;
 };
@@ -150,10 +188,11 @@ namespace detail {
 template <class T, class InputShape, class... Specs, class... Ins>
 class net_impl<T, InputShape, type_list<Specs...>, type_list<Ins...>> {
     template <class S, class In> using layer_type_of = typename S::template bind<T, In>;
+    using chain_type = chain<T, type_list<Specs...>, type_list<Ins...>>;
 
 public:
     using value_type = T;
-    using layers_type = std::tuple<typename Specs::template bind<T, Ins>...>;
+    using layers_type = typename chain_type::layers_type;
     static constexpr std::size_t depth = sizeof...(Specs);
     template <std::size_t I> using layer_type = std::tuple_element_t<I, layers_type>;
     using input_shape = InputShape;
@@ -177,7 +216,7 @@ public:
     // Fresh parameters from `seed` (same seed, same network, on every platform); state reset.
     void initialize(std::uint64_t seed) {
         rng g(seed);
-        std::apply([&](auto&... l) { (l.initialize(g), ...); }, layers_);
+        std::apply([&](auto&... l) { (l.initialize(g), ...); }, chain_.layers());
         zero_grad();
         has_train_forward_ = false;
     }
@@ -197,19 +236,19 @@ public:
         if (mode_ == mode::train) {
             input_.resize(batch_);
             std::copy(x.data(), x.data() + x.size(), input_.data());
-            forward_all(input_, std::make_index_sequence<depth>{});
+            chain_.forward(input_, tape_, /*train=*/true, /*x_persists=*/true);
         } else {
-            forward_all(x, std::make_index_sequence<depth>{});
+            chain_.forward(x, tape_, /*train=*/false, /*x_persists=*/false);
         }
         has_train_forward_ = mode_ == mode::train;
-        return std::get<depth - 1>(outputs_);
+        return std::get<depth - 1>(tape_.outputs);
     }
 
     // Eval-mode inference that touches no member (usable on a const network, thread-safe).
     output_tensor infer(const input_tensor& x) const {
-        std::tuple<tensor<T, typename layer_type_of<Specs, Ins>::output_shape>...> outs;
-        infer_all(x, outs, std::make_index_sequence<depth>{});
-        return std::move(std::get<depth - 1>(outs));
+        typename chain_type::outputs_type outs;
+        chain_.infer(x, outs);
+        return std::move(std::get<depth - 1>(outs));  // moving a view copies: no view escapes
     }
 
     // The VJP of the most recent train-mode forward: given dy = dLoss/d(output), ADDS
@@ -231,8 +270,8 @@ public:
                 b = {};  // free first: the old and the new buffer never coexist
                 b.resize(need);
             }
-        backward_all(dy, std::make_index_sequence<depth>{});
-        return input_gradient_ ? std::get<0>(grads_) : no_input_gradient_;
+        chain_.template backward<false>(input_, dy, tape_, grad_buffers_, input_gradient_);
+        return input_gradient_ ? std::get<0>(tape_.grads) : no_input_gradient_;
     }
 
     // Whether backward() computes dLoss/d(network input) (on by default). Off, the first layer
@@ -249,10 +288,10 @@ public:
     // neither adds to the peak memory of training.
     void release_buffers() {
         has_train_forward_ = false;
-        release_all(std::make_index_sequence<depth>{});
+        tape_.release();
         input_.reset();
         for (auto& b : grad_buffers_) b = {};
-        std::apply([](auto&... s) { ((s = std::remove_reference_t<decltype(s)>{}), ...); }, saved_);
+        scratch_arena<T>::release();  // residual blocks' gradient buffers
     }
 
     void zero_grad() {
@@ -284,24 +323,26 @@ public:
     // epoch from (seed, epoch) so that a resumed run draws what an uninterrupted one would.
     void reseed_layers(std::uint64_t seed) {
         rng g(seed);
-        std::apply([&](auto&... l) { (reseed_if_any(l, g), ...); }, layers_);
+        std::apply([&](auto&... l) { (reseed_if_any(l, g), ...); }, chain_.layers());
     }
 
     // The running-statistics momentum of every batch-norm layer (weight of the new batch).
     void set_bn_momentum(double m) {
-        std::apply([&](auto&... l) { (set_momentum_if_any(l, m), ...); }, layers_);
+        std::apply([&](auto&... l) { (set_momentum_if_any(l, m), ...); }, chain_.layers());
     }
 
-    template <std::size_t I> layer_type<I>& layer() { return std::get<I>(layers_); }
-    template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
-    template <std::size_t I> const auto& output_of() const { return std::get<I>(outputs_); }
+    template <std::size_t I> layer_type<I>& layer() { return chain_.template layer<I>(); }
+    template <std::size_t I> const layer_type<I>& layer() const { return chain_.template layer<I>(); }
+    template <std::size_t I> const auto& output_of() const { return std::get<I>(tape_.outputs); }
+    // What layer I saved in the last train-mode forward (e.g. a residual block's branch outputs).
+    template <std::size_t I> const auto& saved_of() const { return std::get<I>(tape_.saved); }
     // dLoss/d(network input) of the last backward() (see there); std::logic_error after
     // set_input_gradient(false).
     const input_tensor& input_gradient() const {
         if (!input_gradient_)
             throw std::logic_error("typenet::net::input_gradient: the input gradient is off; call "
                                    "set_input_gradient(true) before backward()");
-        return std::get<0>(grads_);
+        return std::get<0>(tape_.grads);
     }
 
     // The type-level structure as text: scalar, input shape, then every layer with its output
@@ -345,134 +386,24 @@ private:
     }
 
     template <class F, std::size_t... I> void visit_layers_impl(F& f, std::index_sequence<I...>) {
-        (f.template operator()<I>(std::get<I>(layers_)), ...);
+        (f.template operator()<I>(chain_.template layer<I>()), ...);
     }
     template <class F> void visit_layers(F&& f) { visit_layers_impl(f, std::make_index_sequence<depth>{}); }
 
     template <class L> static void reseed_if_any(L& l, rng& g) {
         if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
+        else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);  // layers inside blocks
     }
     template <class L> static void set_momentum_if_any(L& l, double m) {
         if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
     }
 
-    template <std::size_t I> const auto& input_of(const input_tensor& x) const {
-        if constexpr (I == 0) return x;
-        else return std::get<I - 1>(outputs_);
-    }
+    static constexpr std::size_t max_input_size = chain_type::max_input_size;
 
-    // The largest input of any layer: the size of each gradient buffer, per sample.
-    static constexpr std::size_t max_input_size = std::max({Ins::size...});
-
-    // Layer I's upstream gradient is the caller's dy (read-only) when every layer after I
-    // aliases its input; otherwise it lies in one of the network's gradient buffers.
-    template <std::size_t I> static consteval bool upstream_is_callers() {
-        if constexpr (I + 1 == depth) return true;
-        else return aliases_input<layer_type<I + 1>> && upstream_is_callers<I + 1>();
-    }
-
-    template <std::size_t... I> void release_all(std::index_sequence<I...>) {
-        (std::get<I>(outputs_).reset(), ...);
-        (std::get<I>(grads_).reset(), ...);
-    }
-
-    // A run-time failure inside a layer (e.g. batch norm at batch 1 in train mode) is reported
-    // with the layer's position and spelling.
-    template <std::size_t I, class Fn> static void at_layer(Fn&& fn) {
-        try {
-            fn();
-        } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument("layer " + std::to_string(I) + " (" + layer_type<I>::describe() +
-                                        "): " + e.what());
-        }
-    }
-
-    template <std::size_t... I> void forward_all(const input_tensor& x, std::index_sequence<I...>) {
-        (forward_step<I>(x), ...);
-    }
-    template <std::size_t I> void forward_step(const input_tensor& x) {
-        auto& y = std::get<I>(outputs_);
-        if constexpr (aliases_input<layer_type<I>>) {
-            // y is x reinterpreted: a view, unless x is the caller's (eval mode, first layer).
-            if (I > 0 || mode_ == mode::train) {
-                y.rebind(const_cast<T*>(input_of<I>(x).data()), batch_);
-                return;
-            }
-        }
-        if (y.is_view()) y.reset();
-        y.resize(batch_);
-        at_layer<I>([&] {
-            if (mode_ == mode::train) std::get<I>(layers_).forward(input_of<I>(x), y, std::get<I>(saved_));
-            else std::get<I>(layers_).infer(input_of<I>(x), y);
-        });
-    }
-
-    template <class Outs, std::size_t... I> void infer_all(const input_tensor& x, Outs& outs, std::index_sequence<I...>) const {
-        (infer_step<I>(x, outs), ...);
-    }
-    template <std::size_t I, class Outs> void infer_step(const input_tensor& x, Outs& outs) const {
-        auto& y = std::get<I>(outs);
-        const auto& in = [&]() -> const auto& {
-            if constexpr (I == 0) return x;
-            else return std::get<I - 1>(outs);
-        }();
-        if constexpr (aliases_input<layer_type<I>>) {
-            y.rebind(const_cast<T*>(in.data()), x.batch());  // infer() returns a copy: no view escapes
-        } else {
-            y.resize(x.batch());
-            std::get<I>(layers_).infer(in, y);
-        }
-    }
-
-    // THE chain rule. Layer I receives as upstream gradient the gradient of its output: the
-    // caller's dy for the last layer, otherwise the input gradient computed by layer I + 1.
-    template <std::size_t... I> void backward_all(const output_tensor& dy, std::index_sequence<I...>) {
-        (backward_step<depth - 1 - I>(dy), ...);  // the comma fold runs depth-1, ..., 1, 0
-    }
-    template <std::size_t I> void backward_step(const output_tensor& dy) {
-        using L = layer_type<I>;
-        auto& layer = std::get<I>(layers_);
-        const auto& x = input_of<I>(input_);
-        const auto& y = std::get<I>(outputs_);
-        const auto& saved = std::get<I>(saved_);
-        auto& upstream = [&]() -> auto& {
-            if constexpr (I == depth - 1) return dy;
-            else return std::get<I + 1>(grads_);
-        }();
-        // Where nothing reads the upstream gradient after this layer, the layer gets it as an
-        // rvalue: scratch it may overwrite (its out&& overload, if any; else const out&).
-        auto pass_upstream = [&]() -> decltype(auto) {
-            if constexpr (upstream_is_callers<I>()) return std::as_const(upstream);
-            else return std::move(upstream);
-        };
-        auto& dx = std::get<I>(grads_);
-        if constexpr (aliases_input<L>) {  // dx is dy reinterpreted
-            dx.rebind(const_cast<T*>(upstream.data()), batch_);
-            return;
-        }
-        if constexpr (I == 0) {
-            if (!input_gradient_) {  // only the parameter half of the VJP
-                if constexpr (L::parameter_count == 0) {
-                    return;
-                } else if constexpr (has_backward_params<L> && !upstream_is_callers<I>()) {
-                    layer.backward_params(x, y, std::move(upstream), saved);
-                    return;
-                }  // else: the whole VJP, into a gradient buffer nobody reads
-            }
-        }
-        // dx goes into the gradient buffer that does not hold dy.
-        const bool dy_in_first = grad_buffers_[0].data() == upstream.data();
-        dx.rebind(grad_buffers_[dy_in_first ? 1 : 0].data(), batch_);
-        layer.backward(x, y, pass_upstream(), dx, saved);
-    }
-
-    layers_type layers_;
-    input_tensor input_;                                                                   // train-mode copy of x
-    std::tuple<tensor<T, typename layer_type_of<Specs, Ins>::output_shape>...> outputs_;   // y of each layer
-    std::tuple<typename layer_type_of<Specs, Ins>::saved_type...> saved_;
-    // Gradients: dL/d(input of layer I) is grads_<I>, a view into one of the two buffers.
-    std::vector<T> grad_buffers_[2];
-    std::tuple<tensor<T, Ins>...> grads_;
+    chain_type chain_;                 // the layers and THE chain rule (chain.hpp)
+    input_tensor input_;               // train-mode copy of x
+    typename chain_type::tape tape_;   // each layer's output and saved values; gradient views
+    std::vector<T> grad_buffers_[2];   // the two buffers every VJP writes into
     input_tensor no_input_gradient_;  // what backward() returns with the input gradient off
     std::size_t batch_ = 0;
     mode mode_ = mode::train;

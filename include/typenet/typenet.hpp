@@ -9,6 +9,7 @@
 #include "typenet/loss.hpp"
 #include "typenet/models.hpp"
 #include "typenet/net.hpp"
+#include "typenet/residual.hpp"
 #include "typenet/rng.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"

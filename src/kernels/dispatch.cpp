@@ -842,6 +842,28 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     reference::relu_backward<T>(n, y, dy, dx);
 }
 
+template <class T>
+void add(std::size_t n, const T* a, const T* b, T* y, bool relu) {
+    const profile_scope scope(k_relu_fwd);
+    if constexpr (std::is_same_v<T, float>) {
+        // Plain loops the compiler vectorises; y may equal a or b (elementwise, no restrict).
+        elementwise_blocks(n, [&](std::size_t i0, std::size_t len) {
+            const float* ap = a + i0;
+            const float* bp = b + i0;
+            float* yp = y + i0;
+            if (relu)
+                for (std::size_t k = 0; k < len; ++k) {
+                    const float s = ap[k] + bp[k];
+                    yp[k] = s > 0.f ? s : 0.f;
+                }
+            else
+                for (std::size_t k = 0; k < len; ++k) yp[k] = ap[k] + bp[k];
+        });
+    } else {
+        reference::add<T>(n, a, b, y, relu);
+    }
+}
+
 // ---- optimizer updates: float math, split over threads in fixed blocks ---------------------------
 // Plain loops the compiler vectorises (no dependence between elements); a fixed block split, so
 // the result does not depend on the thread count.
@@ -940,6 +962,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
     template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
+    template void add<T>(std::size_t, const T*, const T*, T*, bool);                                             \
     template void sgd_update<T>(std::size_t, T*, const T*, T*, const sgd_hyper&);                                 \
     template void adam_update<T>(std::size_t, T*, const T*, T*, T*, const adam_hyper&);
 

@@ -327,6 +327,14 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
+template <class T>
+void add(std::size_t n, const T* a, const T* b, T* y, bool relu) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const T s = a[i] + b[i];
+        y[i] = relu ? (s > T(0) ? s : T(0)) : s;
+    }
+}
+
 // The optimizer updates in double whatever T is: the reference the float kernels are held to.
 template <class T>
 void sgd_update(std::size_t n, T* w, const T* g, T* velocity, const sgd_hyper& h) {
@@ -386,6 +394,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
                                                     const T*, const T*, T*, T*, T*);                              \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
+    template void add<T>(std::size_t, const T*, const T*, T*, bool);                                             \
     template void sgd_update<T>(std::size_t, T*, const T*, T*, const sgd_hyper&);                                 \
     template void adam_update<T>(std::size_t, T*, const T*, T*, T*, const adam_hyper&);
 

@@ -44,14 +44,16 @@ public:
 
 struct relu {
     static constexpr std::string_view kind = "relu";
-    template <std::size_t I, class In> static consteval bool check() { return true; }
+    static std::string describe() { return std::string(kind); }
+    template <class Where, class In> static consteval bool check() { return true; }
     template <class In> using output_shape = In;
     template <class T, class In> using bind = detail::activation_layer<T, relu, In>;
 };
 
 struct identity {
     static constexpr std::string_view kind = "identity";
-    template <std::size_t I, class In> static consteval bool check() { return true; }
+    static std::string describe() { return std::string(kind); }
+    template <class Where, class In> static consteval bool check() { return true; }
     template <class In> using output_shape = In;
     template <class T, class In> using bind = detail::activation_layer<T, identity, In>;
 };

@@ -32,10 +32,10 @@ inline constexpr std::size_t bn_channels = In::dims[0];
 template <class In>
 inline constexpr std::size_t bn_spatial = In::size / In::dims[0];
 
-template <std::size_t I, class Spec, class In>
+template <class Where, class Spec, class In>
 consteval bool check_eps() {
     if constexpr (Spec::eps_ratio::num <= 0) {
-        (void)error::reported<error::eps_must_be_positive<error::at_layer<I>, Spec, error::expects<error::positive_eps>,
+        (void)error::reported<error::eps_must_be_positive<Where, Spec, error::expects<error::positive_eps>,
                                                  error::got<typename Spec::eps_ratio>>>;
         return false;
     } else {
@@ -49,7 +49,7 @@ struct batch_norm {
     using eps_ratio = typename Eps::type;
     static constexpr double eps = double(eps_ratio::num) / double(eps_ratio::den);
 
-    template <std::size_t I, class In> static consteval bool check() { return detail::check_eps<I, batch_norm, In>(); }
+    template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_norm, In>(); }
     template <class In> using output_shape = In;
     template <class T, class In> using bind = detail::batch_norm_layer<T, batch_norm, In>;
     static std::string describe() {

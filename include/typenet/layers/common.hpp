@@ -64,29 +64,29 @@ constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, boo
 }
 
 // The shape rules shared by convolutions and pooling. InC == 0 means "any channel count".
-template <std::size_t I, class Spec, class In, std::size_t InC, std::size_t K, std::size_t S, bool Same>
+template <class Where, class Spec, class In, std::size_t InC, std::size_t K, std::size_t S, bool Same>
 consteval bool check_spatial() {
     using namespace error;
     if constexpr (In::rank != 3) {
         if constexpr (InC == 0)
-            (void)error::reported<needs_spatial_input<at_layer<I>, Spec, expects<c_h_w_feature_map>, got<In>>>;
+            (void)error::reported<needs_spatial_input<Where, Spec, expects<c_h_w_feature_map>, got<In>>>;
         else
-            (void)error::reported<needs_spatial_input<at_layer<I>, Spec, expects<c_h_w_feature_map_with_channels<InC>>, got<In>>>;
+            (void)error::reported<needs_spatial_input<Where, Spec, expects<c_h_w_feature_map_with_channels<InC>>, got<In>>>;
         return false;
     } else {
         constexpr std::size_t C = In::dims[0], H = In::dims[1], W = In::dims[2];
         if constexpr (InC != 0 && InC != C) {
-            (void)error::reported<channel_mismatch<at_layer<I>, Spec, expects<shape<InC, H, W>>, got<In>>>;
+            (void)error::reported<channel_mismatch<Where, Spec, expects<shape<InC, H, W>>, got<In>>>;
             return false;
         } else if constexpr (Same && K % 2 == 0) {
-            (void)error::reported<same_padding_needs_odd_kernel<at_layer<I>, Spec>>;
+            (void)error::reported<same_padding_needs_odd_kernel<Where, Spec>>;
             return false;
         } else if constexpr (!Same && (K > H || K > W)) {
-            (void)error::reported<window_larger_than_input<at_layer<I>, Spec, expects<at_least<shape<C, K, K>>>, got<In>>>;
+            (void)error::reported<window_larger_than_input<Where, Spec, expects<at_least<shape<C, K, K>>>, got<In>>>;
             return false;
         } else if constexpr (!Same && ((H - K) % S != 0 || (W - K) % S != 0)) {
             // expects<> shows the nearest smaller input on which the window and stride fit exactly.
-            (void)error::reported<fractional_output_size<at_layer<I>, Spec,
+            (void)error::reported<fractional_output_size<Where, Spec,
                                                 expects<shape<C, H - (H - K) % S, W - (W - K) % S>>, got<In>>>;
             return false;
         } else {

@@ -31,8 +31,8 @@ struct conv2d {
     static constexpr bool has_bias = std::is_same_v<Bias, with_bias>;
     using activation_type = Activation;
 
-    template <std::size_t I, class In> static consteval bool check() {
-        return detail::check_spatial<I, conv2d, In, InC, K, S, same_padding>();
+    template <class Where, class In> static consteval bool check() {
+        return detail::check_spatial<Where, conv2d, In, InC, K, S, same_padding>();
     }
     template <class In>
     using output_shape = shape<OutC, detail::conv_out(height_of<In>, K, S, same_padding),

@@ -1,7 +1,10 @@
 // typenet/layers/conv_bn.hpp - the conv -> batch norm -> ReLU block as one layer.
 //
-//   conv_bn<InC, OutC, K, S, Padding, Eps = std::ratio<1, 100000>>
+//   conv_bn<InC, OutC, K, S, Padding, Activation = relu, Eps = std::ratio<1, 100000>>
 //
+// Activation is relu (conv -> BN -> ReLU, the default) or identity (conv -> BN, as the last
+// layer of a residual block's main branch and in a projection shortcut: the ReLU comes after
+// the sum).
 // The convolution has no bias: batch norm subtracts the per-channel mean, so a bias before
 // it would cancel exactly (tests/test_batch_norm.cpp shows it). Tensors: weight
 // (OutC, InC, K, K), gamma, beta (parameters); running_mean, running_var (state).
@@ -25,14 +28,19 @@ template <class T, class Spec, class In> class conv_bn_layer;
 }
 
 template <std::size_t InC, std::size_t OutC, std::size_t K, std::size_t S, class Padding,
-          class Eps = std::ratio<1, 100000>>
+          class Activation = relu, class Eps = std::ratio<1, 100000>>
 struct conv_bn {
+    static_assert(detail::activation<Activation>,
+                  "typenet: conv_bn's sixth argument is the activation after batch norm: typenet::relu "
+                  "(the default) or typenet::identity; the seventh is eps");
     using conv_spec = conv2d<InC, OutC, K, S, Padding, identity, no_bias>;
     using bn_spec = batch_norm<Eps>;
+    using activation_type = Activation;
+    static constexpr bool relu_after = std::is_same_v<Activation, relu>;
 
-    template <std::size_t I, class In> static consteval bool check() {
-        if constexpr (!detail::check_spatial<I, conv_bn, In, InC, K, S, conv_spec::same_padding>()) return false;
-        else return detail::check_eps<I, conv_bn, In>();
+    template <class Where, class In> static consteval bool check() {
+        if constexpr (!detail::check_spatial<Where, conv_bn, In, InC, K, S, conv_spec::same_padding>()) return false;
+        else return detail::check_eps<Where, conv_bn, In>();
     }
     using eps_ratio = typename bn_spec::eps_ratio;
     template <class In> using output_shape = typename conv_spec::template output_shape<In>;
@@ -40,6 +48,7 @@ struct conv_bn {
     static std::string describe() {
         std::string s = detail::join_args("conv_bn", {std::to_string(InC), std::to_string(OutC), std::to_string(K),
                                                       std::to_string(S), std::string(detail::tag_name<Padding>())});
+        if constexpr (!relu_after) s.insert(s.size() - 1, ", " + std::string(detail::tag_name<Activation>()));
         if constexpr (!std::is_same_v<eps_ratio, std::ratio<1, 100000>>)
             s.insert(s.size() - 1, ", eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den));
         return s;
@@ -73,11 +82,11 @@ public:
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
         s.z.resize(x.batch());
         conv_.infer(x, s.z);
-        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, /*relu=*/true);
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, Spec::relu_after);
     }
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
         conv_.infer(x, y);
-        bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), /*relu=*/true);  // in place
+        bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), Spec::relu_after);  // in place
     }
     // dL/dz (z: the conv output) is the ReLU mask (y > 0) and the batch-norm VJP in one fused
     // kernel, xhat recomputed from the saved z (only read, so backward can be repeated); then
@@ -85,18 +94,18 @@ public:
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {
         dz_.resize(y.batch());
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, /*relu_y=*/y.data());
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, relu_mask(y));
         conv_.backward(x, dz_, std::move(dz_), dx, nothing_saved{});
     }
     // dy is scratch (layer.hpp): dL/dz overwrites it.
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
                   tensor<T, In>& dx, const saved_type& s) {
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, /*relu_y=*/y.data());
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, relu_mask(y));
         conv_.backward(x, dy, std::move(dy), dx, nothing_saved{});
     }
     void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
                          const saved_type& s) {
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, /*relu_y=*/y.data());
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, relu_mask(y));
         conv_.backward_params(x, dy, std::move(dy), nothing_saved{});
     }
 
@@ -111,6 +120,8 @@ public:
     template <class F> void for_each_state(F&& f) { bn_.for_each_state(f); }
 
     conv_type& conv() { return conv_; }
+    // The ReLU's mask source for the batch-norm VJP: y, or none without the ReLU.
+    static const T* relu_mask(const tensor<T, output_shape>& y) { return Spec::relu_after ? y.data() : nullptr; }
     bn_type& bn() { return bn_; }
     void set_momentum(double m) { bn_.set_momentum(m); }
 

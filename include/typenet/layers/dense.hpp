@@ -21,13 +21,13 @@ struct dense {
     static constexpr std::size_t in_features = In, out_features = Out;
     using activation_type = Activation;
 
-    template <std::size_t I, class InShape> static consteval bool check() {
+    template <class Where, class InShape> static consteval bool check() {
         using namespace error;
         if constexpr (InShape::rank != 1) {
-            (void)error::reported<dense_needs_flat_input<at_layer<I>, dense, expects<shape<In>>, got<InShape>>>;
+            (void)error::reported<dense_needs_flat_input<Where, dense, expects<shape<In>>, got<InShape>>>;
             return false;
         } else if constexpr (InShape::size != In) {
-            (void)error::reported<dense_fan_in_mismatch<at_layer<I>, dense, expects<shape<In>>, got<InShape>>>;
+            (void)error::reported<dense_fan_in_mismatch<Where, dense, expects<shape<In>>, got<InShape>>>;
             return false;
         } else {
             return true;

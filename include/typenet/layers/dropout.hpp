@@ -21,9 +21,9 @@ struct dropout {
     using rate_ratio = typename P::type;
     static constexpr double rate = double(rate_ratio::num) / double(rate_ratio::den);
 
-    template <std::size_t I, class In> static consteval bool check() {
+    template <class Where, class In> static consteval bool check() {
         if constexpr (rate_ratio::num < 0 || rate_ratio::num >= rate_ratio::den) {
-            (void)error::reported<error::dropout_rate_out_of_range<error::at_layer<I>, dropout,
+            (void)error::reported<error::dropout_rate_out_of_range<Where, dropout,
                                                           error::expects<error::rate_in_0_to_1>,
                                                           error::got<rate_ratio>>>;
             return false;

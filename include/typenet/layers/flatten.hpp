@@ -36,7 +36,7 @@ public:
 }  // namespace detail
 
 struct flatten {
-    template <std::size_t I, class In> static consteval bool check() { return true; }
+    template <class Where, class In> static consteval bool check() { return true; }
     template <class In> using output_shape = shape<In::size>;
     template <class T, class In> using bind = detail::flatten_layer<T, In>;
     static std::string describe() { return "flatten"; }

@@ -24,8 +24,8 @@ struct window_pool_spec {
     static_assert(Window >= 1 && Stride >= 1, "typenet: a pooling window and stride must be at least 1");
     static constexpr std::size_t window = Window, stride = Stride;
     static constexpr bool is_max = IsMax;
-    template <std::size_t I, class In> static consteval bool check() {
-        return check_spatial<I, Self, In, 0, Window, Stride, false>();
+    template <class Where, class In> static consteval bool check() {
+        return check_spatial<Where, Self, In, 0, Window, Stride, false>();
     }
     template <class In>
     using output_shape = shape<channels_of<In>, conv_out(height_of<In>, Window, Stride, false),
@@ -43,8 +43,8 @@ template <std::size_t Window, std::size_t Stride = Window>
 struct avg_pool : detail::window_pool_spec<avg_pool<Window, Stride>, Window, Stride, false> {};
 
 struct global_avg_pool {
-    template <std::size_t I, class In> static consteval bool check() {
-        return detail::check_spatial<I, global_avg_pool, In, 0, 1, 1, false>();
+    template <class Where, class In> static consteval bool check() {
+        return detail::check_spatial<Where, global_avg_pool, In, 0, 1, 1, false>();
     }
     template <class In> using output_shape = shape<channels_of<In>>;
     template <class T, class In> using bind = detail::global_avg_pool_layer<T, In>;

@@ -5,18 +5,20 @@
 # compare. Per model it prints the median train and eval img/s of each program and the median
 # of the per-round ratios typenet / peer.
 #
-#   scripts/bench-peers.sh                  # cnn-bn and cnn-nobn, 5 rounds, batch 128, 20 steps
+#   scripts/bench-peers.sh                  # cnn-bn, cnn-nobn and resnet20, 5 rounds, batch 128, 20 steps
+#   MODELS=resnet20 scripts/bench-peers.sh  # one model
 #   ROUNDS=3 STEPS=10 scripts/bench-peers.sh
 #   DLIB=1 scripts/bench-peers.sh           # also the dlib peer (training only), built here
 #   COMPILE=1 scripts/bench-peers.sh        # also compile time: examples/one_step.cpp vs the dlib peer
 #
 # Environment (defaults in brackets):
 #   ROUNDS [5]  BATCH [128]  STEPS [20] (timed steps per program and phase)  WARMUP [3]
-#   THREADS [nproc]  MODELS ["cnn-bn cnn-nobn"]  BUILD_DIR [build]  PYTHON [/usr/bin/python3]
+#   THREADS [nproc]  MODELS ["cnn-bn cnn-nobn resnet20"]  BUILD_DIR [build]  PYTHON [/usr/bin/python3]
 #   TYPENET_PEERS [../shared/peers relative to the repository]
 #   DLIB [0]  DLIB_STEPS [10]  COMPILE [0]  CXX [g++]  KEEP [unset: a directory to keep the raw outputs in]
 # Every run line ends with "other load": CPU cores the rest of the machine used meanwhile.
-# Model pairs: cnn-bn <-> torch 'bn' (and dlib 'bn'), cnn-nobn <-> 'nobn'.
+# Model pairs: cnn-bn <-> torch 'bn' (and dlib 'bn'), cnn-nobn <-> 'nobn', resnet20 <-> torch
+# 'resnet20' (same blocks: projection shortcuts). dlib's peer has no ResNet: DLIB=1 skips it there.
 # PyTorch comes from Debian (python3-torch); as root the script installs it when missing,
 # otherwise it prints the command. Exit code: 0, or 1 when something could not run.
 set -euo pipefail
@@ -28,7 +30,7 @@ batch=${BATCH:-128}
 steps=${STEPS:-20}
 warmup=${WARMUP:-3}
 threads=${THREADS:-$(nproc)}
-models=${MODELS:-"cnn-bn cnn-nobn"}
+models=${MODELS:-"cnn-bn cnn-nobn resnet20"}
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-/usr/bin/python3}
 peers=${TYPENET_PEERS:-$repo/../shared/peers}
@@ -41,7 +43,8 @@ peer_kind() {
   case "$1" in
     cnn-bn) echo bn ;;
     cnn-nobn) echo nobn ;;
-    *) die "no peer network known for model '$1' (known: cnn-bn, cnn-nobn)" ;;
+    resnet20) echo resnet20 ;;
+    *) die "no peer network known for model '$1' (known: cnn-bn, cnn-nobn, resnet20)" ;;
   esac
 }
 
@@ -158,6 +161,7 @@ run_dlib() {  # model round (nothing unless DLIB=1)
   [ -n "$dlib_bin" ] || return 0
   local kind out train load
   kind=$(peer_kind "$1")
+  [ "$kind" = resnet20 ] && return 0  # the dlib peer program has the CNNs only
   out=$(watch "$dlib_bin" "$kind" "$batch" "$dlib_steps") || die "dlib_cnn $kind failed"
   train=$(sed -n 's/.*train_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
   load=$(load_of "$out")

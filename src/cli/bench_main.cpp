@@ -430,6 +430,14 @@ const std::vector<model_entry>& model_registry() {
          run_model<typenet::models::cifar_cnn_bn>},
         {"cnn-nobn", "the same CNN with conv2d + bias + ReLU instead of conv_bn (cifar_cnn_nobn)",
          run_model<typenet::models::cifar_cnn_nobn>},
+        {"resnet20", "CIFAR ResNet-20 (He et al. 2016): 3 x 3 basic blocks, 16/32/64 channels (typenet::models::resnet20)",
+         run_model<typenet::models::resnet20>},
+        {"resnet56", "CIFAR ResNet-56: 3 x 9 basic blocks, 16/32/64 channels (typenet::models::resnet56)",
+         run_model<typenet::models::resnet56>},
+        {"resnet18", "ResNet-18, CIFAR stem: 2/2/2/2 basic blocks, 64-512 channels (typenet::models::resnet18)",
+         run_model<typenet::models::resnet18>},
+        {"resnet34", "ResNet-34, CIFAR stem: 3/4/6/3 basic blocks, 64-512 channels (typenet::models::resnet34)",
+         run_model<typenet::models::resnet34>},
     };
     return models;
 }

@@ -106,6 +106,9 @@ const std::vector<conv_case> conv_cases = {
     {3, 5, 8, 8, 7, 1, 1, 0},      // 1x1
     {3, 4, 11, 10, 6, 5, 1, 2},    // 5x5 same
     {2, 3, 9, 9, 4, 3, 2, 1},      // stride 2
+    {3, 5, 8, 8, 7, 1, 2, 0},      // 1x1 stride 2 (a projection shortcut): phase planes
+    {2, 4, 7, 9, 5, 1, 2, 0},      // 1x1 stride 2 on odd sizes
+    {2, 3, 10, 11, 4, 3, 3, 1},    // stride 3
     {3, 2, 10, 7, 3, 3, 1, 0},     // valid
     {1, 6, 13, 13, 9, 5, 2, 0},    // 5x5 valid stride 2
     {2, 3, 8, 8, 4, 2, 2, 0},      // even kernel

@@ -238,6 +238,9 @@ fast::conv_pass make_pass(const isa_table& t, std::size_t cin, std::size_t ih, s
     p.kernel = k, p.stride = s, p.pad = pad;
     p.implicit = s == 1 && ih + 2 * pad >= k && iw + 2 * pad >= k && oh == ih + 2 * pad - k + 1 &&
                  ow == iw + 2 * pad - k + 1;
+    // Strided: phase planes (fast.hpp) when the output is the usual (in + 2 pad - k) / s + 1.
+    p.phased = s > 1 && ih + 2 * pad >= k && iw + 2 * pad >= k && oh == (ih + 2 * pad - k) / s + 1 &&
+               ow == (iw + 2 * pad - k) / s + 1;
     p.K = cin * k * k;
     const bool small = cout <= t.conv_mr_small;
     p.mr = small ? t.conv_mr_small : t.conv_mr;
@@ -251,6 +254,12 @@ fast::conv_pass make_pass(const isa_table& t, std::size_t cin, std::size_t ih, s
         p.vn = (oh - 1) * p.vwidth + ow;
         p.vn_pad = round_up(p.vn, nr);
         p.src_floats = cin * p.src_plane() + nr;  // slack: the last panel reads up to nr floats further
+    } else if (p.phased) {
+        p.qh = oh + (k - 1) / s, p.qw = ow + (k - 1) / s, p.phases = std::min(s, k);
+        p.vwidth = p.qw;
+        p.vn = (oh - 1) * p.vwidth + ow;
+        p.vn_pad = round_up(p.vn, nr);
+        p.src_floats = cin * p.src_plane() + nr;
     } else {
         p.vwidth = ow;
         p.vn = oh * ow;
@@ -263,7 +272,10 @@ fast::conv_pass make_pass(const isa_table& t, std::size_t cin, std::size_t ih, s
         for (std::size_t u = 0; u < k; ++u)
             for (std::size_t v = 0; v < k; ++v) {
                 const std::size_t kk = (c * k + u) * k + v;
-                off[kk] = p.implicit ? c * p.src_plane() + u * p.src_w + v : kk * p.vn_pad;
+                if (p.implicit) off[kk] = c * p.src_plane() + u * p.src_w + v;
+                else if (p.phased)
+                    off[kk] = c * p.src_plane() + ((u % s) * p.phases + v % s) * p.qh * p.qw + (u / s) * p.qw + v / s;
+                else off[kk] = kk * p.vn_pad;
             }
     p.off = off.data();
     return p;
@@ -349,7 +361,7 @@ void fast_conv2d_backward_params(const isa_table& t, const conv_geometry& g, con
     fast::conv_params_pass pp{};
     pp.fwd = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width, g.kernel,
                        g.stride, g.pad);
-    pp.n_pad = round_up(g.out_channels, t.params_nr);
+    pp.n_pad = round_up(g.out_channels, t.lanes);  // conv_params_image: tiles of params_nr, then of lanes
     const std::size_t K = pp.fwd.K, np = pp.n_pad;
     const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
     const std::size_t chunks = (g.batch + kParamsChunk - 1) / kParamsChunk;

@@ -26,6 +26,12 @@ namespace typenet::kernels::fast {
 // layout below; vwidth = src_w, so the k-th "row" of the im2col matrix is the padded input shifted by
 // off[k] = c * src_plane + u * src_w + v) or as an explicit im2col matrix (implicit = false: row k
 // at k * vn_pad, vwidth = out_w).
+// Strided (phased = true): the padded input P is split into phase planes (those a tap reads:
+// min(stride, k)^2 of the stride^2)
+// Q_ab[i][j] = P[i * s + a][j * s + b] of qh x qw (qh = out_h + (k - 1) / s, qw = out_w + (k - 1) / s),
+// so that P[oh * s + u][ow * s + v] = Q_{u % s, v % s}[oh + u / s][ow + v / s]: a stride-s
+// convolution is a stride-1 one over the phase planes (vwidth = qw, off[k] = c * plane +
+// ((u % s) * phases + v % s) * qh * qw + (u / s) * qw + v / s), with no im2col matrix.
 // Forward uses it with the layer's weights; backward-data at stride 1 uses it with the flipped,
 // transposed weights on dy (a "full" convolution with pad' = kernel - 1 - pad).
 struct conv_pass {
@@ -33,11 +39,14 @@ struct conv_pass {
     std::size_t out_channels, out_h, out_w;  // the tensor the pass writes
     std::size_t kernel, stride, pad;
     bool implicit;
+    bool phased;                             // implicit over stride^2 phase planes (stride > 1)
+    std::size_t qh, qw;                      // phase plane size (phased)
+    std::size_t phases;                      // phases per axis that a kernel tap reads: min(stride, kernel)
     // Padded input (implicit): src_h = in_h + 2 pad rows of pitch src_w = in_w + pad, each
     // [x(row, 0 .. in_w - 1), pad zeros], after `pad` leading zeros: element (r, c) of the padded
     // image, c in [-pad, in_w + pad), is at pad + r * src_w + c of its channel's plane.
     std::size_t src_h, src_w;
-    std::size_t src_plane() const { return pad + src_h * src_w; }
+    std::size_t src_plane() const { return phased ? phases * phases * qh * qw : pad + src_h * src_w; }
     std::size_t vwidth;         // row pitch of the virtual output
     std::size_t vn, vn_pad;     // virtual outputs per channel: (out_h - 1) * vwidth + out_w, rounded up to the panel width
     std::size_t K;              // reduction length in_channels * kernel^2
@@ -63,7 +72,7 @@ struct conv_data_general {
 //   where q is a padding column of the virtual layout); part_bias[o] += sum of dy[o] (if non-null).
 struct conv_params_pass {
     conv_pass fwd;              // source construction (implicit or im2col) and offsets of the forward pass
-    std::size_t n_pad;          // out_channels rounded up to the params tile width
+    std::size_t n_pad;          // out_channels rounded up to the vector width
 };
 
 // C (m_begin..m_end, n_begin..n_end) (+)= A (M x K) * B (K x N) over the whole K, where

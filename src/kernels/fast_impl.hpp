@@ -228,6 +228,33 @@ struct impl {
                 d += plane;
             }
             std::memset(d, 0, (p.src_floats - p.in_channels * plane) * sizeof(float));
+        } else if (p.phased) {
+            // Q_ab[i][j] = x[i * s + a - pad][j * s + b - pad] (0 outside), per channel and phase.
+            const std::size_t s = p.stride, H = p.in_h, W = p.in_w, qh = p.qh, qw = p.qw;
+            float* d = src;
+            for (std::size_t c = 0; c < p.in_channels; ++c) {
+                const float* xc = in + c * H * W;
+                for (std::size_t a = 0; a < p.phases; ++a)
+                    for (std::size_t b = 0; b < p.phases; ++b)
+                        for (std::size_t i = 0; i < qh; ++i, d += qw) {
+                            const std::ptrdiff_t ih = std::ptrdiff_t(i * s + a) - std::ptrdiff_t(p.pad);
+                            if (ih < 0 || ih >= std::ptrdiff_t(H)) {
+                                for (std::size_t j = 0; j < qw; ++j) d[j] = 0.f;
+                                continue;
+                            }
+                            // Columns j with 0 <= j * s + b - pad < W: [lo, hi).
+                            const std::size_t lo = b >= p.pad ? 0 : (p.pad - b + s - 1) / s;
+                            const std::size_t hi = min_size(qw, W + p.pad > b ? (W + p.pad - b + s - 1) / s : 0);
+                            std::size_t j = 0;
+                            for (; j < lo && j < qw; ++j) d[j] = 0.f;
+                            if (lo < hi) {
+                                const float* xr = xc + std::size_t(ih) * W + (lo * s + b - p.pad);
+                                for (; j < hi; ++j) d[j] = xr[(j - lo) * s];
+                            }
+                            for (; j < qw; ++j) d[j] = 0.f;
+                        }
+            }
+            std::memset(d, 0, (p.src_floats - p.in_channels * p.src_plane()) * sizeof(float));
         } else {
             im2col(p, in, src);
         }
@@ -249,11 +276,22 @@ struct impl {
                             for (std::size_t ow = 0; ow < OW; ++ow) r[ow] = 0.f;
                             continue;
                         }
-                        const float* xr = plane + std::size_t(ih) * W;
-                        for (std::size_t ow = 0; ow < OW; ++ow) {
-                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * s + v) - std::ptrdiff_t(p.pad);
-                            r[ow] = (iw < 0 || iw >= std::ptrdiff_t(W)) ? 0.f : xr[iw];
+                        // Columns ow with 0 <= ow * s + v - pad < W: [lo, hi); zeros outside, and a
+                        // strided copy without a test per element inside.
+                        const std::size_t lo = v >= p.pad ? 0 : (p.pad - v + s - 1) / s;
+                        const std::size_t hi = min_size(OW, W + p.pad > v ? (W + p.pad - v + s - 1) / s : 0);
+                        std::size_t ow = 0;
+                        for (; ow < lo && ow < OW; ++ow) r[ow] = 0.f;
+                        if (lo < hi) {
+                            const float* xr = plane + std::size_t(ih) * W + (lo * s + v - p.pad);
+                            if (s == 1)
+                                for (; ow < hi; ++ow) r[ow] = xr[ow - lo];
+                            else if (s == 2)
+                                for (; ow < hi; ++ow) r[ow] = xr[2 * (ow - lo)];
+                            else
+                                for (; ow < hi; ++ow) r[ow] = xr[(ow - lo) * s];
                         }
+                        for (; ow < OW; ++ow) r[ow] = 0.f;
                     }
                     for (std::size_t q = OH * OW; q < p.vn_pad; ++q) row[q] = 0.f;
                 }
@@ -372,16 +410,21 @@ struct impl {
             for (std::size_t o = 0; o < Cout; ++o) part_bias[o] += float(sum(dy + o * OH * OW, OH * OW));
         for (std::size_t q0 = 0; q0 < p.vn; q0 += params_qb) {
             const std::size_t ql = min_size(params_qb, p.vn - q0);
-            // The block of dy^T (ql x params_nr) stays in L1 across all rows of K.
-            for (std::size_t n0 = 0; n0 < np; n0 += params_nr) {
+            // The block of dy^T (ql x params_nr) stays in L1 across all rows of K. np is a multiple
+            // of the vector width: full tiles of params_nv vectors, then at most one tile of one
+            // vector (16 output channels do not pay for 32).
+            for (std::size_t n0 = 0; n0 < np;) {
+                const bool full = n0 + params_nr <= np;
                 const b_strided bs{dyt + q0 * np + n0, np};
                 for (std::size_t k0 = 0; k0 < p.K; k0 += params_mr) {
                     const int mr = int(min_size(params_mr, p.K - k0));
                     a_rows<params_mr> ar;
                     for (int i = 0; i < params_mr; ++i) ar.r[i] = src + p.off[k0 + std::size_t(i < mr ? i : 0)] + q0;
                     float* c = part + k0 * np + n0;
-                    with_mr<params_mr>(mr, [&]<int M>() { tile<M, params_nv>(ql, ar, bs, c, np, true, params_nr); });
+                    if (full) with_mr<params_mr>(mr, [&]<int M>() { tile<M, params_nv>(ql, ar, bs, c, np, true, params_nr); });
+                    else with_mr<params_mr>(mr, [&]<int M>() { tile<M, 1>(ql, ar, bs, c, np, true, L); });
                 }
+                n0 += full ? params_nr : L;
             }
         }
     }

@@ -176,6 +176,12 @@ TEST_CASE("resnet20: eval mode does not depend on the batch; the momentum reache
     (void)net->forward(x);
     net->eval();
     const auto all = net->infer(x);
+    // The network's eval-mode forward (blocks keep their branch outputs in their saved values)
+    // gives the same numbers as the const infer (blocks allocate them per call).
+    for (int again = 0; again < 2; ++again) {
+        const auto& yf = net->forward(x);
+        for (std::size_t i = 0; i < yf.size(); ++i) REQUIRE(yf.data()[i] == all.data()[i]);
+    }
     for (std::size_t b = 0; b < B; ++b) {
         in_t one(1);
         std::copy(x.data() + b * x.sample_size, x.data() + (b + 1) * x.sample_size, one.data());
@@ -220,4 +226,30 @@ TEST_CASE("resnet20 trains: the loss of a fixed batch falls within a few SGD ste
     INFO("loss " << first << " -> " << last);
     CHECK(std::isfinite(last));
     CHECK(last < 0.5 * first);
+}
+
+TEST_CASE("release_buffers frees the blocks' tapes; training and eval go on afterwards", "[residual][memory]") {
+    auto net = std::make_unique<tn::models::resnet20>(4);
+    using in_t = tn::models::resnet20::input_tensor;
+    in_t x(4);
+    const auto v = random_values<float>(x.size(), 21);
+    std::copy(v.begin(), v.end(), x.data());
+    tn::models::resnet20::output_tensor dy(4);
+    dy.fill(0.01f);
+    net->set_input_gradient(false);
+    for (int round = 0; round < 2; ++round) {
+        INFO("round " << round);
+        net->train();
+        (void)net->forward(x);
+        net->backward(dy);
+        REQUIRE(std::get<0>(net->saved_of<1>().main.outputs).batch() == 4);
+        net->release_buffers();  // the trainer does this before every evaluation and checkpoint
+        CHECK(std::get<0>(net->saved_of<1>().main.outputs).batch() == 0);
+        CHECK(std::get<0>(net->saved_of<4>().shortcut.outputs).batch() == 0);
+        net->eval();
+        const auto y = net->infer(x);
+        CHECK(y.batch() == 4);
+        (void)net->forward(x);  // eval-mode forward through the network's own buffers
+        net->release_buffers();
+    }
 }

@@ -68,6 +68,31 @@ public:
             std::apply([](auto&... g) { (g.reset(), ...); }, grads);
             std::apply([](auto&... s) { ((s = std::remove_reference_t<decltype(s)>{}), ...); }, saved);
         }
+        tape() = default;
+        tape(const tape&) = delete;
+        tape& operator=(const tape&) = delete;
+        tape(tape&& o) noexcept { *this = std::move(o); }
+        // Assigning a tape replaces it (net::release_buffers() assigns fresh ones): its views are
+        // dropped first, because assigning to a tensor view would copy elements into its memory.
+        tape& operator=(tape&& o) noexcept {
+            if (this != &o) {
+                release();
+                o.release_views();
+                outputs = std::move(o.outputs);
+                saved = std::move(o.saved);
+                grads = std::move(o.grads);
+            }
+            return *this;
+        }
+
+    private:
+        void release_views() {
+            auto drop = [](auto& t) {
+                if (t.is_view()) t.reset();
+            };
+            std::apply([&](auto&... o) { (drop(o), ...); }, outputs);
+            std::apply([&](auto&... g) { (drop(g), ...); }, grads);
+        }
     };
 
     // prefix names layers in run-time errors: "layer " gives "layer 3 (conv_bn<...>): ...".
@@ -139,8 +164,12 @@ private:
         if (y.is_view()) y.reset();
         y.resize(batch);
         at_layer<I>([&] {
-            if (train) std::get<I>(layers_).forward(input_of<I>(x, t), y, std::get<I>(t.saved));
-            else std::get<I>(layers_).infer(input_of<I>(x, t), y);
+            auto& layer = std::get<I>(layers_);
+            auto& saved = std::get<I>(t.saved);
+            if (train) layer.forward(input_of<I>(x, t), y, saved);
+            else if constexpr (requires { layer.infer(input_of<I>(x, t), y, saved); })
+                layer.infer(input_of<I>(x, t), y, saved);  // eval mode with the tape as scratch (layer.hpp)
+            else layer.infer(input_of<I>(x, t), y);
         });
     }
 

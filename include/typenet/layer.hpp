@@ -93,6 +93,12 @@
 //       not compute dx, may overwrite dy as above. The network calls it for its first layer
 //       when nobody asked for dL/d(network input) (net.set_input_gradient(false)); a layer
 //       without it gets backward() with a throw-away dx instead.
+//   void infer(const in& x, out& y, saved_type& scratch);
+//       Eval mode exactly as the const infer(x, y), but free to keep what it computes on the
+//       way in `scratch` (the network's saved value for the layer, reused call after call and
+//       freed by release_buffers()) instead of allocating it per call. Residual blocks use it
+//       for their branches' outputs. The network's eval-mode forward() calls it when present;
+//       the const net.infer(x) never does.
 //   static constexpr bool aliases_input = true;
 //       The output IS the input reinterpreted, element for element (flatten). The network then
 //       calls none of forward(), infer(), backward(): y is a view of x's memory and dx one of

@@ -216,6 +216,15 @@ public:
         }
     }
 
+    // Eval mode with the branches' outputs kept in `s` (reused from call to call) rather than
+    // allocated per call; the same operations as infer(x, y).
+    void infer(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
+        const auto& m = main_.forward(x, s.main, /*train=*/false, /*x_persists=*/false);
+        const T* b = x.data();
+        if constexpr (has_shortcut_layers) b = shortcut_.forward(x, s.shortcut, false, false).data();
+        kernels::add<T>(y.size(), m.data(), b, y.data(), Spec::relu_after);
+    }
+
     // dy is only read: the VJP below on a copy.
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {

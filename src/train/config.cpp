@@ -28,7 +28,7 @@ std::string schedule_name(schedule_kind k) {
     return "?";
 }
 
-std::vector<std::string> recipe_names() { return {"baseline", "sgd-0.02", "full"}; }
+std::vector<std::string> recipe_names() { return {"baseline", "sgd-0.02", "full", "resnet"}; }
 
 train_config recipe(const std::string& name) {
     train_config c;
@@ -51,6 +51,17 @@ train_config recipe(const std::string& name) {
         c.schedule.base_lr = 1e-3;
         c.schedule.warmup_epochs = 1;
         c.label_smoothing = 0.1;
+        c.augment = true;
+        c.epochs = 30;
+    } else if (name == "resnet") {
+        // The CIFAR ResNet recipe of He et al. 2016 with a cosine schedule instead of their two
+        // steps: SGD 0.1, momentum 0.9, weight decay 5e-4 on the weights (not on batch norm and
+        // biases), flip + 4-pixel crop, batch 128.
+        c.optimizer.momentum = 0.9;
+        c.optimizer.weight_decay = 5e-4;
+        c.optimizer.decay_norm_and_bias = false;
+        c.schedule.kind = schedule_kind::cosine;
+        c.schedule.base_lr = 0.1;
         c.augment = true;
         c.epochs = 30;
     } else {
@@ -163,9 +174,10 @@ bool parse_bool(const std::string& flag, const std::string& v) {
 const std::vector<flag_info>& flags() {
     const train_config d = recipe("baseline");
     static const std::vector<flag_info> f = {
-        {"--model", "NAME", "network: cnn-bn, cnn-nobn (default " + d.model + ")"},
-        {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (default baseline); "
-                             "flags after it override single settings"},
+        {"--model", "NAME", "network: cnn-bn, cnn-nobn, resnet20, resnet56, resnet18, resnet34 (default " + d.model + ")"},
+        {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (AdamW, cosine, augment, "
+                             "30 epochs), resnet (SGD 0.1 momentum 0.9, wd 5e-4, cosine, augment, 30 epochs) "
+                             "(default baseline); flags after it override single settings"},
         {"--lr", "X", "base learning rate (baseline 0.1)"},
         {"--optimizer", "NAME", "sgd, adam, adamw (baseline sgd)"},
         {"--momentum", "X", "SGD momentum (baseline 0)"},

@@ -104,6 +104,22 @@ case $case_name in
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/straight/final.ckpt" > "$work/a.txt"
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/split/final.ckpt" > "$work/b.txt"
     diff <(sed 's/^eval [^ ]* //' "$work/a.txt") <(sed 's/^eval [^ ]* //' "$work/b.txt") || fail "final checkpoints evaluate differently" ;;
+  resnet)
+    need_data
+    # A ResNet end to end: train, release the buffers for evaluation and checkpoints between
+    # epochs, resume to the same metrics, evaluate the checkpoint, refuse it for another network.
+    # (A constant schedule: a cosine one depends on the total epochs, which the split run extends.)
+    rn="--model resnet20 --recipe resnet --schedule constant --lr 0.05"
+    expect 0 "" -- "$train" $rn $small --epochs 2 --out "$work/straight"
+    expect 0 "" -- "$train" $rn $small --epochs 1 --out "$work/split"
+    expect 0 "" -- "$train" $rn $small --epochs 2 --resume --out "$work/split"
+    same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
+    grep -q '"model": "resnet20"' "$work/straight/config.json" || fail "config.json lacks the model"
+    acc=$(tail -1 "$work/straight/metrics.csv" | cut -d, -f5)
+    pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
+    expect 0 "accuracy $pct" -- "$train" --model resnet20 $small --eval-only --checkpoint "$work/straight/final.ckpt"
+    expect 2 "written by network 'resnet20'.*loading into 'resnet56'" -- \
+      "$train" --model resnet56 $small --eval-only --checkpoint "$work/straight/final.ckpt" ;;
   divergence)
     need_data
     expect 3 "the (loss|gradient norm) is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"

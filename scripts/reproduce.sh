@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs a measured result of docs/results.md by name, with the exact settings used, into runs/NAME/
+# (ignored by git). A run that has a checkpoint in runs/NAME/ is resumed from it, so a long run
+# can be interrupted (Ctrl-C, a closed session) and started again with the same command.
+#
+#   scripts/reproduce.sh --list            # every name, with its command
+#   scripts/reproduce.sh NAME [NAME...]    # run these (a group name runs all of its runs)
+#   scripts/reproduce.sh --print NAME      # print the command only
+#
+# Environment: BUILD_DIR [build], THREADS [all cores], TYPENET_DATA (see docs/training.md).
+# Exit code: 0 when every run finished, 1 when one failed, 2 for an unknown name.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${BUILD_DIR:-build}
+train=$build_dir/bin/typenet-train
+
+# name | typenet-train arguments (without --out)
+runs=$(cat <<'EOF'
+ablation-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue
+ablation-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue
+ablation-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 30 --on-divergence continue
+ablation-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 30 --on-divergence continue
+lr-nobn-0.01|--model cnn-nobn --recipe baseline --lr 0.01 --epochs 10 --on-divergence continue
+lr-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 10 --on-divergence continue
+lr-nobn-0.05|--model cnn-nobn --recipe baseline --lr 0.05 --epochs 10 --on-divergence continue
+lr-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 10 --on-divergence continue
+lr-nobn-0.2|--model cnn-nobn --recipe baseline --lr 0.2 --epochs 10 --on-divergence continue
+lr-nobn-0.5|--model cnn-nobn --recipe baseline --lr 0.5 --epochs 10 --on-divergence continue
+lr-bn-0.01|--model cnn-bn --recipe baseline --lr 0.01 --epochs 10 --on-divergence continue
+lr-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 10 --on-divergence continue
+lr-bn-0.05|--model cnn-bn --recipe baseline --lr 0.05 --epochs 10 --on-divergence continue
+lr-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 10 --on-divergence continue
+lr-bn-0.2|--model cnn-bn --recipe baseline --lr 0.2 --epochs 10 --on-divergence continue
+lr-bn-0.5|--model cnn-bn --recipe baseline --lr 0.5 --epochs 10 --on-divergence continue
+best-full|--model cnn-bn --recipe full --epochs 30
+resnet20|--model resnet20 --recipe resnet --epochs 100
+EOF
+)
+groups=$(cat <<'EOF'
+ablation|ablation-nobn-0.1 ablation-bn-0.1 ablation-nobn-0.02 ablation-bn-0.02
+lr-headroom|lr-nobn-0.01 lr-nobn-0.02 lr-nobn-0.05 lr-nobn-0.1 lr-nobn-0.2 lr-nobn-0.5 lr-bn-0.01 lr-bn-0.02 lr-bn-0.05 lr-bn-0.1 lr-bn-0.2 lr-bn-0.5
+EOF
+)
+
+args_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$runs"; }
+members_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$groups"; }
+
+list() {
+  echo "runs (scripts/reproduce.sh NAME; output in runs/NAME/):"
+  while IFS='|' read -r n a; do printf '  %-20s typenet-train %s --out runs/%s\n' "$n" "$a" "$n"; done <<<"$runs"
+  echo "groups:"
+  while IFS='|' read -r n m; do printf '  %-20s %s\n' "$n" "$m"; done <<<"$groups"
+}
+
+expand() {  # name -> run names
+  local m
+  if m=$(members_of "$1"); then echo "$m"
+  elif args_of "$1" >/dev/null; then echo "$1"
+  else
+    echo "reproduce.sh: unknown run or group '$1' (scripts/reproduce.sh --list shows them)" >&2
+    exit 2
+  fi
+}
+
+case "${1:-}" in
+  ""|-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --list) list; exit 0 ;;
+  --print)
+    shift
+    for n in "$@"; do
+      rs=$(expand "$n") || exit 2
+      for r in $rs; do echo "$train $(args_of "$r") --out runs/$r"; done
+    done
+    exit 0 ;;
+esac
+
+names=()
+for n in "$@"; do
+  rs=$(expand "$n") || exit 2
+  for r in $rs; do names+=("$r"); done
+done
+
+if [ ! -x "$train" ]; then
+  bash scripts/build.sh >&2
+fi
+threads=()
+[ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+
+status=0
+for r in "${names[@]}"; do
+  out=runs/$r
+  read -ra a <<<"$(args_of "$r")"
+  resume=()
+  [ -f "$out/last.ckpt" ] && resume=(--resume)
+  echo "== $r: $train ${a[*]} --out $out ${resume[*]}"
+  start=$(date +%s)
+  if "$train" "${a[@]}" "${threads[@]}" --out "$out" "${resume[@]}"; then
+    echo "== $r: done in $(( $(date +%s) - start )) s (this invocation); metrics in $out/metrics.csv"
+  else
+    echo "== $r: FAILED (exit $?)" >&2
+    status=1
+  fi
+done
+exit $status

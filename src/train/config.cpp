@@ -208,6 +208,9 @@ const std::vector<flag_info>& flags() {
         {"--resume", nullptr, "continue the run in --out from its last checkpoint"},
         {"--eval-only", nullptr, "only evaluate --checkpoint FILE on the test set"},
         {"--checkpoint", "FILE", "checkpoint to evaluate with --eval-only"},
+        {"--eval-batch", "N", "images per evaluation batch (default: --batch); eval mode gives the same logits at any N"},
+        {"--eval-bn", "WHAT", "with --eval-only: running (eval mode, default) or batch (train-mode batch statistics of each "
+                              "test batch, the train/eval gap of batch norm)"},
         {"--on-divergence", "WHAT", "stop (default: exit code 3 on a non-finite loss) or continue (record it)"},
         {"--quiet", nullptr, "print nothing but errors"},
         {"--help", nullptr, "this text"},
@@ -326,6 +329,12 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
         else if (flag == "--resume") c.resume = true;
         else if (flag == "--eval-only") c.eval_only = true;
         else if (flag == "--checkpoint") c.checkpoint = value;
+        else if (flag == "--eval-batch") c.eval_batch = parse_count(flag, value);
+        else if (flag == "--eval-bn") {
+            if (value == "running") c.eval_batch_stats = false;
+            else if (value == "batch") c.eval_batch_stats = true;
+            else throw config_error("--eval-bn: expected running or batch, got '" + value + "'");
+        }
         else if (flag == "--on-divergence") {
             if (value == "stop") c.on_divergence = divergence_policy::stop;
             else if (value == "continue") c.on_divergence = divergence_policy::continue_run;
@@ -347,6 +356,9 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
     if (c.schedule.kind == schedule_kind::step && c.schedule.milestones.empty())
         throw config_error("--schedule step needs --milestones E1,E2,...");
     if (c.eval_only && !c.checkpoint) throw config_error("--eval-only needs --checkpoint FILE");
+    if (c.eval_batch_stats && !c.eval_only) throw config_error("--eval-bn batch needs --eval-only");
+    if (c.eval_batch_stats && c.eval_batch == 1)
+        throw config_error("--eval-bn batch: batch statistics need --eval-batch of at least 2");
     if (c.eval_only && c.resume) throw config_error("--eval-only and --resume exclude each other");
     try {
         c.optimizer.validate();

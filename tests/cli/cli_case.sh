@@ -120,6 +120,24 @@ case $case_name in
     expect 0 "accuracy $pct" -- "$train" --model resnet20 $small --eval-only --checkpoint "$work/straight/final.ckpt"
     expect 2 "written by network 'resnet20'.*loading into 'resnet56'" -- \
       "$train" --model resnet56 $small --eval-only --checkpoint "$work/straight/final.ckpt" ;;
+  eval-modes)
+    need_data
+    # Eval mode does not depend on the batch: every logit equal, bit for bit, at batch 1 and 128
+    # (the CRC-32 of all logits); train-mode batch statistics are another thing (and refused
+    # at batch 1).
+    expect 0 "" -- "$train" --model cnn-bn --limit-train 256 --limit-test 300 --batch 64 --quiet --epochs 1 --out "$work/run"
+    ev="--model cnn-bn --limit-test 300 --eval-only --checkpoint $work/run/final.ckpt"
+    a=$("$train" $ev --eval-batch 1) || fail "eval at batch 1"
+    b=$("$train" $ev --eval-batch 128) || fail "eval at batch 128"
+    echo "$a"; echo "$b"
+    crc() { sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$1"; }
+    [ -n "$(crc "$a")" ] && [ "$(crc "$a")" = "$(crc "$b")" ] || fail "eval logits differ between batch 1 and batch 128"
+    expect 0 "batches of 128, batch statistics" -- "$train" $ev --eval-batch 128 --eval-bn batch
+    c=$("$train" $ev --eval-batch 128 --eval-bn batch)
+    [ "$(crc "$c")" != "$(crc "$b")" ] || fail "batch statistics gave the running statistics' logits"
+    expect 2 "batch statistics need --eval-batch of at least 2" -- "$train" $ev --eval-batch 1 --eval-bn batch
+    expect 2 "the last test batch would hold 1 image" -- "$train" $ev --eval-batch 299 --eval-bn batch
+    expect 2 "--eval-bn: expected running or batch" -- "$train" $ev --eval-bn median ;;
   divergence)
     need_data
     expect 3 "the (loss|gradient norm) is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"

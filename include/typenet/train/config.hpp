@@ -49,6 +49,8 @@ struct train_config {
     bool resume = false;
     bool eval_only = false;
     std::optional<std::filesystem::path> checkpoint;
+    std::size_t eval_batch = 0;       // images per evaluation batch; 0 = batch
+    bool eval_batch_stats = false;    // --eval-bn batch: batch norm with each test batch's statistics
     divergence_policy on_divergence = divergence_policy::stop;
     bool quiet = false;
     bool progress = true;  // a progress bar when stderr is a terminal

@@ -86,15 +86,20 @@ inline std::string format_duration(double s) {
 
 struct eval_result {
     double loss = 0, accuracy = 0;
+    std::uint32_t logits_crc = 0;  // CRC-32 of every logit's bytes, in test-set order
 };
 
-// Mean loss and accuracy of `net` in eval mode over `set`, in batches of `batch`.
+// Mean loss and accuracy of `net` over `set`, in batches of `batch`: in eval mode (running
+// statistics), or with batch_stats in train mode (each test batch's own batch-norm statistics;
+// the running statistics move, so use it on a network that is not trained further).
 template <class Net>
 eval_result evaluate(Net& net, const data::cifar10_set& set, const data::channel_stats& stats, std::size_t batch,
-                     const softmax_cross_entropy& loss) {
+                     const softmax_cross_entropy& loss, bool batch_stats = false) {
     using T = typename Net::value_type;
     const auto was = net.current_mode();
-    net.eval();
+    if (batch_stats) net.train();
+    else net.eval();
+    std::uint32_t crc = 0;
     data::pipeline_config pc;
     pc.batch = batch;
     data::batch_plan plan(set, stats, pc, 0, false);
@@ -113,13 +118,15 @@ eval_result evaluate(Net& net, const data::cifar10_set& set, const data::channel
             std::copy(tmp.begin(), tmp.end(), x.data());
         }
         const auto& y = net.forward(x);
+        crc = io::crc32(reinterpret_cast<const unsigned char*>(y.data()), y.size() * sizeof(T), crc);
         const std::span<const std::int32_t> lab(labels.data(), n);
         total_loss += loss.loss(y, lab) * double(n);
         correct += count_correct(y, lab);
         seen += n;
     }
     if (was == mode::train) net.train();
-    return {seen ? total_loss / double(seen) : 0.0, seen ? double(correct) / double(seen) : 0.0};
+    else net.eval();
+    return {seen ? total_loss / double(seen) : 0.0, seen ? double(correct) / double(seen) : 0.0, crc};
 }
 
 template <class Net>
@@ -153,9 +160,16 @@ public:
         if (cfg_.eval_only) {
             const auto ck = io::read_checkpoint(*cfg_.checkpoint);
             restore_checkpoint(ck, cfg_.checkpoint->string(), *net, name_, nullptr);
-            const auto r = evaluate(*net, test_set_, stats_, cfg_.batch, loss);
-            std::printf("eval %s on %zu test images: loss %.4f accuracy %.2f%%\n", cfg_.checkpoint->string().c_str(),
-                        test_set_.size(), r.loss, 100 * r.accuracy);
+            const std::size_t eb = cfg_.eval_batch ? cfg_.eval_batch : cfg_.batch;
+            if (cfg_.eval_batch_stats && test_set_.size() % eb == 1)
+                throw config_error("--eval-bn batch: the last test batch would hold 1 image (" +
+                                   std::to_string(test_set_.size()) + " images in batches of " + std::to_string(eb) +
+                                   "); choose another --eval-batch");
+            const auto r = evaluate(*net, test_set_, stats_, eb, loss, cfg_.eval_batch_stats);
+            std::printf("eval %s on %zu test images (batches of %zu, %s statistics): loss %.4f accuracy %.2f%% "
+                        "(logits crc32 %08x)\n",
+                        cfg_.checkpoint->string().c_str(), test_set_.size(), eb,
+                        cfg_.eval_batch_stats ? "batch" : "running", r.loss, 100 * r.accuracy, unsigned(r.logits_crc));
             return exit_ok;
         }
 
@@ -259,7 +273,7 @@ public:
             row.lr = lr;
             row.diverged = diverged;
             row.images_per_second = train_seconds > 0 ? double(seen) / train_seconds : 0;
-            const auto ev = evaluate(*net, test_set_, stats_, cfg_.batch, loss);
+            const auto ev = evaluate(*net, test_set_, stats_, cfg_.eval_batch ? cfg_.eval_batch : cfg_.batch, loss);
             net->release_buffers();
             detail::return_free_memory();
             row.test_loss = ev.loss;

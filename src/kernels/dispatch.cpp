@@ -252,18 +252,18 @@ fast::conv_pass make_pass(const isa_table& t, std::size_t cin, std::size_t ih, s
         p.src_h = ih + 2 * pad, p.src_w = iw + pad;
         p.vwidth = p.src_w;
         p.vn = (oh - 1) * p.vwidth + ow;
-        p.vn_pad = round_up(p.vn, nr);
+        p.vn_pad = round_up(p.vn, t.lanes);  // conv_tiles: full panels of nr, then a narrower one
         p.src_floats = cin * p.src_plane() + nr;  // slack: the last panel reads up to nr floats further
     } else if (p.phased) {
         p.qh = oh + (k - 1) / s, p.qw = ow + (k - 1) / s, p.phases = std::min(s, k);
         p.vwidth = p.qw;
         p.vn = (oh - 1) * p.vwidth + ow;
-        p.vn_pad = round_up(p.vn, nr);
+        p.vn_pad = round_up(p.vn, t.lanes);
         p.src_floats = cin * p.src_plane() + nr;
     } else {
         p.vwidth = ow;
         p.vn = oh * ow;
-        p.vn_pad = round_up(p.vn, nr);
+        p.vn_pad = round_up(p.vn, t.lanes);
         p.src_floats = p.K * p.vn_pad;
     }
     std::vector<std::size_t>& off = tl_offsets;

@@ -306,10 +306,20 @@ struct impl {
     static void conv_tiles(std::size_t K, std::size_t m_pad, const float* apack, const float* src, const std::size_t* off,
                            std::size_t vn_pad, float* out) {
         constexpr std::size_t NR = NV * L;
-        for (std::size_t mp = 0; mp < m_pad / MR; ++mp)
-            for (std::size_t q0 = 0; q0 < vn_pad; q0 += NR)
-                tile<MR, NV>(K, a_packed<MR>{apack + mp * MR * K}, b_offsets{src + q0, off}, out + mp * MR * vn_pad + q0,
-                             vn_pad, false, NR);
+        // vn_pad is a multiple of the vector width: full tiles of NV vectors, then one narrower
+        // tile (an 8x8 map's 71 virtual outputs take 48 + 32 columns, not 2 x 48).
+        for (std::size_t mp = 0; mp < m_pad / MR; ++mp) {
+            const a_packed<MR> a{apack + mp * MR * K};
+            float* o = out + mp * MR * vn_pad;
+            std::size_t q0 = 0;
+            for (; q0 + NR <= vn_pad; q0 += NR) tile<MR, NV>(K, a, b_offsets{src + q0, off}, o + q0, vn_pad, false, NR);
+            if constexpr (NV > 1) {
+                if (q0 < vn_pad)
+                    with_mr<NV - 1>(int((vn_pad - q0) / L), [&]<int V>() {
+                        tile<MR, V>(K, a, b_offsets{src + q0, off}, o + q0, vn_pad, false, std::size_t(V) * L);
+                    });
+            }
+        }
     }
 
     static void conv_pass_image(const conv_pass& p, const float* in, float* out, float* work) {

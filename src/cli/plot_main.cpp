@@ -1,7 +1,10 @@
 // typenet-plot: overlays several runs' metrics.csv on one SVG chart.
 //   typenet-plot --out ablation.svg --title "BN vs no BN" cnn-bn=runs/bn/metrics.csv cnn-nobn=runs/nobn/metrics.csv
+// or, with --sweep, plots each run's final test accuracy against a value given per run:
+//   typenet-plot --sweep lr --out lr.svg cnn-bn@0.01=runs/lr-bn-0.01/metrics.csv cnn-bn@0.1=... cnn-nobn@0.01=...
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -9,30 +12,62 @@
 
 int main(int argc, char** argv) {
     using namespace typenet::train;
-    std::string out, title = "runs";
+    std::string out, title = "runs", sweep;
+    bool linear = false;
     std::vector<labelled_run> runs;
+    std::vector<sweep_run> points;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string a = argv[i];
             if (a == "--help" || a == "-h") {
                 std::printf("usage: typenet-plot --out FILE.svg [--title TEXT] LABEL=path/to/metrics.csv ...\n"
-                            "Overlays the loss and test-accuracy curves of several typenet-train runs.\n");
+                            "       typenet-plot --sweep NAME [--linear] --out FILE.svg [--title TEXT] LABEL@X=path/to/metrics.csv ...\n"
+                            "Overlays the loss and test-accuracy curves of several typenet-train runs; with --sweep,\n"
+                            "plots each run's final test accuracy and train loss against X (named NAME, log scale\n"
+                            "unless --linear), one line per LABEL.\n");
                 return 0;
             }
-            if (a == "--out" || a == "--title") {
+            if (a == "--out" || a == "--title" || a == "--sweep") {
                 if (i + 1 >= argc) throw std::runtime_error(a + ": missing value");
-                (a == "--out" ? out : title) = argv[++i];
+                (a == "--out" ? out : a == "--title" ? title : sweep) = argv[++i];
+                continue;
+            }
+            if (a == "--linear") {
+                linear = true;
                 continue;
             }
             if (a.rfind("--", 0) == 0) throw std::runtime_error("unknown flag '" + a + "' (see --help)");
             const auto eq = a.find('=');
             if (eq == std::string::npos || eq == 0)
-                throw std::runtime_error("'" + a + "': expected LABEL=path/to/metrics.csv");
-            runs.push_back({a.substr(0, eq), read_metrics_csv(a.substr(eq + 1))});
+                throw std::runtime_error("'" + a + "': expected " +
+                                         (sweep.empty() ? "LABEL=path/to/metrics.csv" : "LABEL@X=path/to/metrics.csv"));
+            if (sweep.empty()) {
+                runs.push_back({a.substr(0, eq), read_metrics_csv(a.substr(eq + 1))});
+                continue;
+            }
+            const auto at = a.rfind('@', eq);
+            if (at == std::string::npos || at == 0 || at + 1 == eq)
+                throw std::runtime_error("'" + a + "': --sweep expects LABEL@X=path/to/metrics.csv");
+            double x = 0;
+            try {
+                std::size_t used = 0;
+                x = std::stod(a.substr(at + 1, eq - at - 1), &used);
+                if (used != eq - at - 1) throw std::invalid_argument("trailing characters");
+            } catch (const std::exception&) {
+                throw std::runtime_error("'" + a + "': '" + a.substr(at + 1, eq - at - 1) + "' is not a number");
+            }
+            auto rows = read_metrics_csv(a.substr(eq + 1));
+            if (rows.empty()) throw std::runtime_error(a.substr(eq + 1) + ": no epochs recorded");
+            points.push_back({a.substr(0, at), x, std::move(rows)});
         }
         if (out.empty()) throw std::runtime_error("--out FILE.svg is required");
-        if (runs.empty()) throw std::runtime_error("no runs given (LABEL=path/to/metrics.csv ...)");
-        write_file_atomic(out, overlay_svg(runs, title));
+        if (sweep.empty()) {
+            if (runs.empty()) throw std::runtime_error("no runs given (LABEL=path/to/metrics.csv ...)");
+            write_file_atomic(out, overlay_svg(runs, title));
+        } else {
+            if (points.empty()) throw std::runtime_error("no runs given (LABEL@X=path/to/metrics.csv ...)");
+            write_file_atomic(out, sweep_svg(points, title, sweep, !linear));
+        }
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "typenet-plot: %s\n", e.what());

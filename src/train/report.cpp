@@ -106,7 +106,8 @@ struct series {
 // clip_outliers: a diverging run can log a loss of 1e13 in one epoch; the axis then stops at
 // 3x the median of the values and points above it are drawn on the top edge as open circles.
 std::string panel(double x0, double y0, double w, double h, const std::string& title, const std::string& ylabel,
-                  const std::vector<series>& all, bool from_zero, bool clip_outliers = false) {
+                  const std::vector<series>& all, bool from_zero, bool clip_outliers = false,
+                  const std::string& xlabel = "epoch", bool log_x = false) {
     double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
     std::vector<double> values;
     for (const auto& s : all)
@@ -144,10 +145,22 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
              "' stroke='#ddd'/>\n";
         s += "<text x='" + num(L - 5) + "' y='" + num(Y(yv) + 4) + "' text-anchor='end' font-size='11'>" +
              num(yv, "%.3g") + "</text>\n";
-        s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
-             num(xv, "%.3g") + "</text>\n";
+        if (!log_x)
+            s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
+                 num(xv, "%.3g") + "</text>\n";
     }
-    s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>epoch</text>\n";
+    if (log_x) {  // x holds log10 of the value: a tick at every point's x, labelled with the value
+        std::vector<double> xs;
+        for (const auto& se : all)
+            for (auto [x, y] : se.points) xs.push_back(x);
+        std::sort(xs.begin(), xs.end());
+        xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+        for (double xv : xs)
+            s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
+                 num(std::pow(10.0, xv), "%.3g") + "</text>\n";
+    }
+    s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>" + xlabel +
+         (log_x ? " (log scale)" : "") + "</text>\n";
     s += "<text x='" + num(x0 + 14) + "' y='" + num((T + B) / 2) + "' text-anchor='middle' font-size='12' transform='rotate(-90 " +
          num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + ylabel + "</text>\n";
     if (clipped)
@@ -208,6 +221,32 @@ std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string
     return document(1000, 400, title,
                     panel(0, 0, 500, 400, title + ": loss", "loss", loss, true, true) +
                         panel(500, 0, 500, 400, title + ": test accuracy", "accuracy %", acc, true));
+}
+
+std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& title, const std::string& xlabel,
+                      bool log_x) {
+    std::vector<std::string> labels;
+    for (const auto& r : runs)
+        if (std::find(labels.begin(), labels.end(), r.label) == labels.end()) labels.push_back(r.label);
+    std::vector<series> acc, loss;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const char* c = palette[i % (sizeof palette / sizeof *palette)];
+        std::vector<std::pair<double, double>> a, l;
+        for (const auto& r : runs) {
+            if (r.label != labels[i] || r.rows.empty()) continue;
+            if (log_x && !(r.x > 0)) throw std::runtime_error("a log-scale sweep needs x > 0, got " + num(r.x, "%g"));
+            const double x = log_x ? std::log10(r.x) : r.x;
+            a.emplace_back(x, 100 * r.rows.back().test_accuracy);
+            l.emplace_back(x, r.rows.back().train_loss);
+        }
+        std::sort(a.begin(), a.end());
+        std::sort(l.begin(), l.end());
+        acc.push_back({labels[i], c, false, a});
+        loss.push_back({labels[i], c, true, l});
+    }
+    return document(1000, 400, title,
+                    panel(0, 0, 500, 400, title + ": final test accuracy", "accuracy %", acc, true, false, xlabel, log_x) +
+                        panel(500, 0, 500, 400, title + ": final train loss", "loss", loss, true, true, xlabel, log_x));
 }
 
 }  // namespace typenet::train

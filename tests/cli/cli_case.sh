@@ -80,7 +80,15 @@ case $case_name in
     # overlay of two runs
     expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "two" a="$work/run/metrics.csv" b="$work/run/metrics.csv"
     grep -q "<polyline" "$work/overlay.svg" || fail "overlay has no curves"
-    expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv ;;
+    expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv
+    # a sweep: final accuracy against a per-run value, log scale (the learning-rate headroom chart)
+    m=$work/run/metrics.csv
+    expect 0 "" -- "$plot" --sweep lr --out "$work/sweep.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
+    [ "$(grep -c "<polyline" "$work/sweep.svg")" -eq 4 ] || fail "sweep chart: expected 2 labels x 2 panels"
+    grep -q "lr (log scale)" "$work/sweep.svg" || fail "sweep chart: no log-scale axis"
+    expect 2 "'fast' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" a@fast=$m
+    expect 2 "log-scale sweep needs x > 0" -- "$plot" --sweep lr --out "$work/x.svg" a@0=$m
+    expect 2 "expects LABEL@X=path" -- "$plot" --sweep lr --out "$work/x.svg" a=$m ;;
   bad-checkpoint)
     need_data
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --out "$work/run"

@@ -36,6 +36,16 @@ struct labelled_run {
 // train dashed).
 std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string& title);
 
+// A sweep: one run per (label, x), e.g. the learning-rate headroom of a network. The chart
+// shows each run's final test accuracy against x (log scale when log_x), one line per label
+// (points sorted by x), and the final train loss likewise.
+struct sweep_run {
+    std::string label;
+    double x = 0;
+    std::vector<epoch_metrics> rows;
+};
+std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& title, const std::string& xlabel, bool log_x);
+
 // Writes text to a file atomically (temp file + rename).
 void write_file_atomic(const std::filesystem::path& file, const std::string& text);
 

@@ -10,6 +10,9 @@
 # Environment: BUILD_DIR [build], THREADS [all cores], TYPENET_DATA (see docs/training.md).
 # Exit code: 0 when every run finished, 1 when one failed, 2 for an unknown name.
 set -euo pipefail
+# The whole script is one brace group, parsed before it runs: editing this file while a long
+# run is going (bash reads scripts as it executes them) cannot change what the run does next.
+{
 cd "$(dirname "$0")/.."
 
 build_dir=${BUILD_DIR:-build}
@@ -34,12 +37,23 @@ lr-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 10 --on-divergence 
 lr-bn-0.2|--model cnn-bn --recipe baseline --lr 0.2 --epochs 10 --on-divergence continue
 lr-bn-0.5|--model cnn-bn --recipe baseline --lr 0.5 --epochs 10 --on-divergence continue
 best-full|--model cnn-bn --recipe full --epochs 30
+best-full-10|--model cnn-bn --recipe full --epochs 10
+best-no-augment|--model cnn-bn --recipe full --epochs 10 --augment false
+best-no-smoothing|--model cnn-bn --recipe full --epochs 10 --label-smoothing 0
+best-no-weight-decay|--model cnn-bn --recipe full --epochs 10 --weight-decay 0
+best-no-warmup|--model cnn-bn --recipe full --epochs 10 --warmup-epochs 0
+best-no-cosine|--model cnn-bn --recipe full --epochs 10 --schedule constant
+momentum-0.5|--model cnn-bn --recipe baseline --bn-momentum 0.5 --epochs 10
+momentum-0.1|--model cnn-bn --recipe baseline --bn-momentum 0.1 --epochs 10
+momentum-0.01|--model cnn-bn --recipe baseline --bn-momentum 0.01 --epochs 10
 resnet20|--model resnet20 --recipe resnet --epochs 100
 EOF
 )
 groups=$(cat <<'EOF'
 ablation|ablation-nobn-0.1 ablation-bn-0.1 ablation-nobn-0.02 ablation-bn-0.02
 lr-headroom|lr-nobn-0.01 lr-nobn-0.02 lr-nobn-0.05 lr-nobn-0.1 lr-nobn-0.2 lr-nobn-0.5 lr-bn-0.01 lr-bn-0.02 lr-bn-0.05 lr-bn-0.1 lr-bn-0.2 lr-bn-0.5
+leave-one-out|best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine
+momentum|momentum-0.5 momentum-0.1 momentum-0.01
 EOF
 )
 
@@ -103,3 +117,4 @@ for r in "${names[@]}"; do
   fi
 done
 exit $status
+}

@@ -242,22 +242,34 @@ struct impl {
                                 for (std::size_t j = 0; j < qw; ++j) d[j] = 0.f;
                                 continue;
                             }
-                            // Columns j with 0 <= j * s + b - pad < W: [lo, hi).
-                            const std::size_t lo = b >= p.pad ? 0 : (p.pad - b + s - 1) / s;
-                            const std::size_t hi = min_size(qw, W + p.pad > b ? (W + p.pad - b + s - 1) / s : 0);
-                            std::size_t j = 0;
-                            for (; j < lo && j < qw; ++j) d[j] = 0.f;
-                            if (lo < hi) {
-                                const float* xr = xc + std::size_t(ih) * W + (lo * s + b - p.pad);
-                                for (; j < hi; ++j) d[j] = xr[(j - lo) * s];
-                            }
-                            for (; j < qw; ++j) d[j] = 0.f;
+                            strided_row(xc + std::size_t(ih) * W, W, b, p.pad, s, qw, d);
                         }
             }
             std::memset(d, 0, (p.src_floats - p.in_channels * p.src_plane()) * sizeof(float));
         } else {
             im2col(p, in, src);
         }
+    }
+
+    // d[j] = xrow[j * s + v - pad] for j < n, 0 where that column is outside [0, W): zeros on
+    // both sides and a strided copy without a test per element between them (im2col rows and
+    // phase-plane rows).
+    static void strided_row(const float* xrow, std::size_t W, std::size_t v, std::size_t pad, std::size_t s,
+                            std::size_t n, float* d) {
+        const std::size_t lo = v >= pad ? 0 : (pad - v + s - 1) / s;
+        const std::size_t hi = min_size(n, W + pad > v ? (W + pad - v + s - 1) / s : 0);
+        std::size_t j = 0;
+        for (; j < lo && j < n; ++j) d[j] = 0.f;
+        if (lo < hi) {
+            const float* xr = xrow + (lo * s + v - pad);
+            if (s == 1)
+                for (; j < hi; ++j) d[j] = xr[j - lo];
+            else if (s == 2)
+                for (; j < hi; ++j) d[j] = xr[2 * (j - lo)];
+            else
+                for (; j < hi; ++j) d[j] = xr[(j - lo) * s];
+        }
+        for (; j < n; ++j) d[j] = 0.f;
     }
 
     // col[k = (c, u, v)][oh * out_w + ow] = in[c][oh * s + u - pad][ow * s + v - pad] (0 outside);
@@ -276,22 +288,7 @@ struct impl {
                             for (std::size_t ow = 0; ow < OW; ++ow) r[ow] = 0.f;
                             continue;
                         }
-                        // Columns ow with 0 <= ow * s + v - pad < W: [lo, hi); zeros outside, and a
-                        // strided copy without a test per element inside.
-                        const std::size_t lo = v >= p.pad ? 0 : (p.pad - v + s - 1) / s;
-                        const std::size_t hi = min_size(OW, W + p.pad > v ? (W + p.pad - v + s - 1) / s : 0);
-                        std::size_t ow = 0;
-                        for (; ow < lo && ow < OW; ++ow) r[ow] = 0.f;
-                        if (lo < hi) {
-                            const float* xr = plane + std::size_t(ih) * W + (lo * s + v - p.pad);
-                            if (s == 1)
-                                for (; ow < hi; ++ow) r[ow] = xr[ow - lo];
-                            else if (s == 2)
-                                for (; ow < hi; ++ow) r[ow] = xr[2 * (ow - lo)];
-                            else
-                                for (; ow < hi; ++ow) r[ow] = xr[(ow - lo) * s];
-                        }
-                        for (; ow < OW; ++ow) r[ow] = 0.f;
+                        strided_row(plane + std::size_t(ih) * W, W, v, p.pad, s, OW, r);
                     }
                     for (std::size_t q = OH * OW; q < p.vn_pad; ++q) row[q] = 0.f;
                 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "typenet/layer.hpp"
+#include "typenet/rng.hpp"
 #include "typenet/tensor.hpp"
 
 namespace typenet::detail {
@@ -100,6 +101,41 @@ public:
 
     layers_type& layers() { return layers_; }
     const layers_type& layers() const { return layers_; }
+
+    // Fresh parameters and state for every layer, drawing from g in layer order.
+    void initialize(rng& g) {
+        std::apply([&](auto&... l) { (l.initialize(g), ...); }, layers_);
+    }
+    // f(parameter_view<T>) / f(state_view<T>) for every tensor of every layer, named
+    // "<prefix><index>.<kind>.<local name>": the network passes "", a residual block
+    // "main." and "shortcut." (the network then prefixes the block's own "<i>.residual.").
+    template <class F> void for_each_parameter(std::string_view prefix, F&& f) {
+        visit_named(prefix, [&](const std::string& name, auto& l) {
+            l.for_each_parameter([&](parameter_view<T> p) {
+                const std::string full = name + std::string(p.name);
+                p.name = full;
+                f(p);
+            });
+        });
+    }
+    template <class F> void for_each_state(std::string_view prefix, F&& f) {
+        visit_named(prefix, [&](const std::string& name, auto& l) {
+            l.for_each_state([&](state_view<T> s) {
+                const std::string full = name + std::string(s.name);
+                s.name = full;
+                f(s);
+            });
+        });
+    }
+    // Reseeds every layer that draws in train mode (dropout: generator()), and the layers
+    // inside every block (reseed_layers), one draw from g each, in layer order.
+    void reseed_layers(rng& g) {
+        std::apply([&](auto&... l) { (reseed_one(l, g), ...); }, layers_);
+    }
+    // The running-statistics momentum of every batch-norm layer, inside blocks too.
+    void set_bn_momentum(double m) {
+        std::apply([&](auto&... l) { (set_momentum_one(l, m), ...); }, layers_);
+    }
     template <std::size_t I> layer_type<I>& layer() { return std::get<I>(layers_); }
     template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
 
@@ -130,6 +166,21 @@ public:
     }
 
 private:
+    template <class F> void visit_named(std::string_view prefix, F&& f) {
+        visit_named_impl(prefix, f, std::make_index_sequence<depth>{});
+    }
+    template <class F, std::size_t... I> void visit_named_impl(std::string_view prefix, F& f, std::index_sequence<I...>) {
+        (f(std::string(prefix) + std::to_string(I) + "." + std::string(layer_type<I>::kind) + ".", std::get<I>(layers_)),
+         ...);
+    }
+    template <class L> static void reseed_one(L& l, rng& g) {
+        if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
+        else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);
+    }
+    template <class L> static void set_momentum_one(L& l, double m) {
+        if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
+    }
+
     template <std::size_t I> static const auto& input_of(const input_tensor& x, const tape& t) {
         if constexpr (I == 0) return x;
         else return std::get<I - 1>(t.outputs);

@@ -216,7 +216,7 @@ public:
     // Fresh parameters from `seed` (same seed, same network, on every platform); state reset.
     void initialize(std::uint64_t seed) {
         rng g(seed);
-        std::apply([&](auto&... l) { (l.initialize(g), ...); }, chain_.layers());
+        chain_.initialize(g);
         zero_grad();
         has_train_forward_ = false;
     }
@@ -299,37 +299,19 @@ public:
     }
 
     // f(parameter_view<T>) with p.name the full stable name, e.g. "0.conv_bn.weight".
-    template <class F> void for_each_parameter(F&& f) {
-        visit_layers([&]<std::size_t I>(auto& l) {
-            l.for_each_parameter([&](parameter_view<T> p) {
-                const std::string full = tensor_name<I>(p.name);
-                p.name = full;
-                f(p);
-            });
-        });
-    }
+    template <class F> void for_each_parameter(F&& f) { chain_.for_each_parameter("", f); }
     // f(state_view<T>) with s.name the full stable name, e.g. "3.batch_norm.running_var".
-    template <class F> void for_each_state(F&& f) {
-        visit_layers([&]<std::size_t I>(auto& l) {
-            l.for_each_state([&](state_view<T> s) {
-                const std::string full = tensor_name<I>(s.name);
-                s.name = full;
-                f(s);
-            });
-        });
-    }
+    template <class F> void for_each_state(F&& f) { chain_.for_each_state("", f); }
 
     // Reseeds the random generators of layers that draw in train mode (dropout), e.g. once per
     // epoch from (seed, epoch) so that a resumed run draws what an uninterrupted one would.
     void reseed_layers(std::uint64_t seed) {
         rng g(seed);
-        std::apply([&](auto&... l) { (reseed_if_any(l, g), ...); }, chain_.layers());
+        chain_.reseed_layers(g);
     }
 
     // The running-statistics momentum of every batch-norm layer (weight of the new batch).
-    void set_bn_momentum(double m) {
-        std::apply([&](auto&... l) { (set_momentum_if_any(l, m), ...); }, chain_.layers());
-    }
+    void set_bn_momentum(double m) { chain_.set_bn_momentum(m); }
 
     template <std::size_t I> layer_type<I>& layer() { return chain_.template layer<I>(); }
     template <std::size_t I> const layer_type<I>& layer() const { return chain_.template layer<I>(); }
@@ -381,22 +363,6 @@ public:
     }
 
 private:
-    template <std::size_t I> static std::string tensor_name(std::string_view local) {
-        return std::to_string(I) + "." + std::string(layer_type<I>::kind) + "." + std::string(local);
-    }
-
-    template <class F, std::size_t... I> void visit_layers_impl(F& f, std::index_sequence<I...>) {
-        (f.template operator()<I>(chain_.template layer<I>()), ...);
-    }
-    template <class F> void visit_layers(F&& f) { visit_layers_impl(f, std::make_index_sequence<depth>{}); }
-
-    template <class L> static void reseed_if_any(L& l, rng& g) {
-        if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
-        else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);  // layers inside blocks
-    }
-    template <class L> static void set_momentum_if_any(L& l, double m) {
-        if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
-    }
 
     static constexpr std::size_t max_input_size = chain_type::max_input_size;
 

@@ -251,58 +251,32 @@ public:
     }
 
     void initialize(rng& g) {
-        std::apply([&](auto&... l) { (l.initialize(g), ...); }, main_.layers());
-        if constexpr (has_shortcut_layers) std::apply([&](auto&... l) { (l.initialize(g), ...); }, shortcut_.layers());
+        main_.initialize(g);
+        if constexpr (has_shortcut_layers) shortcut_.initialize(g);
     }
     // Local names "main.<j>.<kind>.<tensor>" and "shortcut.<j>.<kind>.<tensor>"; the network
     // prefixes "<i>.residual.".
     template <class F> void for_each_parameter(F&& f) {
-        visit([&]<class L>(const std::string& prefix, L& l) {
-            l.for_each_parameter([&](parameter_view<T> p) {
-                const std::string full = prefix + std::string(p.name);
-                p.name = full;
-                f(p);
-            });
-        });
+        main_.for_each_parameter("main.", f);
+        if constexpr (has_shortcut_layers) shortcut_.for_each_parameter("shortcut.", f);
     }
     template <class F> void for_each_state(F&& f) {
-        visit([&]<class L>(const std::string& prefix, L& l) {
-            l.for_each_state([&](state_view<T> st) {
-                const std::string full = prefix + std::string(st.name);
-                st.name = full;
-                f(st);
-            });
-        });
+        main_.for_each_state("main.", f);
+        if constexpr (has_shortcut_layers) shortcut_.for_each_state("shortcut.", f);
     }
     void set_momentum(double m) {
-        visit([&]<class L>(const std::string&, L& l) {
-            if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
-        });
+        main_.set_bn_momentum(m);
+        if constexpr (has_shortcut_layers) shortcut_.set_bn_momentum(m);
     }
     void reseed_layers(rng& g) {
-        visit([&]<class L>(const std::string&, L& l) {
-            if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
-            else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);
-        });
+        main_.reseed_layers(g);
+        if constexpr (has_shortcut_layers) shortcut_.reseed_layers(g);
     }
 
     main_chain& main() { return main_; }
     short_chain& shortcut() { return shortcut_; }
 
 private:
-    template <class F> void visit(F&& f) {
-        visit_chain(main_, "main.", f, std::make_index_sequence<main_chain::depth>{});
-        if constexpr (has_shortcut_layers)
-            visit_chain(shortcut_, "shortcut.", f, std::make_index_sequence<short_chain::depth>{});
-    }
-    template <class C, class F, std::size_t... J>
-    static void visit_chain(C& c, const char* branch_name, F& f, std::index_sequence<J...>) {
-        (f(std::string(branch_name) + std::to_string(J) + "." +
-               std::string(std::tuple_element_t<J, typename C::layers_type>::kind) + ".",
-           c.template layer<J>()),
-         ...);
-    }
-
     main_chain main_;
     short_chain shortcut_;
 };

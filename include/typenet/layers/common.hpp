@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,38 @@ template <> struct fused_activation<relu> {
         kernels::relu_backward<T>(n, y, dy, scratch);
         return scratch;
     }
+};
+
+// The backward entry points of a layer with a fused activation (conv2d, dense), which differ
+// only in where dL/d(pre-activation) goes. The layer (Derived) supplies
+//   void backward_from(const tensor<T, In>& x, const T* dz, T* dx)
+// that ADDS its parameter gradients from dz and writes dx unless dx is null.
+template <class Derived, class T, class In, class Out, class Act>
+class fused_activation_backward {
+    using act = fused_activation<Act>;
+
+public:
+    void backward(const tensor<T, In>& x, const tensor<T, Out>& y, const tensor<T, Out>& dy, tensor<T, In>& dx,
+                  const nothing_saved&) {
+        T* scratch = nullptr;  // dL/d(pre-activation) needs a buffer of its own only under a fused ReLU
+        if constexpr (!std::is_same_v<Act, identity>) {
+            scratch_.resize(y.batch());
+            scratch = scratch_.data();
+        }
+        self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), scratch), dx.data());
+    }
+    // dy is scratch (layer.hpp): the ReLU mask is applied to it in place.
+    void backward(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, tensor<T, In>& dx,
+                  const nothing_saved&) {
+        self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data());
+    }
+    void backward_params(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, const nothing_saved&) {
+        self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
+    }
+
+private:
+    Derived& self() { return static_cast<Derived&>(*this); }
+    tensor<T, Out> scratch_;  // dL/d(pre-activation) under a fused ReLU, const-dy backward only
 };
 
 constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, bool same_pad) {

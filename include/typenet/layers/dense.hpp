@@ -44,7 +44,11 @@ struct dense {
 namespace detail {
 
 template <class T, class Spec, class In>
-class dense_layer {
+class dense_layer : public fused_activation_backward<dense_layer<T, Spec, In>, T, In, typename Spec::template output_shape<In>,
+                                                     typename Spec::activation_type> {
+    friend fused_activation_backward<dense_layer, T, In, typename Spec::template output_shape<In>,
+                                     typename Spec::activation_type>;
+
 public:
     using value_type = T;
     using input_shape = In;
@@ -66,25 +70,6 @@ public:
         kernels::dense_forward<T>(x.batch(), N, M, x.data(), weight_.data(), bias_.data(), y.data());
         act::apply(y.size(), y.data());
     }
-    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
-                  tensor<T, In>& dx, const saved_type&) {
-        T* scratch = nullptr;  // dL/d(pre-activation) needs a buffer of its own only under a fused ReLU
-        if constexpr (!std::is_same_v<typename Spec::activation_type, identity>) {
-            scratch_.resize(y.batch());
-            scratch = scratch_.data();
-        }
-        backward_from(x, act::backward(y.size(), y.data(), dy.data(), scratch), dx.data());
-    }
-    // dy is scratch (layer.hpp): the ReLU mask is applied to it in place.
-    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
-                  tensor<T, In>& dx, const saved_type&) {
-        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data());
-    }
-    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
-                         const saved_type&) {
-        backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
-    }
-
     void initialize(rng& g) {
         const double bound = 1.0 / std::sqrt(double(N));
         uniform_fill(g, weight_.data(), weight_.size(), bound);
@@ -111,7 +96,6 @@ private:
 
     xt::xtensor<T, 2> weight_, weight_grad_;
     xt::xtensor<T, 1> bias_, bias_grad_;
-    tensor<T, output_shape> scratch_;  // dL/d(pre-activation) under a fused ReLU, const-dy backward only
 };
 
 }  // namespace detail

@@ -480,7 +480,7 @@ TEST_CASE("fast batch norm (+ fused ReLU) inference matches the double reference
 
 // ---- ReLU and pooling: exact ---------------------------------------------------------------------
 
-TEST_CASE("fast ReLU and max pooling match the float reference bit for bit", "[kernels][exact]") {
+TEST_CASE("fast ReLU, residual add and max pooling match the float reference bit for bit", "[kernels][exact]") {
     for (std::size_t n : {1u, 15u, 16u, 17u, 1000u, 70001u}) {
         auto x = random_floats(n, 51), dy = random_floats(n, 52);
         if (n > 3) x[3] = 0.f, x[2] = -0.f;
@@ -496,6 +496,19 @@ TEST_CASE("fast ReLU and max pooling match the float reference bit for bit", "[k
             CHECK(bit_identical(in_place, y_ref));
             CHECK(bit_identical(dx, dx_ref));
         });
+        // The join of a residual block: y = a + b (then ReLU), in place on either operand too.
+        // 70001 spans several of the blocks the work is split into.
+        for (const bool relu : {false, true}) {
+            INFO("add, relu " << relu);
+            std::vector<float> s_ref(n), s(n), on_a = x, on_b = dy;
+            ref::add<float>(n, x.data(), dy.data(), s_ref.data(), relu);
+            k::add<float>(n, x.data(), dy.data(), s.data(), relu);
+            k::add<float>(n, on_a.data(), dy.data(), on_a.data(), relu);
+            k::add<float>(n, x.data(), on_b.data(), on_b.data(), relu);
+            CHECK(bit_identical(s, s_ref));
+            CHECK(bit_identical(on_a, s_ref));
+            CHECK(bit_identical(on_b, s_ref));
+        }
     }
     // (batch, channels, in h, in w, out h, out w, window, stride): 2x2/2, odd leftovers, overlapping 3x3/2.
     const std::vector<k::pool_geometry> pools = {{3, 5, 8, 8, 4, 4, 2, 2}, {2, 3, 9, 7, 4, 3, 2, 2}, {129, 2, 7, 7, 3, 3, 3, 2}};

@@ -103,13 +103,13 @@ std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m;
 // double), printed to stderr at exit. Off by default; when off, each kernel pays one branch.
 enum kernel_id {
     k_conv_fwd, k_conv_bwd_data, k_conv_bwd_params, k_dense_fwd, k_dense_bwd_data, k_dense_bwd_params, k_bn_fwd,
-    k_bn_infer, k_bn_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd, k_optim, k_count
+    k_bn_infer, k_bn_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd, k_add, k_optim, k_count
 };
 const char* const kernel_names[k_count] = {"conv2d_forward",        "conv2d_backward_data", "conv2d_backward_params",
                                            "dense_forward",         "dense_backward_data",  "dense_backward_params",
                                            "batch_norm(+relu)_fwd", "batch_norm(+relu)_infer", "batch_norm(+relu)_bwd",
                                            "pool_forward",          "pool_backward",        "relu_forward",
-                                           "relu_backward",         "optimizer_update"};
+                                           "relu_backward",         "add(+relu)",           "optimizer_update"};
 
 struct kernel_profile {
     bool on = [] {
@@ -856,7 +856,7 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
 
 template <class T>
 void add(std::size_t n, const T* a, const T* b, T* y, bool relu) {
-    const profile_scope scope(k_relu_fwd);
+    const profile_scope scope(k_add);
     if constexpr (std::is_same_v<T, float>) {
         // Plain loops the compiler vectorises; y may equal a or b (elementwise, no restrict).
         elementwise_blocks(n, [&](std::size_t i0, std::size_t len) {

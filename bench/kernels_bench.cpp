@@ -1,8 +1,9 @@
 // bench/kernels_bench.cpp - typenet-kernel-bench: GFLOP/s of the float kernels on the layers of
-// the CIFAR CNN (models::cifar_cnn_bn) at batch 128, per instruction set.
+// the CIFAR CNN (models::cifar_cnn_bn), or with --layers resnet20 on the distinct convolutions
+// of ResNet-20 (models::resnet20), at batch 128, per instruction set.
 //
 //   typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense]
-//                        [--best]
+//                        [--layers cnn|resnet20] [--best]
 //
 // For each layer: forward, backward-data and backward-params of the convolutions and dense
 // layers (GFLOP/s and ms per call), the fused batch-norm + ReLU passes and max pooling (ms per
@@ -51,7 +52,8 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& g, float scale = 1
 
 struct conv_layer {
     const char* name;
-    std::size_t cin, cout, hw;
+    std::size_t cin, cout, hw;       // input channels, output channels, input height = width
+    std::size_t kernel = 3, stride = 1;  // 'same' padding: (kernel - 1) / 2
 };
 struct dense_layer {
     const char* name;
@@ -66,21 +68,34 @@ void row(const char* layer, const char* pass, double flops, double ms) {
 }
 
 std::string only;  // --only conv|dense|bn|pool: skip the other groups
+std::string layers = "cnn";  // --layers cnn|resnet20
 
 void run(std::size_t batch, double seconds) {
     std::mt19937 g(42);
-    const conv_layer convs[] = {{"conv 3->32 @32x32", 3, 32, 32},
-                                {"conv 32->32 @32x32", 32, 32, 32},
-                                {"conv 32->64 @16x16", 32, 64, 16},
-                                {"conv 64->64 @16x16", 64, 64, 16}};
+    const std::vector<conv_layer> cnn = {{"conv 3->32 @32x32", 3, 32, 32},
+                                         {"conv 32->32 @32x32", 32, 32, 32},
+                                         {"conv 32->64 @16x16", 32, 64, 16},
+                                         {"conv 64->64 @16x16", 64, 64, 16}};
+    // Each distinct convolution of ResNet-20 once (the stem, the three stages, the two strided
+    // 3x3 convolutions and the two 1x1 projections); the per-step sum below weighs them once each.
+    const std::vector<conv_layer> resnet20 = {{"conv 3->16 @32x32", 3, 16, 32},
+                                              {"conv 16->16 @32x32", 16, 16, 32},
+                                              {"conv 16->32 s2 @32x32", 16, 32, 32, 3, 2},
+                                              {"conv 1x1 16->32 s2 @32x32", 16, 32, 32, 1, 2},
+                                              {"conv 32->32 @16x16", 32, 32, 16},
+                                              {"conv 32->64 s2 @16x16", 32, 64, 16, 3, 2},
+                                              {"conv 1x1 32->64 s2 @16x16", 32, 64, 16, 1, 2},
+                                              {"conv 64->64 @8x8", 64, 64, 8}};
+    const auto& convs = layers == "resnet20" ? resnet20 : cnn;
     const dense_layer denses[] = {{"dense 4096->512", 4096, 512}, {"dense 512->512", 512, 512}, {"dense 512->10", 512, 10}};
     double total_ms = 0, conv_ms = 0, conv_flops = 0, all_flops = 0;
     for (const auto& c : convs) {
-        const k::conv_geometry geo{batch, c.cin, c.hw, c.hw, c.cout, c.hw, c.hw, 3, 1, 1};
-        auto x = random_vector(batch * c.cin * c.hw * c.hw, g), w = random_vector(c.cout * c.cin * 9, g, 0.1f);
-        std::vector<float> y(batch * c.cout * c.hw * c.hw), dx(x.size()), dw(w.size());
+        const std::size_t kk = c.kernel * c.kernel, ohw = (c.hw - 1) / c.stride + 1;
+        const k::conv_geometry geo{batch, c.cin, c.hw, c.hw, c.cout, ohw, ohw, c.kernel, c.stride, (c.kernel - 1) / 2};
+        auto x = random_vector(batch * c.cin * c.hw * c.hw, g), w = random_vector(c.cout * c.cin * kk, g, 0.1f);
+        std::vector<float> y(batch * c.cout * ohw * ohw), dx(x.size()), dw(w.size());
         auto dy = random_vector(y.size(), g);
-        const double flops = 2.0 * double(batch * c.cout * c.cin * 9 * c.hw * c.hw);
+        const double flops = 2.0 * double(batch * c.cout * c.cin * kk * ohw * ohw);
         if (!only.empty() && only != "conv" && only != "bn") continue;
         double f = 0, d = 0, p = 0, bf = 0, bb = 0;
         if (only.empty() || only == "conv") {
@@ -93,7 +108,7 @@ void run(std::size_t batch, double seconds) {
         row(c.name, "backward-params", flops, p);
         }
         // The fused batch norm + ReLU of conv_bn on this layer's output, and its VJP.
-        const k::bn_geometry bg{batch, c.cout, c.hw * c.hw};
+        const k::bn_geometry bg{batch, c.cout, ohw * ohw};
         std::vector<float> gamma(c.cout, 1.f), beta(c.cout, 0.f), istd(c.cout), mean(c.cout), var(c.cout), dg(c.cout),
             db(c.cout), out(y.size()), xhat(y.size()), dz(y.size());
         if (only.empty() || only == "bn") {
@@ -114,7 +129,7 @@ void run(std::size_t batch, double seconds) {
         all_flops += 3 * flops;
     }
     for (std::size_t hw : {32, 16}) {
-        if (!only.empty() && only != "pool") break;
+        if ((!only.empty() && only != "pool") || layers != "cnn") break;
         const std::size_t ch = hw == 32 ? 32 : 64;
         const k::pool_geometry pg{batch, ch, hw, hw, hw / 2, hw / 2, 2, 2};
         auto x = random_vector(batch * ch * hw * hw, g);
@@ -129,7 +144,7 @@ void run(std::size_t batch, double seconds) {
     }
     double dense_ms = 0;
     for (const auto& d : denses) {
-        if (!only.empty() && only != "dense") break;
+        if ((!only.empty() && only != "dense") || layers != "cnn") break;
         auto x = random_vector(batch * d.in, g), w = random_vector(d.out * d.in, g, 0.05f), bias = random_vector(d.out, g);
         std::vector<float> y(batch * d.out), dx(x.size()), dw(w.size()), db(d.out);
         auto dy = random_vector(y.size(), g);
@@ -147,6 +162,10 @@ void run(std::size_t batch, double seconds) {
         total_ms += f + bd + bp;
         dense_ms += f + bd + bp;
         all_flops += 3 * flops;
+    }
+    if (layers != "cnn") {  // a set of distinct layers, not one network's step
+        std::printf("  these convolutions once each: %.1f ms, %.1f GFLOP/s\n", conv_ms, conv_flops / (conv_ms * 1e6));
+        return;
     }
     std::printf("  convolutions: %.1f ms per step, %.1f GFLOP/s\n", conv_ms, conv_flops / (conv_ms * 1e6));
     std::printf("  dense: %.1f ms per step\n", dense_ms);
@@ -168,9 +187,10 @@ int main(int argc, char** argv) {
         else if (a == "--batch" && v) batch = std::strtoul(v, nullptr, 10), ++i;
         else if (a == "--seconds" && v) seconds = std::strtod(v, nullptr), ++i;
         else if (a == "--only" && v) only = v, ++i;
+        else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0)) layers = v, ++i;
         else if (a == "--best") use_best = true;
         else {
-            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--best]\n");
+            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20] [--best]\n");
             return 2;
         }
     }

@@ -52,19 +52,8 @@ peer_kind() {
 [ -f "$peers/torch_cifar_cnn.py" ] || die "no $peers/torch_cifar_cnn.py; set TYPENET_PEERS to the peers directory"
 peers=$(cd "$peers" && pwd)
 
-install_debian() {  # install_debian PKG...: installs the missing ones as root, else prints the command
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" -eq 0 ]; then
-    echo "bench-peers: installing ${missing[*]} (Debian)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq "${missing[@]}" >&2 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >&2; }
-  else
-    die "missing Debian packages ${missing[*]}; run: sudo apt-get install -y ${missing[*]}"
-  fi
+install_debian() {  # install_debian PKG...: the missing ones, through scripts/setup.sh
+  bash "$repo/scripts/setup.sh" "$@" || die "could not install ${*} (scripts/setup.sh says how)"
 }
 
 [ -x "$python" ] || die "no Python at $python (set PYTHON)"

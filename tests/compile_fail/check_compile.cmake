@@ -24,23 +24,9 @@ foreach(v COMPILER SOURCE EXPECT)
   endif()
 endforeach()
 
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/compile_args.cmake)
 set(args -std=c++20 -fsyntax-only)
-string(REPLACE "|" ";" implicit "${IMPLICIT}")
-string(REPLACE "|" ";" includes "${INCLUDES}")
-foreach(dir IN LISTS includes)
-  # Compilers' own directories (e.g. /usr/include, where xtensor and boost live) must not be
-  # passed as -I: that would reorder the system search path and break #include_next.
-  if(dir STREQUAL "" OR dir IN_LIST implicit)
-    continue()
-  endif()
-  list(APPEND args "-I${dir}")
-endforeach()
-string(REPLACE "|" ";" defines "${DEFINES}")
-foreach(def IN LISTS defines)
-  if(NOT def STREQUAL "")
-    list(APPEND args "-D${def}")
-  endif()
-endforeach()
+typenet_compile_args(args)
 
 # ASCII quotes in g++'s messages, as in docs/shape-errors.md.
 set(ENV{LC_ALL} C)

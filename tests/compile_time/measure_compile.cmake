@@ -1,7 +1,7 @@
 # measure_compile.cmake - compiles ONE file and checks its wall time against a budget (cmake -P).
 #
 #   cmake -DCOMPILER=<c++> -DSOURCE=<file.cpp> -DOUTPUT=<file.o> -DBUDGET=<seconds>
-#         [-DINCLUDES=a|b] [-DIMPLICIT=/usr/include|...] -P measure_compile.cmake
+#         [-DINCLUDES=a|b] [-DDEFINES=X|Y=1] [-DIMPLICIT=/usr/include|...] -P measure_compile.cmake
 #
 # Flags: -std=c++20 -O3 -march=native -c (what a user's Release build of a network costs).
 # Prints "compile time: <s> s (budget <b> s)"; exits 1 when the compile fails or is too slow.
@@ -11,15 +11,9 @@ foreach(v COMPILER SOURCE OUTPUT BUDGET)
     message(FATAL_ERROR "measure_compile.cmake: -D${v}=... is required")
   endif()
 endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/compile_args.cmake)
 set(args -std=c++20 -O3 -march=native -c)
-string(REPLACE "|" ";" implicit "${IMPLICIT}")
-string(REPLACE "|" ";" includes "${INCLUDES}")
-foreach(dir IN LISTS includes)
-  if(dir STREQUAL "" OR dir IN_LIST implicit)  # never -I the compiler's own directories
-    continue()
-  endif()
-  list(APPEND args "-I${dir}")
-endforeach()
+typenet_compile_args(args)
 
 execute_process(COMMAND date +%s%N OUTPUT_VARIABLE t0 OUTPUT_STRIP_TRAILING_WHITESPACE)
 execute_process(COMMAND "${COMPILER}" ${args} "${SOURCE}" -o "${OUTPUT}"

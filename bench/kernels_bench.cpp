@@ -3,7 +3,7 @@
 // of ResNet-20 (models::resnet20), at batch 128, per instruction set.
 //
 //   typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense]
-//                        [--layers cnn|resnet20] [--best]
+//                        [--layers cnn|resnet20] [--best] [--winograd on|off]
 //
 // For each layer: forward, backward-data and backward-params of the convolutions and dense
 // layers (GFLOP/s and ms per call), the fused batch-norm + ReLU passes and max pooling (ms per
@@ -189,8 +189,10 @@ int main(int argc, char** argv) {
         else if (a == "--only" && v) only = v, ++i;
         else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0)) layers = v, ++i;
         else if (a == "--best") use_best = true;
+        else if (a == "--winograd" && v && (std::strcmp(v, "on") == 0 || std::strcmp(v, "off") == 0))
+            k::set_winograd(std::strcmp(v, "on") == 0), ++i;
         else {
-            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20] [--best]\n");
+            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20] [--best] [--winograd on|off]\n");
             return 2;
         }
     }
@@ -199,7 +201,8 @@ int main(int argc, char** argv) {
     if (isas.empty()) isas.push_back("auto");
     for (const auto& name : isas) {
         k::set_isa(name);
-        std::printf("isa %s, %zu threads, batch %zu\n", k::isa_name().c_str(), k::threads(), batch);
+        std::printf("isa %s, %zu threads, batch %zu, 3x3 stride-1 convolutions: %s\n", k::isa_name().c_str(), k::threads(),
+                    batch, k::winograd() ? "Winograd F(2x2, 3x3)" : "direct");
         run(batch, seconds);
     }
     return 0;

@@ -118,7 +118,93 @@ const std::vector<conv_case> conv_cases = {
     {2, 17, 6, 6, 33, 3, 1, 1},    // channel counts off every tile size
     {3, 32, 16, 16, 64, 3, 1, 1},  // a CNN layer, smaller batch
     {129, 3, 5, 6, 5, 3, 1, 1},    // batch 129: more than the chunks of backward-params
+    // Winograd F(2x2, 3x3) cases (3x3, stride 1, pad 1, even maps, >= 8 channels both sides):
+    {2, 8, 4, 10, 9, 3, 1, 1},     // 2 x 5 tiles: not a multiple of the vector width, h != w
+    {5, 9, 2, 2, 8, 3, 1, 1},      // one tile per image: many images per chunk
+    {3, 16, 32, 32, 16, 3, 1, 1},  // ResNet's first stage: 16 tiles per row (whole-vector permutes)
+    {2, 12, 16, 16, 8, 3, 1, 1},   // 8 tiles per row
+    {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row
+    {2, 8, 6, 34, 8, 3, 1, 1},     // 17 tiles per row: a permuted vector and a scalar tail
+    {2, 8, 7, 9, 8, 3, 1, 1},      // odd map: stays direct with Winograd on
 };
+
+// The rule of kernels.hpp (set_winograd): does this convolution's forward (or, with
+// backward = true, its backward-data) take the Winograd path when it is on?
+bool winograd_path(const conv_case& c, bool backward) {
+    const std::size_t in = backward ? c.cout : c.cin, out = backward ? c.cin : c.cout;
+    return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && in >= 8 && out >= 8;
+}
+
+// The error bound of Winograd F(2x2, 3x3). Per 2x2 output tile, y = A^T [sum_c (G g_c G^T) .*
+// (B^T d_c B)] A + bias. Every value on the way is a sum of at most C + 8 roundings deep (U rounded
+// once from double, V two levels of +-, the products and the sum over C channels, two levels
+// of three-term sums in A^T . A, the bias), so with the same argument as the float bound above,
+// |fast - exact| <= gamma(C + 10) * (the same computation on |inputs| with |A|, |B|, |G|).
+// g(o, c, u, v) gives |kernel| from input channel c to output channel o of the pass.
+template <class G>
+std::vector<double> winograd_magnitude(std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h, std::size_t w,
+                                       const std::vector<double>& ax, G&& g, const std::vector<double>* abias) {
+    static const double aG[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
+    static const double aBT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
+    static const double aAT[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+    std::vector<double> U(cout * cin * 16);
+    for (std::size_t o = 0; o < cout; ++o)
+        for (std::size_t c = 0; c < cin; ++c)
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) {
+                    double s = 0;
+                    for (int u = 0; u < 3; ++u)
+                        for (int v = 0; v < 3; ++v) s += aG[i][u] * g(o, c, u, v) * aG[j][v];
+                    U[(o * cin + c) * 16 + i * 4 + j] = s;
+                }
+    std::vector<double> mag(batch * cout * h * w);
+    std::vector<double> V(cin * 16);
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t ti = 0; ti < h / 2; ++ti)
+            for (std::size_t tj = 0; tj < w / 2; ++tj) {
+                for (std::size_t c = 0; c < cin; ++c) {
+                    double d[4][4];
+                    for (int r = 0; r < 4; ++r)
+                        for (int q = 0; q < 4; ++q) {
+                            const std::ptrdiff_t y = std::ptrdiff_t(2 * ti + r) - 1, x = std::ptrdiff_t(2 * tj + q) - 1;
+                            d[r][q] = (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w))
+                                          ? 0.0
+                                          : ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)];
+                        }
+                    for (int i = 0; i < 4; ++i)
+                        for (int j = 0; j < 4; ++j) {
+                            double s = 0;
+                            for (int r = 0; r < 4; ++r)
+                                for (int q = 0; q < 4; ++q) s += aBT[i][r] * d[r][q] * aBT[j][q];
+                            V[c * 16 + i * 4 + j] = s;
+                        }
+                }
+                for (std::size_t o = 0; o < cout; ++o) {
+                    double m[16] = {};
+                    for (std::size_t c = 0; c < cin; ++c)
+                        for (int e = 0; e < 16; ++e) m[e] += U[(o * cin + c) * 16 + e] * V[c * 16 + e];
+                    for (int a = 0; a < 2; ++a)
+                        for (int bb = 0; bb < 2; ++bb) {
+                            double s = abias ? (*abias)[o] : 0.0;
+                            for (int i = 0; i < 4; ++i)
+                                for (int j = 0; j < 4; ++j) s += aAT[a][i] * m[i * 4 + j] * aAT[bb][j];
+                            mag[((b * cout + o) * h + 2 * ti + a) * w + 2 * tj + bb] = s;
+                        }
+                }
+            }
+    return mag;
+}
+
+// Runs f(winograd_on) with set_winograd(true) and (false), then restores the default (on).
+template <class F>
+void for_each_conv_algorithm(F&& f) {
+    for (const bool on : {true, false}) {
+        k::set_winograd(on);
+        INFO("winograd " << (on ? "on" : "off"));
+        f(on);
+    }
+    k::set_winograd(true);
+}
 
 TEST_CASE("fast conv2d forward matches the double reference within the float bound", "[kernels][conv]") {
     for (const auto& c : conv_cases) {
@@ -132,17 +218,28 @@ TEST_CASE("fast conv2d forward matches the double reference within the float bou
         ref::conv2d_forward<double>(g, to_double(x).data(), to_double(w).data(), to_double(bias).data(), exact.data());
         ref::conv2d_forward<double>(g, abs_double(x).data(), abs_double(w).data(), abs_double(bias).data(), mag.data());
         const double gam = gamma_n(double(c.cin * c.kernel * c.kernel) + 2);
-        std::vector<double> tol(n_out);
+        std::vector<double> tol(n_out), wtol;
         for (std::size_t i = 0; i < n_out; ++i) tol[i] = gam * mag[i];
-        for_each_isa([&] {
-            std::vector<float> y(n_out, 1e30f), y_nobias(n_out);
-            k::conv2d_forward<float>(g, x.data(), w.data(), bias.data(), y.data());
-            CHECK(count_outside(y, exact, tol, "y") == 0);
-            // Without bias: compare against the reference minus the bias.
-            k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y_nobias.data());
-            std::vector<double> exact_nb(exact);
-            for (std::size_t i = 0; i < n_out; ++i) exact_nb[i] -= bias[(i / (g.out_height * g.out_width)) % c.cout];
-            CHECK(count_outside(y_nobias, exact_nb, tol, "y without bias") == 0);
+        if (winograd_path(c, false)) {
+            const auto aw = abs_double(w), ab = abs_double(bias);
+            wtol = winograd_magnitude(c.batch, c.cin, c.cout, c.h, c.w, abs_double(x),
+                                      [&](std::size_t o, std::size_t ci, int u, int v) { return aw[(o * c.cin + ci) * 9 + u * 3 + v]; },
+                                      &ab);
+            for (auto& t : wtol) t *= gamma_n(double(c.cin) + 10);
+        }
+        for_each_conv_algorithm([&](bool wino) {
+            const auto& t = wino && winograd_path(c, false) ? wtol : tol;
+            for_each_isa([&] {
+                std::vector<float> y(n_out, 1e30f), y_nobias(n_out);
+                k::conv2d_forward<float>(g, x.data(), w.data(), bias.data(), y.data());
+                CHECK(count_outside(y, exact, t, "y") == 0);
+                // Without bias: compare against the reference minus the bias (the bound with the
+                // bias's magnitude still holds).
+                k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y_nobias.data());
+                std::vector<double> exact_nb(exact);
+                for (std::size_t i = 0; i < n_out; ++i) exact_nb[i] -= bias[(i / (g.out_height * g.out_width)) % c.cout];
+                CHECK(count_outside(y_nobias, exact_nb, t, "y without bias") == 0);
+            });
         });
     }
 }
@@ -159,12 +256,25 @@ TEST_CASE("fast conv2d backward-data matches the double reference within the flo
         ref::conv2d_backward_data<double>(g, to_double(dy).data(), to_double(w).data(), exact.data());
         ref::conv2d_backward_data<double>(g, abs_double(dy).data(), abs_double(w).data(), mag.data());
         const double gam = gamma_n(double(c.cout * c.kernel * c.kernel) + 2);
-        std::vector<double> tol(n_in);
+        std::vector<double> tol(n_in), wtol;
         for (std::size_t i = 0; i < n_in; ++i) tol[i] = gam * mag[i];
-        for_each_isa([&] {
-            std::vector<float> dx(n_in, 1e30f);  // must be overwritten
-            k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
-            CHECK(count_outside(dx, exact, tol, "dx") == 0);
+        if (winograd_path(c, true)) {
+            // dx is the convolution of dy with the flipped, transposed kernel.
+            const auto aw = abs_double(w);
+            wtol = winograd_magnitude(c.batch, c.cout, c.cin, c.h, c.w, abs_double(dy),
+                                      [&](std::size_t ci, std::size_t o, int u, int v) {
+                                          return aw[(o * c.cin + ci) * 9 + (2 - u) * 3 + (2 - v)];
+                                      },
+                                      nullptr);
+            for (auto& t : wtol) t *= gamma_n(double(c.cout) + 10);
+        }
+        for_each_conv_algorithm([&](bool wino) {
+            const auto& t = wino && winograd_path(c, true) ? wtol : tol;
+            for_each_isa([&] {
+                std::vector<float> dx(n_in, 1e30f);  // must be overwritten
+                k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
+                CHECK(count_outside(dx, exact, t, "dx") == 0);
+            });
         });
     }
 }
@@ -633,6 +743,29 @@ TEST_CASE("fast kernels are deterministic: bit-identical run to run and for 1 an
             CHECK(bit_identical(one[i], two[i]));    // 1 vs 2 threads (stronger than "within the bound")
         }
     });
+}
+
+TEST_CASE("set_winograd chooses the algorithm of exactly the convolutions kernels.hpp names", "[kernels][conv][control]") {
+    CHECK(k::winograd());  // the default
+    // Different roundings show that the other algorithm ran: the Winograd path is taken on an
+    // eligible layer (forward and backward-data), and never on the others.
+    for (const auto& c : conv_cases) {
+        const auto g = geometry(c);
+        INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
+                           << " s" << c.stride << " p" << c.pad);
+        const auto x = random_floats(c.batch * c.cin * c.h * c.w, 7), w = random_floats(c.cout * c.cin * c.kernel * c.kernel, 8),
+                   dy = random_floats(c.batch * c.cout * g.out_height * g.out_width, 9);
+        std::vector<float> y[2], dx[2];
+        for (int on = 0; on < 2; ++on) {
+            k::set_winograd(on == 1);
+            y[on].resize(dy.size()), dx[on].resize(x.size());
+            k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y[on].data());
+            k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx[on].data());
+        }
+        k::set_winograd(true);
+        CHECK(bit_identical(y[0], y[1]) == !winograd_path(c, false));
+        CHECK(bit_identical(dx[0], dx[1]) == !winograd_path(c, true));
+    }
 }
 
 TEST_CASE("set_isa and set_threads: names, errors, defaults", "[kernels][control]") {

@@ -62,6 +62,15 @@ void set_threads(std::size_t n);
 // The number of threads the float kernels use now (1 in a build without OpenMP).
 std::size_t threads();
 
+// Algorithm of the float kernels for 3x3 convolutions with stride 1 and padding 1 on maps of
+// even height and width with at least 8 input channels (forward and backward-data; for
+// backward-data the count is the layer's output channels): Winograd F(2x2, 3x3), 2.25x fewer
+// multiplications (true, the default), or the direct implicit GEMM of every other convolution
+// (false). Both agree with the double reference within float rounding (Winograd's transforms
+// round differently: results differ in the last bits, not in determinism). Process-wide.
+void set_winograd(bool on);
+bool winograd();
+
 // ---- convolution ------------------------------------------------------------------------------
 
 struct conv_geometry {

@@ -3,7 +3,7 @@
 // breakdown. See --help and docs/performance.md.
 //
 //   typenet-bench [--model cnn-bn] [--batch 128] [--steps 20 | --seconds S] [--warmup 3]
-//                 [--threads N] [--simd auto|avx512|avx2|sse2|scalar] [--profile] [--json]
+//                 [--threads N] [--simd auto|avx512|avx2|sse2|scalar] [--winograd on|off] [--profile] [--json]
 //
 // What is measured (random data, fixed seed, so nothing is read from disk):
 //   train step = forward (train mode) + softmax cross-entropy loss and its gradient + zero_grad
@@ -75,6 +75,7 @@ struct options {
     std::size_t warmup = 3;
     std::size_t threads = 0;  // 0: every core (the kernels' default)
     std::string simd = "auto";
+    bool winograd = true;  // --winograd on|off: typenet::kernels::set_winograd
     bool profile = false;
     bool json = false;
     bool peak = true;
@@ -500,6 +501,7 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
     s << "  \"batch\": " << r.batch << ",\n";
     s << "  \"threads\": " << r.threads << ",\n";
     s << "  \"isa\": \"" << r.isa << "\",\n";
+    s << "  \"winograd\": " << (typenet::kernels::winograd() ? "true" : "false") << ",\n";
     s << "  \"cpu\": \"" << json_escape(cpu_model_name()) << "\",\n";
     s << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n";
     s << "  \"warmup\": " << o.warmup << ",\n";
@@ -550,8 +552,9 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
 }
 
 void print_table(const bench_result& r, const std::optional<peak_result>& peak) {
-    std::printf("typenet-bench: %s, batch %zu, %zu thread%s, %s kernels (%s)\n", r.model.c_str(), r.batch, r.threads,
-                r.threads == 1 ? "" : "s", r.isa.c_str(), cpu_model_name().c_str());
+    std::printf("typenet-bench: %s, batch %zu, %zu thread%s, %s kernels%s (%s)\n", r.model.c_str(), r.batch, r.threads,
+                r.threads == 1 ? "" : "s", r.isa.c_str(), typenet::kernels::winograd() ? " + Winograd" : "",
+                cpu_model_name().c_str());
     std::printf("  %s; %zu parameters, forward %.2f MFLOP/image, train 3 x forward = %.2f MFLOP/image\n",
                 r.description.c_str(), r.parameters, double(r.forward_flops) / 1e6, 3.0 * double(r.forward_flops) / 1e6);
     if (peak)
@@ -615,6 +618,7 @@ void print_help() {
         "  --warmup N        untimed steps before each phase (default 3)\n"
         "  --threads N       kernel threads (default 0 = every core, or OMP_NUM_THREADS)\n"
         "  --simd ISA        auto|avx512|avx2|sse2|scalar (scalar = sse2; default auto)\n"
+        "  --winograd on|off 3x3 stride-1 convolutions as Winograd F(2x2, 3x3) (on, the default) or direct\n"
         "  --profile         per-layer forward/backward/infer times, loss, zero_grad, optimizer\n"
         "  --json            one JSON object on stdout instead of the table\n"
         "  --no-peak         skip the FMA peak probe (fraction of peak is then not reported)\n"
@@ -681,6 +685,11 @@ std::optional<options> parse(int argc, char** argv) {
         else if (a == "--warmup") o.warmup = parse_count(a, take(), 0);
         else if (a == "--threads") o.threads = parse_count(a, take(), 0);
         else if (a == "--simd") o.simd = take();
+        else if (a == "--winograd") {
+            const std::string v = take();
+            if (v != "on" && v != "off") throw usage_error("--winograd: expected on or off, got '" + v + "'");
+            o.winograd = v == "on";
+        }
         else if (a == "--profile") no_value(), o.profile = true;
         else if (a == "--json") no_value(), o.json = true;
         else if (a == "--no-peak") no_value(), o.peak = false;
@@ -711,6 +720,7 @@ int main(int argc, char** argv) {
             throw usage_error(std::string("--simd: ") + e.what());
         }
         typenet::kernels::set_threads(o.threads);
+        typenet::kernels::set_winograd(o.winograd);
     } catch (const usage_error& e) {
         std::fprintf(stderr, "typenet-bench: %s\n", e.what());
         return exit_bad_input;

@@ -46,6 +46,7 @@ namespace {
 // ---- threads ----------------------------------------------------------------------------------
 
 std::atomic<std::size_t> requested_threads{0};
+std::atomic<bool> winograd_on{true};  // set_winograd
 
 std::size_t thread_count() {
 #ifdef _OPENMP
@@ -297,8 +298,87 @@ float* pack_panels(std::size_t rows, std::size_t K, std::size_t mr, Get&& get) {
     return a;
 }
 
+// ---- Winograd F(2x2, 3x3) ---------------------------------------------------------------------------
+
+// Does a pass reading (cin, h, w) into (cout, h, w) with a 3x3 kernel, stride 1, padding 1 take
+// the Winograd path? Even maps only, and enough channels for its GEMMs (the reduction runs over
+// the input channels, the rows over the output channels: the 3-channel stem stays direct).
+bool wino_eligible(std::size_t cin, std::size_t cout, std::size_t h, std::size_t w) {
+    return winograd_on.load(std::memory_order_relaxed) && cin >= 8 && cout >= 8 && h % 2 == 0 && w % 2 == 0 && h >= 2 && w >= 2;
+}
+
+// The plan of a Winograd pass; get(o, c, u, v) is the 3x3 kernel from the pass's input channel
+// c to its output channel o (the layer's weights, or their flipped transpose for backward-data).
+template <class Get>
+fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
+                          std::size_t w, const float* bias, Get&& get) {
+    fast::wino_pass p{};
+    p.in_channels = cin, p.out_channels = cout, p.h = h, p.w = w;
+    p.tw = w / 2, p.tiles = (h / 2) * p.tw, p.tiles_pad = round_up(p.tiles, t.lanes);
+    // Chunks of at least 256 tiles (GEMMs of >= 256 columns), but no fewer chunks than threads.
+    const std::size_t want = std::max<std::size_t>(1, (256 + p.tiles_pad - 1) / p.tiles_pad);
+    const std::size_t per_thread = std::max<std::size_t>(1, (batch + thread_count() - 1) / thread_count());
+    p.images = std::min({want, per_thread, batch});
+    p.n = p.images * p.tiles_pad;
+    const bool small = cout <= t.conv_mr_small;
+    p.mr = small ? t.conv_mr_small : t.conv_mr;
+    p.m_pad = round_up(cout, p.mr);
+    p.ld = p.n + 16;
+    p.v_xi = cin * p.ld + 16, p.m_xi = p.m_pad * p.ld + 16;
+    p.plane = (h / 2 + 1) * p.tw;
+    p.x_floats = round_up(8 * p.plane + t.lanes, 16);
+    p.z_floats = round_up(4 * p.tiles_pad, 16);
+    std::vector<std::size_t>& off = tl_offsets;
+    off.resize(cin);
+    for (std::size_t c = 0; c < cin; ++c) off[c] = c * p.ld;
+    p.off = off.data();
+    // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double, packed per position xi
+    // in panels of mr output channels: upack[((xi * panels + panel) * cin + c) * mr + i].
+    const std::size_t panels = p.m_pad / p.mr;
+    float* u = tl_weights.get(16 * p.m_pad * cin);
+    std::memset(u, 0, 16 * p.m_pad * cin * sizeof(float));
+    for (std::size_t o = 0; o < cout; ++o)
+        for (std::size_t c = 0; c < cin; ++c) {
+            double gg[4][3];  // G g
+            for (std::size_t v = 0; v < 3; ++v) {
+                const double g0 = get(o, c, 0, v), g1 = get(o, c, 1, v), g2 = get(o, c, 2, v);
+                gg[0][v] = g0, gg[1][v] = 0.5 * (g0 + g1 + g2), gg[2][v] = 0.5 * (g0 - g1 + g2), gg[3][v] = g2;
+            }
+            for (std::size_t i = 0; i < 4; ++i) {
+                const double r[4] = {gg[i][0], 0.5 * (gg[i][0] + gg[i][1] + gg[i][2]),
+                                     0.5 * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
+                for (std::size_t j = 0; j < 4; ++j) {
+                    const std::size_t xi = 4 * i + j;
+                    u[((xi * panels + o / p.mr) * cin + c) * p.mr + o % p.mr] = float(r[j]);
+                }
+            }
+        }
+    p.upack = u;
+    p.bias = bias;
+    return p;
+}
+
+void run_wino(const isa_table& t, const fast::wino_pass& p, std::size_t batch, const float* in, float* out) {
+    const std::size_t in_size = p.in_channels * p.h * p.w, out_size = p.out_channels * p.h * p.w;
+    const std::size_t chunks = (batch + p.images - 1) / p.images, work = p.work_floats();
+    parallel_for(chunks, [&](std::size_t ch) {
+        const std::size_t b0 = ch * p.images, nimg = std::min(p.images, batch - b0);
+        t.wino_chunk(p, in + b0 * in_size, out + b0 * out_size, nimg, tl_work.get(work));
+    });
+}
+
 void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float* x, const float* w, const float* bias,
                          float* y) {
+    if (g.kernel == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
+        wino_eligible(g.in_channels, g.out_channels, g.in_height, g.in_width)) {
+        const std::size_t K = g.in_channels * 9;
+        const fast::wino_pass p = make_wino(t, g.batch, g.in_channels, g.out_channels, g.in_height, g.in_width, bias,
+                                            [&](std::size_t o, std::size_t c, std::size_t u, std::size_t v) {
+                                                return w[o * K + c * 9 + u * 3 + v];
+                                            });
+        run_wino(t, p, g.batch, x, y);
+        return;
+    }
     fast::conv_pass p = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height,
                                   g.out_width, g.kernel, g.stride, g.pad);
     p.apack = pack_panels(g.out_channels, p.K, p.mr, [&](std::size_t o, std::size_t kk) { return w[o * p.K + kk]; });
@@ -311,6 +391,16 @@ void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float
 void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const float* dy, const float* w, float* dx) {
     const std::size_t k = g.kernel, kk2 = k * k, K = g.in_channels * kk2;
     const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
+    if (k == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
+        wino_eligible(g.out_channels, g.in_channels, g.in_height, g.in_width)) {
+        // The same Winograd pass on dy with the flipped, transposed kernel: w'[c][o][u][v] = w[o][c][2-u][2-v].
+        const fast::wino_pass p = make_wino(t, g.batch, g.out_channels, g.in_channels, g.in_height, g.in_width, nullptr,
+                                            [&](std::size_t c, std::size_t o, std::size_t u, std::size_t v) {
+                                                return w[(o * g.in_channels + c) * 9 + (2 - u) * 3 + (2 - v)];
+                                            });
+        run_wino(t, p, g.batch, dy, dx);
+        return;
+    }
     if (g.stride == 1 && g.pad <= k - 1) {
         // dx is the stride-1 convolution of dy with the flipped, transposed kernel, padding k-1-pad.
         fast::conv_pass p = make_pass(t, g.out_channels, g.out_height, g.out_width, g.in_channels, g.in_height,
@@ -665,6 +755,9 @@ void fast_max_pool_backward(const pool_geometry& g, const float* dy, const std::
 
 void set_threads(std::size_t n) { requested_threads.store(n, std::memory_order_relaxed); }
 std::size_t threads() { return thread_count(); }
+
+void set_winograd(bool on) { winograd_on.store(on, std::memory_order_relaxed); }
+bool winograd() { return winograd_on.load(std::memory_order_relaxed); }
 
 #if TYPENET_FAST_X86
 std::vector<std::string> supported_isas() {

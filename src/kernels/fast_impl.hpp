@@ -299,21 +299,22 @@ struct impl {
     // ---- convolution pass (forward, and backward-data at stride 1) -------------------------
     // Loop order: weight panel outer (its K x MR values stay in L1), pixel panels inner (each
     // panel's rows of the padded input are reused across the kernel's (u, v) offsets in L1).
+    // out rows have pitch ldo; cols (a multiple of the vector width) columns are computed.
     template <int MR, int NV>
     static void conv_tiles(std::size_t K, std::size_t m_pad, const float* apack, const float* src, const std::size_t* off,
-                           std::size_t vn_pad, float* out) {
+                           std::size_t cols, std::size_t ldo, float* out) {
         constexpr std::size_t NR = NV * L;
-        // vn_pad is a multiple of the vector width: full tiles of NV vectors, then one narrower
+        // cols is a multiple of the vector width: full tiles of NV vectors, then one narrower
         // tile (an 8x8 map's 71 virtual outputs take 48 + 32 columns, not 2 x 48).
         for (std::size_t mp = 0; mp < m_pad / MR; ++mp) {
             const a_packed<MR> a{apack + mp * MR * K};
-            float* o = out + mp * MR * vn_pad;
+            float* o = out + mp * MR * ldo;
             std::size_t q0 = 0;
-            for (; q0 + NR <= vn_pad; q0 += NR) tile<MR, NV>(K, a, b_offsets{src + q0, off}, o + q0, vn_pad, false, NR);
+            for (; q0 + NR <= cols; q0 += NR) tile<MR, NV>(K, a, b_offsets{src + q0, off}, o + q0, ldo, false, NR);
             if constexpr (NV > 1) {
-                if (q0 < vn_pad)
-                    with_mr<NV - 1>(int((vn_pad - q0) / L), [&]<int V>() {
-                        tile<MR, V>(K, a, b_offsets{src + q0, off}, o + q0, vn_pad, false, std::size_t(V) * L);
+                if (q0 < cols)
+                    with_mr<NV - 1>(int((cols - q0) / L), [&]<int V>() {
+                        tile<MR, V>(K, a, b_offsets{src + q0, off}, o + q0, ldo, false, std::size_t(V) * L);
                     });
             }
         }
@@ -323,8 +324,8 @@ struct impl {
         float* src = work;
         float* yv = work + src_pitch(p);
         build_source(p, in, src);
-        if (p.mr == std::size_t(conv_mr)) conv_tiles<conv_mr, conv_nv>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, yv);
-        else conv_tiles<conv_mr_small, conv_nv_small>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, yv);
+        if (p.mr == std::size_t(conv_mr)) conv_tiles<conv_mr, conv_nv>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, p.vn_pad, yv);
+        else conv_tiles<conv_mr_small, conv_nv_small>(p.K, p.m_pad, p.apack, src, p.off, p.vn_pad, p.vn_pad, yv);
         // Drop the virtual columns (padding positions) and add the bias: rows of out_w floats,
         // copied with vector moves (a memcpy call per 16- or 32-float row costs more than the copy).
         const std::size_t OH = p.out_h, OW = p.out_w;
@@ -334,6 +335,166 @@ struct impl {
             if (p.bias) copy_rows<true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
             else copy_rows<false>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
         }
+    }
+
+    // e[j] = x[2j], o[j] = x[2j + 1] for j < n, and its inverse. xsimd 8.1 has no cross-lane
+    // shuffle, so the AVX-512 unit uses permutes (16 pairs per step, or a whole row of 8 or 4
+    // pairs: the 16- and 8-pixel rows of ResNet's later stages); other units and tails: scalar.
+    static inline void deinterleave(const float* __restrict x, std::size_t n, float* __restrict e, float* __restrict o) {
+        std::size_t j = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+        if constexpr (L == 16) {
+            const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            for (; j + 16 <= n; j += 16) {
+                const __m512 a = _mm512_loadu_ps(x + 2 * j), b = _mm512_loadu_ps(x + 2 * j + 16);
+                _mm512_storeu_ps(e + j, _mm512_permutex2var_ps(a, ie, b));
+                _mm512_storeu_ps(o + j, _mm512_permutex2var_ps(a, io, b));
+            }
+            if (n - j == 8) {  // [e0..e7, o0..o7] in one permute
+                const __m512 a = _mm512_permutexvar_ps(
+                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15), _mm512_loadu_ps(x + 2 * j));
+                _mm256_storeu_ps(e + j, _mm512_castps512_ps256(a));
+                _mm256_storeu_ps(o + j, _mm512_extractf32x8_ps(a, 1));
+                return;
+            }
+            if (n - j == 4) {
+                const __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(x + 2 * j), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+                _mm_storeu_ps(e + j, _mm256_castps256_ps128(a));
+                _mm_storeu_ps(o + j, _mm256_extractf128_ps(a, 1));
+                return;
+            }
+        }
+#endif
+        for (; j < n; ++j) e[j] = x[2 * j], o[j] = x[2 * j + 1];
+    }
+    static inline void interleave(const float* __restrict e, const float* __restrict o, std::size_t n, float* __restrict x) {
+        std::size_t j = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+        if constexpr (L == 16) {
+            const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for (; j + 16 <= n; j += 16) {
+                const __m512 a = _mm512_loadu_ps(e + j), b = _mm512_loadu_ps(o + j);
+                _mm512_storeu_ps(x + 2 * j, _mm512_permutex2var_ps(a, lo, b));
+                _mm512_storeu_ps(x + 2 * j + 16, _mm512_permutex2var_ps(a, hi, b));
+            }
+            if (n - j == 8) {
+                const __m512 a = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(e + j)), _mm256_loadu_ps(o + j), 1);
+                _mm512_storeu_ps(x + 2 * j, _mm512_permutexvar_ps(
+                                                _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), a));
+                return;
+            }
+            if (n - j == 4) {
+                const __m256 a = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(e + j)), _mm_loadu_ps(o + j), 1);
+                _mm256_storeu_ps(x + 2 * j, _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+                return;
+            }
+        }
+#endif
+        for (; j < n; ++j) x[2 * j] = e[j], x[2 * j + 1] = o[j];
+    }
+
+    // ---- Winograd F(2x2, 3x3) (see wino_pass in fast.hpp) -----------------------------------
+    // The eight planes of one channel: X[k][par][i][tj] = x[2i + par - 1][2tj + k - 1] (0 outside
+    // the image), i <= th, tj < tw, each plane `plane` floats apart. Row r of tile t = ti * tw + tj's
+    // 4x4 patch, column k, is X[k][r % 2] at flat index t + (r / 2) * tw: contiguous in t, so the
+    // transform runs on whole vectors of tiles whatever the map width.
+    static void wino_planes(const float* x, std::size_t h, std::size_t w, float* X, std::size_t plane) {
+        const std::size_t tw = w / 2;
+        for (std::size_t r = 0; r < h + 2; ++r) {  // padded row r is image row r - 1
+            const std::size_t par = r % 2, i = r / 2;
+            float* x0 = X + (0 + par) * plane + i * tw;
+            float* x1 = X + (2 + par) * plane + i * tw;
+            float* x2 = X + (4 + par) * plane + i * tw;
+            float* x3 = X + (6 + par) * plane + i * tw;
+            if (r == 0 || r == h + 1) {
+                for (std::size_t j = 0; j < tw; ++j) x0[j] = x1[j] = x2[j] = x3[j] = 0.f;
+                continue;
+            }
+            float* e = x1;
+            float* o = x2;
+            deinterleave(x + (r - 1) * w, tw, e, o);
+            x0[0] = 0.f;
+            for (std::size_t j = 1; j < tw; ++j) x0[j] = o[j - 1];
+            for (std::size_t j = 0; j + 1 < tw; ++j) x3[j] = e[j + 1];
+            x3[tw - 1] = 0.f;
+        }
+    }
+
+    // v[xi * vp + t] = (B^T d_t B)[xi / 4][xi % 4] for the tiles t < tiles (whole vectors: up to
+    // the next multiple of L), d_t read from the planes of wino_planes.
+    static void wino_input(const float* X, std::size_t plane, std::size_t tiles, std::size_t tw, float* v,
+                           std::size_t vp) {
+        for (std::size_t t0 = 0; t0 < tiles; t0 += L) {
+            V tt[4][4];
+            TYPENET_UNROLL for (int k = 0; k < 4; ++k) {
+                const float* xk = X + std::size_t(2 * k) * plane + t0;
+                const V d0 = V::load_unaligned(xk), d1 = V::load_unaligned(xk + plane);
+                const V d2 = V::load_unaligned(xk + tw), d3 = V::load_unaligned(xk + plane + tw);
+                tt[0][k] = d0 - d2, tt[1][k] = d1 + d2, tt[2][k] = d2 - d1, tt[3][k] = d1 - d3;
+            }
+            TYPENET_UNROLL for (int i = 0; i < 4; ++i) {
+                float* vi = v + std::size_t(4 * i) * vp + t0;
+                (tt[i][0] - tt[i][2]).store_unaligned(vi);
+                (tt[i][1] + tt[i][2]).store_unaligned(vi + vp);
+                (tt[i][2] - tt[i][1]).store_unaligned(vi + 2 * vp);
+                (tt[i][1] - tt[i][3]).store_unaligned(vi + 3 * vp);
+            }
+        }
+    }
+
+    // z[(2a + b) * zp + t] = (A^T M_t A)[a][b] + bias, M_t[xi / 4][xi % 4] = m[xi * mp + t].
+    static void wino_output(const float* m, std::size_t mp, std::size_t tiles, float bias, float* z, std::size_t zp) {
+        const V bv(bias);
+        for (std::size_t t0 = 0; t0 < tiles; t0 += L) {
+            V s[2][4];
+            TYPENET_UNROLL for (int j = 0; j < 4; ++j) {
+                const float* mj = m + std::size_t(j) * mp + t0;
+                const V m0 = V::load_unaligned(mj), m1 = V::load_unaligned(mj + 4 * mp);
+                const V m2 = V::load_unaligned(mj + 8 * mp), m3 = V::load_unaligned(mj + 12 * mp);
+                s[0][j] = m0 + m1 + m2, s[1][j] = m1 - m2 - m3;
+            }
+            TYPENET_UNROLL for (int a = 0; a < 2; ++a) {
+                (s[a][0] + s[a][1] + s[a][2] + bv).store_unaligned(z + std::size_t(2 * a) * zp + t0);
+                (s[a][1] - s[a][2] - s[a][3] + bv).store_unaligned(z + std::size_t(2 * a + 1) * zp + t0);
+            }
+        }
+    }
+
+    // One chunk of nimg <= p.images images: transform every channel of every image into V, 16
+    // GEMMs M_xi = U_xi V_xi, transform back into out.
+    static void wino_chunk(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
+        const std::size_t C = p.in_channels, Ko = p.out_channels, h = p.h, w = p.w, tw = p.tw, tp = p.tiles_pad;
+        const std::size_t plane = p.plane, cols = nimg * tp;
+        float* X = work;
+        float* Z = X + p.x_floats;
+        float* Vb = Z + p.z_floats;
+        float* M = Vb + 16 * p.v_xi;
+        const std::size_t ld = p.ld;
+        for (std::size_t b = 0; b < nimg; ++b)
+            for (std::size_t c = 0; c < C; ++c) {
+                wino_planes(in + (b * C + c) * h * w, h, w, X, plane);
+                wino_input(X, plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
+            }
+        for (std::size_t xi = 0; xi < 16; ++xi) {
+            const float* u = p.upack + xi * p.m_pad * C;
+            if (p.mr == std::size_t(conv_mr))
+                conv_tiles<conv_mr, conv_nv>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld, M + xi * p.m_xi);
+            else
+                conv_tiles<conv_mr_small, conv_nv_small>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld,
+                                                         M + xi * p.m_xi);
+        }
+        for (std::size_t b = 0; b < nimg; ++b)
+            for (std::size_t k = 0; k < Ko; ++k) {
+                wino_output(M + k * ld + b * tp, p.m_xi, p.tiles, p.bias ? p.bias[k] : 0.f, Z, tp);
+                float* y = out + (b * Ko + k) * h * w;
+                for (std::size_t ti = 0; ti < h / 2; ++ti)
+                    for (std::size_t a = 0; a < 2; ++a) {
+                        const float* z0 = Z + (2 * a) * tp + ti * tw;
+                        interleave(z0, z0 + tp, tw, y + (2 * ti + a) * w);
+                    }
+            }
     }
 
     // dst[r * dld + j] = src[r * sld + j] (+ add), r < rows, j < cols.
@@ -629,6 +790,7 @@ struct impl {
             &conv_pass_image,
             &conv_data_general_image,
             &conv_params_image,
+            &wino_chunk,
             &gemm,
             &bn_run_stats,
             &bn_normalize_run,

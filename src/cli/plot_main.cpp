@@ -2,6 +2,7 @@
 //   typenet-plot --out ablation.svg --title "BN vs no BN" cnn-bn=runs/bn/metrics.csv cnn-nobn=runs/nobn/metrics.csv
 // or, with --sweep, plots each run's final test accuracy against a value given per run:
 //   typenet-plot --sweep lr --out lr.svg cnn-bn@0.01=runs/lr-bn-0.01/metrics.csv cnn-bn@0.1=... cnn-nobn@0.01=...
+// --epoch N uses each run's first N epochs only (a 10-epoch point read from a longer run).
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -10,21 +11,38 @@
 
 #include "typenet/train/report.hpp"
 
+namespace {
+// The rows up to epoch n (all of them for n = 0); a run that has not reached epoch n is an error.
+std::vector<typenet::train::epoch_metrics> first_epochs(std::vector<typenet::train::epoch_metrics> rows,
+                                                        const std::string& file, std::size_t n) {
+    if (n == 0) return rows;
+    std::size_t keep = 0;
+    while (keep < rows.size() && rows[keep].epoch <= n) ++keep;
+    if (keep == 0 || rows[keep - 1].epoch != n)
+        throw std::runtime_error(file + ": has no epoch " + std::to_string(n) + " (--epoch " + std::to_string(n) + "); its last is " +
+                                 (rows.empty() ? std::string("none") : std::to_string(rows.back().epoch)));
+    rows.resize(keep);
+    return rows;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace typenet::train;
     std::string out, title = "runs", sweep;
     bool linear = false;
+    std::size_t epoch = 0;  // --epoch N: each run's first N epochs (0: all)
     std::vector<labelled_run> runs;
     std::vector<sweep_run> points;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string a = argv[i];
             if (a == "--help" || a == "-h") {
-                std::printf("usage: typenet-plot --out FILE.svg [--title TEXT] LABEL=path/to/metrics.csv ...\n"
-                            "       typenet-plot --sweep NAME [--linear] --out FILE.svg [--title TEXT] LABEL@X=path/to/metrics.csv ...\n"
+                std::printf("usage: typenet-plot [--epoch N] --out FILE.svg [--title TEXT] LABEL=path/to/metrics.csv ...\n"
+                            "       typenet-plot --sweep NAME [--linear] [--epoch N] --out FILE.svg [--title TEXT] LABEL@X=path/to/metrics.csv ...\n"
                             "Overlays the loss and test-accuracy curves of several typenet-train runs; with --sweep,\n"
                             "plots each run's final test accuracy and train loss against X (named NAME, log scale\n"
-                            "unless --linear), one line per LABEL.\n");
+                            "unless --linear), one line per LABEL. --epoch N: each run's first N epochs only (a\n"
+                            "run with fewer is an error), e.g. epoch 10 of a longer constant-rate run.\n");
                 return 0;
             }
             if (a == "--out" || a == "--title" || a == "--sweep") {
@@ -36,13 +54,26 @@ int main(int argc, char** argv) {
                 linear = true;
                 continue;
             }
+            if (a == "--epoch") {
+                const std::string v = i + 1 < argc ? argv[++i] : "";
+                std::size_t used = 0;
+                long long n = 0;
+                try {
+                    n = std::stoll(v, &used);
+                } catch (const std::exception&) {
+                    used = 0;
+                }
+                if (v.empty() || used != v.size() || n < 1) throw std::runtime_error("--epoch: expected an epoch number >= 1, got '" + v + "'");
+                epoch = std::size_t(n);
+                continue;
+            }
             if (a.rfind("--", 0) == 0) throw std::runtime_error("unknown flag '" + a + "' (see --help)");
             const auto eq = a.find('=');
             if (eq == std::string::npos || eq == 0)
                 throw std::runtime_error("'" + a + "': expected " +
                                          (sweep.empty() ? "LABEL=path/to/metrics.csv" : "LABEL@X=path/to/metrics.csv"));
             if (sweep.empty()) {
-                runs.push_back({a.substr(0, eq), read_metrics_csv(a.substr(eq + 1))});
+                runs.push_back({a.substr(0, eq), first_epochs(read_metrics_csv(a.substr(eq + 1)), a.substr(eq + 1), epoch)});
                 continue;
             }
             const auto at = a.rfind('@', eq);
@@ -56,7 +87,7 @@ int main(int argc, char** argv) {
             } catch (const std::exception&) {
                 throw std::runtime_error("'" + a + "': '" + a.substr(at + 1, eq - at - 1) + "' is not a number");
             }
-            auto rows = read_metrics_csv(a.substr(eq + 1));
+            auto rows = first_epochs(read_metrics_csv(a.substr(eq + 1)), a.substr(eq + 1), epoch);
             if (rows.empty()) throw std::runtime_error(a.substr(eq + 1) + ": no epochs recorded");
             points.push_back({a.substr(0, at), x, std::move(rows)});
         }

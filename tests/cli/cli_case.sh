@@ -88,7 +88,14 @@ case $case_name in
     grep -q "lr (log scale)" "$work/sweep.svg" || fail "sweep chart: no log-scale axis"
     expect 2 "'fast' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" a@fast=$m
     expect 2 "log-scale sweep needs x > 0" -- "$plot" --sweep lr --out "$work/x.svg" a@0=$m
-    expect 2 "expects LABEL@X=path" -- "$plot" --sweep lr --out "$work/x.svg" a=$m ;;
+    expect 2 "expects LABEL@X=path" -- "$plot" --sweep lr --out "$work/x.svg" a=$m
+    # --epoch N: each run's first N epochs (epoch 2 of this 2-epoch run = the whole run; epoch 1 is not)
+    expect 0 "" -- "$plot" --sweep lr --epoch 2 --out "$work/sweep2.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
+    cmp -s "$work/sweep.svg" "$work/sweep2.svg" || fail "--epoch 2 of a 2-epoch run should change nothing"
+    expect 0 "" -- "$plot" --sweep lr --epoch 1 --out "$work/sweep1.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
+    cmp -s "$work/sweep.svg" "$work/sweep1.svg" && fail "--epoch 1 should plot epoch 1, not the last"
+    expect 2 "metrics.csv: has no epoch 3 \(--epoch 3\); its last is 2" -- "$plot" --sweep lr --epoch 3 --out "$work/x.svg" a@0.1=$m
+    expect 2 "--epoch: expected an epoch number >= 1, got '0'" -- "$plot" --epoch 0 --out "$work/x.svg" a=$m ;;
   bad-checkpoint)
     need_data
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --out "$work/run"

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Collects the runs of scripts/reproduce.sh (runs/NAME/metrics.csv) into the tables and charts
+# of docs/results.md: prints the tables as markdown and writes the SVG charts into docs/results/.
+#
+#   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 (default: all)
+#
+# A run that is missing shows as "not run"; one still going shows the epochs it has. The
+# momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
+# train-mode batch statistics), which takes a minute. Environment: BUILD_DIR [build],
+# TYPENET_DATA (see docs/training.md), CHARTS=0 to print the tables only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${BUILD_DIR:-build}
+train=$build_dir/bin/typenet-train
+plot=$build_dir/bin/typenet-plot
+charts=${CHARTS:-1}
+out=docs/results
+mkdir -p "$out"
+
+# row NAME [EPOCH]: the metrics.csv row of that epoch (default: the last), empty if absent.
+row() {
+  local f=runs/$1/metrics.csv
+  [ -f "$f" ] || return 0
+  awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 == e) { r = $0 } END { if (r != "") print r }' "$f"
+}
+# wall NAME [EPOCH]: seconds of training + evaluation up to that epoch (default: all).
+wall() {
+  awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) { s += $8 } END { printf "%.0f", s }' "runs/$1/metrics.csv"
+}
+hms() { awk -v s="$1" 'BEGIN { if (s >= 3600) printf "%d h %02d min", s / 3600, (s % 3600) / 60; else printf "%d min %02d s", s / 60, s % 60 }'; }
+pct() { awk -v a="$1" 'BEGIN { printf "%.2f%%", 100 * a }'; }
+f4() { awk -v a="$1" 'BEGIN { printf "%.4f", a }'; }
+field() { cut -d, -f"$2" <<<"$1"; }
+# acc NAME [EPOCH]: "xx.xx%" or "not run" / "epoch k/N so far".
+acc() {
+  local r; r=$(row "$1" "${2:-0}")
+  if [ -z "$r" ]; then
+    if [ -f "runs/$1/metrics.csv" ] && [ "$(wc -l < "runs/$1/metrics.csv")" -gt 1 ]; then
+      echo "(at epoch $(tail -1 "runs/$1/metrics.csv" | cut -d, -f1))"
+    else
+      echo "not run"
+    fi
+    return
+  fi
+  pct "$(field "$r" 5)"
+}
+epochs_of() { [ -f "runs/$1/metrics.csv" ] && tail -1 "runs/$1/metrics.csv" | cut -d, -f1 || echo 0; }
+command_of() { scripts/reproduce.sh --print "$1"; }
+
+ablation() {
+  echo "### The ablation, 30 epochs"
+  echo
+  echo "| run | published | typenet | final train loss | final test loss | epochs with a non-finite gradient | wall time |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  local n pub r
+  for n in ablation-nobn-0.1:10.0% ablation-bn-0.1:61.6% ablation-nobn-0.02:72.5% ablation-bn-0.02:72.9%; do
+    pub=${n#*:} n=${n%%:*}
+    r=$(row "$n")
+    if [ -z "$r" ]; then echo "| $n | $pub | not run | | | | |"; continue; fi
+    echo "| \`$n\` | $pub | **$(acc "$n")** (epoch $(field "$r" 1)) | $(f4 "$(field "$r" 2)") | $(f4 "$(field "$r" 4)") |" \
+         "$(awk -F, 'NR > 1 && $10 == 1 { d++ } END { print d + 0 }' "runs/$n/metrics.csv") | $(hms "$(wall "$n")") |"
+  done
+  echo
+  if [ "$charts" = 1 ] && [ -f runs/ablation-bn-0.02/metrics.csv ]; then
+    local a=()
+    for n in nobn-0.1 bn-0.1 nobn-0.02 bn-0.02; do
+      [ -f "runs/ablation-$n/metrics.csv" ] && a+=("${n/-/ lr }=runs/ablation-$n/metrics.csv")
+    done
+    "$plot" --out "$out/ablation-30ep.svg" --title "BatchNorm ablation, SGD constant lr, 30 epochs" "${a[@]}"
+    echo "chart: $out/ablation-30ep.svg"
+    echo
+  fi
+}
+
+lr_headroom() {
+  echo "### Learning-rate headroom (test accuracy after 10 epochs)"
+  echo
+  echo "| lr | cnn-nobn | cnn-bn |"
+  echo "|---:|---:|---:|"
+  local lr n b pts=()
+  for lr in 0.01 0.02 0.05 0.1 0.2 0.5; do
+    # 0.02 and 0.1 are epoch 10 of the 30-epoch ablation runs (same settings, constant rate)
+    case $lr in 0.02|0.1) n=ablation-nobn-$lr b=ablation-bn-$lr ;; *) n=lr-nobn-$lr b=lr-bn-$lr ;; esac
+    echo "| $lr | $(acc "$n" 10) | $(acc "$b" 10) |"
+    [ -n "$(row "$n" 10)" ] && pts+=("cnn-nobn@$lr=runs/$n/metrics.csv")
+    [ -n "$(row "$b" 10)" ] && pts+=("cnn-bn@$lr=runs/$b/metrics.csv")
+  done
+  echo
+  if [ "$charts" = 1 ] && [ "${#pts[@]}" -gt 0 ]; then
+    "$plot" --sweep lr --epoch 10 --out "$out/lr-headroom.svg" --title "after 10 epochs" "${pts[@]}"
+    echo "chart: $out/lr-headroom.svg"
+    echo
+  fi
+}
+
+leave_one_out() {
+  echo "### Our best recipe and what each ingredient adds"
+  echo
+  echo "| run | epochs | test accuracy | against best-full-10 | wall time |"
+  echo "|---|---:|---:|---:|---|"
+  local n r base
+  base=$(row best-full-10)
+  for n in best-full best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine; do
+    r=$(row "$n")
+    if [ -z "$r" ]; then echo "| \`$n\` | | $(acc "$n") | | |"; continue; fi
+    local d=""
+    if [ -n "$base" ] && [ "$n" != best-full ] && [ "$n" != best-full-10 ]; then
+      d=$(awk -v a="$(field "$r" 5)" -v b="$(field "$base" 5)" 'BEGIN { printf "%+.2f points", 100 * (a - b) }')
+    fi
+    echo "| \`$n\` | $(field "$r" 1) | **$(acc "$n")** | $d | $(hms "$(wall "$n")") |"
+  done
+  echo
+  if [ "$charts" = 1 ] && [ -f runs/best-full/metrics.csv ]; then
+    "$plot" --out "$out/best-full.svg" --title "cnn-bn, recipe full" "full, 30 epochs=runs/best-full/metrics.csv"
+    echo "chart: $out/best-full.svg"
+    echo
+  fi
+}
+
+momentum() {
+  echo "### Running-statistics momentum (cnn-bn, lr 0.1, 10 epochs)"
+  echo
+  echo "| momentum | eval mode (running statistics) | train mode (batch statistics, batches of 128) | gap | logits CRC-32 at eval batch 1 / 128 |"
+  echo "|---:|---:|---:|---:|---|"
+  local m n ev a b c
+  for m in 0.5 0.1 0.01; do
+    n=momentum-$m
+    if [ ! -f "runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n") | | | |"; continue; fi
+    ev=(--model cnn-bn --eval-only --checkpoint "runs/$n/final.ckpt" --quiet)
+    a=$("$train" "${ev[@]}" --eval-batch 1)
+    b=$("$train" "${ev[@]}" --eval-batch 128)
+    c=$("$train" "${ev[@]}" --eval-batch 128 --eval-bn batch)
+    local pa pc ca cb
+    pa=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$b")
+    pc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$c")
+    ca=$(sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$a")
+    cb=$(sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$b")
+    echo "| $m | $pa% | $pc% | $(awk -v x="$pc" -v y="$pa" 'BEGIN { printf "%+.2f points", x - y }') |" \
+         "$ca / $cb $([ "$ca" = "$cb" ] && echo "(equal)" || echo "(DIFFERENT)") |"
+  done
+  echo
+}
+
+resnet20() {
+  echo "### ResNet-20"
+  echo
+  local r n=resnet20
+  r=$(row $n)
+  if [ -z "$r" ]; then echo "resnet20: not run"; echo; return; fi
+  local first90
+  first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' runs/$n/metrics.csv)
+  echo "| run | epochs | test accuracy | best | first >= 90% | wall time |"
+  echo "|---|---:|---:|---:|---|---|"
+  echo "| \`$n\` | $(field "$r" 1) | **$(acc $n)** |" \
+       "$(awk -F, 'NR > 1 && $5 > b { b = $5 } END { printf "%.2f%%", 100 * b }' runs/$n/metrics.csv) |" \
+       "$([ -n "$first90" ] && echo "epoch $first90, after $(hms "$(wall $n "$first90")")" || echo "not yet") | $(hms "$(wall $n)") |"
+  echo
+  if [ "$charts" = 1 ]; then
+    "$plot" --out "$out/resnet20.svg" --title "ResNet-20, SGD momentum 0.9, cosine" "resnet20=runs/$n/metrics.csv"
+    echo "chart: $out/resnet20.svg"
+    echo
+  fi
+}
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(ablation lr-headroom leave-one-out momentum resnet20)
+[ -x "$plot" ] && [ -x "$train" ] || bash scripts/build.sh >&2
+for g in "${groups[@]}"; do
+  case $g in
+    ablation) ablation ;;
+    lr-headroom) lr_headroom ;;
+    leave-one-out) leave_one_out ;;
+    momentum) momentum ;;
+    resnet20) resnet20 ;;
+    *) echo "results.sh: unknown group '$g' (ablation, lr-headroom, leave-one-out, momentum, resnet20)" >&2; exit 2 ;;
+  esac
+done

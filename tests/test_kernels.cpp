@@ -118,13 +118,17 @@ const std::vector<conv_case> conv_cases = {
     {2, 17, 6, 6, 33, 3, 1, 1},    // channel counts off every tile size
     {3, 32, 16, 16, 64, 3, 1, 1},  // a CNN layer, smaller batch
     {129, 3, 5, 6, 5, 3, 1, 1},    // batch 129: more than the chunks of backward-params
-    // Winograd F(2x2, 3x3) cases (3x3, stride 1, pad 1, even maps, >= 8 channels both sides):
+    // Winograd cases (3x3, stride 1, pad 1, even maps, >= 8 channels both sides); F(2x2) tiles:
     {2, 8, 4, 10, 9, 3, 1, 1},     // 2 x 5 tiles: not a multiple of the vector width, h != w
     {5, 9, 2, 2, 8, 3, 1, 1},      // one tile per image: many images per chunk
-    {3, 16, 32, 32, 16, 3, 1, 1},  // ResNet's first stage: 16 tiles per row (whole-vector permutes)
-    {2, 12, 16, 16, 8, 3, 1, 1},   // 8 tiles per row
-    {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row
+    {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row (ResNet's last stage)
     {2, 8, 6, 34, 8, 3, 1, 1},     // 17 tiles per row: a permuted vector and a scalar tail
+    {2, 8, 12, 12, 8, 3, 1, 1},    // multiples of 4 but under 256 pixels: F(2x2)
+    // F(4x4) tiles (sides multiples of 4, >= 256 pixels):
+    {3, 16, 32, 32, 16, 3, 1, 1},  // ResNet's first stage: 8 tiles per row
+    {2, 12, 16, 16, 8, 3, 1, 1},   // 4 tiles per row
+    {2, 8, 16, 20, 9, 3, 1, 1},    // 4 x 5 tiles, h != w, odd out channels
+    {2, 9, 8, 64, 8, 3, 1, 1},     // 16 tiles per row (whole-vector permutes), 2 tile rows
     {2, 8, 7, 9, 8, 3, 1, 1},      // odd map: stays direct with Winograd on
 };
 
@@ -135,65 +139,78 @@ bool winograd_path(const conv_case& c, bool backward) {
     return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && in >= 8 && out >= 8;
 }
 
-// The error bound of Winograd F(2x2, 3x3). Per 2x2 output tile, y = A^T [sum_c (G g_c G^T) .*
-// (B^T d_c B)] A + bias. Every value on the way is a sum of at most C + 8 roundings deep (U rounded
-// once from double, V two levels of +-, the products and the sum over C channels, two levels
-// of three-term sums in A^T . A, the bias), so with the same argument as the float bound above,
-// |fast - exact| <= gamma(C + 10) * (the same computation on |inputs| with |A|, |B|, |G|).
-// g(o, c, u, v) gives |kernel| from input channel c to output channel o of the pass.
+// The output tile side of the Winograd path (kernels.hpp): 4 when both sides are multiples of 4
+// and the map has at least 256 pixels, else 2.
+std::size_t winograd_tile(const conv_case& c) { return c.h % 4 == 0 && c.w % 4 == 0 && c.h * c.w >= 256 ? 4 : 2; }
+
+// The error bound of Winograd F(MxM, 3x3). Per output tile, y = A^T [sum_c (G g_c G^T) .*
+// (B^T d_c B)] A + bias. Every value on the way is at most C + 12 (F(2x2)) or C + 19 (F(4x4))
+// roundings deep: U rounded once from double; V two 1-D transforms of up to 2 (4) roundings each;
+// the products and the sum over C channels; two 1-D output transforms of up to 2 (4) roundings;
+// the bias. With the argument of the float bound above, |fast - exact| <= gamma(C + 10 + 7 (M - 2))
+// (2 of slack) times the same computation on |inputs| with |A|, |B|, |G|. g(o, c, u, v) gives
+// |kernel| from input channel c to output channel o of the pass.
 template <class G>
-std::vector<double> winograd_magnitude(std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h, std::size_t w,
-                                       const std::vector<double>& ax, G&& g, const std::vector<double>* abias) {
-    static const double aG[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
-    static const double aBT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
-    static const double aAT[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
-    std::vector<double> U(cout * cin * 16);
+std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
+                                       std::size_t w, const std::vector<double>& ax, G&& g, const std::vector<double>* abias) {
+    static const double aG2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
+    static const double aBT2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
+    static const double aAT2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+    static const double aG4[6][3] = {{1. / 4, 0, 0}, {1. / 6, 1. / 6, 1. / 6}, {1. / 6, 1. / 6, 1. / 6},
+                                     {1. / 24, 1. / 12, 1. / 6}, {1. / 24, 1. / 12, 1. / 6}, {0, 0, 1}};
+    static const double aBT4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
+                                      {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
+    static const double aAT4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
+    const std::size_t A = m + 2, P = A * A;
+    auto Gm = [&](std::size_t i, std::size_t k) { return m == 4 ? aG4[i][k] : aG2[i][k]; };
+    auto BT = [&](std::size_t i, std::size_t r) { return m == 4 ? aBT4[i][r] : aBT2[i][r]; };
+    auto AT = [&](std::size_t a, std::size_t i) { return m == 4 ? aAT4[a][i] : aAT2[a][i]; };
+    std::vector<double> U(cout * cin * P);
     for (std::size_t o = 0; o < cout; ++o)
         for (std::size_t c = 0; c < cin; ++c)
-            for (int i = 0; i < 4; ++i)
-                for (int j = 0; j < 4; ++j) {
+            for (std::size_t i = 0; i < A; ++i)
+                for (std::size_t j = 0; j < A; ++j) {
                     double s = 0;
                     for (int u = 0; u < 3; ++u)
-                        for (int v = 0; v < 3; ++v) s += aG[i][u] * g(o, c, u, v) * aG[j][v];
-                    U[(o * cin + c) * 16 + i * 4 + j] = s;
+                        for (int v = 0; v < 3; ++v) s += Gm(i, u) * g(o, c, u, v) * Gm(j, v);
+                    U[(o * cin + c) * P + i * A + j] = s;
                 }
-    std::vector<double> mag(batch * cout * h * w);
-    std::vector<double> V(cin * 16);
+    std::vector<double> mag(batch * cout * h * w), V(cin * P), d(A * A), Mt(P);
     for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t ti = 0; ti < h / 2; ++ti)
-            for (std::size_t tj = 0; tj < w / 2; ++tj) {
+        for (std::size_t ti = 0; ti < h / m; ++ti)
+            for (std::size_t tj = 0; tj < w / m; ++tj) {
                 for (std::size_t c = 0; c < cin; ++c) {
-                    double d[4][4];
-                    for (int r = 0; r < 4; ++r)
-                        for (int q = 0; q < 4; ++q) {
-                            const std::ptrdiff_t y = std::ptrdiff_t(2 * ti + r) - 1, x = std::ptrdiff_t(2 * tj + q) - 1;
-                            d[r][q] = (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w))
-                                          ? 0.0
-                                          : ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)];
+                    for (std::size_t r = 0; r < A; ++r)
+                        for (std::size_t q = 0; q < A; ++q) {
+                            const std::ptrdiff_t y = std::ptrdiff_t(m * ti + r) - 1, x = std::ptrdiff_t(m * tj + q) - 1;
+                            d[r * A + q] = (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w))
+                                               ? 0.0
+                                               : ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)];
                         }
-                    for (int i = 0; i < 4; ++i)
-                        for (int j = 0; j < 4; ++j) {
+                    for (std::size_t i = 0; i < A; ++i)
+                        for (std::size_t j = 0; j < A; ++j) {
                             double s = 0;
-                            for (int r = 0; r < 4; ++r)
-                                for (int q = 0; q < 4; ++q) s += aBT[i][r] * d[r][q] * aBT[j][q];
-                            V[c * 16 + i * 4 + j] = s;
+                            for (std::size_t r = 0; r < A; ++r)
+                                for (std::size_t q = 0; q < A; ++q) s += BT(i, r) * d[r * A + q] * BT(j, q);
+                            V[c * P + i * A + j] = s;
                         }
                 }
                 for (std::size_t o = 0; o < cout; ++o) {
-                    double m[16] = {};
+                    std::fill(Mt.begin(), Mt.end(), 0.0);
                     for (std::size_t c = 0; c < cin; ++c)
-                        for (int e = 0; e < 16; ++e) m[e] += U[(o * cin + c) * 16 + e] * V[c * 16 + e];
-                    for (int a = 0; a < 2; ++a)
-                        for (int bb = 0; bb < 2; ++bb) {
+                        for (std::size_t e = 0; e < P; ++e) Mt[e] += U[(o * cin + c) * P + e] * V[c * P + e];
+                    for (std::size_t a = 0; a < m; ++a)
+                        for (std::size_t bb = 0; bb < m; ++bb) {
                             double s = abias ? (*abias)[o] : 0.0;
-                            for (int i = 0; i < 4; ++i)
-                                for (int j = 0; j < 4; ++j) s += aAT[a][i] * m[i * 4 + j] * aAT[bb][j];
-                            mag[((b * cout + o) * h + 2 * ti + a) * w + 2 * tj + bb] = s;
+                            for (std::size_t i = 0; i < A; ++i)
+                                for (std::size_t j = 0; j < A; ++j) s += AT(a, i) * Mt[i * A + j] * AT(bb, j);
+                            mag[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] = s;
                         }
                 }
             }
     return mag;
 }
+double winograd_gamma(std::size_t m, std::size_t channels) { return gamma_n(double(channels) + 10 + 7 * double(m - 2)); }
 
 // Runs f(winograd_on) with set_winograd(true) and (false), then restores the default (on).
 template <class F>
@@ -222,10 +239,10 @@ TEST_CASE("fast conv2d forward matches the double reference within the float bou
         for (std::size_t i = 0; i < n_out; ++i) tol[i] = gam * mag[i];
         if (winograd_path(c, false)) {
             const auto aw = abs_double(w), ab = abs_double(bias);
-            wtol = winograd_magnitude(c.batch, c.cin, c.cout, c.h, c.w, abs_double(x),
+            wtol = winograd_magnitude(winograd_tile(c), c.batch, c.cin, c.cout, c.h, c.w, abs_double(x),
                                       [&](std::size_t o, std::size_t ci, int u, int v) { return aw[(o * c.cin + ci) * 9 + u * 3 + v]; },
                                       &ab);
-            for (auto& t : wtol) t *= gamma_n(double(c.cin) + 10);
+            for (auto& t : wtol) t *= winograd_gamma(winograd_tile(c), c.cin);
         }
         for_each_conv_algorithm([&](bool wino) {
             const auto& t = wino && winograd_path(c, false) ? wtol : tol;
@@ -261,12 +278,12 @@ TEST_CASE("fast conv2d backward-data matches the double reference within the flo
         if (winograd_path(c, true)) {
             // dx is the convolution of dy with the flipped, transposed kernel.
             const auto aw = abs_double(w);
-            wtol = winograd_magnitude(c.batch, c.cout, c.cin, c.h, c.w, abs_double(dy),
+            wtol = winograd_magnitude(winograd_tile(c), c.batch, c.cout, c.cin, c.h, c.w, abs_double(dy),
                                       [&](std::size_t ci, std::size_t o, int u, int v) {
                                           return aw[(o * c.cin + ci) * 9 + (2 - u) * 3 + (2 - v)];
                                       },
                                       nullptr);
-            for (auto& t : wtol) t *= gamma_n(double(c.cout) + 10);
+            for (auto& t : wtol) t *= winograd_gamma(winograd_tile(c), c.cout);
         }
         for_each_conv_algorithm([&](bool wino) {
             const auto& t = wino && winograd_path(c, true) ? wtol : tol;

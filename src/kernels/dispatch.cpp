@@ -307,51 +307,66 @@ bool wino_eligible(std::size_t cin, std::size_t cout, std::size_t h, std::size_t
     return winograd_on.load(std::memory_order_relaxed) && cin >= 8 && cout >= 8 && h % 2 == 0 && w % 2 == 0 && h >= 2 && w >= 2;
 }
 
-// The plan of a Winograd pass; get(o, c, u, v) is the 3x3 kernel from the pass's input channel
-// c to its output channel o (the layer's weights, or their flipped transpose for backward-data).
+// The output tile side of the Winograd pass on an h x w map (fast.hpp): 4 when both sides are
+// multiples of 4 and the map has at least 256 pixels (16 x 16 and up), else 2.
+std::size_t wino_tile(std::size_t h, std::size_t w) { return h % 4 == 0 && w % 4 == 0 && h * w >= 256 ? 4 : 2; }
+
+// The plan of a Winograd pass (forward, or backward-data); get(o, c, u, v) is the 3x3 kernel from
+// the pass's input channel c to its output channel o (the layer's weights, or their flipped
+// transpose for backward-data).
 template <class Get>
 fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
                           std::size_t w, const float* bias, Get&& get) {
     fast::wino_pass p{};
     p.in_channels = cin, p.out_channels = cout, p.h = h, p.w = w;
-    p.tw = w / 2, p.tiles = (h / 2) * p.tw, p.tiles_pad = round_up(p.tiles, t.lanes);
-    // Chunks of at least 256 tiles (GEMMs of >= 256 columns), but no fewer chunks than threads.
+    p.m = wino_tile(h, w);
+    p.tw = w / p.m, p.tiles = (h / p.m) * p.tw, p.tiles_pad = round_up(p.tiles, t.lanes);
+    // Chunks of up to 256 tiles (GEMMs of 256 columns), as many images as keep the transformed
+    // input and output (V and M) within 1 MB, in L2 (F(4x4), 32 channels, 32x32: one image per
+    // chunk; F(2x2), 64 channels, 8x8: eight; measured: chunks spilling to L3 cost 20% at 32
+    // channels), and no fewer chunks than threads. Each column of a GEMM is computed alone: the chunking changes no result.
     const std::size_t want = std::max<std::size_t>(1, (256 + p.tiles_pad - 1) / p.tiles_pad);
     const std::size_t per_thread = std::max<std::size_t>(1, (batch + thread_count() - 1) / thread_count());
-    p.images = std::min({want, per_thread, batch});
+    const std::size_t fits = std::max<std::size_t>(
+        1, (std::size_t(1) << 18) / ((p.m + 2) * (p.m + 2) * (cin + round_up(cout, t.conv_mr)) * p.tiles_pad));
+    p.images = std::min({want, per_thread, batch, fits});
     p.n = p.images * p.tiles_pad;
     const bool small = cout <= t.conv_mr_small;
     p.mr = small ? t.conv_mr_small : t.conv_mr;
     p.m_pad = round_up(cout, p.mr);
     p.ld = p.n + 16;
     p.v_xi = cin * p.ld + 16, p.m_xi = p.m_pad * p.ld + 16;
-    p.plane = (h / 2 + 1) * p.tw;
-    p.x_floats = round_up(8 * p.plane + t.lanes, 16);
-    p.z_floats = round_up(4 * p.tiles_pad, 16);
+    p.plane = (h / p.m + 1) * p.tw;
+    p.x_floats = round_up(p.m * (p.m + 2) * p.plane + t.lanes, 16);
+    p.z_floats = round_up(p.m * p.m * p.tiles_pad + w + t.lanes, 16);
     std::vector<std::size_t>& off = tl_offsets;
     off.resize(cin);
     for (std::size_t c = 0; c < cin; ++c) off[c] = c * p.ld;
     p.off = off.data();
-    // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double, packed per position xi
-    // in panels of mr output channels: upack[((xi * panels + panel) * cin + c) * mr + i].
-    const std::size_t panels = p.m_pad / p.mr;
-    float* u = tl_weights.get(16 * p.m_pad * cin);
-    std::memset(u, 0, 16 * p.m_pad * cin * sizeof(float));
+    // U = G g G^T in double, packed per position xi in panels of mr output channels:
+    // upack[((xi * panels + panel) * cin + c) * mr + i].
+    static const double G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+    static const double G4[6][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                                    {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+    const std::size_t A = p.m + 2, P = A * A, panels = p.m_pad / p.mr;
+    const double* G = p.m == 4 ? &G4[0][0] : &G2[0][0];
+    float* u = tl_weights.get(P * p.m_pad * cin);
+    std::memset(u, 0, P * p.m_pad * cin * sizeof(float));
     for (std::size_t o = 0; o < cout; ++o)
         for (std::size_t c = 0; c < cin; ++c) {
-            double gg[4][3];  // G g
-            for (std::size_t v = 0; v < 3; ++v) {
-                const double g0 = get(o, c, 0, v), g1 = get(o, c, 1, v), g2 = get(o, c, 2, v);
-                gg[0][v] = g0, gg[1][v] = 0.5 * (g0 + g1 + g2), gg[2][v] = 0.5 * (g0 - g1 + g2), gg[3][v] = g2;
-            }
-            for (std::size_t i = 0; i < 4; ++i) {
-                const double r[4] = {gg[i][0], 0.5 * (gg[i][0] + gg[i][1] + gg[i][2]),
-                                     0.5 * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
-                for (std::size_t j = 0; j < 4; ++j) {
-                    const std::size_t xi = 4 * i + j;
-                    u[((xi * panels + o / p.mr) * cin + c) * p.mr + o % p.mr] = float(r[j]);
+            double gg[6][3];  // G g
+            for (std::size_t i = 0; i < A; ++i)
+                for (std::size_t v = 0; v < 3; ++v) {
+                    double s = 0;
+                    for (std::size_t k = 0; k < 3; ++k) s += G[i * 3 + k] * get(o, c, k, v);
+                    gg[i][v] = s;
                 }
-            }
+            for (std::size_t i = 0; i < A; ++i)
+                for (std::size_t j = 0; j < A; ++j) {
+                    double s = 0;
+                    for (std::size_t v = 0; v < 3; ++v) s += gg[i][v] * G[j * 3 + v];
+                    u[(((i * A + j) * panels + o / p.mr) * cin + c) * p.mr + o % p.mr] = float(s);
+                }
         }
     p.upack = u;
     p.bias = bias;

@@ -75,28 +75,32 @@ struct conv_params_pass {
     std::size_t n_pad;          // out_channels rounded up to the vector width
 };
 
-// Winograd F(2x2, 3x3) (Lavin and Gray 2016) for 3x3 convolutions with stride 1 and padding 1
+// Winograd F(MxM, 3x3) (Lavin and Gray 2016) for 3x3 convolutions with stride 1 and padding 1
 // on maps of even height and width, out size = in size: forward, and backward-data (the
-// flipped, transposed kernel has the same shape). Per 2x2 output tile t, the 4x4 input patch d_t
-// goes to V_t = B^T d_t B; per position xi of that 4x4 domain, M_xi = U_xi V_xi is a GEMM over
-// the input channels (U = G g G^T per out/in channel pair, transformed once per call); the
-// outputs are Y_t = A^T M_t A (+ bias): 16 multiply-adds per tile and channel pair instead of 36.
-// A chunk of `images` images is done at once so that every GEMM has enough columns (tiles).
+// flipped, transposed kernel has the same shape). Per MxM output tile t, the (M+2)x(M+2) input
+// patch d_t goes to V_t = B^T d_t B; per position xi of that domain, M_xi = U_xi V_xi is a GEMM
+// over the input channels (U = G g G^T per out/in channel pair, transformed once per call); the
+// outputs are Y_t = A^T M_t A (+ bias). Multiply-adds per output and channel pair: 4 for
+// F(2x2) (16 per 2x2 tile), 2.25 for F(4x4) (36 per 4x4 tile), against 9 for the direct
+// convolution. M = 4 where the map's sides are multiples of 4 and it has at least 256 pixels,
+// else 2. A chunk of `images` images is done at once so that every GEMM has enough columns.
 struct wino_pass {
     std::size_t in_channels, out_channels, h, w;  // the pass reads (in_channels, h, w), writes (out_channels, h, w)
-    std::size_t tw, tiles, tiles_pad;             // tiles per row (w / 2), per image, per image rounded up to lanes
+    std::size_t m;                                // output tile side M: 2 or 4 ((M + 2)^2 positions xi)
+    std::size_t tw, tiles, tiles_pad;             // tiles per row (w / M), per image, per image rounded up to lanes
     std::size_t images;                           // images per chunk
     std::size_t n;                                // GEMM columns of a full chunk: images * tiles_pad
     // Pitches of V and M: rows (channels) ld floats apart, positions xi v_xi / m_xi floats apart.
     // None is a multiple of 4 KB: 16 streams 4 KB apart would share one set of the L1 cache.
     std::size_t ld, v_xi, m_xi;
     std::size_t mr, m_pad;                        // GEMM tile height; out_channels rounded up to it
-    std::size_t plane;                            // floats per input plane of wino_planes: (h / 2 + 1) * tw
-    std::size_t x_floats, z_floats;               // scratch: 8 planes (+ slack), 4 output planes
+    std::size_t plane;                            // floats per input plane of wino_planes: (h / M + 1) * tw
+    std::size_t x_floats, z_floats;               // scratch: M (M + 2) input planes (+ slack); M^2 output planes + 2 w
     const std::size_t* off;                       // in_channels offsets c * ld (rows of V_xi)
-    const float* upack;                           // U: 16 x (m_pad / mr panels of (in_channels, mr))
+    const float* upack;                           // U: (M + 2)^2 x (m_pad / mr panels of (in_channels, mr))
     const float* bias;                            // out_channels or null
-    std::size_t work_floats() const { return x_floats + z_floats + 16 * (v_xi + m_xi); }
+    std::size_t positions() const { return (m + 2) * (m + 2); }
+    std::size_t work_floats() const { return x_floats + z_floats + positions() * (v_xi + m_xi); }
 };
 
 // C (m_begin..m_end, n_begin..n_end) (+)= A (M x K) * B (K x N) over the whole K, where

@@ -395,106 +395,161 @@ struct impl {
         for (; j < n; ++j) x[2 * j] = e[j], x[2 * j + 1] = o[j];
     }
 
-    // ---- Winograd F(2x2, 3x3) (see wino_pass in fast.hpp) -----------------------------------
-    // The eight planes of one channel: X[k][par][i][tj] = x[2i + par - 1][2tj + k - 1] (0 outside
-    // the image), i <= th, tj < tw, each plane `plane` floats apart. Row r of tile t = ti * tw + tj's
-    // 4x4 patch, column k, is X[k][r % 2] at flat index t + (r / 2) * tw: contiguous in t, so the
-    // transform runs on whole vectors of tiles whatever the map width.
-    static void wino_planes(const float* x, std::size_t h, std::size_t w, float* X, std::size_t plane) {
-        const std::size_t tw = w / 2;
-        for (std::size_t r = 0; r < h + 2; ++r) {  // padded row r is image row r - 1
-            const std::size_t par = r % 2, i = r / 2;
-            float* x0 = X + (0 + par) * plane + i * tw;
-            float* x1 = X + (2 + par) * plane + i * tw;
-            float* x2 = X + (4 + par) * plane + i * tw;
-            float* x3 = X + (6 + par) * plane + i * tw;
-            if (r == 0 || r == h + 1) {
-                for (std::size_t j = 0; j < tw; ++j) x0[j] = x1[j] = x2[j] = x3[j] = 0.f;
+    // ---- Winograd F(MxM, 3x3), M = 2 or 4 (see wino_pass in fast.hpp) -------------------------
+    // The 1-D transforms along one axis of a tile, on vectors of tiles: t = B^T d (A = M + 2
+    // values in and out) and y = A^T m (A in, M out). F(2x2): Lavin and Gray's points 0, 1, -1;
+    // F(4x4): 0, 1, -1, 2, -2. (G, for the weights, is applied in dispatch.cpp.)
+    template <int M>
+    static inline __attribute__((always_inline)) void wino_bt(const V* d, V* t) {
+        if constexpr (M == 2) {
+            t[0] = d[0] - d[2], t[1] = d[1] + d[2], t[2] = d[2] - d[1], t[3] = d[1] - d[3];
+        } else {
+            const V four(4.f), five(5.f), two(2.f);
+            t[0] = four * d[0] - five * d[2] + d[4];
+            t[1] = d[3] + d[4] - four * (d[1] + d[2]);
+            t[2] = d[4] - d[3] + four * (d[1] - d[2]);
+            t[3] = d[4] - d[2] + two * (d[3] - d[1]);
+            t[4] = d[4] - d[2] - two * (d[3] - d[1]);
+            t[5] = four * d[1] - five * d[3] + d[5];
+        }
+    }
+    template <int M>
+    static inline __attribute__((always_inline)) void wino_at(const V* m, V* y) {
+        if constexpr (M == 2) {
+            y[0] = m[0] + m[1] + m[2], y[1] = m[1] - m[2] - m[3];
+        } else {
+            const V a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4];
+            y[0] = m[0] + a12 + a34;
+            y[1] = s12 + V(2.f) * s34;
+            y[2] = a12 + V(4.f) * a34;
+            y[3] = s12 + V(8.f) * s34 + m[5];
+        }
+    }
+
+    // The M * (M + 2) planes of one channel: X[k][rp][i][tj] = x[M i + rp - 1][M tj + k - 1] (0
+    // outside the image) at X + (k * M + rp) * plane + i * tw, for k < M + 2, rp < M, i <= h / M,
+    // tj < tw = w / M. Row r of tile t = ti * tw + tj's patch, column k, is plane (k, r % M) at flat
+    // index t + (r / M) * tw: contiguous in t, so the transform runs on whole vectors of tiles
+    // whatever the map width. tmp: w floats.
+    template <int M>
+    static void wino_planes(const float* x, std::size_t h, std::size_t w, float* X, std::size_t plane, float* tmp) {
+        constexpr int A = M + 2;
+        const std::size_t tw = w / M;
+        for (std::size_t r = 0; r < h + M; ++r) {  // padded row r is image row r - 1
+            const std::size_t rp = r % M, i = r / M;
+            float* row[A];
+            for (int k = 0; k < A; ++k) row[k] = X + (std::size_t(k) * M + rp) * plane + i * tw;
+            if (r == 0 || r > h) {
+                for (int k = 0; k < A; ++k) std::memset(row[k], 0, tw * sizeof(float));
                 continue;
             }
-            float* e = x1;
-            float* o = x2;
-            deinterleave(x + (r - 1) * w, tw, e, o);
-            x0[0] = 0.f;
-            for (std::size_t j = 1; j < tw; ++j) x0[j] = o[j - 1];
-            for (std::size_t j = 0; j + 1 < tw; ++j) x3[j] = e[j + 1];
-            x3[tw - 1] = 0.f;
+            // columns M tj + q for q < M are planes k = q + 1 ...
+            const float* xr = x + (r - 1) * w;
+            if constexpr (M == 2) {
+                deinterleave(xr, tw, row[1], row[2]);
+            } else {
+                deinterleave(xr, 2 * tw, tmp, tmp + 2 * tw);      // even, odd columns
+                deinterleave(tmp, tw, row[1], row[3]);            // 4j, 4j + 2
+                deinterleave(tmp + 2 * tw, tw, row[2], row[4]);   // 4j + 1, 4j + 3
+            }
+            // ... column M tj - 1 is the last phase of tile tj - 1, column M tj + M the first of tj + 1.
+            row[0][0] = 0.f;
+            for (std::size_t j = 1; j < tw; ++j) row[0][j] = row[M][j - 1];
+            for (std::size_t j = 0; j + 1 < tw; ++j) row[M + 1][j] = row[1][j + 1];
+            row[M + 1][tw - 1] = 0.f;
         }
     }
 
-    // v[xi * vp + t] = (B^T d_t B)[xi / 4][xi % 4] for the tiles t < tiles (whole vectors: up to
+    // v[xi * vp + t] = (B^T d_t B)[xi / A][xi % A] for the tiles t < tiles (whole vectors: up to
     // the next multiple of L), d_t read from the planes of wino_planes.
+    template <int M>
     static void wino_input(const float* X, std::size_t plane, std::size_t tiles, std::size_t tw, float* v,
                            std::size_t vp) {
+        constexpr int A = M + 2;
         for (std::size_t t0 = 0; t0 < tiles; t0 += L) {
-            V tt[4][4];
-            TYPENET_UNROLL for (int k = 0; k < 4; ++k) {
-                const float* xk = X + std::size_t(2 * k) * plane + t0;
-                const V d0 = V::load_unaligned(xk), d1 = V::load_unaligned(xk + plane);
-                const V d2 = V::load_unaligned(xk + tw), d3 = V::load_unaligned(xk + plane + tw);
-                tt[0][k] = d0 - d2, tt[1][k] = d1 + d2, tt[2][k] = d2 - d1, tt[3][k] = d1 - d3;
+            V tt[A][A];  // tt[i][k] = (B^T d)[i][k]
+            TYPENET_UNROLL for (int k = 0; k < A; ++k) {
+                V d[A], c[A];
+                TYPENET_UNROLL for (int r = 0; r < A; ++r)
+                    d[r] = V::load_unaligned(X + (std::size_t(k) * M + r % M) * plane + t0 + std::size_t(r / M) * tw);
+                wino_bt<M>(d, c);
+                TYPENET_UNROLL for (int i = 0; i < A; ++i) tt[i][k] = c[i];
             }
-            TYPENET_UNROLL for (int i = 0; i < 4; ++i) {
-                float* vi = v + std::size_t(4 * i) * vp + t0;
-                (tt[i][0] - tt[i][2]).store_unaligned(vi);
-                (tt[i][1] + tt[i][2]).store_unaligned(vi + vp);
-                (tt[i][2] - tt[i][1]).store_unaligned(vi + 2 * vp);
-                (tt[i][1] - tt[i][3]).store_unaligned(vi + 3 * vp);
+            TYPENET_UNROLL for (int i = 0; i < A; ++i) {
+                V o[A];
+                wino_bt<M>(tt[i], o);
+                TYPENET_UNROLL for (int j = 0; j < A; ++j) o[j].store_unaligned(v + std::size_t(i * A + j) * vp + t0);
             }
         }
     }
 
-    // z[(2a + b) * zp + t] = (A^T M_t A)[a][b] + bias, M_t[xi / 4][xi % 4] = m[xi * mp + t].
+    // z[(a * M + b) * zp + t] = (A^T M_t A)[a][b] + bias, M_t[xi / A][xi % A] = m[xi * mp + t].
+    template <int M>
     static void wino_output(const float* m, std::size_t mp, std::size_t tiles, float bias, float* z, std::size_t zp) {
+        constexpr int A = M + 2;
         const V bv(bias);
         for (std::size_t t0 = 0; t0 < tiles; t0 += L) {
-            V s[2][4];
-            TYPENET_UNROLL for (int j = 0; j < 4; ++j) {
-                const float* mj = m + std::size_t(j) * mp + t0;
-                const V m0 = V::load_unaligned(mj), m1 = V::load_unaligned(mj + 4 * mp);
-                const V m2 = V::load_unaligned(mj + 8 * mp), m3 = V::load_unaligned(mj + 12 * mp);
-                s[0][j] = m0 + m1 + m2, s[1][j] = m1 - m2 - m3;
+            V s[M][A];  // s[a][j] = (A^T M_t)[a][j]
+            TYPENET_UNROLL for (int j = 0; j < A; ++j) {
+                V col[A], y[M];
+                TYPENET_UNROLL for (int i = 0; i < A; ++i) col[i] = V::load_unaligned(m + std::size_t(i * A + j) * mp + t0);
+                wino_at<M>(col, y);
+                TYPENET_UNROLL for (int a = 0; a < M; ++a) s[a][j] = y[a];
             }
-            TYPENET_UNROLL for (int a = 0; a < 2; ++a) {
-                (s[a][0] + s[a][1] + s[a][2] + bv).store_unaligned(z + std::size_t(2 * a) * zp + t0);
-                (s[a][1] - s[a][2] - s[a][3] + bv).store_unaligned(z + std::size_t(2 * a + 1) * zp + t0);
+            TYPENET_UNROLL for (int a = 0; a < M; ++a) {
+                V y[M];
+                wino_at<M>(s[a], y);
+                TYPENET_UNROLL for (int b = 0; b < M; ++b) (y[b] + bv).store_unaligned(z + std::size_t(a * M + b) * zp + t0);
             }
         }
     }
 
-    // One chunk of nimg <= p.images images: transform every channel of every image into V, 16
+    // One chunk of nimg <= p.images images: transform every channel of every image into V, (M+2)^2
     // GEMMs M_xi = U_xi V_xi, transform back into out.
-    static void wino_chunk(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
+    template <int M>
+    static void wino_chunk_m(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
+        constexpr std::size_t P = (M + 2) * (M + 2);
         const std::size_t C = p.in_channels, Ko = p.out_channels, h = p.h, w = p.w, tw = p.tw, tp = p.tiles_pad;
-        const std::size_t plane = p.plane, cols = nimg * tp;
+        const std::size_t plane = p.plane, cols = nimg * tp, ld = p.ld;
         float* X = work;
         float* Z = X + p.x_floats;
         float* Vb = Z + p.z_floats;
-        float* M = Vb + 16 * p.v_xi;
-        const std::size_t ld = p.ld;
+        float* Mb = Vb + P * p.v_xi;
+        float* tmp = Z + M * M * tp;  // w floats for the planes' split, 2 w for the merge of output rows
         for (std::size_t b = 0; b < nimg; ++b)
             for (std::size_t c = 0; c < C; ++c) {
-                wino_planes(in + (b * C + c) * h * w, h, w, X, plane);
-                wino_input(X, plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
+                wino_planes<M>(in + (b * C + c) * h * w, h, w, X, plane, tmp);
+                wino_input<M>(X, plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
             }
-        for (std::size_t xi = 0; xi < 16; ++xi) {
+        for (std::size_t xi = 0; xi < P; ++xi) {
             const float* u = p.upack + xi * p.m_pad * C;
             if (p.mr == std::size_t(conv_mr))
-                conv_tiles<conv_mr, conv_nv>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld, M + xi * p.m_xi);
+                conv_tiles<conv_mr, conv_nv>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld, Mb + xi * p.m_xi);
             else
                 conv_tiles<conv_mr_small, conv_nv_small>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld,
-                                                         M + xi * p.m_xi);
+                                                         Mb + xi * p.m_xi);
         }
         for (std::size_t b = 0; b < nimg; ++b)
             for (std::size_t k = 0; k < Ko; ++k) {
-                wino_output(M + k * ld + b * tp, p.m_xi, p.tiles, p.bias ? p.bias[k] : 0.f, Z, tp);
+                wino_output<M>(Mb + k * ld + b * tp, p.m_xi, p.tiles, p.bias ? p.bias[k] : 0.f, Z, tp);
                 float* y = out + (b * Ko + k) * h * w;
-                for (std::size_t ti = 0; ti < h / 2; ++ti)
-                    for (std::size_t a = 0; a < 2; ++a) {
-                        const float* z0 = Z + (2 * a) * tp + ti * tw;
-                        interleave(z0, z0 + tp, tw, y + (2 * ti + a) * w);
+                for (std::size_t ti = 0; ti < h / M; ++ti)
+                    for (std::size_t a = 0; a < std::size_t(M); ++a) {
+                        const float* z0 = Z + (a * M) * tp + ti * tw;  // Y[a][b] of the row's tiles at z0 + b * tp
+                        float* row = y + (M * ti + a) * w;
+                        if constexpr (M == 2) {
+                            interleave(z0, z0 + tp, tw, row);
+                        } else {
+                            interleave(z0, z0 + 2 * tp, tw, tmp);               // columns 4j, 4j + 2
+                            interleave(z0 + tp, z0 + 3 * tp, tw, tmp + 2 * tw);  // 4j + 1, 4j + 3
+                            interleave(tmp, tmp + 2 * tw, 2 * tw, row);
+                        }
                     }
             }
+    }
+    static void wino_chunk(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
+        if (p.m == 4) wino_chunk_m<4>(p, in, out, nimg, work);
+        else wino_chunk_m<2>(p, in, out, nimg, work);
     }
 
     // dst[r * dld + j] = src[r * sld + j] (+ add), r < rows, j < cols.

@@ -132,8 +132,8 @@ const std::vector<conv_case> conv_cases = {
     {2, 8, 7, 9, 8, 3, 1, 1},      // odd map: stays direct with Winograd on
 };
 
-// The rule of kernels.hpp (set_winograd): does this convolution's forward (or, with
-// backward = true, its backward-data) take the Winograd path when it is on?
+// The rule of kernels.hpp (set_winograd): does this convolution's forward and backward-params
+// (or, with backward = true, its backward-data) take the Winograd path when it is on?
 bool winograd_path(const conv_case& c, bool backward) {
     const std::size_t in = backward ? c.cout : c.cin, out = backward ? c.cin : c.cout;
     return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && in >= 8 && out >= 8;
@@ -207,6 +207,63 @@ std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::si
                             mag[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] = s;
                         }
                 }
+            }
+    return mag;
+}
+// The magnitude for backward-params by Winograd: dw[o][c] = sum over images and tiles of
+// G^T [(A dY_t A^T) .* (B^T d_t B)] G, on |inputs| with |A|, |B|, |G|.
+std::vector<double> winograd_params_magnitude(std::size_t m, std::size_t batch, std::size_t cin, std::size_t cout,
+                                              std::size_t h, std::size_t w, const std::vector<double>& ax,
+                                              const std::vector<double>& ady) {
+    static const double aG2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
+    static const double aBT2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
+    static const double aAT2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+    static const double aG4[6][3] = {{1. / 4, 0, 0}, {1. / 6, 1. / 6, 1. / 6}, {1. / 6, 1. / 6, 1. / 6},
+                                     {1. / 24, 1. / 12, 1. / 6}, {1. / 24, 1. / 12, 1. / 6}, {0, 0, 1}};
+    static const double aBT4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
+                                      {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
+    static const double aAT4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
+    const std::size_t A = m + 2, P = A * A;
+    auto Gm = [&](std::size_t i, std::size_t k) { return m == 4 ? aG4[i][k] : aG2[i][k]; };
+    auto BT = [&](std::size_t i, std::size_t r) { return m == 4 ? aBT4[i][r] : aBT2[i][r]; };
+    auto AT = [&](std::size_t a, std::size_t i) { return m == 4 ? aAT4[a][i] : aAT2[a][i]; };
+    std::vector<double> dU(cout * cin * P, 0.0), V(cin * P), Mt(cout * P);
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t ti = 0; ti < h / m; ++ti)
+            for (std::size_t tj = 0; tj < w / m; ++tj) {
+                for (std::size_t c = 0; c < cin; ++c)
+                    for (std::size_t i = 0; i < A; ++i)
+                        for (std::size_t j = 0; j < A; ++j) {
+                            double s = 0;
+                            for (std::size_t r = 0; r < A; ++r)
+                                for (std::size_t q = 0; q < A; ++q) {
+                                    const std::ptrdiff_t y = std::ptrdiff_t(m * ti + r) - 1, x = std::ptrdiff_t(m * tj + q) - 1;
+                                    if (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w)) continue;
+                                    s += BT(i, r) * ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)] * BT(j, q);
+                                }
+                            V[c * P + i * A + j] = s;
+                        }
+                for (std::size_t o = 0; o < cout; ++o)
+                    for (std::size_t i = 0; i < A; ++i)
+                        for (std::size_t j = 0; j < A; ++j) {
+                            double s = 0;
+                            for (std::size_t a = 0; a < m; ++a)
+                                for (std::size_t bb = 0; bb < m; ++bb)
+                                    s += AT(a, i) * ady[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] * AT(bb, j);
+                            Mt[o * P + i * A + j] = s;
+                        }
+                for (std::size_t o = 0; o < cout; ++o)
+                    for (std::size_t c = 0; c < cin; ++c)
+                        for (std::size_t e = 0; e < P; ++e) dU[(o * cin + c) * P + e] += Mt[o * P + e] * V[c * P + e];
+            }
+    std::vector<double> mag(cout * cin * 9);
+    for (std::size_t oc = 0; oc < cout * cin; ++oc)
+        for (std::size_t u = 0; u < 3; ++u)
+            for (std::size_t v = 0; v < 3; ++v) {
+                double s = 0;
+                for (std::size_t i = 0; i < A; ++i)
+                    for (std::size_t j = 0; j < A; ++j) s += Gm(i, u) * dU[oc * P + i * A + j] * Gm(j, v);
+                mag[oc * 9 + u * 3 + v] = s;
             }
     return mag;
 }
@@ -312,13 +369,27 @@ TEST_CASE("fast conv2d backward-params matches the double reference within the f
         std::vector<double> tol_w(mag_w.size()), tol_b(mag_b.size());
         for (std::size_t i = 0; i < mag_w.size(); ++i) tol_w[i] = gam * mag_w[i];
         for (std::size_t i = 0; i < mag_b.size(); ++i) tol_b[i] = gam * mag_b[i];
-        for_each_isa([&] {
-            std::vector<float> dw = dw0, db = db0, dw_nb = dw0;
-            k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw.data(), db.data());
-            CHECK(count_outside(dw, exact_w, tol_w, "dw") == 0);
-            CHECK(count_outside(db, exact_b, tol_b, "dbias") == 0);
-            k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw_nb.data(), nullptr);
-            CHECK(bit_identical(dw_nb, dw));  // dbias == null changes nothing else
+        std::vector<double> wtol_w;
+        if (winograd_path(c, false)) {
+            // A sum over batch * tiles products (with the zero padding tiles, the lanes of the
+            // vector accumulators and the partials of image groups: at most batch * (tiles + 16)
+            // + 16 terms), after two transforms on either side: gamma(batch * (tiles + 16) + 40)
+            // on the |.| computation with |A|, |B|, |G|, plus |dw| it is added to.
+            const std::size_t m = winograd_tile(c);
+            wtol_w = winograd_params_magnitude(m, c.batch, c.cin, c.cout, c.h, c.w, abs_double(x), abs_double(dy));
+            const double wg = gamma_n(double(c.batch * ((c.h / m) * (c.w / m) + 16)) + 40);
+            for (std::size_t i = 0; i < wtol_w.size(); ++i) wtol_w[i] = wg * (wtol_w[i] + std::fabs(double(dw0[i])));
+        }
+        for_each_conv_algorithm([&](bool wino) {
+            const auto& tw = wino && winograd_path(c, false) ? wtol_w : tol_w;
+            for_each_isa([&] {
+                std::vector<float> dw = dw0, db = db0, dw_nb = dw0;
+                k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw.data(), db.data());
+                CHECK(count_outside(dw, exact_w, tw, "dw") == 0);
+                CHECK(count_outside(db, exact_b, tol_b, "dbias") == 0);
+                k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw_nb.data(), nullptr);
+                CHECK(bit_identical(dw_nb, dw));  // dbias == null changes nothing else
+            });
         });
     }
 }
@@ -772,16 +843,18 @@ TEST_CASE("set_winograd chooses the algorithm of exactly the convolutions kernel
                            << " s" << c.stride << " p" << c.pad);
         const auto x = random_floats(c.batch * c.cin * c.h * c.w, 7), w = random_floats(c.cout * c.cin * c.kernel * c.kernel, 8),
                    dy = random_floats(c.batch * c.cout * g.out_height * g.out_width, 9);
-        std::vector<float> y[2], dx[2];
+        std::vector<float> y[2], dx[2], dw[2];
         for (int on = 0; on < 2; ++on) {
             k::set_winograd(on == 1);
-            y[on].resize(dy.size()), dx[on].resize(x.size());
+            y[on].resize(dy.size()), dx[on].resize(x.size()), dw[on].assign(w.size(), 0.f);
             k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y[on].data());
             k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx[on].data());
+            k::conv2d_backward_params<float>(g, x.data(), dy.data(), dw[on].data(), nullptr);
         }
         k::set_winograd(true);
         CHECK(bit_identical(y[0], y[1]) == !winograd_path(c, false));
         CHECK(bit_identical(dx[0], dx[1]) == !winograd_path(c, true));
+        CHECK(bit_identical(dw[0], dw[1]) == !winograd_path(c, false));
     }
 }
 

@@ -311,25 +311,20 @@ bool wino_eligible(std::size_t cin, std::size_t cout, std::size_t h, std::size_t
 // multiples of 4 and the map has at least 256 pixels (16 x 16 and up), else 2.
 std::size_t wino_tile(std::size_t h, std::size_t w) { return h % 4 == 0 && w % 4 == 0 && h * w >= 256 ? 4 : 2; }
 
-// The plan of a Winograd pass (forward, or backward-data); get(o, c, u, v) is the 3x3 kernel from
-// the pass's input channel c to its output channel o (the layer's weights, or their flipped
-// transpose for backward-data).
-template <class Get>
-fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
-                          std::size_t w, const float* bias, Get&& get) {
+// The geometry of a Winograd pass (fast.hpp) over chunks of up to `cap` images: up to 256 tiles
+// (GEMMs of 256 columns), as many images as keep the transformed input and output (V and M, or
+// dM) within 1 MB, in L2 (F(4x4), 32 channels, 32x32: one image per chunk; F(2x2), 64 channels,
+// 8x8: eight; measured: chunks spilling to L3 cost 20% at 32 channels).
+fast::wino_pass wino_plan(const isa_table& t, std::size_t cap, std::size_t cin, std::size_t cout, std::size_t h,
+                          std::size_t w) {
     fast::wino_pass p{};
     p.in_channels = cin, p.out_channels = cout, p.h = h, p.w = w;
     p.m = wino_tile(h, w);
     p.tw = w / p.m, p.tiles = (h / p.m) * p.tw, p.tiles_pad = round_up(p.tiles, t.lanes);
-    // Chunks of up to 256 tiles (GEMMs of 256 columns), as many images as keep the transformed
-    // input and output (V and M) within 1 MB, in L2 (F(4x4), 32 channels, 32x32: one image per
-    // chunk; F(2x2), 64 channels, 8x8: eight; measured: chunks spilling to L3 cost 20% at 32
-    // channels), and no fewer chunks than threads. Each column of a GEMM is computed alone: the chunking changes no result.
     const std::size_t want = std::max<std::size_t>(1, (256 + p.tiles_pad - 1) / p.tiles_pad);
-    const std::size_t per_thread = std::max<std::size_t>(1, (batch + thread_count() - 1) / thread_count());
     const std::size_t fits = std::max<std::size_t>(
         1, (std::size_t(1) << 18) / ((p.m + 2) * (p.m + 2) * (cin + round_up(cout, t.conv_mr)) * p.tiles_pad));
-    p.images = std::min({want, per_thread, batch, fits});
+    p.images = std::max<std::size_t>(1, std::min({want, fits, cap}));
     p.n = p.images * p.tiles_pad;
     const bool small = cout <= t.conv_mr_small;
     p.mr = small ? t.conv_mr_small : t.conv_mr;
@@ -343,13 +338,28 @@ fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin
     off.resize(cin);
     for (std::size_t c = 0; c < cin; ++c) off[c] = c * p.ld;
     p.off = off.data();
+    return p;
+}
+
+// G of F(2x2) and F(4x4), (M + 2) x 3.
+const double wino_G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+const double wino_G4[6][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                              {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+
+// The plan of a Winograd pass (forward, or backward-data); get(o, c, u, v) is the 3x3 kernel from
+// the pass's input channel c to its output channel o (the layer's weights, or their flipped
+// transpose for backward-data).
+template <class Get>
+fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
+                          std::size_t w, const float* bias, Get&& get) {
+    // No fewer chunks than threads (each column of a GEMM is computed alone: the chunking
+    // changes no result).
+    const std::size_t per_thread = std::max<std::size_t>(1, (batch + thread_count() - 1) / thread_count());
+    fast::wino_pass p = wino_plan(t, per_thread, cin, cout, h, w);
     // U = G g G^T in double, packed per position xi in panels of mr output channels:
     // upack[((xi * panels + panel) * cin + c) * mr + i].
-    static const double G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
-    static const double G4[6][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
-                                    {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
     const std::size_t A = p.m + 2, P = A * A, panels = p.m_pad / p.mr;
-    const double* G = p.m == 4 ? &G4[0][0] : &G2[0][0];
+    const double* G = p.m == 4 ? &wino_G4[0][0] : &wino_G2[0][0];
     float* u = tl_weights.get(P * p.m_pad * cin);
     std::memset(u, 0, P * p.m_pad * cin * sizeof(float));
     for (std::size_t o = 0; o < cout; ++o)
@@ -461,8 +471,75 @@ void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const
 // image by image, then chunk by chunk) does not depend on the thread count.
 constexpr std::size_t kParamsChunk = 8;
 
+// Images per partial sum of Winograd backward-params: fixed (the summation order does not depend
+// on the thread count), and twice kParamsChunk: each chunk's GEMMs reduce over its tiles and then
+// across the vector lanes once, so longer chunks waste less on that last step.
+constexpr std::size_t kWinoParamsGroup = 16;
+
+// Backward-params by Winograd: per fixed group of images a partial dU ((M+2)^2 x cin x cout) and
+// partial bias sums; then, in group order, dU = sum of the partials and dw += G^T dU G.
+void wino_backward_params(const isa_table& t, const conv_geometry& g, const float* x, const float* dy, float* dw,
+                          float* dbias) {
+    fast::wino_params_pass pp{};
+    pp.fwd = wino_plan(t, kWinoParamsGroup, g.in_channels, g.out_channels, g.in_height, g.in_width);
+    const fast::wino_pass& p = pp.fwd;
+    pp.dm_xi = g.out_channels * p.ld + 16;
+    const std::size_t C = g.in_channels, Ko = g.out_channels, hw = g.in_height * g.in_width;
+    const std::size_t A = p.m + 2, P = A * A;
+    const std::size_t groups = (g.batch + kWinoParamsGroup - 1) / kWinoParamsGroup;
+    const std::size_t du = P * C * Ko, part_size = round_up(du + Ko, 16);
+    float* parts = tl_partial.get(groups * part_size);
+    const std::size_t work = pp.work_floats();
+    parallel_for(groups, [&](std::size_t gr) {
+        float* part = parts + gr * part_size;
+        std::memset(part, 0, part_size * sizeof(float));
+        float* wk = tl_work.get(work);
+        const std::size_t b1 = std::min(g.batch, (gr + 1) * kWinoParamsGroup);
+        for (std::size_t b = gr * kWinoParamsGroup; b < b1; b += p.images) {
+            const std::size_t nimg = std::min(p.images, b1 - b);
+            t.wino_params_chunk(pp, x + b * C * hw, dy + b * Ko * hw, nimg, part, dbias ? part + du : nullptr, wk);
+        }
+    });
+    // dw[o][c][u][v] += sum_ij G[i][u] dU[i][j] G[j][v], dU summed over the groups in order.
+    const double* G = p.m == 4 ? &wino_G4[0][0] : &wino_G2[0][0];
+    parallel_for(C, [&](std::size_t c) {
+        double m[36], gm[3][6];
+        for (std::size_t o = 0; o < Ko; ++o) {
+            for (std::size_t xi = 0; xi < P; ++xi) {
+                float s = 0.f;
+                for (std::size_t gr = 0; gr < groups; ++gr) s += parts[gr * part_size + (xi * C + c) * Ko + o];
+                m[xi] = s;
+            }
+            for (std::size_t u = 0; u < 3; ++u)
+                for (std::size_t j = 0; j < A; ++j) {
+                    double s = 0;
+                    for (std::size_t i = 0; i < A; ++i) s += G[i * 3 + u] * m[i * A + j];
+                    gm[u][j] = s;
+                }
+            float* d = dw + (o * C + c) * 9;
+            for (std::size_t u = 0; u < 3; ++u)
+                for (std::size_t v = 0; v < 3; ++v) {
+                    double s = 0;
+                    for (std::size_t j = 0; j < A; ++j) s += gm[u][j] * G[j * 3 + v];
+                    d[u * 3 + v] += float(s);
+                }
+        }
+    }, C * Ko * groups > (1u << 14));
+    if (dbias)
+        for (std::size_t o = 0; o < Ko; ++o) {
+            float s = 0.f;
+            for (std::size_t gr = 0; gr < groups; ++gr) s += parts[gr * part_size + du + o];
+            dbias[o] += s;
+        }
+}
+
 void fast_conv2d_backward_params(const isa_table& t, const conv_geometry& g, const float* x, const float* dy, float* dw,
                                  float* dbias) {
+    if (g.kernel == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
+        wino_eligible(g.in_channels, g.out_channels, g.in_height, g.in_width)) {
+        wino_backward_params(t, g, x, dy, dw, dbias);
+        return;
+    }
     fast::conv_params_pass pp{};
     pp.fwd = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width, g.kernel,
                        g.stride, g.pad);

@@ -103,6 +103,18 @@ struct wino_pass {
     std::size_t work_floats() const { return x_floats + z_floats + positions() * (v_xi + m_xi); }
 };
 
+// Backward-params of the same convolutions. Per output tile dM_t = A dY_t A^T ((M+2)x(M+2));
+// per position xi, dU_xi[c][o] = sum over the tiles t of V_xi[c][t] dM_xi[o][t]: (M+2)^2 GEMMs
+// whose reduction runs over the tiles, with both operands contiguous in it (vector accumulators,
+// summed across lanes at the end: no transposes), added to part[(xi * in_channels + c) *
+// out_channels + o]; dispatch.cpp sums the partials of fixed image groups in order and adds
+// G^T dU G to dw.
+struct wino_params_pass {
+    wino_pass fwd;       // the input side: planes, V and its pitches, m (fwd.images images per call)
+    std::size_t dm_xi;   // pitch per xi of dM: out_channels rows of fwd.ld
+    std::size_t work_floats() const { return fwd.x_floats + fwd.z_floats + fwd.positions() * (fwd.v_xi + dm_xi); }
+};
+
 // C (m_begin..m_end, n_begin..n_end) (+)= A (M x K) * B (K x N) over the whole K, where
 // A(i, k) = a[i * a_rs + k * a_cs] with a_rs == 1 or a_cs == 1, B(k, j) = b[k * ldb + j].
 // Columns of B beyond n_end are never read. work: at least gemm_work_floats floats.
@@ -134,6 +146,9 @@ struct isa_table {
                               float* part_bias, float* work);
     // nimg <= p.images consecutive images; work: p.work_floats().
     void (*wino_chunk)(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work);
+    // Adds the nimg <= p.fwd.images images' dU to part and their sums of dy to part_bias (if not null).
+    void (*wino_params_chunk)(const wino_params_pass& p, const float* x, const float* dy, std::size_t nimg, float* part,
+                              float* part_bias, float* work);
 
     void (*gemm)(const gemm_args& a);
 

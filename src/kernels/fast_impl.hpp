@@ -547,6 +547,144 @@ struct impl {
                     }
             }
     }
+    // out = A y: the transpose of wino_at (M values in, M + 2 out), for the VJP of the output transform.
+    template <int M>
+    static inline __attribute__((always_inline)) void wino_a(const V* y, V* o) {
+        if constexpr (M == 2) {
+            o[0] = y[0], o[1] = y[0] + y[1], o[2] = y[0] - y[1], o[3] = -y[1];
+        } else {
+            const V a02 = y[0] + y[2], a13 = y[1] + y[3], b02 = y[0] + V(4.f) * y[2], b13 = V(2.f) * y[1] + V(8.f) * y[3];
+            o[0] = y[0];
+            o[1] = a02 + a13;
+            o[2] = a02 - a13;
+            o[3] = b02 + b13;
+            o[4] = b02 - b13;
+            o[5] = y[3];
+        }
+    }
+
+    // dm[xi * mp + t] = (A dY_t A^T)[xi / A][xi % A], dY_t[a][b] = z[(a * M + b) * zp + t], for the
+    // tiles t < tiles (whole vectors).
+    template <int M>
+    static void wino_grad_output(const float* z, std::size_t zp, std::size_t tiles, float* dm, std::size_t mp) {
+        constexpr int A = M + 2;
+        for (std::size_t t0 = 0; t0 < tiles; t0 += L) {
+            V s[A][M];  // s[i][b] = (A dY_t)[i][b]
+            TYPENET_UNROLL for (int b = 0; b < M; ++b) {
+                V col[M], o[A];
+                TYPENET_UNROLL for (int a = 0; a < M; ++a) col[a] = V::load_unaligned(z + std::size_t(a * M + b) * zp + t0);
+                wino_a<M>(col, o);
+                TYPENET_UNROLL for (int i = 0; i < A; ++i) s[i][b] = o[i];
+            }
+            TYPENET_UNROLL for (int i = 0; i < A; ++i) {
+                V o[A];
+                wino_a<M>(s[i], o);
+                TYPENET_UNROLL for (int j = 0; j < A; ++j) o[j].store_unaligned(dm + std::size_t(i * A + j) * mp + t0);
+            }
+        }
+    }
+
+    // c[i * ldc + j] += sum_{q < n} a[i * lda + q] * b[j * ldb + q] for i < RI, j < RJ; n a multiple of L.
+    template <int RI, int RJ>
+    static inline void dot_tile(const float* a, std::size_t lda, const float* b, std::size_t ldb, std::size_t n, float* c,
+                                std::size_t ldc) {
+        V acc[RI][RJ];
+        TYPENET_UNROLL for (int i = 0; i < RI; ++i)
+            TYPENET_UNROLL for (int j = 0; j < RJ; ++j) acc[i][j] = V(0.f);
+        for (std::size_t q = 0; q < n; q += L) {
+            V av[RI], bv[RJ];
+            TYPENET_UNROLL for (int i = 0; i < RI; ++i) av[i] = V::load_unaligned(a + i * lda + q);
+            TYPENET_UNROLL for (int j = 0; j < RJ; ++j) bv[j] = V::load_unaligned(b + j * ldb + q);
+            TYPENET_UNROLL for (int i = 0; i < RI; ++i)
+                TYPENET_UNROLL for (int j = 0; j < RJ; ++j) acc[i][j] = xsimd::fma(av[i], bv[j], acc[i][j]);
+        }
+#if defined(__AVX512F__)
+        if constexpr (L == 16 && RI == 4 && RJ == 4) {
+            // The 16 sums across lanes at once (45 shuffles and adds instead of 16 horizontal
+            // sums of about 8 each): pairs within 128-bit lanes, then quads, then across lanes.
+            __m512 v[16];
+            for (int k = 0; k < 16; ++k) v[k] = acc[k / 4][k % 4];
+            __m512 s[8], w[4], x[2];
+            for (int k = 0; k < 8; ++k)
+                s[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]), _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+            for (int k = 0; k < 4; ++k)
+                w[k] = _mm512_add_ps(_mm512_shuffle_ps(s[2 * k], s[2 * k + 1], 0x44), _mm512_shuffle_ps(s[2 * k], s[2 * k + 1], 0xEE));
+            for (int k = 0; k < 2; ++k)
+                x[k] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], 0x88),
+                                     _mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], 0xDD));
+            alignas(64) float r[16];
+            _mm512_store_ps(r, _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xDD)));
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) c[i * ldc + j] += r[i * 4 + j];
+            return;
+        }
+#endif
+        TYPENET_UNROLL for (int i = 0; i < RI; ++i)
+            TYPENET_UNROLL for (int j = 0; j < RJ; ++j) c[i * ldc + j] += xsimd::hadd(acc[i][j]);
+    }
+    // c (ra x rb, row pitch ldc) += a (ra x n) b^T (n x rb), rows of a and b contiguous in q.
+    static void dot_gemm(const float* a, std::size_t ra, std::size_t lda, const float* b, std::size_t rb, std::size_t ldb,
+                         std::size_t n, float* c, std::size_t ldc) {
+        constexpr int R = 4;
+        for (std::size_t i0 = 0; i0 < ra; i0 += R)
+            for (std::size_t j0 = 0; j0 < rb; j0 += R) {
+                const int ri = int(min_size(R, ra - i0)), rj = int(min_size(R, rb - j0));
+                const float* ap = a + i0 * lda;
+                const float* bp = b + j0 * ldb;
+                float* cp = c + i0 * ldc + j0;
+                if (ri == R && rj == R) dot_tile<R, R>(ap, lda, bp, ldb, n, cp, ldc);
+                else
+                    with_mr<R>(ri, [&]<int I>() { with_mr<R>(rj, [&]<int J>() { dot_tile<I, J>(ap, lda, bp, ldb, n, cp, ldc); }); });
+            }
+    }
+
+    template <int M>
+    static void wino_params_chunk_m(const wino_params_pass& pp, const float* x, const float* dy, std::size_t nimg,
+                                    float* part, float* part_bias, float* work) {
+        constexpr std::size_t P = (M + 2) * (M + 2);
+        const wino_pass& p = pp.fwd;
+        const std::size_t C = p.in_channels, Ko = p.out_channels, h = p.h, w = p.w, tw = p.tw, tp = p.tiles_pad;
+        const std::size_t ld = p.ld, cols = nimg * tp;
+        float* X = work;
+        float* Z = X + p.x_floats;
+        float* Vb = Z + p.z_floats;
+        float* dM = Vb + P * p.v_xi;
+        float* tmp = Z + M * M * tp;
+        // The padding tiles of Z are zero (so are dM's padding columns, whatever V holds there) and
+        // the slack after the planes is finite (zero).
+        std::memset(X + M * (M + 2) * p.plane, 0, (p.x_floats - M * (M + 2) * p.plane) * sizeof(float));
+        for (std::size_t i = 0; i < std::size_t(M * M); ++i) std::memset(Z + i * tp + p.tiles, 0, (tp - p.tiles) * sizeof(float));
+        for (std::size_t b = 0; b < nimg; ++b)
+            for (std::size_t c = 0; c < C; ++c) {
+                wino_planes<M>(x + (b * C + c) * h * w, h, w, X, p.plane, tmp);
+                wino_input<M>(X, p.plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
+            }
+        for (std::size_t b = 0; b < nimg; ++b)
+            for (std::size_t o = 0; o < Ko; ++o) {
+                const float* d = dy + (b * Ko + o) * h * w;
+                if (part_bias) part_bias[o] += float(sum(d, h * w));
+                for (std::size_t ti = 0; ti < h / M; ++ti)
+                    for (std::size_t a = 0; a < std::size_t(M); ++a) {
+                        const float* row = d + (M * ti + a) * w;
+                        float* z0 = Z + (a * M) * tp + ti * tw;  // dY[a][b] of the row's tiles at z0 + b * tp
+                        if constexpr (M == 2) {
+                            deinterleave(row, tw, z0, z0 + tp);
+                        } else {
+                            deinterleave(row, 2 * tw, tmp, tmp + 2 * tw);
+                            deinterleave(tmp, tw, z0, z0 + 2 * tp);
+                            deinterleave(tmp + 2 * tw, tw, z0 + tp, z0 + 3 * tp);
+                        }
+                    }
+                wino_grad_output<M>(Z, tp, p.tiles, dM + o * ld + b * tp, pp.dm_xi);
+            }
+        for (std::size_t xi = 0; xi < P; ++xi)
+            dot_gemm(Vb + xi * p.v_xi, C, ld, dM + xi * pp.dm_xi, Ko, ld, cols, part + xi * C * Ko, Ko);
+    }
+    static void wino_params_chunk(const wino_params_pass& pp, const float* x, const float* dy, std::size_t nimg, float* part,
+                                  float* part_bias, float* work) {
+        if (pp.fwd.m == 4) wino_params_chunk_m<4>(pp, x, dy, nimg, part, part_bias, work);
+        else wino_params_chunk_m<2>(pp, x, dy, nimg, part, part_bias, work);
+    }
     static void wino_chunk(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
         if (p.m == 4) wino_chunk_m<4>(p, in, out, nimg, work);
         else wino_chunk_m<2>(p, in, out, nimg, work);
@@ -846,6 +984,7 @@ struct impl {
             &conv_data_general_image,
             &conv_params_image,
             &wino_chunk,
+            &wino_params_chunk,
             &gemm,
             &bn_run_stats,
             &bn_normalize_run,

@@ -325,7 +325,13 @@ void profile_layer(Net& net, const typename Net::input_tensor& x, std::size_t re
     p.forward_ms = median_ms(reps, [&] { layer.forward(*input, y, saved); });
     // backward runs on the saved values of the last forward (it does not change them).
     p.backward_ms = median_ms(reps, [&] { layer.backward(*input, y, dy, dx, saved); });
-    p.infer_ms = median_ms(reps, [&] { static_cast<const L&>(layer).infer(*input, y); });
+    // Eval mode as the network runs it: with the layer's scratch (outputs kept from call to
+    // call) where it has the optional infer(x, y, saved&), else the const infer(x, y).
+    typename L::saved_type scratch{};
+    p.infer_ms = median_ms(reps, [&] {
+        if constexpr (requires { layer.infer(*input, y, scratch); }) layer.infer(*input, y, scratch);
+        else static_cast<const L&>(layer).infer(*input, y);
+    });
     out.layers.push_back(std::move(p));
 }
 

@@ -63,9 +63,10 @@ void set_threads(std::size_t n);
 std::size_t threads();
 
 // Algorithm of the float kernels for 3x3 convolutions with stride 1 and padding 1 on maps of
-// even height and width with at least 8 input channels (forward and backward-data; for
-// backward-data the count is the layer's output channels): Winograd F(2x2, 3x3), 2.25x fewer
-// multiplications (true, the default), or the direct implicit GEMM of every other convolution
+// even height and width with at least 8 input and 8 output channels, in all three passes:
+// Winograd (true, the default) -- F(4x4, 3x3) when both sides are multiples of 4 and the map
+// has at least 256 pixels (2.25 multiply-adds per output and channel pair instead of 9), else
+// F(2x2, 3x3) (4 instead of 9) -- or the direct implicit GEMM of every other convolution
 // (false). Both agree with the double reference within float rounding (Winograd's transforms
 // round differently: results differ in the last bits, not in determinism). Process-wide.
 void set_winograd(bool on);

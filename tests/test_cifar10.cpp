@@ -144,4 +144,41 @@ TEST_CASE("the pipeline: seeded shuffles per epoch, smaller last batch, drop-las
     const float black = (0.0f - stats.mean[0]) / stats.std[0];
     for (std::size_t i = 0; i < 10 * 1024; ++i) padded += std::abs(a[(i / 1024) * 3072 + i % 1024] - black) < 1e-6f;
     CHECK(padded > 0);
+
+    // Cutout: each training image is its uncut version but for one square of zeros in all three
+    // channels, side 8 clipped at the borders (4..8 rows and columns); evaluation never cuts.
+    // Without crop and flip, the uncut version is the plain normalised image.
+    cfg.augment = false;
+    cfg.cutout = 8;
+    std::vector<float> cut(10 * 3072), plain(10 * 3072);
+    batch_plan(set, stats, cfg, 3, true).fill(0, cut.data(), lab.data());
+    pipeline_config nocut = cfg;
+    nocut.cutout = 0;
+    batch_plan(set, stats, nocut, 3, true).fill(0, plain.data(), lab.data());
+    for (std::size_t k = 0; k < 10; ++k) {
+        INFO("image " << k);
+        int y0 = 32, y1 = -1, x0 = 32, x1 = -1;
+        std::size_t changed = 0;
+        bool same_in_all_channels = true;
+        for (int y = 0; y < 32; ++y)
+            for (int x = 0; x < 32; ++x) {
+                const std::size_t i = k * 3072 + std::size_t(y * 32 + x);
+                const bool c0 = cut[i] != plain[i];
+                for (int c = 1; c < 3; ++c) same_in_all_channels &= (cut[i + std::size_t(c) * 1024] != plain[i + std::size_t(c) * 1024]) == c0;
+                if (!c0) continue;
+                CHECK(cut[i] == 0.f);
+                ++changed;
+                y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+            }
+        CHECK(same_in_all_channels);
+        REQUIRE(changed > 0);  // pixels are never the mean colour here, so every cut pixel shows
+        const int h = y1 - y0 + 1, w = x1 - x0 + 1;
+        CHECK(std::size_t(h * w) == changed);  // one solid rectangle
+        CHECK((h >= 4 && h <= 8 && w >= 4 && w <= 8));
+    }
+    CHECK(cut != plain);
+    std::vector<float> ev(10 * 3072), ev_plain(10 * 3072);
+    batch_plan(set, stats, cfg, 3, false).fill(0, ev.data(), lab.data());
+    batch_plan(set, stats, nocut, 3, false).fill(0, ev_plain.data(), lab.data());
+    CHECK(ev == ev_plain);
 }

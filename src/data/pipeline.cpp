@@ -44,6 +44,8 @@ void batch_plan::fill(std::size_t b, float* images, std::int32_t* labels) {
     for (std::size_t k = 0; k < count; ++k) labels[k] = set_.labels[order_[first + k]];
     if (!(training_ && cfg_.augment)) {
         normalize_images(set_, first, count, stats_, images, &order_);
+        if (training_ && cfg_.cutout > 0)
+            for (std::size_t k = 0; k < count; ++k) cut_out(images + k * cifar10_image_bytes);
         return;
     }
     // Crop and flip in pixel space, then normalise the augmented copy.
@@ -64,7 +66,19 @@ void batch_plan::fill(std::size_t b, float* images, std::int32_t* labels) {
                     one.pixels[std::size_t(c * 1024 + y * 32 + x)] = v;
                 }
         normalize_images(one, 0, 1, stats_, images + k * cifar10_image_bytes);
+        if (cfg_.cutout > 0) cut_out(images + k * cifar10_image_bytes);
     }
+}
+
+void batch_plan::cut_out(float* image) {
+    // Centre (cy, cx) uniform over the 32 x 32 pixels; rows and columns [c - side/2, c - side/2 + side)
+    // clipped to the image (torch-style Cutout: the square may stick out of the image).
+    const int side = int(cfg_.cutout), cy = int(aug_.below(32)), cx = int(aug_.below(32));
+    const int y0 = std::max(0, cy - side / 2), y1 = std::min(32, cy - side / 2 + side);
+    const int x0 = std::max(0, cx - side / 2), x1 = std::min(32, cx - side / 2 + side);
+    for (int c = 0; c < 3; ++c)
+        for (int y = y0; y < y1; ++y)
+            for (int x = x0; x < x1; ++x) image[c * 1024 + y * 32 + x] = 0.f;
 }
 
 }  // namespace typenet::data

@@ -120,6 +120,7 @@ std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const 
         {"bn_momentum", fmt_double(bn_momentum)},
         {"init", init},
         {"augment", augment ? "true" : "false"},
+        {"cutout", std::to_string(cutout)},
         {"drop_last", drop_last ? "true" : "false"},
         {"limit_train", std::to_string(limit_train)},
         {"limit_test", std::to_string(limit_test)},
@@ -196,6 +197,7 @@ const std::vector<flag_info>& flags() {
         {"--init", "NAME", "weight initialisation: pytorch (uniform +-1/sqrt(fan_in)), kaiming-normal, "
                            "kaiming-uniform (default " + d.init + ")"},
         {"--augment", "BOOL", "random crop (4-pixel padding) + horizontal flip (baseline false)"},
+        {"--cutout", "N", "cutout: zero a random N x N square of each training image (0 = off; baseline 0)"},
         {"--drop-last", "BOOL", "drop the last, smaller training batch (default false)"},
         {"--limit-train", "N", "use only the first N training images (default all)"},
         {"--limit-test", "N", "use only the first N test images (default all)"},
@@ -314,6 +316,10 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
             }
         }
         else if (flag == "--augment") c.augment = parse_bool(flag, value);
+        else if (flag == "--cutout") {
+            c.cutout = parse_count(flag, value);
+            if (c.cutout > 32) throw config_error("--cutout: the square's side must be at most 32 pixels, got " + value);
+        }
         else if (flag == "--drop-last") c.drop_last = parse_bool(flag, value);
         else if (flag == "--limit-train") c.limit_train = parse_count(flag, value);
         else if (flag == "--limit-test") c.limit_test = parse_count(flag, value);

@@ -10,6 +10,9 @@
 // Augmentation (off by default): random crop of 32x32 from the image zero-padded by 4 pixels
 // on each side (padding is black, pixel value 0, as torchvision's RandomCrop(32, padding=4)),
 // then a horizontal flip with probability 1/2; applied to the uint8 pixels before normalisation.
+// Cutout (DeVries and Taylor 2017; off by default, independent of augment): a square of
+// cutout x cutout pixels, its centre uniform over the image and clipped at the borders, is set to
+// 0 in all three channels after normalisation (the data set's mean colour); training only.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +30,7 @@ struct pipeline_config {
     bool drop_last = false;
     bool augment = false;
     std::uint64_t seed = 0;
+    std::size_t cutout = 0;  // side of the cutout square in pixels; 0 = off
 };
 
 class batch_plan {
@@ -41,6 +45,8 @@ public:
     void fill(std::size_t b, float* images, std::int32_t* labels);
 
 private:
+    void cut_out(float* image);  // the cutout square of one normalised image (training)
+
     const cifar10_set& set_;
     channel_stats stats_;
     pipeline_config cfg_;

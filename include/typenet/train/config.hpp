@@ -37,6 +37,7 @@ struct train_config {
     std::string init = "kaiming-normal";  // weight initialisation (init.hpp); He et al. for ReLU networks
     // data
     bool augment = false;
+    std::size_t cutout = 0;  // side of the cutout square (pipeline.hpp); 0 = off
     bool drop_last = false;
     std::size_t limit_train = 0;  // 0 = all
     std::size_t limit_test = 0;

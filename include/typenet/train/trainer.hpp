@@ -175,7 +175,7 @@ public:
 
         std::filesystem::create_directories(cfg_.out);
         optimizer<T> opt(collect_parameters(*net), cfg_.optimizer);
-        data::pipeline_config pc{cfg_.batch, true, cfg_.drop_last, cfg_.augment, cfg_.seed};
+        data::pipeline_config pc{cfg_.batch, true, cfg_.drop_last, cfg_.augment, cfg_.seed, cfg_.cutout};
         const std::size_t steps_per_epoch = data::batch_plan(train_set_, stats_, pc, 0, true).batches();
         if (steps_per_epoch == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train_set_.size()) +

@@ -139,6 +139,46 @@ bool winograd_path(const conv_case& c, bool backward) {
     return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && in >= 8 && out >= 8;
 }
 
+// |G|, |B^T|, |A^T| of Winograd F(mxm, 3x3), and |B^T| |d| |B| of one input patch: the magnitude
+// computations below share them.
+struct abs_winograd {
+    std::size_t m, A, P;
+    explicit abs_winograd(std::size_t m_) : m(m_), A(m_ + 2), P((m_ + 2) * (m_ + 2)) {}
+    double G(std::size_t i, std::size_t k) const {
+        static const double g2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
+        static const double g4[6][3] = {{1. / 4, 0, 0}, {1. / 6, 1. / 6, 1. / 6}, {1. / 6, 1. / 6, 1. / 6},
+                                        {1. / 24, 1. / 12, 1. / 6}, {1. / 24, 1. / 12, 1. / 6}, {0, 0, 1}};
+        return m == 4 ? g4[i][k] : g2[i][k];
+    }
+    double BT(std::size_t i, std::size_t r) const {
+        static const double b2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
+        static const double b4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
+                                        {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
+        return m == 4 ? b4[i][r] : b2[i][r];
+    }
+    double AT(std::size_t a, std::size_t i) const {
+        static const double a2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+        static const double a4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
+        return m == 4 ? a4[a][i] : a2[a][i];
+    }
+    // V[i * A + j] = (|B^T| |d| |B|)[i][j], d the (m+2)^2 patch of tile (ti, tj) of channel c of
+    // image b in ax (cin channels of h x w), zero outside the image.
+    void input(const std::vector<double>& ax, std::size_t b, std::size_t cin, std::size_t c, std::size_t h, std::size_t w,
+               std::size_t ti, std::size_t tj, double* V) const {
+        for (std::size_t i = 0; i < A; ++i)
+            for (std::size_t j = 0; j < A; ++j) {
+                double s = 0;
+                for (std::size_t r = 0; r < A; ++r)
+                    for (std::size_t q = 0; q < A; ++q) {
+                        const std::ptrdiff_t y = std::ptrdiff_t(m * ti + r) - 1, x = std::ptrdiff_t(m * tj + q) - 1;
+                        if (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w)) continue;
+                        s += BT(i, r) * ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)] * BT(j, q);
+                    }
+                V[i * A + j] = s;
+            }
+    }
+};
+
 // The output tile side of the Winograd path (kernels.hpp): 4 when both sides are multiples of 4
 // and the map has at least 256 pixels, else 2.
 std::size_t winograd_tile(const conv_case& c) { return c.h % 4 == 0 && c.w % 4 == 0 && c.h * c.w >= 256 ? 4 : 2; }
@@ -153,18 +193,8 @@ std::size_t winograd_tile(const conv_case& c) { return c.h % 4 == 0 && c.w % 4 =
 template <class G>
 std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::size_t cin, std::size_t cout, std::size_t h,
                                        std::size_t w, const std::vector<double>& ax, G&& g, const std::vector<double>* abias) {
-    static const double aG2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
-    static const double aBT2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
-    static const double aAT2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
-    static const double aG4[6][3] = {{1. / 4, 0, 0}, {1. / 6, 1. / 6, 1. / 6}, {1. / 6, 1. / 6, 1. / 6},
-                                     {1. / 24, 1. / 12, 1. / 6}, {1. / 24, 1. / 12, 1. / 6}, {0, 0, 1}};
-    static const double aBT4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
-                                      {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
-    static const double aAT4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
-    const std::size_t A = m + 2, P = A * A;
-    auto Gm = [&](std::size_t i, std::size_t k) { return m == 4 ? aG4[i][k] : aG2[i][k]; };
-    auto BT = [&](std::size_t i, std::size_t r) { return m == 4 ? aBT4[i][r] : aBT2[i][r]; };
-    auto AT = [&](std::size_t a, std::size_t i) { return m == 4 ? aAT4[a][i] : aAT2[a][i]; };
+    const abs_winograd W(m);
+    const std::size_t A = W.A, P = W.P;
     std::vector<double> U(cout * cin * P);
     for (std::size_t o = 0; o < cout; ++o)
         for (std::size_t c = 0; c < cin; ++c)
@@ -172,29 +202,14 @@ std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::si
                 for (std::size_t j = 0; j < A; ++j) {
                     double s = 0;
                     for (int u = 0; u < 3; ++u)
-                        for (int v = 0; v < 3; ++v) s += Gm(i, u) * g(o, c, u, v) * Gm(j, v);
+                        for (int v = 0; v < 3; ++v) s += W.G(i, u) * g(o, c, u, v) * W.G(j, v);
                     U[(o * cin + c) * P + i * A + j] = s;
                 }
-    std::vector<double> mag(batch * cout * h * w), V(cin * P), d(A * A), Mt(P);
+    std::vector<double> mag(batch * cout * h * w), V(cin * P), Mt(P);
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t ti = 0; ti < h / m; ++ti)
             for (std::size_t tj = 0; tj < w / m; ++tj) {
-                for (std::size_t c = 0; c < cin; ++c) {
-                    for (std::size_t r = 0; r < A; ++r)
-                        for (std::size_t q = 0; q < A; ++q) {
-                            const std::ptrdiff_t y = std::ptrdiff_t(m * ti + r) - 1, x = std::ptrdiff_t(m * tj + q) - 1;
-                            d[r * A + q] = (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w))
-                                               ? 0.0
-                                               : ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)];
-                        }
-                    for (std::size_t i = 0; i < A; ++i)
-                        for (std::size_t j = 0; j < A; ++j) {
-                            double s = 0;
-                            for (std::size_t r = 0; r < A; ++r)
-                                for (std::size_t q = 0; q < A; ++q) s += BT(i, r) * d[r * A + q] * BT(j, q);
-                            V[c * P + i * A + j] = s;
-                        }
-                }
+                for (std::size_t c = 0; c < cin; ++c) W.input(ax, b, cin, c, h, w, ti, tj, &V[c * P]);
                 for (std::size_t o = 0; o < cout; ++o) {
                     std::fill(Mt.begin(), Mt.end(), 0.0);
                     for (std::size_t c = 0; c < cin; ++c)
@@ -203,7 +218,7 @@ std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::si
                         for (std::size_t bb = 0; bb < m; ++bb) {
                             double s = abias ? (*abias)[o] : 0.0;
                             for (std::size_t i = 0; i < A; ++i)
-                                for (std::size_t j = 0; j < A; ++j) s += AT(a, i) * Mt[i * A + j] * AT(bb, j);
+                                for (std::size_t j = 0; j < A; ++j) s += W.AT(a, i) * Mt[i * A + j] * W.AT(bb, j);
                             mag[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] = s;
                         }
                 }
@@ -215,41 +230,20 @@ std::vector<double> winograd_magnitude(std::size_t m, std::size_t batch, std::si
 std::vector<double> winograd_params_magnitude(std::size_t m, std::size_t batch, std::size_t cin, std::size_t cout,
                                               std::size_t h, std::size_t w, const std::vector<double>& ax,
                                               const std::vector<double>& ady) {
-    static const double aG2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
-    static const double aBT2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
-    static const double aAT2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
-    static const double aG4[6][3] = {{1. / 4, 0, 0}, {1. / 6, 1. / 6, 1. / 6}, {1. / 6, 1. / 6, 1. / 6},
-                                     {1. / 24, 1. / 12, 1. / 6}, {1. / 24, 1. / 12, 1. / 6}, {0, 0, 1}};
-    static const double aBT4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
-                                      {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
-    static const double aAT4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
-    const std::size_t A = m + 2, P = A * A;
-    auto Gm = [&](std::size_t i, std::size_t k) { return m == 4 ? aG4[i][k] : aG2[i][k]; };
-    auto BT = [&](std::size_t i, std::size_t r) { return m == 4 ? aBT4[i][r] : aBT2[i][r]; };
-    auto AT = [&](std::size_t a, std::size_t i) { return m == 4 ? aAT4[a][i] : aAT2[a][i]; };
+    const abs_winograd W(m);
+    const std::size_t A = W.A, P = W.P;
     std::vector<double> dU(cout * cin * P, 0.0), V(cin * P), Mt(cout * P);
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t ti = 0; ti < h / m; ++ti)
             for (std::size_t tj = 0; tj < w / m; ++tj) {
-                for (std::size_t c = 0; c < cin; ++c)
-                    for (std::size_t i = 0; i < A; ++i)
-                        for (std::size_t j = 0; j < A; ++j) {
-                            double s = 0;
-                            for (std::size_t r = 0; r < A; ++r)
-                                for (std::size_t q = 0; q < A; ++q) {
-                                    const std::ptrdiff_t y = std::ptrdiff_t(m * ti + r) - 1, x = std::ptrdiff_t(m * tj + q) - 1;
-                                    if (y < 0 || x < 0 || y >= std::ptrdiff_t(h) || x >= std::ptrdiff_t(w)) continue;
-                                    s += BT(i, r) * ax[((b * cin + c) * h + std::size_t(y)) * w + std::size_t(x)] * BT(j, q);
-                                }
-                            V[c * P + i * A + j] = s;
-                        }
+                for (std::size_t c = 0; c < cin; ++c) W.input(ax, b, cin, c, h, w, ti, tj, &V[c * P]);
                 for (std::size_t o = 0; o < cout; ++o)
                     for (std::size_t i = 0; i < A; ++i)
                         for (std::size_t j = 0; j < A; ++j) {
                             double s = 0;
                             for (std::size_t a = 0; a < m; ++a)
                                 for (std::size_t bb = 0; bb < m; ++bb)
-                                    s += AT(a, i) * ady[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] * AT(bb, j);
+                                    s += W.AT(a, i) * ady[((b * cout + o) * h + m * ti + a) * w + m * tj + bb] * W.AT(bb, j);
                             Mt[o * P + i * A + j] = s;
                         }
                 for (std::size_t o = 0; o < cout; ++o)
@@ -262,7 +256,7 @@ std::vector<double> winograd_params_magnitude(std::size_t m, std::size_t batch, 
             for (std::size_t v = 0; v < 3; ++v) {
                 double s = 0;
                 for (std::size_t i = 0; i < A; ++i)
-                    for (std::size_t j = 0; j < A; ++j) s += Gm(i, u) * dU[oc * P + i * A + j] * Gm(j, v);
+                    for (std::size_t j = 0; j < A; ++j) s += W.G(i, u) * dU[oc * P + i * A + j] * W.G(j, v);
                 mag[oc * 9 + u * 3 + v] = s;
             }
     return mag;

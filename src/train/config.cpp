@@ -41,14 +41,17 @@ train_config recipe(const std::string& name) {
     } else if (name == "sgd-0.02") {
         c.schedule.base_lr = 0.02;
     } else if (name == "full") {
-        // Adam 1e-3 + cosine + 1 warmup epoch + weight decay + flip/crop + label smoothing 0.1
-        // (the published best recipe's ingredients), AdamW's decoupled decay, no decay on
-        // batch-norm parameters and biases.
-        c.optimizer.kind = optimizer_kind::adamw;
+        // Our best cnn-bn recipe (docs/results.md: 86.35% in 30 epochs): SGD with Nesterov
+        // momentum 0.9, lr 0.1, weight decay 5e-4 on the weights (not on batch-norm parameters
+        // and biases), cosine schedule after 1 warmup epoch, crop + flip, label smoothing 0.1.
+        // (The published best recipe's ingredients with Adam 1e-3 in place of SGD; SGD at lr
+        // 0.05 reached 85.54%.)
+        c.optimizer.momentum = 0.9;
+        c.optimizer.nesterov = true;
         c.optimizer.weight_decay = 5e-4;
         c.optimizer.decay_norm_and_bias = false;
         c.schedule.kind = schedule_kind::cosine;
-        c.schedule.base_lr = 1e-3;
+        c.schedule.base_lr = 0.1;
         c.schedule.warmup_epochs = 1;
         c.label_smoothing = 0.1;
         c.augment = true;
@@ -176,7 +179,7 @@ const std::vector<flag_info>& flags() {
     const train_config d = recipe("baseline");
     static const std::vector<flag_info> f = {
         {"--model", "NAME", "network: cnn-bn, cnn-nobn, resnet20, resnet56, resnet18, resnet34 (default " + d.model + ")"},
-        {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (AdamW, cosine, augment, "
+        {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (SGD Nesterov 0.1, cosine, augment, "
                              "30 epochs), resnet (SGD 0.1 momentum 0.9, wd 5e-4, cosine, augment, 30 epochs) "
                              "(default baseline); flags after it override single settings"},
         {"--lr", "X", "base learning rate (baseline 0.1)"},

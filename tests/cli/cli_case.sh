@@ -40,7 +40,7 @@ case $case_name in
     expect 0 "--lr X.*baseline 0.1" -- "$train" --help
     for f in --model --recipe --lr --optimizer --momentum --nesterov --weight-decay --epochs --batch --schedule \
              --warmup-epochs --label-smoothing --augment --seed --threads --data --out --resume --eval-only \
-             --checkpoint --on-divergence --quiet --limit-train --limit-test; do
+             --checkpoint --on-divergence --quiet --limit-train --limit-test --cutout; do
       "$train" --help | grep -q -- "$f" || fail "--help does not list $f"
     done ;;
   bad-flags)
@@ -56,7 +56,23 @@ case $case_name in
     expect 2 "--eval-only needs --checkpoint" -- "$train" --eval-only
     expect 2 "--schedule step needs --milestones" -- "$train" --schedule step
     expect 2 "--on-divergence: expected stop or continue" -- "$train" --on-divergence=maybe
-    expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5 ;;
+    expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5
+    expect 2 "--cutout: the square's side must be at most 32 pixels, got 33" -- "$train" --cutout 33
+    expect 2 "--cutout: expected a whole number" -- "$train" --cutout big ;;
+  recipes)
+    need_data
+    # The recipes are what docs/training.md says (config.json records every setting of a run).
+    expect 0 "" -- "$train" --model cnn-bn --recipe full --epochs 2 --limit-train 300 --limit-test 50 --quiet --out "$work/full"
+    for kv in '"recipe": "full"' '"optimizer": "sgd"' '"lr": 0.1' '"momentum": 0.9' '"nesterov": true' \
+              '"weight_decay": 0.0005' '"decay_norm_and_bias": false' '"schedule": "cosine"' '"warmup_epochs": 1' \
+              '"batch": 128' '"label_smoothing": 0.1' '"augment": true' '"cutout": 0'; do
+      grep -qF "$kv" "$work/full/config.json" || fail "recipe full: config.json lacks $kv"
+    done
+    expect 0 "" -- "$train" --model cnn-bn --recipe baseline --epochs 1 --limit-train 300 --limit-test 50 --quiet --out "$work/base"
+    for kv in '"optimizer": "sgd"' '"lr": 0.1' '"momentum": 0,' '"weight_decay": 0,' '"schedule": "constant"' \
+              '"label_smoothing": 0,' '"augment": false'; do
+      grep -qF "$kv" "$work/base/config.json" || fail "recipe baseline: config.json lacks $kv"
+    done ;;
   bad-data)
     expect 2 "/nonexistent/cifar: no such directory" -- "$train" --data /nonexistent/cifar --out "$work/r"
     mkdir -p "$work/broken" && head -c 3000 /dev/zero > "$work/broken/data_batch_1.bin"

@@ -64,7 +64,7 @@ struct train_config {
 // The named recipes:
 //   baseline  SGD lr 0.1, no momentum, batch 128, constant schedule, nothing else
 //   sgd-0.02  the same at lr 0.02
-//   full      our best recipe (see docs/training.md)
+//   full      our best cnn-bn recipe (see docs/training.md, docs/results.md)
 train_config recipe(const std::string& name);
 std::vector<std::string> recipe_names();
 

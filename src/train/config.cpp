@@ -207,6 +207,8 @@ const std::vector<flag_info>& flags() {
         {"--seed", "N", "seed of initialisation, shuffling and augmentation (default 0)"},
         {"--threads", "N", "threads (default: all cores)"},
         {"--simd", "NAME", "auto, avx512, avx2, scalar (default auto)"},
+        {"--winograd", "on|off", "3x3 stride-1 convolutions as Winograd F(4x4)/F(2x2) or direct (default on; "
+                                 "results differ in the last bits)"},
         {"--data", "DIR", "CIFAR-10 binary folder (default: $TYPENET_DATA, data/cifar-10-batches-bin, "
                           "../shared/data/cifar10/cifar-10-batches-bin)"},
         {"--out", "DIR", "output folder for metrics, curves and checkpoints (default runs/default)"},
@@ -328,6 +330,10 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
         else if (flag == "--limit-test") c.limit_test = parse_count(flag, value);
         else if (flag == "--seed") c.seed = parse_count(flag, value);
         else if (flag == "--threads") c.threads = parse_count(flag, value);
+        else if (flag == "--winograd") {
+            if (value != "on" && value != "off") throw config_error("--winograd: expected on or off, got '" + value + "'");
+            c.winograd = value == "on";
+        }
         else if (flag == "--simd") {
             if (value != "auto" && value != "avx512" && value != "avx2" && value != "scalar")
                 throw config_error("--simd: unknown instruction set '" + value + "' (choose auto, avx512, avx2 or scalar)");

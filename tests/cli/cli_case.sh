@@ -40,7 +40,7 @@ case $case_name in
     expect 0 "--lr X.*baseline 0.1" -- "$train" --help
     for f in --model --recipe --lr --optimizer --momentum --nesterov --weight-decay --epochs --batch --schedule \
              --warmup-epochs --label-smoothing --augment --seed --threads --data --out --resume --eval-only \
-             --checkpoint --on-divergence --quiet --limit-train --limit-test --cutout; do
+             --checkpoint --on-divergence --quiet --limit-train --limit-test --cutout --winograd; do
       "$train" --help | grep -q -- "$f" || fail "--help does not list $f"
     done ;;
   bad-flags)
@@ -58,7 +58,8 @@ case $case_name in
     expect 2 "--on-divergence: expected stop or continue" -- "$train" --on-divergence=maybe
     expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5
     expect 2 "--cutout: the square's side must be at most 32 pixels, got 33" -- "$train" --cutout 33
-    expect 2 "--cutout: expected a whole number" -- "$train" --cutout big ;;
+    expect 2 "--cutout: expected a whole number" -- "$train" --cutout big
+    expect 2 "--winograd: expected on or off, got 'maybe'" -- "$train" --winograd maybe ;;
   recipes)
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).

@@ -46,6 +46,7 @@ struct train_config {
     std::uint64_t seed = 0;
     std::size_t threads = 0;  // 0 = all cores
     std::string simd = "auto";
+    bool winograd = true;  // 3x3 convolutions by Winograd (kernels::set_winograd); changes last bits only
     std::filesystem::path out = "runs/default";
     bool resume = false;
     bool eval_only = false;

@@ -145,6 +145,7 @@ public:
             throw config_error(std::string("--simd: ") + e.what());
         }
         kernels::set_threads(cfg_.threads);
+        kernels::set_winograd(cfg_.winograd);
         const auto dir = data::find_cifar10_dir(cfg_.data_dir);
         const auto limit = [](std::size_t l) { return l ? l : data::no_limit; };
         train_set_ = data::load_cifar10_train(dir, limit(cfg_.limit_train));
@@ -199,7 +200,8 @@ public:
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train_set_.size()) + " training and " + std::to_string(test_set_.size()) +
             " test images from " + dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " +
-            std::to_string(steps_per_epoch) + " steps; kernels: " + kernels::isa_name() + ", " +
+            std::to_string(steps_per_epoch) + " steps; kernels: " + kernels::isa_name() +
+                (kernels::winograd() ? " + Winograd" : "") + ", " +
             std::to_string(kernels::threads()) + " threads");
 
         typename Net::input_tensor x;

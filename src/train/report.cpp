@@ -179,7 +179,13 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                      se.colour + "'/>\n";
         s += "<line x1='" + num(R - 150) + "' x2='" + num(R - 125) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
              "' stroke='" + se.colour + "' stroke-width='2'" + dash + "/>\n";
-        s += "<text x='" + num(R - 120) + "' y='" + num(ly) + "' font-size='11'>" + se.label + "</text>\n";
+        // A diverged run's values (NaN, inf) cannot be drawn: the legend says where they begin.
+        std::string note;
+        std::size_t bad = 0;
+        for (auto [x, y] : se.points)
+            if (!std::isfinite(y) && bad++ == 0) note = " (not finite from " + xlabel + " " + num(x, "%.6g");
+        if (bad) note += ")";
+        s += "<text x='" + num(R - 120) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note + "</text>\n";
         ly += 15;
     }
     return s;

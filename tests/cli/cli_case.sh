@@ -98,6 +98,11 @@ case $case_name in
     expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "two" a="$work/run/metrics.csv" b="$work/run/metrics.csv"
     grep -q "<polyline" "$work/overlay.svg" || fail "overlay has no curves"
     expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv
+    # a diverged run: its non-finite values cannot be drawn, the legend says from which epoch
+    awk -F, 'BEGIN { OFS = "," } NR == 3 { $2 = "nan"; $4 = "inf" } { print }' "$work/run/metrics.csv" > "$work/nan.csv"
+    expect 0 "" -- "$plot" --out "$work/nan.svg" --title "nan" d="$work/nan.csv"
+    grep -q "d train (not finite from epoch 2)" "$work/nan.svg" || fail "legend does not mark the non-finite train loss"
+    grep -q "d test (not finite from epoch 2)" "$work/nan.svg" || fail "legend does not mark the non-finite test loss"
     # a sweep: final accuracy against a per-run value, log scale (the learning-rate headroom chart)
     m=$work/run/metrics.csv
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweep.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m

@@ -162,8 +162,15 @@ resnet20() {
   fi
 }
 
+all_groups="ablation lr-headroom leave-one-out momentum resnet20"
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(ablation lr-headroom leave-one-out momentum resnet20)
+[ ${#groups[@]} -eq 0 ] && read -ra groups <<<"$all_groups"
+for g in "${groups[@]}"; do
+  case " $all_groups " in
+    *" $g "*) ;;
+    *) echo "results.sh: unknown group '$g' (ablation, lr-headroom, leave-one-out, momentum, resnet20)" >&2; exit 2 ;;
+  esac
+done
 [ -x "$plot" ] && [ -x "$train" ] || bash scripts/build.sh >&2
 for g in "${groups[@]}"; do
   case $g in
@@ -172,6 +179,5 @@ for g in "${groups[@]}"; do
     leave-one-out) leave_one_out ;;
     momentum) momentum ;;
     resnet20) resnet20 ;;
-    *) echo "results.sh: unknown group '$g' (ablation, lr-headroom, leave-one-out, momentum, resnet20)" >&2; exit 2 ;;
   esac
 done

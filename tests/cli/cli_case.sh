@@ -60,6 +60,14 @@ case $case_name in
     expect 2 "--cutout: the square's side must be at most 32 pixels, got 33" -- "$train" --cutout 33
     expect 2 "--cutout: expected a whole number" -- "$train" --cutout big
     expect 2 "--winograd: expected on or off, got 'maybe'" -- "$train" --winograd maybe ;;
+  scripts)
+    # The long runs of docs/results.md by name, and the script that collects them.
+    expect 0 "best-full +typenet-train --model cnn-bn --recipe full --epochs 30 --out runs/best-full" -- bash scripts/reproduce.sh --list
+    expect 0 "^build/bin/typenet-train --model resnet20 --recipe resnet --epochs 100 --out runs/resnet20$" -- \
+      bash scripts/reproduce.sh --print resnet20
+    [ "$(bash scripts/reproduce.sh --print lr-headroom | wc -l)" -eq 8 ] || fail "lr-headroom should hold 8 runs"
+    expect 2 "unknown run or group 'nope'" -- bash scripts/reproduce.sh nope
+    expect 2 "results.sh: unknown group 'nope'" -- bash scripts/results.sh nope ;;
   recipes)
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).

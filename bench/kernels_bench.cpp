@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
     for (const auto& name : isas) {
         k::set_isa(name);
         std::printf("isa %s, %zu threads, batch %zu, 3x3 stride-1 convolutions: %s\n", k::isa_name().c_str(), k::threads(),
-                    batch, k::winograd() ? "Winograd F(2x2, 3x3)" : "direct");
+                    batch, k::winograd() ? "Winograd (F(4x4, 3x3) on maps of 16x16 and up, else F(2x2, 3x3))" : "direct");
         run(batch, seconds);
     }
     return 0;

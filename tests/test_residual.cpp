@@ -69,6 +69,13 @@ template <class T> std::vector<T> random_values(std::size_t n, std::uint64_t see
     return v;
 }
 
+// A resnet20 input of `batch` images of seeded values.
+tn::models::resnet20::input_tensor resnet20_input(std::size_t batch, std::uint64_t seed) {
+    tn::models::resnet20::input_tensor x(batch);
+    const auto v = random_values<float>(x.size(), seed);
+    std::copy(v.begin(), v.end(), x.data());
+    return x;
+}
 }  // namespace
 
 TEST_CASE("a residual block's output is the activation of the sum of its two branches", "[residual]") {
@@ -167,9 +174,7 @@ TEST_CASE("resnet20: eval mode does not depend on the batch; the momentum reache
     auto net = std::make_unique<tn::models::resnet20>(5);
     using in_t = tn::models::resnet20::input_tensor;
     const std::size_t B = 4;
-    in_t x(B);
-    const auto v = random_values<float>(x.size(), 9);
-    std::copy(v.begin(), v.end(), x.data());
+    in_t x = resnet20_input(B, 9);
     // Some train steps' worth of running statistics first (momentum 0.5 to move them).
     net->set_bn_momentum(0.5);
     net->train();
@@ -201,9 +206,7 @@ TEST_CASE("resnet20 trains: the loss of a fixed batch falls within a few SGD ste
     auto net = std::make_unique<tn::models::resnet20>(3);
     using in_t = tn::models::resnet20::input_tensor;
     const std::size_t B = 16;
-    in_t x(B);
-    const auto v = random_values<float>(x.size(), 13);
-    std::copy(v.begin(), v.end(), x.data());
+    in_t x = resnet20_input(B, 13);
     std::vector<std::int32_t> labels(B);
     for (std::size_t b = 0; b < B; ++b) labels[b] = std::int32_t(b % 10);
     tn::optimizer_config oc;
@@ -231,9 +234,7 @@ TEST_CASE("resnet20 trains: the loss of a fixed batch falls within a few SGD ste
 TEST_CASE("release_buffers frees the blocks' tapes; training and eval go on afterwards", "[residual][memory]") {
     auto net = std::make_unique<tn::models::resnet20>(4);
     using in_t = tn::models::resnet20::input_tensor;
-    in_t x(4);
-    const auto v = random_values<float>(x.size(), 21);
-    std::copy(v.begin(), v.end(), x.data());
+    in_t x = resnet20_input(4, 21);
     tn::models::resnet20::output_tensor dy(4);
     dy.fill(0.01f);
     net->set_input_gradient(false);

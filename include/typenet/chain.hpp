@@ -110,22 +110,10 @@ public:
     // "<prefix><index>.<kind>.<local name>": the network passes "", a residual block
     // "main." and "shortcut." (the network then prefixes the block's own "<i>.residual.").
     template <class F> void for_each_parameter(std::string_view prefix, F&& f) {
-        visit_named(prefix, [&](const std::string& name, auto& l) {
-            l.for_each_parameter([&](parameter_view<T> p) {
-                const std::string full = name + std::string(p.name);
-                p.name = full;
-                f(p);
-            });
-        });
+        visit_views<parameter_view<T>>(prefix, f, [](auto& l, auto&& g) { l.for_each_parameter(g); });
     }
     template <class F> void for_each_state(std::string_view prefix, F&& f) {
-        visit_named(prefix, [&](const std::string& name, auto& l) {
-            l.for_each_state([&](state_view<T> s) {
-                const std::string full = name + std::string(s.name);
-                s.name = full;
-                f(s);
-            });
-        });
+        visit_views<state_view<T>>(prefix, f, [](auto& l, auto&& g) { l.for_each_state(g); });
     }
     // Reseeds every layer that draws in train mode (dropout: generator()), and the layers
     // inside every block (reseed_layers), one draw from g each, in layer order.
@@ -166,6 +154,17 @@ public:
     }
 
 private:
+    // f(view) for every view that each(layer, callback) hands out, its name prefixed with
+    // "<prefix><index>.<kind>.".
+    template <class View, class F, class Each> void visit_views(std::string_view prefix, F& f, Each each) {
+        visit_named(prefix, [&](const std::string& name, auto& l) {
+            each(l, [&](View v) {
+                const std::string full = name + std::string(v.name);
+                v.name = full;
+                f(v);
+            });
+        });
+    }
     template <class F> void visit_named(std::string_view prefix, F&& f) {
         visit_named_impl(prefix, f, std::make_index_sequence<depth>{});
     }

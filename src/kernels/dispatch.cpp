@@ -298,13 +298,16 @@ float* pack_panels(std::size_t rows, std::size_t K, std::size_t mr, Get&& get) {
     return a;
 }
 
-// ---- Winograd F(2x2, 3x3) ---------------------------------------------------------------------------
+// ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) -----------------------------------------------------------
 
-// Does a pass reading (cin, h, w) into (cout, h, w) with a 3x3 kernel, stride 1, padding 1 take
-// the Winograd path? Even maps only, and enough channels for its GEMMs (the reduction runs over
-// the input channels, the rows over the output channels: the 3-channel stem stays direct).
-bool wino_eligible(std::size_t cin, std::size_t cout, std::size_t h, std::size_t w) {
-    return winograd_on.load(std::memory_order_relaxed) && cin >= 8 && cout >= 8 && h % 2 == 0 && w % 2 == 0 && h >= 2 && w >= 2;
+// Do this convolution's three passes take the Winograd path (kernels.hpp: set_winograd)? 3x3,
+// stride 1, padding 1, even maps, and at least 8 channels on both sides: the GEMMs reduce over
+// one side and tile the other (the 3-channel stem stays direct). Symmetric in the channels, so
+// backward-data, whose pass swaps them, follows the same rule.
+bool winograd_applies(const conv_geometry& g) {
+    return winograd_on.load(std::memory_order_relaxed) && g.kernel == 3 && g.stride == 1 && g.pad == 1 &&
+           g.out_height == g.in_height && g.out_width == g.in_width && g.in_height % 2 == 0 && g.in_width % 2 == 0 &&
+           g.in_channels >= 8 && g.out_channels >= 8;
 }
 
 // The output tile side of the Winograd pass on an h x w map (fast.hpp): 4 when both sides are
@@ -362,7 +365,8 @@ fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin
     const double* G = p.m == 4 ? &wino_G4[0][0] : &wino_G2[0][0];
     float* u = tl_weights.get(P * p.m_pad * cin);
     std::memset(u, 0, P * p.m_pad * cin * sizeof(float));
-    for (std::size_t o = 0; o < cout; ++o)
+    // Per output channel, on the threads (64 x 64 channels at F(4x4) are 4,096 transforms).
+    parallel_for(cout, [&](std::size_t o) {
         for (std::size_t c = 0; c < cin; ++c) {
             double gg[6][3];  // G g
             for (std::size_t i = 0; i < A; ++i)
@@ -378,6 +382,7 @@ fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin
                     u[(((i * A + j) * panels + o / p.mr) * cin + c) * p.mr + o % p.mr] = float(s);
                 }
         }
+    }, cout * cin >= 1024);
     p.upack = u;
     p.bias = bias;
     return p;
@@ -394,8 +399,7 @@ void run_wino(const isa_table& t, const fast::wino_pass& p, std::size_t batch, c
 
 void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float* x, const float* w, const float* bias,
                          float* y) {
-    if (g.kernel == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
-        wino_eligible(g.in_channels, g.out_channels, g.in_height, g.in_width)) {
+    if (winograd_applies(g)) {
         const std::size_t K = g.in_channels * 9;
         const fast::wino_pass p = make_wino(t, g.batch, g.in_channels, g.out_channels, g.in_height, g.in_width, bias,
                                             [&](std::size_t o, std::size_t c, std::size_t u, std::size_t v) {
@@ -416,8 +420,7 @@ void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float
 void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const float* dy, const float* w, float* dx) {
     const std::size_t k = g.kernel, kk2 = k * k, K = g.in_channels * kk2;
     const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
-    if (k == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
-        wino_eligible(g.out_channels, g.in_channels, g.in_height, g.in_width)) {
+    if (winograd_applies(g)) {
         // The same Winograd pass on dy with the flipped, transposed kernel: w'[c][o][u][v] = w[o][c][2-u][2-v].
         const fast::wino_pass p = make_wino(t, g.batch, g.out_channels, g.in_channels, g.in_height, g.in_width, nullptr,
                                             [&](std::size_t c, std::size_t o, std::size_t u, std::size_t v) {
@@ -535,8 +538,7 @@ void wino_backward_params(const isa_table& t, const conv_geometry& g, const floa
 
 void fast_conv2d_backward_params(const isa_table& t, const conv_geometry& g, const float* x, const float* dy, float* dw,
                                  float* dbias) {
-    if (g.kernel == 3 && g.stride == 1 && g.pad == 1 && g.out_height == g.in_height && g.out_width == g.in_width &&
-        wino_eligible(g.in_channels, g.out_channels, g.in_height, g.in_width)) {
+    if (winograd_applies(g)) {
         wino_backward_params(t, g, x, dy, dw, dbias);
         return;
     }

@@ -504,23 +504,32 @@ struct impl {
         }
     }
 
+    // V for nimg images of `in` (p.in_channels channels each): planes, then the input transform,
+    // per image and channel; image b's tiles are columns b * tiles_pad ... of every row of V.
+    template <int M>
+    static void wino_transform_inputs(const wino_pass& p, const float* in, std::size_t nimg, float* X, float* tmp,
+                                      float* Vb) {
+        const std::size_t C = p.in_channels, hw = p.h * p.w;
+        for (std::size_t b = 0; b < nimg; ++b)
+            for (std::size_t c = 0; c < C; ++c) {
+                wino_planes<M>(in + (b * C + c) * hw, p.h, p.w, X, p.plane, tmp);
+                wino_input<M>(X, p.plane, p.tiles, p.tw, Vb + c * p.ld + b * p.tiles_pad, p.v_xi);
+            }
+    }
+
     // One chunk of nimg <= p.images images: transform every channel of every image into V, (M+2)^2
     // GEMMs M_xi = U_xi V_xi, transform back into out.
     template <int M>
     static void wino_chunk_m(const wino_pass& p, const float* in, float* out, std::size_t nimg, float* work) {
         constexpr std::size_t P = (M + 2) * (M + 2);
         const std::size_t C = p.in_channels, Ko = p.out_channels, h = p.h, w = p.w, tw = p.tw, tp = p.tiles_pad;
-        const std::size_t plane = p.plane, cols = nimg * tp, ld = p.ld;
+        const std::size_t cols = nimg * tp, ld = p.ld;
         float* X = work;
         float* Z = X + p.x_floats;
         float* Vb = Z + p.z_floats;
         float* Mb = Vb + P * p.v_xi;
         float* tmp = Z + M * M * tp;  // w floats for the planes' split, 2 w for the merge of output rows
-        for (std::size_t b = 0; b < nimg; ++b)
-            for (std::size_t c = 0; c < C; ++c) {
-                wino_planes<M>(in + (b * C + c) * h * w, h, w, X, plane, tmp);
-                wino_input<M>(X, plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
-            }
+        wino_transform_inputs<M>(p, in, nimg, X, tmp, Vb);
         for (std::size_t xi = 0; xi < P; ++xi) {
             const float* u = p.upack + xi * p.m_pad * C;
             if (p.mr == std::size_t(conv_mr))
@@ -654,11 +663,7 @@ struct impl {
         // the slack after the planes is finite (zero).
         std::memset(X + M * (M + 2) * p.plane, 0, (p.x_floats - M * (M + 2) * p.plane) * sizeof(float));
         for (std::size_t i = 0; i < std::size_t(M * M); ++i) std::memset(Z + i * tp + p.tiles, 0, (tp - p.tiles) * sizeof(float));
-        for (std::size_t b = 0; b < nimg; ++b)
-            for (std::size_t c = 0; c < C; ++c) {
-                wino_planes<M>(x + (b * C + c) * h * w, h, w, X, p.plane, tmp);
-                wino_input<M>(X, p.plane, p.tiles, tw, Vb + c * ld + b * tp, p.v_xi);
-            }
+        wino_transform_inputs<M>(p, x, nimg, X, tmp, Vb);
         for (std::size_t b = 0; b < nimg; ++b)
             for (std::size_t o = 0; o < Ko; ++o) {
                 const float* d = dy + (b * Ko + o) * h * w;

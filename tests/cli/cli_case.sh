@@ -72,14 +72,14 @@ case $case_name in
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).
     expect 0 "" -- "$train" --model cnn-bn --recipe full --epochs 2 --limit-train 300 --limit-test 50 --quiet --out "$work/full"
-    for kv in '"recipe": "full"' '"optimizer": "sgd"' '"lr": 0.1' '"momentum": 0.9' '"nesterov": true' \
-              '"weight_decay": 0.0005' '"decay_norm_and_bias": false' '"schedule": "cosine"' '"warmup_epochs": 1' \
-              '"batch": 128' '"label_smoothing": 0.1' '"augment": true' '"cutout": 0'; do
+    for kv in '"recipe": "full",' '"optimizer": "sgd",' '"lr": 0.1,' '"momentum": 0.9,' '"nesterov": true,' \
+              '"weight_decay": 0.0005,' '"decay_norm_and_bias": false,' '"schedule": "cosine",' '"warmup_epochs": 1,' \
+              '"batch": 128,' '"label_smoothing": 0.1,' '"augment": true,' '"cutout": 0,'; do
       grep -qF "$kv" "$work/full/config.json" || fail "recipe full: config.json lacks $kv"
     done
     expect 0 "" -- "$train" --model cnn-bn --recipe baseline --epochs 1 --limit-train 300 --limit-test 50 --quiet --out "$work/base"
-    for kv in '"optimizer": "sgd"' '"lr": 0.1' '"momentum": 0,' '"weight_decay": 0,' '"schedule": "constant"' \
-              '"label_smoothing": 0,' '"augment": false'; do
+    for kv in '"optimizer": "sgd",' '"lr": 0.1,' '"momentum": 0,' '"weight_decay": 0,' '"schedule": "constant",' \
+              '"label_smoothing": 0,' '"augment": false,'; do
       grep -qF "$kv" "$work/base/config.json" || fail "recipe baseline: config.json lacks $kv"
     done ;;
   bad-data)

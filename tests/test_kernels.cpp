@@ -312,7 +312,49 @@ TEST_CASE("fast conv2d forward matches the double reference within the float bou
     }
 }
 
-TEST_CASE("fast conv2d backward-data matches the double reference within the float bound", "[kernels][conv]") {
+TEST_CASE("conv2d_forward_bn_stats: the same y, and batch norm from its statistics equals batch norm alone, bit for bit",
+          "[kernels][conv][bn]") {
+    for (const auto& c : conv_cases) {
+        const auto g = geometry(c);
+        INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
+                           << " s" << c.stride << " p" << c.pad);
+        if (c.batch < 2) continue;  // train-mode batch norm needs two samples
+        const std::size_t plane = g.out_height * g.out_width, n_out = c.batch * c.cout * plane;
+        const auto x = random_floats(c.batch * c.cin * c.h * c.w, 7), w = random_floats(c.cout * c.cin * c.kernel * c.kernel, 8, 0.3f),
+                   gamma = random_floats(c.cout, 9, 1.f, 1.f), beta = random_floats(c.cout, 10);
+        const k::bn_geometry bg{c.batch, c.cout, plane};
+        for_each_conv_algorithm([&](bool) {
+            for_each_isa([&] {
+                std::vector<float> y(n_out), y2(n_out, 1e30f);
+                std::vector<double> stats(2 * c.batch * c.cout, -1.0);
+                k::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y.data());
+                REQUIRE(k::conv2d_forward_bn_stats<float>(g, x.data(), w.data(), nullptr, y2.data(), stats.data()));
+                CHECK(bit_identical(y2, y));
+                for (const bool relu : {false, true}) {
+                    std::vector<float> a(n_out), b(n_out), ia(c.cout), ib(c.cout), ma(c.cout), mb(c.cout), va(c.cout),
+                        vb(c.cout);
+                    auto bn = relu ? k::batch_norm_relu_forward_train<float> : k::batch_norm_forward_train<float>;
+                    bn(bg, y.data(), gamma.data(), beta.data(), 1e-5, a.data(), nullptr, ia.data(), ma.data(), va.data(),
+                       nullptr);
+                    bn(bg, y.data(), gamma.data(), beta.data(), 1e-5, b.data(), nullptr, ib.data(), mb.data(), vb.data(),
+                       stats.data());
+                    CHECK(bit_identical(b, a));
+                    CHECK(bit_identical(ib, ia));
+                    CHECK(bit_identical(mb, ma));
+                    CHECK(bit_identical(vb, va));
+                }
+            });
+        });
+    }
+    // The double kernels compute no statistics: false, and y as conv2d_forward.
+    const k::conv_geometry g{2, 3, 5, 5, 4, 5, 5, 3, 1, 1};
+    std::vector<double> x(2 * 3 * 25, 0.5), w(4 * 3 * 9, 0.25), y(2 * 4 * 25), stats(16, -1.0);
+    CHECK_FALSE(k::conv2d_forward_bn_stats<double>(g, x.data(), w.data(), nullptr, y.data(), stats.data()));
+    CHECK(stats == std::vector<double>(16, -1.0));
+}
+
+TEST_CASE("fast conv2d backward-data matches the double reference within the float bound; accumulating adds exactly that",
+          "[kernels][conv]") {
     for (const auto& c : conv_cases) {
         const auto g = geometry(c);
         INFO("conv batch " << c.batch << " " << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << " k" << c.kernel
@@ -342,6 +384,11 @@ TEST_CASE("fast conv2d backward-data matches the double reference within the flo
                 std::vector<float> dx(n_in, 1e30f);  // must be overwritten
                 k::conv2d_backward_data<float>(g, dy.data(), w.data(), dx.data());
                 CHECK(count_outside(dx, exact, t, "dx") == 0);
+                // accumulate: dx + exactly that result, element by element (the residual fan-in).
+                auto acc = random_floats(n_in, 6), expect = acc;
+                for (std::size_t i = 0; i < n_in; ++i) expect[i] = acc[i] + dx[i];
+                k::conv2d_backward_data<float>(g, dy.data(), w.data(), acc.data(), /*accumulate=*/true);
+                CHECK(bit_identical(acc, expect));
             });
         });
     }
@@ -600,7 +647,7 @@ TEST_CASE("batch norm backward from the input equals the backward from the store
                 CHECK(bit_identical(y2, y));
                 CHECK(bit_identical(mean2, mean));
                 CHECK(bit_identical(istd2, istd));
-                const float* mask = relu ? y.data() : nullptr;
+                const float* mask = relu ? beta.data() : nullptr;  // the mask recomputed, not read from y
                 std::vector<float> dx(n), dg(c.channels, 0.5f), db(c.channels, -0.5f);
                 if (relu)
                     k::batch_norm_relu_backward<float>(g, y.data(), dy.data(), xhat.data(), gamma.data(), istd.data(), dx.data(),
@@ -631,7 +678,7 @@ TEST_CASE("batch norm backward from the input equals the backward from the store
                                                        md.data(), vd.data());
             ref::batch_norm_relu_backward<double>(g, yd.data(), dyd.data(), xhd.data(), gd.data(), isd.data(), dxd.data(), dgd.data(),
                                                   dbd.data());
-            ref::batch_norm_backward_from_input<double>(g, xd.data(), md.data(), isd.data(), gd.data(), yd.data(), dyd.data(),
+            ref::batch_norm_backward_from_input<double>(g, xd.data(), md.data(), isd.data(), gd.data(), bd.data(), dyd.data(),
                                                         dxd2.data(), dgd2.data(), dbd2.data());
             CHECK(dxd2 == dxd);
             CHECK(dgd2 == dgd);
@@ -684,6 +731,14 @@ TEST_CASE("fast ReLU, residual add and max pooling match the float reference bit
             k::relu_forward<float>(n, x.data(), y.data());
             k::relu_forward<float>(n, in_place.data(), in_place.data());
             k::relu_backward<float>(n, y.data(), dy.data(), dx.data());
+            // Both outputs of relu_backward_copy, in place over dy too.
+            std::vector<float> dx2(n), copy(n, 1e30f), over_dy = dy, copy2(n);
+            k::relu_backward_copy<float>(n, y.data(), dy.data(), dx2.data(), copy.data());
+            k::relu_backward_copy<float>(n, y.data(), over_dy.data(), over_dy.data(), copy2.data());
+            CHECK(bit_identical(dx2, dx_ref));
+            CHECK(bit_identical(copy, dx_ref));
+            CHECK(bit_identical(over_dy, dx_ref));
+            CHECK(bit_identical(copy2, dx_ref));
             CHECK(bit_identical(y, y_ref));
             CHECK(bit_identical(in_place, y_ref));
             CHECK(bit_identical(dx, dx_ref));
@@ -692,14 +747,17 @@ TEST_CASE("fast ReLU, residual add and max pooling match the float reference bit
         // 70001 spans several of the blocks the work is split into.
         for (const bool relu : {false, true}) {
             INFO("add, relu " << relu);
-            std::vector<float> s_ref(n), s(n), on_a = x, on_b = dy;
+            std::vector<float> s_ref(n);
             ref::add<float>(n, x.data(), dy.data(), s_ref.data(), relu);
-            k::add<float>(n, x.data(), dy.data(), s.data(), relu);
-            k::add<float>(n, on_a.data(), dy.data(), on_a.data(), relu);
-            k::add<float>(n, x.data(), on_b.data(), on_b.data(), relu);
-            CHECK(bit_identical(s, s_ref));
-            CHECK(bit_identical(on_a, s_ref));
-            CHECK(bit_identical(on_b, s_ref));
+            for_each_isa([&] {
+                std::vector<float> s(n), on_a = x, on_b = dy;
+                k::add<float>(n, x.data(), dy.data(), s.data(), relu);
+                k::add<float>(n, on_a.data(), dy.data(), on_a.data(), relu);
+                k::add<float>(n, x.data(), on_b.data(), on_b.data(), relu);
+                CHECK(bit_identical(s, s_ref));
+                CHECK(bit_identical(on_a, s_ref));
+                CHECK(bit_identical(on_b, s_ref));
+            });
         }
     }
     // (batch, channels, in h, in w, out h, out w, window, stride): 2x2/2, odd leftovers, overlapping 3x3/2.

@@ -17,7 +17,7 @@
 //   (e) backward() overwrites dx completely (dx is prefilled with NaN), forward()/infer()
 //       overwrite y completely, and backward() leaves the state (running statistics) alone;
 //   (f) the optional memory savers of layer.hpp (backward with dy as scratch, backward_params,
-//       aliases_input) give exactly what backward() gives.
+//       backward_add, aliases_input) give exactly what backward() gives.
 //
 // Relative error, everywhere in this file, is taken in the max norm over a whole tensor:
 //   rel_err(a, b) = max_i |a_i - b_i| / max(1e-8, max_i |a_i|, max_i |b_i|)
@@ -320,6 +320,18 @@ TEMPLATE_LIST_TEST_CASE("layer laws", "[layer][laws]", layer_cases) {
             out_t scratch2 = dy;
             h.zero_grad();
             h.layer.backward_params(x, y, std::move(scratch2), saved);
+            CHECK(h.gradients() == grads);
+        }
+        // Adding into dx (the residual fan-in): dx + the backward's dx, bit for bit.
+        if constexpr (tn::has_backward_add<L>) {
+            out_t scratch3 = dy;
+            in_t acc(batch);
+            for (std::size_t i = 0; i < acc.size(); ++i) acc.data()[i] = 0.25 * double(i % 7) - 0.5;
+            in_t expect = acc;
+            for (std::size_t i = 0; i < acc.size(); ++i) expect.data()[i] = acc.data()[i] + dx.data()[i];
+            h.zero_grad();
+            h.layer.backward_add(x, y, std::move(scratch3), acc, saved);
+            CHECK(bit_equal(acc.flat(), expect.flat()));
             CHECK(h.gradients() == grads);
         }
         // A layer that aliases its input: the output is the input, element for element.

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/kernels.hpp"
 #include "typenet/layer.hpp"
 #include "typenet/rng.hpp"
 #include "typenet/tensor.hpp"
@@ -153,6 +154,17 @@ public:
         return std::get<0>(t.grads);
     }
 
+    // As backward<DyScratch>, but dL/dx goes into the caller's dx: written (add = false) or
+    // added to it (add = true: dx = dx + dL/dx, bit for bit; the residual fan-in). The first
+    // layer does it in its own output pass when it can (backward_add, layer.hpp); otherwise its
+    // dx goes through a gradient buffer and is copied or added.
+    template <bool DyScratch>
+    void backward_into(const input_tensor& x, std::conditional_t<DyScratch, output_tensor&, const output_tensor&> dy,
+                       const tape& t, std::vector<T>* bufs, input_tensor& dx, bool add) {
+        backward_all<DyScratch>(x, dy, t, bufs, true, std::make_index_sequence<depth - 1>{});  // depth-1, ..., 1
+        first_into<DyScratch>(x, dy, t, bufs, dx, add);
+    }
+
 private:
     // f(view) for every view that each(layer, callback) hands out, its name prefixed with
     // "<prefix><index>.<kind>.".
@@ -248,10 +260,51 @@ private:
         else return aliases_input<layer_type<I + 1>> && upstream_is_readonly<I + 1, DyScratch>();
     }
 
+    // Layers depth-1, ..., depth-sizeof(I) (all of them for depth indices).
     template <bool DyScratch, class Dy, std::size_t... I>
     void backward_all(const input_tensor& x, Dy& dy, const tape& t, std::vector<T>* bufs, bool input_gradient,
                       std::index_sequence<I...>) {
-        (backward_step<depth - 1 - I, DyScratch>(x, dy, t, bufs, input_gradient), ...);  // depth-1, ..., 0
+        (backward_step<depth - 1 - I, DyScratch>(x, dy, t, bufs, input_gradient), ...);
+    }
+    // The upstream gradient of layer I: the caller's dy for the last layer, else layer I + 1's dx.
+    template <std::size_t I, class Dy> static auto& upstream_of(Dy& dy, const tape& t) {
+        if constexpr (I == depth - 1) return dy;
+        else return std::get<I + 1>(t.grads);
+    }
+    // Layer 0's VJP into the caller's out (backward_into).
+    template <bool DyScratch, class Dy>
+    void first_into(const input_tensor& x, Dy& dy, const tape& t, std::vector<T>* bufs, input_tensor& out, bool add) {
+        using L = layer_type<0>;
+        auto& layer = std::get<0>(layers_);
+        const auto& y = std::get<0>(t.outputs);
+        const auto& saved = std::get<0>(t.saved);
+        auto& upstream = upstream_of<0>(dy, t);
+        constexpr bool readonly = upstream_is_readonly<0, DyScratch>();
+        const std::size_t n = out.size();
+        if constexpr (aliases_input<L>) {  // dx is dy reinterpreted
+            if (add) kernels::add<T>(n, out.data(), upstream.data(), out.data(), false);
+            else std::copy(upstream.data(), upstream.data() + n, out.data());
+            return;
+        } else {
+            if constexpr (has_backward_add<L> && !readonly) {
+                if (add) {
+                    layer.backward_add(x, y, std::move(upstream), out, saved);
+                    return;
+                }
+            }
+            auto pass_upstream = [&]() -> decltype(auto) {
+                if constexpr (readonly) return std::as_const(upstream);
+                else return std::move(upstream);
+            };
+            if (!add) {
+                layer.backward(x, y, pass_upstream(), out, saved);
+                return;
+            }
+            auto& dx = std::get<0>(t.grads);
+            dx.rebind(bufs[bufs[0].data() == upstream.data() ? 1 : 0].data(), x.batch());
+            layer.backward(x, y, pass_upstream(), dx, saved);
+            kernels::add<T>(n, out.data(), dx.data(), out.data(), false);
+        }
     }
     // Layer I receives as upstream gradient the gradient of its output: the caller's dy for the
     // last layer, otherwise the input gradient just computed by layer I + 1.
@@ -263,10 +316,7 @@ private:
         const auto& in = input_of<I>(x, t);
         const auto& y = std::get<I>(t.outputs);
         const auto& saved = std::get<I>(t.saved);
-        auto& upstream = [&]() -> auto& {
-            if constexpr (I == depth - 1) return dy;
-            else return std::get<I + 1>(t.grads);
-        }();
+        auto& upstream = upstream_of<I>(dy, t);
         constexpr bool readonly = upstream_is_readonly<I, DyScratch>();
         auto pass_upstream = [&]() -> decltype(auto) {
             if constexpr (readonly) return std::as_const(upstream);

@@ -83,8 +83,17 @@ struct conv_geometry {
 // y[b, o, i, j] = bias[o] + sum_{c, u, v} w[o, c, u, v] * x[b, c, i*s+u-p, j*s+v-p]
 // (zero outside the input). bias may be null. w is (out_channels, in_channels, k, k).
 template <class T> void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y);
-// dx = J_x^T dy (overwrites dx).
-template <class T> void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx);
+// dx = J_x^T dy (overwrites dx), or with accumulate dx = dx + J_x^T dy: exactly the sum of dx
+// and what the overwriting call writes (one rounding per element; the residual fan-in).
+template <class T> void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx,
+                                             bool accumulate = false);
+// As conv2d_forward, and, where the fast float kernels run it (returns true), the statistics that
+// batch norm's train-mode forward starts from, computed per output plane while the plane is in
+// cache: run_stats[2 (b out_channels + o)] = the plane's sum, [... + 1] = its sum of squares
+// about its own mean (2 batch out_channels doubles). false: run_stats untouched (double, or no
+// fast kernels), and batch norm computes them itself. conv_bn passes them to batch norm.
+template <class T> bool conv2d_forward_bn_stats(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y,
+                                                double* run_stats);
 // dw += J_w^T dy; dbias += sum over b, i, j of dy (dbias may be null).
 template <class T> void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias);
 
@@ -109,8 +118,11 @@ struct bn_geometry {
 // xhat = (x - mean) * istd, istd = 1 / sqrt(var + eps), and the batch mean and biased
 // variance per channel (the caller folds them into the running statistics). xhat may be null
 // (not stored: batch_norm_backward_from_input recomputes it from x, mean and istd).
+// run_stats: null, or the per-plane statistics of x that conv2d_forward_bn_stats produced (it
+// returned true): the results are the same bit for bit, one pass over x fewer.
 template <class T> void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                 double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var);
+                                                 double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var,
+                                                 const double* run_stats = nullptr);
 // Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta. y may equal x.
 template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
                                          const T* running_mean, const T* running_var, double eps, T* y);
@@ -125,7 +137,7 @@ template <class T> void batch_norm_backward(const bn_geometry& g, const T* dy, c
 // forward: as batch_norm_forward_train, then y = max(y, 0). y may equal x.
 template <class T> void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
                                                       double eps, T* y, T* xhat, T* istd, T* batch_mean,
-                                                      T* batch_var);
+                                                      T* batch_var, const double* run_stats = nullptr);
 // infer: as batch_norm_infer, then y = max(y, 0). y may equal x.
 template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
                                               const T* running_mean, const T* running_var, double eps, T* y);
@@ -134,13 +146,16 @@ template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, 
 template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
                                                  const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
 
-// The batch-norm VJP (ReLU first when relu_y is not null: dy masked by relu_y > 0, relu_y being
-// the fused forward's y) recomputing xhat = (x - mean) * istd from the forward's input x and its
+// The batch-norm VJP recomputing xhat = (x - mean) * istd from the forward's input x and its
 // batch mean and istd, exactly as the forward computed it, instead of reading a stored xhat.
-// Same results as batch_norm(_relu)_backward with the forward's xhat; saves storing xhat.
-// ALIASING: dx may equal dy or x.
+// relu_beta not null: the forward was batch_norm_relu_forward_train with this beta, and dy is
+// first masked by the ReLU, the mask (gamma * xhat + beta > 0) likewise recomputed from x
+// rather than read from y. Same results as batch_norm(_relu)_backward with the forward's xhat
+// and y, bit for bit (the float reference, used only on machines without SSE2, may differ where
+// a rounding of xhat moves gamma * xhat + beta across 0); reads two activation-sized arrays (x,
+// dy) where those read three. ALIASING: dx may equal dy or x.
 template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
-                                                       const T* istd, const T* gamma, const T* relu_y, const T* dy,
+                                                       const T* istd, const T* gamma, const T* relu_beta, const T* dy,
                                                        T* dx, T* dgamma, T* dbeta);
 
 // ---- pooling ----------------------------------------------------------------------------------
@@ -161,6 +176,9 @@ template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T
 template <class T> void relu_forward(std::size_t n, const T* x, T* y);
 // dx = y > 0 ? dy : 0; dx may equal dy or y.
 template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
+// dx = copy = (y > 0 ? dy : 0) in one pass (a residual block's identity shortcut needs the
+// gradient twice); dx may equal dy.
+template <class T> void relu_backward_copy(std::size_t n, const T* y, const T* dy, T* dx, T* copy);
 // y = a + b, then max(., 0) when relu (the join of a residual block); y may equal a or b.
 template <class T> void add(std::size_t n, const T* a, const T* b, T* y, bool relu);
 

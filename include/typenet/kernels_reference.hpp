@@ -12,7 +12,8 @@
 namespace typenet::kernels::reference {
 
 template <class T> void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y);
-template <class T> void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx);
+template <class T> void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx,
+                                             bool accumulate = false);
 template <class T> void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias);
 
 template <class T> void dense_forward(std::size_t batch, std::size_t in, std::size_t out, const T* x, const T* w,
@@ -37,7 +38,7 @@ template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* 
                                                  const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
 
 template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
-                                                       const T* istd, const T* gamma, const T* relu_y, const T* dy,
+                                                       const T* istd, const T* gamma, const T* relu_beta, const T* dy,
                                                        T* dx, T* dgamma, T* dbeta);
 
 template <class T> void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax);
@@ -48,6 +49,7 @@ template <class T> void avg_pool_backward(const pool_geometry& g, const T* dy, T
 
 template <class T> void relu_forward(std::size_t n, const T* x, T* y);
 template <class T> void relu_backward(std::size_t n, const T* y, const T* dy, T* dx);
+template <class T> void relu_backward_copy(std::size_t n, const T* y, const T* dy, T* dx, T* copy);
 template <class T> void add(std::size_t n, const T* a, const T* b, T* y, bool relu);
 template <class T> void sgd_update(std::size_t n, T* w, const T* g, T* velocity, const sgd_hyper& h);
 template <class T> void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& h);

@@ -93,6 +93,11 @@
 //       not compute dx, may overwrite dy as above. The network calls it for its first layer
 //       when nobody asked for dL/d(network input) (net.set_input_gradient(false)); a layer
 //       without it gets backward() with a throw-away dx instead.
+//   void backward_add(const in& x, const out& y, out&& dy, in& dx, const saved_type& saved);
+//       As the scratch-dy backward, but ADDS its dx into the caller's: dx = dx + (what backward
+//       writes), bit for bit. A residual block's main branch ends with its input gradient
+//       added to the shortcut's (the fan-in): its first layer then writes the sum in its own
+//       output pass instead of a separate read-add-write over memory (conv2d, conv_bn).
 //   void infer(const in& x, out& y, saved_type& scratch);
 //       Eval mode exactly as the const infer(x, y), but free to keep what it computes on the
 //       way in `scratch` (the network's saved value for the layer, reused call after call and
@@ -103,7 +108,7 @@
 //       The output IS the input reinterpreted, element for element (flatten). The network then
 //       calls none of forward(), infer(), backward(): y is a view of x's memory and dx one of
 //       dy's. (The layer still implements them, as copies, for use outside a network.)
-// tests/test_layer_laws.cpp checks both overloads and backward_params against backward().
+// tests/test_layer_laws.cpp checks both overloads, backward_params and backward_add against backward().
 #pragma once
 
 #include <concepts>
@@ -180,6 +185,14 @@ template <class L>
 concept aliases_input = requires {
     requires bool(L::aliases_input);
 };
+template <class L>
+concept has_backward_add =
+    requires(L& l, const tensor<typename L::value_type, typename L::input_shape>& x,
+             const tensor<typename L::value_type, typename L::output_shape>& y,
+             tensor<typename L::value_type, typename L::output_shape>&& dy,
+             tensor<typename L::value_type, typename L::input_shape>& dx, const typename L::saved_type& saved) {
+        l.backward_add(x, y, static_cast<decltype(dy)&&>(dy), dx, saved);
+    };
 template <class L>
 concept has_backward_params =
     requires(L& l, const tensor<typename L::value_type, typename L::input_shape>& x,

@@ -231,23 +231,25 @@ public:
         tensor<T, output_shape> dz(dy);
         backward(x, y, std::move(dz), dx, s);
     }
-    // dy is scratch (layer.hpp): dz, the gradient at the sum, overwrites it.
+    // dy is scratch (layer.hpp): dz, the gradient at the sum, overwrites it. The shortcut's
+    // input gradient is written into dx first (identity: dz itself, in the ReLU's pass), then the
+    // main branch's first layer adds its own into dx (chain::backward_into): no separate sum.
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
                   tensor<T, In>& dx, const saved_type& s) {
         const std::size_t n = dy.size();
-        if constexpr (Spec::relu_after) kernels::relu_backward<T>(n, y.data(), dy.data(), dy.data());
         const std::size_t need = x.batch() * std::max(main_chain::max_input_size,
                                                       has_shortcut_layers ? short_chain::max_input_size : 0);
         typename scratch_arena<T>::borrow arena(need);
-        // Shortcut first: its input gradient goes to dx before the main branch overwrites dz.
         if constexpr (has_shortcut_layers) {
-            const auto& gs = shortcut_.template backward<false>(x, std::as_const(dy), s.shortcut, arena.buffers(), true);
-            std::copy(gs.data(), gs.data() + gs.size(), dx.data());
+            if constexpr (Spec::relu_after) kernels::relu_backward<T>(n, y.data(), dy.data(), dy.data());
+            // Before the main branch, which overwrites dz.
+            shortcut_.template backward_into<false>(x, std::as_const(dy), s.shortcut, arena.buffers(), dx, false);
+        } else if constexpr (Spec::relu_after) {
+            kernels::relu_backward_copy<T>(n, y.data(), dy.data(), dy.data(), dx.data());  // identity: J^T dz = dz
         } else {
-            std::copy(dy.data(), dy.data() + n, dx.data());  // identity: J^T dz = dz
+            std::copy(dy.data(), dy.data() + n, dx.data());
         }
-        const auto& gm = main_.template backward<true>(x, dy, s.main, arena.buffers(), true);
-        kernels::add<T>(dx.size(), dx.data(), gm.data(), dx.data(), false);  // the fan-in: gradients add
+        main_.template backward_into<true>(x, dy, s.main, arena.buffers(), dx, /*add=*/true);  // the fan-in
     }
 
     void initialize(rng& g) {

@@ -336,7 +336,9 @@ fast::wino_pass wino_plan(const isa_table& t, std::size_t cap, std::size_t cin, 
     p.v_xi = cin * p.ld + 16, p.m_xi = p.m_pad * p.ld + 16;
     p.plane = (h / p.m + 1) * p.tw;
     p.x_floats = round_up(p.m * (p.m + 2) * p.plane + t.lanes, 16);
-    p.z_floats = round_up(p.m * p.m * p.tiles_pad + w + t.lanes, 16);
+    // Z: M^2 output planes of tiles_pad, then w floats for the merge of a row (and the planes'
+    // split), w more for an accumulated row, lanes of slack.
+    p.z_floats = round_up(p.m * p.m * p.tiles_pad + 2 * w + t.lanes, 16);
     std::vector<std::size_t>& off = tl_offsets;
     off.resize(cin);
     for (std::size_t c = 0; c < cin; ++c) off[c] = c * p.ld;
@@ -385,27 +387,42 @@ fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin
     }, cout * cin >= 1024);
     p.upack = u;
     p.bias = bias;
+    p.accumulate = false;
     return p;
 }
 
-void run_wino(const isa_table& t, const fast::wino_pass& p, std::size_t batch, const float* in, float* out) {
+// Batch norm's per-plane statistics (run_stats, conv2d_forward_bn_stats) of images [b0, b1) of
+// a convolution's output, just written by the calling thread: still in its cache.
+void plane_stats(const isa_table& t, const float* out, std::size_t channels, std::size_t plane, std::size_t b0,
+                 std::size_t b1, double* run_stats) {
+    if (!run_stats) return;
+    for (std::size_t b = b0; b < b1; ++b)
+        for (std::size_t c = 0; c < channels; ++c) {
+            const std::size_t i = b * channels + c;
+            t.bn_run_stats(out + i * plane, plane, &run_stats[2 * i], &run_stats[2 * i + 1]);
+        }
+}
+
+void run_wino(const isa_table& t, const fast::wino_pass& p, std::size_t batch, const float* in, float* out,
+              double* run_stats = nullptr) {
     const std::size_t in_size = p.in_channels * p.h * p.w, out_size = p.out_channels * p.h * p.w;
     const std::size_t chunks = (batch + p.images - 1) / p.images, work = p.work_floats();
     parallel_for(chunks, [&](std::size_t ch) {
         const std::size_t b0 = ch * p.images, nimg = std::min(p.images, batch - b0);
         t.wino_chunk(p, in + b0 * in_size, out + b0 * out_size, nimg, tl_work.get(work));
+        plane_stats(t, out, p.out_channels, p.h * p.w, b0, b0 + nimg, run_stats);
     });
 }
 
 void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float* x, const float* w, const float* bias,
-                         float* y) {
+                         float* y, double* run_stats = nullptr) {
     if (winograd_applies(g)) {
         const std::size_t K = g.in_channels * 9;
         const fast::wino_pass p = make_wino(t, g.batch, g.in_channels, g.out_channels, g.in_height, g.in_width, bias,
                                             [&](std::size_t o, std::size_t c, std::size_t u, std::size_t v) {
                                                 return w[o * K + c * 9 + u * 3 + v];
                                             });
-        run_wino(t, p, g.batch, x, y);
+        run_wino(t, p, g.batch, x, y, run_stats);
         return;
     }
     fast::conv_pass p = make_pass(t, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height,
@@ -414,18 +431,23 @@ void fast_conv2d_forward(const isa_table& t, const conv_geometry& g, const float
     p.bias = bias;
     const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
     const std::size_t work = pass_work(p);
-    parallel_for(g.batch, [&](std::size_t b) { t.conv_pass_image(p, x + b * in_size, y + b * out_size, tl_work.get(work)); });
+    parallel_for(g.batch, [&](std::size_t b) {
+        t.conv_pass_image(p, x + b * in_size, y + b * out_size, tl_work.get(work));
+        plane_stats(t, y, g.out_channels, g.out_height * g.out_width, b, b + 1, run_stats);
+    });
 }
 
-void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const float* dy, const float* w, float* dx) {
+void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const float* dy, const float* w, float* dx,
+                               bool accumulate) {
     const std::size_t k = g.kernel, kk2 = k * k, K = g.in_channels * kk2;
     const std::size_t in_size = g.in_channels * g.in_height * g.in_width, out_size = g.out_channels * g.out_height * g.out_width;
     if (winograd_applies(g)) {
         // The same Winograd pass on dy with the flipped, transposed kernel: w'[c][o][u][v] = w[o][c][2-u][2-v].
-        const fast::wino_pass p = make_wino(t, g.batch, g.out_channels, g.in_channels, g.in_height, g.in_width, nullptr,
-                                            [&](std::size_t c, std::size_t o, std::size_t u, std::size_t v) {
-                                                return w[(o * g.in_channels + c) * 9 + (2 - u) * 3 + (2 - v)];
-                                            });
+        fast::wino_pass p = make_wino(t, g.batch, g.out_channels, g.in_channels, g.in_height, g.in_width, nullptr,
+                                      [&](std::size_t c, std::size_t o, std::size_t u, std::size_t v) {
+                                          return w[(o * g.in_channels + c) * 9 + (2 - u) * 3 + (2 - v)];
+                                      });
+        p.accumulate = accumulate;
         run_wino(t, p, g.batch, dy, dx);
         return;
     }
@@ -448,6 +470,7 @@ void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const
             p.apack = a;
         }
         p.bias = nullptr;
+        p.accumulate = accumulate;
         const std::size_t work = pass_work(p);
         parallel_for(g.batch,
                      [&](std::size_t b) { t.conv_pass_image(p, dy + b * out_size, dx + b * in_size, tl_work.get(work)); });
@@ -464,7 +487,8 @@ void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const
     for (std::size_t o = 0; o < g.out_channels; ++o) off[o] = o * p.vn_pad;
     p.off = off.data();
     p.apack = pack_panels(K, g.out_channels, t.conv_mr, [&](std::size_t j, std::size_t o) { return w[o * K + j]; });
-    const std::size_t work = round_up(g.out_channels * p.vn_pad, 16) + p.k_pad * p.vn_pad;
+    p.accumulate = accumulate;
+    const std::size_t work = p.work_floats();
     parallel_for(g.batch, [&](std::size_t b) {
         t.conv_data_general_image(p, dy + b * out_size, dx + b * in_size, tl_work.get(work));
     });
@@ -475,9 +499,12 @@ void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const
 constexpr std::size_t kParamsChunk = 8;
 
 // Images per partial sum of Winograd backward-params: fixed (the summation order does not depend
-// on the thread count), and twice kParamsChunk: each chunk's GEMMs reduce over its tiles and then
-// across the vector lanes once, so longer chunks waste less on that last step.
-constexpr std::size_t kWinoParamsGroup = 16;
+// on the thread count), and four times kParamsChunk: each chunk's GEMMs reduce over its tiles and
+// then across the vector lanes once, so longer chunks waste less on that last step (16 -> 32:
+// 64->64 at 8x8 3.28 -> 3.02 ms, 32->32 at 16x16 2.93 -> 2.56 ms per batch of 128,
+// typenet-kernel-bench --only conv --layers resnet20; 64 gains little more and leaves 2 groups
+// per batch of 128: no work for a third thread).
+constexpr std::size_t kWinoParamsGroup = 32;
 
 // Backward-params by Winograd: per fixed group of images a partial dU ((M+2)^2 x cin x cout) and
 // partial bias sums; then, in group order, dU = sum of the partials and dw += G^T dU G.
@@ -652,15 +679,20 @@ thread_local std::vector<double> tl_bn_stats;
 thread_local std::vector<float> tl_bn_coef;
 
 void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, bool relu) {
+                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, bool relu,
+                     const double* run_stats) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    std::vector<double>& st = tl_bn_stats;
-    st.resize(2 * B * C);
     const bool big = B * C * S > (1u << 15);
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c)
-            t.bn_run_stats(x + (b * C + c) * S, S, &st[2 * (b * C + c)], &st[2 * (b * C + c) + 1]);
-    }, big);
+    const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
+    if (!st) {
+        tl_bn_stats.resize(2 * B * C);
+        double* out = tl_bn_stats.data();
+        parallel_for(B, [&](std::size_t b) {
+            for (std::size_t c = 0; c < C; ++c)
+                t.bn_run_stats(x + (b * C + c) * S, S, &out[2 * (b * C + c)], &out[2 * (b * C + c) + 1]);
+        }, big);
+        st = out;
+    }
     std::vector<float>& coef = tl_bn_coef;
     coef.resize(2 * C);
     for (std::size_t c = 0; c < C; ++c) {
@@ -684,21 +716,25 @@ void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, c
     }, big);
 }
 
-// h: the stored xhat, or (from_input) the forward's input x, with its batch mean and istd.
-void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* relu_y, const float* dy, const float* h,
-                      bool from_input, const float* mean, const float* gamma, const float* istd, float* dx,
-                      float* dgamma, float* dbeta) {
-    const auto sums = from_input ? t.bn_backward_run_sums_x : t.bn_backward_run_sums;
-    const auto run = from_input ? t.bn_backward_run_x : t.bn_backward_run;
+// h: the stored xhat (ReLU mask relu_y > 0 when relu_y is not null), or (from_input) the
+// forward's input x, with its batch mean and istd (ReLU mask recomputed when relu_beta is not null).
+void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* dy, const float* h, bool from_input,
+                      const float* relu_y, const float* relu_beta, const float* mean, const float* gamma,
+                      const float* istd, float* dx, float* dgamma, float* dbeta) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
     std::vector<double>& st = tl_bn_stats;
     st.resize(2 * B * C);
     const bool big = B * C * S > (1u << 15);
+    const bool relu = relu_beta != nullptr;
     parallel_for(B, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t o = (b * C + c) * S;
-            sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, mean ? mean[c] : 0.f, istd[c], S, &st[2 * (b * C + c)],
-                 &st[2 * (b * C + c) + 1]);
+            double* out = &st[2 * (b * C + c)];
+            if (from_input)
+                t.bn_backward_run_sums_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S,
+                                         out, out + 1);
+            else
+                t.bn_backward_run_sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, out, out + 1);
         }
     }, big);
     std::vector<float>& coef = tl_bn_coef;
@@ -716,8 +752,12 @@ void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* rel
     parallel_for(B, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t o = (b * C + c) * S;
-            run(dy + o, relu_y ? relu_y + o : nullptr, h + o, mean ? mean[c] : 0.f, istd[c], S, coef[3 * c],
-                coef[3 * c + 1], coef[3 * c + 2], dx + o);
+            const float* k = &coef[3 * c];
+            if (from_input)
+                t.bn_backward_run_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S, k[0],
+                                    k[1], k[2], dx + o);
+            else
+                t.bn_backward_run(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, k[0], k[1], k[2], dx + o);
         }
     }, big);
 }
@@ -909,10 +949,23 @@ void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bia
     reference::conv2d_forward<T>(g, x, w, bias, y);
 }
 template <class T>
-void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
+bool conv2d_forward_bn_stats(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y, double* run_stats) {
+    const profile_scope scope(k_conv_fwd);
+#if TYPENET_FAST_X86
+    if constexpr (std::is_same_v<T, float>) {
+        fast_conv2d_forward(*table(), g, x, w, bias, y, run_stats);
+        return true;
+    }
+#endif
+    (void)run_stats;
+    reference::conv2d_forward<T>(g, x, w, bias, y);
+    return false;
+}
+template <class T>
+void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx, bool accumulate) {
     const profile_scope scope(k_conv_bwd_data);
-    TYPENET_FAST(fast_conv2d_backward_data(*table(), g, dy, w, dx))
-    reference::conv2d_backward_data<T>(g, dy, w, dx);
+    TYPENET_FAST(fast_conv2d_backward_data(*table(), g, dy, w, dx, accumulate))
+    reference::conv2d_backward_data<T>(g, dy, w, dx, accumulate);
 }
 template <class T>
 void conv2d_backward_params(const conv_geometry& g, const T* x, const T* dy, T* dw, T* dbias) {
@@ -941,16 +994,16 @@ void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, c
 }
 template <class T>
 void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                              T* xhat, T* istd, T* batch_mean, T* batch_var) {
+                              T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
     const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, false))
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, false, run_stats))
     reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
 }
 template <class T>
 void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                   T* xhat, T* istd, T* batch_mean, T* batch_var) {
+                                   T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
     const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, true))
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, true, run_stats))
     reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
 }
 template <class T>
@@ -971,22 +1024,22 @@ template <class T>
 void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
                          T* dgamma, T* dbeta) {
     const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, nullptr, dy, xhat, false, nullptr, gamma, istd, dx, dgamma, dbeta))
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, nullptr, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
     reference::batch_norm_backward<T>(g, dy, xhat, gamma, istd, dx, dgamma, dbeta);
 }
 template <class T>
 void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
                               const T* istd, T* dx, T* dgamma, T* dbeta) {
     const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, y, dy, xhat, false, nullptr, gamma, istd, dx, dgamma, dbeta))
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, y, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
     reference::batch_norm_relu_backward<T>(g, y, dy, xhat, gamma, istd, dx, dgamma, dbeta);
 }
 template <class T>
 void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
-                                    const T* relu_y, const T* dy, T* dx, T* dgamma, T* dbeta) {
+                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
     const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, relu_y, dy, x, true, batch_mean, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_y, dy, dx, dgamma, dbeta);
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, x, true, nullptr, relu_beta, batch_mean, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_beta, dy, dx, dgamma, dbeta);
 }
 template <class T>
 void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax) {
@@ -1042,25 +1095,31 @@ void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
 }
 
 template <class T>
+void relu_backward_copy(std::size_t n, const T* y, const T* dy, T* dx, T* copy) {
+    const profile_scope scope(k_relu_bwd);
+#if TYPENET_FAST_X86
+    if constexpr (std::is_same_v<T, float>) {
+        const isa_table& t = *table();
+        elementwise_blocks(n, [&](std::size_t i, std::size_t len) {
+            t.relu_backward_copy(len, y + i, dy + i, dx + i, copy + i);
+        });
+        return;
+    }
+#endif
+    reference::relu_backward_copy<T>(n, y, dy, dx, copy);
+}
+
+template <class T>
 void add(std::size_t n, const T* a, const T* b, T* y, bool relu) {
     const profile_scope scope(k_add);
+#if TYPENET_FAST_X86
     if constexpr (std::is_same_v<T, float>) {
-        // Plain loops the compiler vectorises; y may equal a or b (elementwise, no restrict).
-        elementwise_blocks(n, [&](std::size_t i0, std::size_t len) {
-            const float* ap = a + i0;
-            const float* bp = b + i0;
-            float* yp = y + i0;
-            if (relu)
-                for (std::size_t k = 0; k < len; ++k) {
-                    const float s = ap[k] + bp[k];
-                    yp[k] = s > 0.f ? s : 0.f;
-                }
-            else
-                for (std::size_t k = 0; k < len; ++k) yp[k] = ap[k] + bp[k];
-        });
-    } else {
-        reference::add<T>(n, a, b, y, relu);
+        const isa_table& t = *table();
+        elementwise_blocks(n, [&](std::size_t i, std::size_t len) { t.add(len, a + i, b + i, y + i, relu); });
+        return;
     }
+#endif
+    reference::add<T>(n, a, b, y, relu);
 }
 
 // ---- optimizer updates: float math, split over threads in fixed blocks ---------------------------
@@ -1136,18 +1195,19 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
 
 #define TYPENET_INSTANTIATE(T)                                                                                    \
     template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
-    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*);                         \
+    template bool conv2d_forward_bn_stats<T>(const conv_geometry&, const T*, const T*, const T*, T*, double*);     \
+    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*, bool);                         \
     template void conv2d_backward_params<T>(const conv_geometry&, const T*, const T*, T*, T*);                   \
     template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
     template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
     template void dense_backward_params<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*, T*);   \
     template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
-                                              T*, T*, T*);                                                        \
+                                              T*, T*, T*, const double*);                                         \
     template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
                                       double, T*);                                                                \
     template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
     template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
-                                                   T*, T*, T*, T*);                                               \
+                                                   T*, T*, T*, T*, const double*);                                \
     template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
                                            double, T*);                                                           \
     template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
@@ -1161,6 +1221,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
     template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
+    template void relu_backward_copy<T>(std::size_t, const T*, const T*, T*, T*);                                 \
     template void add<T>(std::size_t, const T*, const T*, T*, bool);                                             \
     template void sgd_update<T>(std::size_t, T*, const T*, T*, const sgd_hyper&);                                 \
     template void adam_update<T>(std::size_t, T*, const T*, T*, T*, const adam_hyper&);

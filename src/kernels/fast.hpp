@@ -56,15 +56,23 @@ struct conv_pass {
     const std::size_t* off;     // K offsets into src
     const float* apack;         // weights packed in m_pad / MR panels of (K, MR)
     const float* bias;          // out_channels or null
+    bool accumulate;            // out += the result (else out = it)
 };
 
-// Backward-data for stride != 1 (or pad >= kernel): dcol = W^T dy as a GEMM, then col2im.
+// Backward-data for stride != 1 (or pad >= kernel): dcol = W^T dy as a GEMM, then col2im (through
+// phase planes: fast_impl.hpp).
 //   dcol[k][q] = sum_o WT[k][o] * dyp[o * vn_pad + q]; dx = col2im(dcol)
 struct conv_data_general {
     conv_geometry g;
     std::size_t K, k_pad, vn, vn_pad;
     const std::size_t* off;     // out_channels offsets o * vn_pad
     const float* apack;         // W^T packed in k_pad / MR panels of (out_channels, MR)
+    bool accumulate;            // dx += the result (else dx = it)
+    // work floats per image: dy copy, dcol, stride^2 phase planes of one channel, one row of dx
+    std::size_t work_floats() const {
+        const std::size_t s = g.stride, q = ((g.in_height + s - 1) / s) * ((g.in_width + s - 1) / s);
+        return (g.out_channels * vn_pad + 15) / 16 * 16 + k_pad * vn_pad + s * s * q + g.in_width;
+    }
 };
 
 // Backward-params of one image, accumulated into a partial sum of dW^T (K rows, n_pad columns):
@@ -98,6 +106,7 @@ struct wino_pass {
     std::size_t x_floats, z_floats;               // scratch: M (M + 2) input planes (+ slack); M^2 output planes + 2 w
     const std::size_t* off;                       // in_channels offsets c * ld (rows of V_xi)
     const float* upack;                           // U: (M + 2)^2 x (m_pad / mr panels of (in_channels, mr))
+    bool accumulate;                              // out += the result (else out = it); bias must be null
     const float* bias;                            // out_channels or null
     std::size_t positions() const { return (m + 2) * (m + 2); }
     std::size_t work_floats() const { return x_floats + z_floats + positions() * (v_xi + m_xi); }
@@ -160,23 +169,27 @@ struct isa_table {
     // if relu. y may equal x.
     void (*bn_normalize_run)(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
                              float* y, float* xhat);
-    // With dm = dy, masked by relu_y > 0 if relu_y is not null: sum dm and sum dm * xhat.
-    // The *_x variants read the forward's input x and recompute xhat = (x - mean) * istd exactly
-    // as bn_normalize_run computed it; the others read a stored xhat (mean, istd unused).
+    // With dm = dy, masked by relu_y > 0 if relu_y is not null: sum dm and sum dm * xhat, xhat
+    // stored (mean, istd unused).
     void (*bn_backward_run_sums)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
                                  std::size_t len, double* sum_dy, double* sum_dy_xhat);
-    // dx = ka * dm - (kb + kc * xhat). dx may equal dy (and x).
+    // dx = ka * dm - (kb + kc * xhat). dx may equal dy.
     void (*bn_backward_run)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
                             std::size_t len, float ka, float kb, float kc, float* dx);
-    void (*bn_backward_run_sums_x)(const float* dy, const float* relu_y, const float* x, float mean, float istd,
-                                   std::size_t len, double* sum_dy, double* sum_dy_xhat);
-    void (*bn_backward_run_x)(const float* dy, const float* relu_y, const float* x, float mean, float istd,
-                              std::size_t len, float ka, float kb, float kc, float* dx);
+    // The same from the forward's input x: xhat = (x - mean) * istd recomputed exactly as
+    // bn_normalize_run computed it, and with relu the mask too (gamma * xhat + beta > 0, as
+    // bn_normalize_run rounded it: the forward's y > 0). dx may equal dy or x.
+    void (*bn_backward_run_sums_x)(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
+                                   float beta, std::size_t len, double* sum_dy, double* sum_dy_xhat);
+    void (*bn_backward_run_x)(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
+                              float beta, std::size_t len, float ka, float kb, float kc, float* dx);
     // y = scale * x + shift, then ReLU if relu. y may equal x.
     void (*bn_infer_run)(const float* x, std::size_t len, float scale, float shift, bool relu, float* y);
 
     void (*relu_forward)(std::size_t n, const float* x, float* y);
     void (*relu_backward)(std::size_t n, const float* y, const float* dy, float* dx);
+    void (*relu_backward_copy)(std::size_t n, const float* y, const float* dy, float* dx, float* copy);
+    void (*add)(std::size_t n, const float* a, const float* b, float* y, bool relu);
 };
 
 // The tables compiled into this build (null when the instruction set was not compiled in).

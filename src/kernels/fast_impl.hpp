@@ -151,6 +151,13 @@ struct impl {
         return s;
     }
 
+    // d[j] += a[j], j < n.
+    static void add_run(const float* __restrict a, std::size_t n, float* __restrict d) {
+        std::size_t j = 0;
+        for (; j + L <= n; j += L) (V::load_unaligned(d + j) + V::load_unaligned(a + j)).store_unaligned(d + j);
+        for (; j < n; ++j) d[j] += a[j];
+    }
+
     // ---- transposition ---------------------------------------------------------------------
     // dst[j * dld + i] = src[i * sld + j] for i, j < L: one L x L block. xsimd 8.1 has no
     // cross-lane shuffle (its zip_lo / zip_hi interleave within 128-bit lanes on AVX and
@@ -332,8 +339,9 @@ struct impl {
         for (std::size_t o = 0; o < p.out_channels; ++o) {
             const float* src_o = yv + o * p.vn_pad;
             float* dst_o = out + o * OH * OW;
-            if (p.bias) copy_rows<true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
-            else copy_rows<false>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
+            if (p.accumulate) copy_rows<true, true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias ? p.bias[o] : 0.f);
+            else if (p.bias) copy_rows<true, false>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
+            else copy_rows<false, false>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
         }
     }
 
@@ -528,7 +536,7 @@ struct impl {
         float* Z = X + p.x_floats;
         float* Vb = Z + p.z_floats;
         float* Mb = Vb + P * p.v_xi;
-        float* tmp = Z + M * M * tp;  // w floats for the planes' split, 2 w for the merge of output rows
+        float* tmp = Z + M * M * tp;  // w floats for the planes' split and the merge of a row, w for accumulating
         wino_transform_inputs<M>(p, in, nimg, X, tmp, Vb);
         for (std::size_t xi = 0; xi < P; ++xi) {
             const float* u = p.upack + xi * p.m_pad * C;
@@ -546,13 +554,15 @@ struct impl {
                     for (std::size_t a = 0; a < std::size_t(M); ++a) {
                         const float* z0 = Z + (a * M) * tp + ti * tw;  // Y[a][b] of the row's tiles at z0 + b * tp
                         float* row = y + (M * ti + a) * w;
+                        float* dst = p.accumulate ? tmp + w : row;  // accumulate: merge, then add to the row
                         if constexpr (M == 2) {
-                            interleave(z0, z0 + tp, tw, row);
+                            interleave(z0, z0 + tp, tw, dst);
                         } else {
                             interleave(z0, z0 + 2 * tp, tw, tmp);               // columns 4j, 4j + 2
                             interleave(z0 + tp, z0 + 3 * tp, tw, tmp + 2 * tw);  // 4j + 1, 4j + 3
-                            interleave(tmp, tmp + 2 * tw, 2 * tw, row);
+                            interleave(tmp, tmp + 2 * tw, 2 * tw, dst);
                         }
+                        if (p.accumulate) add_run(dst, w, row);
                     }
             }
     }
@@ -695,8 +705,8 @@ struct impl {
         else wino_chunk_m<2>(p, in, out, nimg, work);
     }
 
-    // dst[r * dld + j] = src[r * sld + j] (+ add), r < rows, j < cols.
-    template <bool Add>
+    // dst[r * dld + j] (+)= src[r * sld + j] (+ add), r < rows, j < cols (+= when Acc).
+    template <bool Add, bool Acc>
     static void copy_rows(const float* src, std::size_t sld, float* dst, std::size_t dld, std::size_t rows, std::size_t cols,
                           float add) {
         const V av(add);
@@ -707,18 +717,31 @@ struct impl {
             for (; j + L <= cols; j += L) {
                 V v = V::load_unaligned(s + j);
                 if constexpr (Add) v += av;
+                if constexpr (Acc) v = V::load_unaligned(d + j) + v;
                 v.store_unaligned(d + j);
             }
-            for (; j < cols; ++j) d[j] = Add ? s[j] + add : s[j];
+            for (; j < cols; ++j) {
+                const float v = Add ? s[j] + add : s[j];
+                d[j] = Acc ? d[j] + v : v;
+            }
         }
     }
 
     // ---- backward-data, general stride: GEMM into dcol, then col2im ------------------------
+    static std::ptrdiff_t floor_div(std::ptrdiff_t a, std::ptrdiff_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+    // col2im through stride^2 phase planes: input pixel (ih, iw) lies in plane (ih % s, iw % s) at
+    // (ih / s, iw / s), so tap (u, v) adds each output row of its dcol row to one phase plane as a
+    // contiguous run (a vector add) instead of a scatter with stride s; the planes are then
+    // interleaved into dx (AVX-512 permutes at stride 2), one channel at a time in L1.
     static void conv_data_general_image(const conv_data_general& p, const float* dy, float* dx, float* work) {
         const conv_geometry& g = p.g;
         const std::size_t OH = g.out_height, OW = g.out_width, H = g.in_height, W = g.in_width, k = g.kernel;
+        const std::size_t st = g.stride, Qh = (H + st - 1) / st, Qw = (W + st - 1) / st, Q = Qh * Qw;
         float* dyp = work;
         float* dcol = work + (g.out_channels * p.vn_pad + 15) / 16 * 16;
+        float* planes = dcol + p.k_pad * p.vn_pad;  // st^2 planes of Qh x Qw
+        float* tmp = planes + st * st * Q;          // one row of dx (accumulate)
         for (std::size_t o = 0; o < g.out_channels; ++o) {
             std::memcpy(dyp + o * p.vn_pad, dy + o * OH * OW, OH * OW * sizeof(float));
             for (std::size_t q = OH * OW; q < p.vn_pad; ++q) dyp[o * p.vn_pad + q] = 0.f;
@@ -729,22 +752,40 @@ struct impl {
                 tile<conv_mr, conv_nv>(g.out_channels, a_packed<conv_mr>{p.apack + mp * conv_mr * g.out_channels},
                                        b_offsets{dyp + q0, p.off}, dcol + mp * conv_mr * p.vn_pad + q0, p.vn_pad, false,
                                        conv_nr);
-        std::memset(dx, 0, g.in_channels * H * W * sizeof(float));
-        for (std::size_t c = 0; c < g.in_channels; ++c)
-            for (std::size_t u = 0; u < k; ++u)
+        const std::ptrdiff_t pad = std::ptrdiff_t(g.pad), sd = std::ptrdiff_t(st);
+        // Tap u of the kernel: plane row r = oh + du of phase py; oh in [lo, hi) keeps r inside the
+        // rows of that phase that exist (r * st + py < n).
+        struct span { std::size_t phase, lo, hi; std::ptrdiff_t shift; };
+        auto tap = [&](std::size_t u, std::size_t n_in, std::size_t n_out) {
+            const std::ptrdiff_t t = std::ptrdiff_t(u) - pad, d = floor_div(t, sd), ph = t - d * sd;
+            const std::ptrdiff_t rows = std::ptrdiff_t(n_in) > ph ? (std::ptrdiff_t(n_in) - ph + sd - 1) / sd : 0;
+            const std::ptrdiff_t lo = d < 0 ? -d : 0, hi = std::min<std::ptrdiff_t>(std::ptrdiff_t(n_out), rows - d);
+            return span{std::size_t(ph), std::size_t(lo), std::size_t(hi > lo ? hi : lo), d};
+        };
+        for (std::size_t c = 0; c < g.in_channels; ++c) {
+            std::memset(planes, 0, st * st * Q * sizeof(float));
+            for (std::size_t u = 0; u < k; ++u) {
+                const span r = tap(u, H, OH);
                 for (std::size_t v = 0; v < k; ++v) {
+                    const span q = tap(v, W, OW);
+                    if (q.lo >= q.hi) continue;
                     const float* row = dcol + ((c * k + u) * k + v) * p.vn_pad;
-                    float* plane = dx + c * H * W;
-                    for (std::size_t oh = 0; oh < OH; ++oh) {
-                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride + u) - std::ptrdiff_t(g.pad);
-                        if (ih < 0 || ih >= std::ptrdiff_t(H)) continue;
-                        float* xr = plane + std::size_t(ih) * W;
-                        for (std::size_t ow = 0; ow < OW; ++ow) {
-                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride + v) - std::ptrdiff_t(g.pad);
-                            if (iw >= 0 && iw < std::ptrdiff_t(W)) xr[iw] += row[oh * OW + ow];
-                        }
-                    }
+                    float* plane = planes + (r.phase * st + q.phase) * Q;
+                    for (std::size_t oh = r.lo; oh < r.hi; ++oh)
+                        add_run(row + oh * OW + q.lo, q.hi - q.lo,
+                                plane + std::size_t(std::ptrdiff_t(oh) + r.shift) * Qw + std::size_t(std::ptrdiff_t(q.lo) + q.shift));
                 }
+            }
+            float* xc = dx + c * H * W;
+            for (std::size_t ih = 0; ih < H; ++ih) {
+                const float* pr = planes + (ih % st) * st * Q + (ih / st) * Qw;  // phase row (ih % st, 0) at row ih / st
+                float* out = p.accumulate ? tmp : xc + ih * W;
+                if (st == 2 && W % 2 == 0) interleave(pr, pr + Q, W / 2, out);
+                else
+                    for (std::size_t iw = 0; iw < W; ++iw) out[iw] = pr[(iw % st) * Q + iw / st];
+                if (p.accumulate) add_run(tmp, W, xc + ih * W);
+            }
+        }
     }
 
     // ---- backward-params of one image --------------------------------------------------------
@@ -867,6 +908,10 @@ struct impl {
     // y may equal x. bn_xhat below must stay the same expression (backward recomputes xhat).
     static V bn_xhat(const V& x, const V& mean, const V& istd) { return (x - mean) * istd; }
     static float bn_xhat(float x, float mean, float istd) { return (x - mean) * istd; }
+    // gamma * xhat + beta, the value the ReLU sees: one rounding (an FMA) in both the vector
+    // body and the scalar tail, so backward's recomputed ReLU mask is forward's bit for bit.
+    static V bn_pre_relu(const V& gamma, const V& h, const V& beta) { return xsimd::fma(gamma, h, beta); }
+    static float bn_pre_relu(float gamma, float h, float beta) { return std::fma(gamma, h, beta); }
 
     static void bn_normalize_run(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
                                  float* y, float* xhat) {
@@ -875,69 +920,108 @@ struct impl {
         for (; i + L <= len; i += L) {
             const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
             if (xhat) h.store_unaligned(xhat + i);
-            V o = xsimd::fma(gv, h, bv);
+            V o = bn_pre_relu(gv, h, bv);
             if (relu) o = xsimd::select(o > zero, o, zero);
             o.store_unaligned(y + i);
         }
         for (; i < len; ++i) {
             const float h = bn_xhat(x[i], mean, istd);
             if (xhat) xhat[i] = h;
-            const float o = gamma * h + beta;
+            const float o = bn_pre_relu(gamma, h, beta);
             y[i] = relu ? (o > 0.f ? o : 0.f) : o;
         }
     }
 
-    // The backward reads xhat either stored (FromInput = false: h points at xhat) or recomputed
-    // from the forward's input (FromInput = true: h points at x, with the batch mean and istd).
-    template <bool FromInput>
-    static inline V bn_h(const float* h, std::size_t i, const V& mv, const V& iv) {
-        if constexpr (FromInput) return bn_xhat(V::load_unaligned(h + i), mv, iv);
-        else return V::load_unaligned(h + i);
-    }
-    template <bool FromInput>
-    static inline float bn_h(const float* h, std::size_t i, float mean, float istd) {
-        if constexpr (FromInput) return bn_xhat(h[i], mean, istd);
-        else return h[i];
-    }
-
-    // sum of dm and of dm * xhat, dm = dy masked by relu_y > 0 when relu_y is not null.
-    template <bool FromInput>
-    static void bn_backward_run_sums(const float* dy, const float* relu_y, const float* h, float mean, float istd,
+    // sum of dm and of dm * xhat from a stored xhat, dm = dy masked by relu_y > 0 when relu_y is
+    // not null.
+    static void bn_backward_run_sums(const float* dy, const float* relu_y, const float* xhat, float, float,
                                      std::size_t len, double* sum_dy, double* sum_dy_xhat) {
-        const V zero(0.f), mv(mean), iv(istd);
+        const V zero(0.f);
         V s0(0.f), s1(0.f);
         std::size_t i = 0;
         for (; i + L <= len; i += L) {
             V dv = V::load_unaligned(dy + i);
             if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
             s0 += dv;
-            s1 = xsimd::fma(dv, bn_h<FromInput>(h, i, mv, iv), s1);
+            s1 = xsimd::fma(dv, V::load_unaligned(xhat + i), s1);
         }
         double a = double(xsimd::hadd(s0)), b = double(xsimd::hadd(s1));
         for (; i < len; ++i) {
             const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
             a += double(dv);
-            b += double(dv) * double(bn_h<FromInput>(h, i, mean, istd));
+            b += double(dv) * double(xhat[i]);
         }
         *sum_dy = a;
         *sum_dy_xhat = b;
     }
-
-    // dx = ka * dm - (kb + kc * xhat). dx may equal dy (and x when FromInput).
-    template <bool FromInput>
-    static void bn_backward_run(const float* dy, const float* relu_y, const float* h, float mean, float istd,
-                                std::size_t len, float ka, float kb, float kc, float* dx) {
-        const V kav(ka), kbv(kb), kcv(kc), zero(0.f), mv(mean), iv(istd);
+    // dx = ka * dm - (kb + kc * xhat). dx may equal dy.
+    static void bn_backward_run(const float* dy, const float* relu_y, const float* xhat, float, float, std::size_t len,
+                                float ka, float kb, float kc, float* dx) {
+        const V kav(ka), kbv(kb), kcv(kc), zero(0.f);
         std::size_t i = 0;
         for (; i + L <= len; i += L) {
             V dv = V::load_unaligned(dy + i);
             if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
-            (kav * dv - xsimd::fma(kcv, bn_h<FromInput>(h, i, mv, iv), kbv)).store_unaligned(dx + i);
+            (kav * dv - xsimd::fma(kcv, V::load_unaligned(xhat + i), kbv)).store_unaligned(dx + i);
         }
         for (; i < len; ++i) {
             const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
-            dx[i] = ka * dv - (kb + kc * bn_h<FromInput>(h, i, mean, istd));
+            dx[i] = ka * dv - (kb + kc * xhat[i]);
         }
+    }
+
+    // From the forward's input x: xhat = (x - mean) * istd recomputed exactly as bn_normalize_run
+    // computed it, and with relu the ReLU mask too (bn_pre_relu(gamma, xhat, beta) > 0, forward's
+    // y > 0): nothing activation-sized is read but x and dy.
+    template <bool Relu>
+    static void bn_backward_run_sums_x_impl(const float* dy, const float* x, float mean, float istd, float gamma,
+                                            float beta, std::size_t len, double* sum_dy, double* sum_dy_xhat) {
+        const V zero(0.f), mv(mean), iv(istd), gv(gamma), bv(beta);
+        V s0(0.f), s1(0.f);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            V dv = V::load_unaligned(dy + i);
+            const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
+            if constexpr (Relu) dv = xsimd::select(bn_pre_relu(gv, h, bv) > zero, dv, zero);
+            s0 += dv;
+            s1 = xsimd::fma(dv, h, s1);
+        }
+        double a = double(xsimd::hadd(s0)), b = double(xsimd::hadd(s1));
+        for (; i < len; ++i) {
+            const float h = bn_xhat(x[i], mean, istd);
+            const float dv = (!Relu || bn_pre_relu(gamma, h, beta) > 0.f) ? dy[i] : 0.f;
+            a += double(dv);
+            b += double(dv) * double(h);
+        }
+        *sum_dy = a;
+        *sum_dy_xhat = b;
+    }
+    template <bool Relu>
+    static void bn_backward_run_x_impl(const float* dy, const float* x, float mean, float istd, float gamma, float beta,
+                                       std::size_t len, float ka, float kb, float kc, float* dx) {
+        const V kav(ka), kbv(kb), kcv(kc), zero(0.f), mv(mean), iv(istd), gv(gamma), bv(beta);
+        std::size_t i = 0;
+        for (; i + L <= len; i += L) {
+            V dv = V::load_unaligned(dy + i);
+            const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
+            if constexpr (Relu) dv = xsimd::select(bn_pre_relu(gv, h, bv) > zero, dv, zero);
+            (kav * dv - xsimd::fma(kcv, h, kbv)).store_unaligned(dx + i);
+        }
+        for (; i < len; ++i) {
+            const float h = bn_xhat(x[i], mean, istd);
+            const float dv = (!Relu || bn_pre_relu(gamma, h, beta) > 0.f) ? dy[i] : 0.f;
+            dx[i] = ka * dv - (kb + kc * h);
+        }
+    }
+    static void bn_backward_run_sums_x(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
+                                       float beta, std::size_t len, double* sum_dy, double* sum_dy_xhat) {
+        if (relu) bn_backward_run_sums_x_impl<true>(dy, x, mean, istd, gamma, beta, len, sum_dy, sum_dy_xhat);
+        else bn_backward_run_sums_x_impl<false>(dy, x, mean, istd, gamma, beta, len, sum_dy, sum_dy_xhat);
+    }
+    static void bn_backward_run_x(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
+                                  float beta, std::size_t len, float ka, float kb, float kc, float* dx) {
+        if (relu) bn_backward_run_x_impl<true>(dy, x, mean, istd, gamma, beta, len, ka, kb, kc, dx);
+        else bn_backward_run_x_impl<false>(dy, x, mean, istd, gamma, beta, len, ka, kb, kc, dx);
     }
 
     static void bn_infer_run(const float* x, std::size_t len, float scale, float shift, bool relu, float* y) {
@@ -971,6 +1055,32 @@ struct impl {
             xsimd::select(V::load_unaligned(y + i) > zero, V::load_unaligned(dy + i), zero).store_unaligned(dx + i);
         for (; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
     }
+    // y = a + b (then ReLU); y may equal a or b.
+    static void add(std::size_t n, const float* a, const float* b, float* y, bool relu) {
+        const V zero(0.f);
+        std::size_t i = 0;
+        if (relu)
+            for (; i + L <= n; i += L) {
+                const V v = V::load_unaligned(a + i) + V::load_unaligned(b + i);
+                xsimd::select(v > zero, v, zero).store_unaligned(y + i);
+            }
+        else
+            for (; i + L <= n; i += L) (V::load_unaligned(a + i) + V::load_unaligned(b + i)).store_unaligned(y + i);
+        for (; i < n; ++i) {
+            const float v = a[i] + b[i];
+            y[i] = relu ? (v > 0.f ? v : 0.f) : v;
+        }
+    }
+    static void relu_backward_copy(std::size_t n, const float* y, const float* dy, float* dx, float* copy) {
+        const V zero(0.f);
+        std::size_t i = 0;
+        for (; i + L <= n; i += L) {
+            const V v = xsimd::select(V::load_unaligned(y + i) > zero, V::load_unaligned(dy + i), zero);
+            v.store_unaligned(dx + i);
+            v.store_unaligned(copy + i);
+        }
+        for (; i < n; ++i) copy[i] = dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+    }
 
     static const isa_table* table(const char* name) {
         static const isa_table t = {
@@ -993,13 +1103,15 @@ struct impl {
             &gemm,
             &bn_run_stats,
             &bn_normalize_run,
-            &bn_backward_run_sums<false>,
-            &bn_backward_run<false>,
-            &bn_backward_run_sums<true>,
-            &bn_backward_run<true>,
+            &bn_backward_run_sums,
+            &bn_backward_run,
+            &bn_backward_run_sums_x,
+            &bn_backward_run_x,
             &bn_infer_run,
             &relu_forward,
             &relu_backward,
+            &relu_backward_copy,
+            &add,
         };
         return &t;
     }

@@ -42,9 +42,15 @@ void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* bia
 }
 
 template <class T>
-void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
+void conv2d_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx, bool accumulate) {
     const std::size_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
     const std::size_t kk = g.kernel * g.kernel;
+    if (accumulate) {  // dx + (the result), the result computed alone
+        std::vector<T> r(g.batch * g.in_channels * in_plane);
+        reference::conv2d_backward_data<T>(g, dy, w, r.data(), false);
+        for (std::size_t i = 0; i < r.size(); ++i) dx[i] = dx[i] + r[i];
+        return;
+    }
     std::fill(dx, dx + g.batch * g.in_channels * in_plane, T(0));
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t o = 0; o < g.out_channels; ++o) {
@@ -135,6 +141,10 @@ void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, c
         }
 }
 
+// gamma * xhat + beta with one rounding: the value a fused ReLU sees, computed the same way when
+// batch_norm_backward_from_input recomputes the ReLU mask.
+template <class T> T pre_relu(T gamma, T xhat, T beta) { return std::fma(gamma, xhat, beta); }
+
 template <class T>
 void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
                               T* xhat, T* istd, T* batch_mean, T* batch_var) {
@@ -162,7 +172,7 @@ void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, 
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const T h = T((x[off + i] - mean) * is);
                 if (xhat) xhat[off + i] = h;
-                y[off + i] = gamma[c] * h + beta[c];
+                y[off + i] = pre_relu(gamma[c], h, beta[c]);
             }
         }
     }
@@ -299,12 +309,13 @@ void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, con
 }
 
 // xhat = T((x - mean) * istd), evaluated in double from the stored T values of the batch mean
-// and istd. For T = double these are the forward's own values, so xhat is the forward's bit for
-// bit; for T = float the forward rounded xhat from the double mean and istd, so the recomputed
-// one may differ from it by a rounding.
+// and istd, and the ReLU mask pre_relu(gamma, xhat, beta) > 0. For T = double these are the
+// forward's own values, so xhat and the mask are the forward's bit for bit; for T = float the
+// forward rounded xhat from the double mean and istd, so the recomputed one may differ from it by
+// a rounding (and the mask where the forward's pre-ReLU value was within such a rounding of 0).
 template <class T>
 void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
-                                    const T* relu_y, const T* dy, T* dx, T* dgamma, T* dbeta) {
+                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
     const std::size_t n = g.batch * g.channels * g.spatial;
     std::vector<T> xhat(n), dm(n);
     for (std::size_t b = 0; b < g.batch; ++b)
@@ -312,7 +323,7 @@ void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* b
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const std::size_t j = (b * g.channels + c) * g.spatial + i;
                 xhat[j] = T((double(x[j]) - double(batch_mean[c])) * double(istd[c]));
-                dm[j] = (!relu_y || relu_y[j] > T(0)) ? dy[j] : T(0);
+                dm[j] = (!relu_beta || pre_relu(gamma[c], xhat[j], relu_beta[c]) > T(0)) ? dy[j] : T(0);
             }
     reference::batch_norm_backward<T>(g, dm.data(), xhat.data(), gamma, istd, dx, dgamma, dbeta);
 }
@@ -325,6 +336,11 @@ void relu_forward(std::size_t n, const T* x, T* y) {
 template <class T>
 void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) {
     for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+template <class T>
+void relu_backward_copy(std::size_t n, const T* y, const T* dy, T* dx, T* copy) {
+    for (std::size_t i = 0; i < n; ++i) copy[i] = dx[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
 template <class T>
@@ -369,7 +385,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
 
 #define TYPENET_INSTANTIATE(T)                                                                                    \
     template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
-    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*);                         \
+    template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*, bool);                         \
     template void conv2d_backward_params<T>(const conv_geometry&, const T*, const T*, T*, T*);                   \
     template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
     template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
@@ -394,6 +410,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
                                                     const T*, const T*, T*, T*, T*);                              \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
+    template void relu_backward_copy<T>(std::size_t, const T*, const T*, T*, T*);                                 \
     template void add<T>(std::size_t, const T*, const T*, T*, bool);                                             \
     template void sgd_update<T>(std::size_t, T*, const T*, T*, const sgd_hyper&);                                 \
     template void adam_update<T>(std::size_t, T*, const T*, T*, T*, const adam_hyper&);

@@ -88,8 +88,10 @@ public:
 
     static kernels::bn_geometry geometry(std::size_t batch) { return {batch, C, Spatial}; }
 
-    // relu = true applies ReLU to y in the same pass (conv_bn); backward then takes that y as relu_y.
-    void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false) {
+    // relu = true applies ReLU to y in the same pass (conv_bn); backward then takes relu = true.
+    // run_stats: null, or x's per-plane statistics from kernels::conv2d_forward_bn_stats.
+    void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
+                 const double* run_stats = nullptr) {
         if (batch < 2)
             throw std::invalid_argument(std::string(who) +
                                         ": train mode needs a batch of at least 2 samples to estimate batch "
@@ -97,10 +99,10 @@ public:
                                         "; evaluate single samples in eval mode, or drop the last batch");
         if (relu)
             kernels::batch_norm_relu_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
-                                                      s.istd.data(), s.mean.data(), batch_var_.data());
+                                                      s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
         else
             kernels::batch_norm_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
-                                                 s.istd.data(), s.mean.data(), batch_var_.data());
+                                                 s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
         std::copy(s.mean.data(), s.mean.data() + C, batch_mean_.data());
         const double m = momentum_, count = double(batch * Spatial);
         const double unbias = count / (count - 1.0);
@@ -117,11 +119,13 @@ public:
             kernels::batch_norm_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
                                          running_var_.data(), eps, y);
     }
-    // x: the forward's input, unchanged since. dx may equal dy or x. relu_y: the y of a forward
-    // with relu = true (dy is masked by relu_y > 0 first), or null.
-    void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, const T* relu_y = nullptr) {
+    // x: the forward's input, and gamma, beta: unchanged since. dx may equal dy or x. relu: the
+    // forward ran with relu = true (dy is masked by its y > 0 first, the mask recomputed from x,
+    // gamma and beta exactly as the forward computed y: y itself is not read).
+    void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, bool relu = false) {
         kernels::batch_norm_backward_from_input<T>(geometry(batch), x, s.mean.data(), s.istd.data(), gamma_.data(),
-                                                   relu_y, dy, dx, gamma_grad_.data(), beta_grad_.data());
+                                                   relu ? beta_.data() : nullptr, dy, dx, gamma_grad_.data(),
+                                                   beta_grad_.data());
     }
 
     template <class F> void for_each_parameter(F&& f) {

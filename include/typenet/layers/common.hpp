@@ -62,7 +62,9 @@ template <> struct fused_activation<relu> {
 // The backward entry points of a layer with a fused activation (conv2d, dense), which differ
 // only in where dL/d(pre-activation) goes. The layer (Derived) supplies
 //   void backward_from(const tensor<T, In>& x, const T* dz, T* dx)
-// that ADDS its parameter gradients from dz and writes dx unless dx is null.
+// that ADDS its parameter gradients from dz and writes dx unless dx is null; with
+// `static constexpr bool backward_from_adds = true` and a fourth argument `bool accumulate`
+// (add to dx instead of writing it) it also gets backward_add.
 template <class Derived, class T, class In, class Out, class Act>
 class fused_activation_backward {
     using act = fused_activation<Act>;
@@ -84,6 +86,13 @@ public:
     }
     void backward_params(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, const nothing_saved&) {
         self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
+    }
+    // dx += the VJP's dx (layer.hpp's backward_add), dy scratch as above.
+    void backward_add(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, tensor<T, In>& dx,
+                      const nothing_saved&)
+        requires requires { requires bool(Derived::backward_from_adds); }
+    {
+        self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data(), true);
     }
 
 private:

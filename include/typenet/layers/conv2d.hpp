@@ -65,6 +65,7 @@ public:
     using act = fused_activation<typename Spec::activation_type>;
 
     static constexpr std::string_view kind = "conv2d";
+    static constexpr bool backward_from_adds = true;  // backward_from can add into dx: backward_add
     static constexpr std::size_t weight_count = Spec::out_channels * Spec::in_channels * Spec::kernel * Spec::kernel;
     static constexpr std::size_t parameter_count = weight_count + (Spec::has_bias ? Spec::out_channels : 0);
     static constexpr std::size_t state_count = 0;
@@ -88,6 +89,14 @@ public:
                                    Spec::has_bias ? bias_.data() : nullptr, y.data());
         act::apply(y.size(), y.data());
     }
+    // forward(), and where the fast kernels can, batch norm's per-plane statistics of y
+    // (kernels::conv2d_forward_bn_stats; conv_bn). Only without a fused activation.
+    bool forward_bn_stats(const tensor<T, In>& x, tensor<T, output_shape>& y, double* run_stats) const
+        requires std::is_same_v<typename Spec::activation_type, identity>
+    {
+        return kernels::conv2d_forward_bn_stats<T>(geometry(x.batch()), x.data(), weight_.data(),
+                                                   Spec::has_bias ? bias_.data() : nullptr, y.data(), run_stats);
+    }
     void initialize(rng& g) {
         const double bound = 1.0 / std::sqrt(double(Spec::in_channels * Spec::kernel * Spec::kernel));
         uniform_fill(g, weight_.data(), weight_.size(), bound);
@@ -107,12 +116,12 @@ public:
 
 private:
     // The convolution's VJP given dz = dL/d(pre-activation): ADDS the weight (and bias)
-    // gradients, then writes dx unless it is null.
-    void backward_from(const tensor<T, In>& x, const T* dz, T* dx) {
+    // gradients, then writes dx (adds to it with accumulate) unless it is null.
+    void backward_from(const tensor<T, In>& x, const T* dz, T* dx, bool accumulate = false) {
         const auto g = geometry(x.batch());
         kernels::conv2d_backward_params<T>(g, x.data(), dz, weight_grad_.data(),
                                            Spec::has_bias ? bias_grad_.data() : nullptr);
-        if (dx) kernels::conv2d_backward_data<T>(g, dz, weight_.data(), dx);
+        if (dx) kernels::conv2d_backward_data<T>(g, dz, weight_.data(), dx, accumulate);
     }
 
     xt::xtensor<T, 4> weight_, weight_grad_;

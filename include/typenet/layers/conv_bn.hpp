@@ -9,7 +9,8 @@
 // it would cancel exactly (tests/test_batch_norm.cpp shows it). Tensors: weight
 // (OutC, InC, K, K), gamma, beta (parameters); running_mean, running_var (state).
 // The VJP composes the three pieces: relu mask, the three-term batch-norm VJP, then the
-// convolution's VJP. Batch norm and ReLU run as one fused kernel each way
+// convolution's VJP (the mask is recomputed from z, gamma and beta as the forward computed y,
+// so backward reads z and dy but not y). Batch norm and ReLU run as one fused kernel each way
 // (kernels::batch_norm_relu_forward_train / batch_norm_backward_from_input): one pass over
 // the activations fewer in each direction.
 // Memory: forward saves the convolution's output z (batch norm's input: backward recomputes
@@ -17,6 +18,8 @@
 // overload, layer.hpp) backward computes dL/dz in place in dy and needs nothing more; infer()
 // runs batch norm in place on the convolution's output in y.
 #pragma once
+
+#include <vector>
 
 #include "typenet/layers/batch_norm.hpp"
 #include "typenet/layers/conv2d.hpp"
@@ -79,33 +82,43 @@ public:
     static constexpr std::size_t forward_flops = conv_type::forward_flops;
     static std::string describe() { return Spec::describe(); }
 
+    // The convolution hands batch norm the statistics of its output planes, computed while each
+    // plane is in cache (where the fast kernels run: one pass over z fewer, same results).
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
         s.z.resize(x.batch());
-        conv_.infer(x, s.z);
-        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, Spec::relu_after);
+        run_stats_.resize(2 * x.batch() * output_shape::dims[0]);
+        const bool have = conv_.forward_bn_stats(x, s.z, run_stats_.data());
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, Spec::relu_after,
+                    have ? run_stats_.data() : nullptr);
     }
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
         conv_.infer(x, y);
         bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), Spec::relu_after);  // in place
     }
     // dL/dz (z: the conv output) is the ReLU mask (y > 0) and the batch-norm VJP in one fused
-    // kernel, xhat recomputed from the saved z (only read, so backward can be repeated); then
+    // kernel, xhat and the mask recomputed from the saved z (only read, so backward can be repeated); then
     // the convolution's VJP from dL/dz (its activation is the identity: its y is not read).
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {
         dz_.resize(y.batch());
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, relu_mask(y));
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, Spec::relu_after);
         conv_.backward(x, dz_, std::move(dz_), dx, nothing_saved{});
     }
     // dy is scratch (layer.hpp): dL/dz overwrites it.
     void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
                   tensor<T, In>& dx, const saved_type& s) {
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, relu_mask(y));
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
         conv_.backward(x, dy, std::move(dy), dx, nothing_saved{});
+    }
+    // dx += the VJP's dx (the residual fan-in: layer.hpp's backward_add); dy is scratch.
+    void backward_add(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+                      tensor<T, In>& dx, const saved_type& s) {
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
+        conv_.backward_add(x, dy, std::move(dy), dx, nothing_saved{});
     }
     void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
                          const saved_type& s) {
-        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, relu_mask(y));
+        bn_.backward(y.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
         conv_.backward_params(x, dy, std::move(dy), nothing_saved{});
     }
 
@@ -120,8 +133,6 @@ public:
     template <class F> void for_each_state(F&& f) { bn_.for_each_state(f); }
 
     conv_type& conv() { return conv_; }
-    // The ReLU's mask source for the batch-norm VJP: y, or none without the ReLU.
-    static const T* relu_mask(const tensor<T, output_shape>& y) { return Spec::relu_after ? y.data() : nullptr; }
     bn_type& bn() { return bn_; }
     void set_momentum(double m) { bn_.set_momentum(m); }
 
@@ -129,6 +140,7 @@ private:
     conv_type conv_;
     bn_type bn_;
     tensor<T, output_shape> dz_;  // dL/d(conv output), const-dy backward only
+    std::vector<double> run_stats_;  // per (image, channel): sum and centred sum of squares of z
 };
 
 }  // namespace detail

@@ -35,7 +35,7 @@ for model in cnn-nobn cnn-bn; do
   # --on-divergence=continue: a run that blows up is a result of the ablation, not a failure.
   status=0
   "$build_dir/bin/typenet-train" --model "$model" --recipe baseline --epochs "$epochs" "${limit[@]}" \
-    --on-divergence=continue --out "$out/$model" "$@" || status=$?
+    --on-divergence=continue --overwrite --out "$out/$model" "$@" || status=$?
   if [ "$status" -ne 0 ]; then
     echo "demo: typenet-train failed for $model (exit $status)" >&2
     exit "$status"

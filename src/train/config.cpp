@@ -213,6 +213,8 @@ const std::vector<flag_info>& flags() {
                           "../shared/data/cifar10/cifar-10-batches-bin)"},
         {"--out", "DIR", "output folder for metrics, curves and checkpoints (default runs/default)"},
         {"--resume", nullptr, "continue the run in --out from its last checkpoint"},
+        {"--overwrite", nullptr, "start a new run in an --out that holds one, replacing its checkpoints and metrics "
+                                 "(without it, or --resume, that is an error)"},
         {"--eval-only", nullptr, "only evaluate --checkpoint FILE on the test set"},
         {"--checkpoint", "FILE", "checkpoint to evaluate with --eval-only"},
         {"--eval-batch", "N", "images per evaluation batch (default: --batch); eval mode gives the same logits at any N"},
@@ -342,6 +344,7 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
         else if (flag == "--data") c.data_dir = value;
         else if (flag == "--out") c.out = value;
         else if (flag == "--resume") c.resume = true;
+        else if (flag == "--overwrite") c.overwrite = true;
         else if (flag == "--eval-only") c.eval_only = true;
         else if (flag == "--checkpoint") c.checkpoint = value;
         else if (flag == "--eval-batch") c.eval_batch = parse_count(flag, value);
@@ -375,6 +378,7 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
     if (c.eval_batch_stats && c.eval_batch == 1)
         throw config_error("--eval-bn batch: batch statistics need --eval-batch of at least 2");
     if (c.eval_only && c.resume) throw config_error("--eval-only and --resume exclude each other");
+    if (c.overwrite && c.resume) throw config_error("--overwrite and --resume exclude each other");
     try {
         c.optimizer.validate();
     } catch (const std::invalid_argument& e) {

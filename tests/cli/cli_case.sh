@@ -40,7 +40,7 @@ case $case_name in
     expect 0 "--lr X.*baseline 0.1" -- "$train" --help
     for f in --model --recipe --lr --optimizer --momentum --nesterov --weight-decay --epochs --batch --schedule \
              --warmup-epochs --label-smoothing --augment --seed --threads --data --out --resume --eval-only \
-             --checkpoint --on-divergence --quiet --limit-train --limit-test --cutout --winograd; do
+             --checkpoint --on-divergence --quiet --limit-train --limit-test --cutout --winograd --overwrite; do
       "$train" --help | grep -q -- "$f" || fail "--help does not list $f"
     done ;;
   bad-flags)
@@ -139,6 +139,32 @@ case $case_name in
     expect 2 "no such checkpoint file" -- "$train" --model cnn-bn $small --resume --out "$work/empty"
     expect 2 "was written with lr = 0.1 but this command asks for 0.05" -- \
       "$train" --model cnn-bn $small --epochs 2 --resume --lr 0.05 --out "$work/run" ;;
+  lock)
+    # One writer per run directory: a second typenet-train on a directory in use stops with
+    # exit 2 and leaves the first run's files alone; a lock left by a stopped run blocks nothing.
+    need_data
+    "$train" --model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet --epochs 50 --out "$work/run" \
+      > "$work/first.log" 2>&1 &
+    first=$!
+    for _ in $(seq 600); do [ -f "$work/run/last.ckpt" ] && break; kill -0 $first 2> /dev/null || break; sleep 0.5; done
+    [ -f "$work/run/last.ckpt" ] || { cat "$work/first.log"; kill $first 2> /dev/null; fail "the first run wrote no checkpoint"; }
+    before=$(cat "$work/run/config.json")
+    expect 2 "--out .*/run: another typenet-train \(pid $first\) is writing this run directory" -- \
+      "$train" --model cnn-bn $small --epochs 1 --lr 0.5 --out "$work/run"
+    kill -0 $first 2> /dev/null || fail "the first run ended before the second was refused (the check proved nothing)"
+    [ "$(cat "$work/run/config.json")" = "$before" ] || fail "the refused run changed the first run's config.json"
+    kill -TERM $first; wait $first  # (background jobs of a script ignore SIGINT)
+    [ -f "$work/run/.lock" ] || fail "no lock file"
+    # A new run over it without --resume is refused; --overwrite starts over in its place.
+    expect 2 "--out .*/run holds a run already .*--resume continues it, --overwrite starts over" -- \
+      "$train" --model cnn-bn $small --epochs 1 --out "$work/run"
+    expect 2 "--overwrite and --resume exclude each other" -- "$train" --model cnn-bn $small --resume --overwrite --out "$work/run"
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --overwrite --out "$work/fresh"
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --overwrite --out "$work/fresh"
+    [ "$(tail -n +2 "$work/fresh/metrics.csv" | wc -l)" -eq 1 ] || fail "--overwrite kept the old run's rows"
+    # (metrics.csv may trail last.ckpt by the epoch the kill interrupted: 2 more epochs)
+    expect 0 "" -- "$train" --model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet --resume \
+      --epochs $(( $(tail -n +2 "$work/run/metrics.csv" | wc -l) + 2 )) --out "$work/run" ;;
   resume)
     need_data
     # 3 epochs straight, against 1 epoch and then a resume to 3: identical metrics.

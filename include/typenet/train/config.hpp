@@ -49,6 +49,7 @@ struct train_config {
     bool winograd = true;  // 3x3 convolutions by Winograd (kernels::set_winograd); changes last bits only
     std::filesystem::path out = "runs/default";
     bool resume = false;
+    bool overwrite = false;  // start afresh in an --out that holds a run (else that is an error)
     bool eval_only = false;
     std::optional<std::filesystem::path> checkpoint;
     std::size_t eval_batch = 0;       // images per evaluation batch; 0 = batch

@@ -34,6 +34,7 @@
 #include "typenet/schedule.hpp"
 #include "typenet/train/checkpoint_io.hpp"
 #include "typenet/train/config.hpp"
+#include "typenet/train/out_lock.hpp"
 #include "typenet/train/report.hpp"
 
 namespace typenet::train {
@@ -175,6 +176,11 @@ public:
         }
 
         std::filesystem::create_directories(cfg_.out);
+        const out_dir_lock lock(cfg_.out);  // one writer per run directory, until this run ends
+        if (!cfg_.resume && !cfg_.overwrite && std::filesystem::exists(cfg_.out / "last.ckpt"))
+            throw config_error("--out " + cfg_.out.string() + " holds a run already (" + (cfg_.out / "last.ckpt").string() +
+                               "): --resume continues it, --overwrite starts over in its place (replacing its "
+                               "checkpoints and metrics), or choose another --out");
         optimizer<T> opt(collect_parameters(*net), cfg_.optimizer);
         data::pipeline_config pc{cfg_.batch, true, cfg_.drop_last, cfg_.augment, cfg_.seed, cfg_.cutout};
         const std::size_t steps_per_epoch = data::batch_plan(train_set_, stats_, pc, 0, true).batches();

@@ -1,0 +1,46 @@
+// src/train/out_lock.cpp - see typenet/train/out_lock.hpp.
+#include "typenet/train/out_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "typenet/train/config.hpp"
+
+namespace typenet::train {
+
+out_dir_lock::out_dir_lock(const std::filesystem::path& dir) {
+    const auto file = dir / ".lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+        throw config_error("--out " + dir.string() + ": cannot create " + file.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        char holder[32] = {};
+        const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+        ::close(fd_);
+        fd_ = -1;
+        if (err == EWOULDBLOCK) {
+            std::string pid = n > 0 ? std::string(holder, std::size_t(n)) : std::string("unknown");
+            while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+            throw config_error("--out " + dir.string() + ": another typenet-train (pid " + pid +
+                               ") is writing this run directory; two runs in one directory would overwrite each "
+                               "other's checkpoints and metrics. Wait for it, stop it, or choose another --out");
+        }
+        throw config_error("--out " + dir.string() + ": cannot lock " + file.string() + ": " + std::strerror(err));
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+        // The lock holds regardless; only the pid in the message of a second run would be missing.
+    }
+}
+
+out_dir_lock::~out_dir_lock() {
+    if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+}  // namespace typenet::train

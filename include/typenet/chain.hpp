@@ -154,10 +154,11 @@ public:
         return std::get<0>(t.grads);
     }
 
-    // As backward<DyScratch>, but dL/dx goes into the caller's dx: written (add = false) or
-    // added to it (add = true: dx = dx + dL/dx, bit for bit; the residual fan-in). The first
-    // layer does it in its own output pass when it can (backward_add, layer.hpp); otherwise its
-    // dx goes through a gradient buffer and is copied or added.
+    // As backward<DyScratch>, but dL/dx goes into the caller's dx: written (add = false: the
+    // first layer's backward writes it there) or added to it (add = true: dx = dx + dL/dx, bit
+    // for bit; the residual fan-in), by the first layer in its own output pass when it has
+    // backward_add (layer.hpp), else through a gradient buffer and kernels::add. (A first layer
+    // that aliases its input: dy is copied or added.)
     template <bool DyScratch>
     void backward_into(const input_tensor& x, std::conditional_t<DyScratch, output_tensor&, const output_tensor&> dy,
                        const tape& t, std::vector<T>* bufs, input_tensor& dx, bool add) {

@@ -339,8 +339,10 @@ struct impl {
         for (std::size_t o = 0; o < p.out_channels; ++o) {
             const float* src_o = yv + o * p.vn_pad;
             float* dst_o = out + o * OH * OW;
-            if (p.accumulate) copy_rows<true, true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias ? p.bias[o] : 0.f);
+            // (Without a bias nothing is added, not 0: -0 + 0 would be +0.)
+            if (p.bias && p.accumulate) copy_rows<true, true>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
             else if (p.bias) copy_rows<true, false>(src_o, p.vwidth, dst_o, OW, OH, OW, p.bias[o]);
+            else if (p.accumulate) copy_rows<false, true>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
             else copy_rows<false, false>(src_o, p.vwidth, dst_o, OW, OH, OW, 0.f);
         }
     }
@@ -908,8 +910,11 @@ struct impl {
     // y may equal x. bn_xhat below must stay the same expression (backward recomputes xhat).
     static V bn_xhat(const V& x, const V& mean, const V& istd) { return (x - mean) * istd; }
     static float bn_xhat(float x, float mean, float istd) { return (x - mean) * istd; }
-    // gamma * xhat + beta, the value the ReLU sees: one rounding (an FMA) in both the vector
-    // body and the scalar tail, so backward's recomputed ReLU mask is forward's bit for bit.
+    // gamma * xhat + beta, the value the ReLU sees. Forward (bn_normalize_run) and backward
+    // (bn_backward_run*_x) evaluate it with this same function at every index (both walk a plane
+    // from its start, so the vector body / scalar tail split is the same), so backward's
+    // recomputed ReLU mask is forward's bit for bit. (One rounding where the unit has FMA; on
+    // SSE2 xsimd's fma is a multiply and an add, and std::fma in the tail.)
     static V bn_pre_relu(const V& gamma, const V& h, const V& beta) { return xsimd::fma(gamma, h, beta); }
     static float bn_pre_relu(float gamma, float h, float beta) { return std::fma(gamma, h, beta); }
 

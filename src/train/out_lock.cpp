@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -20,6 +21,11 @@ out_dir_lock::out_dir_lock(const std::filesystem::path& dir) {
         throw config_error("--out " + dir.string() + ": cannot create " + file.string() + ": " + std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
+        if (err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS) {  // e.g. some network filesystems
+            std::fprintf(stderr, "typenet-train: warning: --out %s: this filesystem cannot lock %s (%s); running "
+                                 "without the one-writer check\n", dir.c_str(), file.c_str(), std::strerror(err));
+            return;  // fd_ stays open (closed by the destructor): harmless
+        }
         char holder[32] = {};
         const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
         ::close(fd_);
@@ -33,8 +39,9 @@ out_dir_lock::out_dir_lock(const std::filesystem::path& dir) {
         }
         throw config_error("--out " + dir.string() + ": cannot lock " + file.string() + ": " + std::strerror(err));
     }
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+    char pid[32];
+    const int len = std::snprintf(pid, sizeof pid, "%ld\n", long(::getpid()));  // nothing here throws
+    if (::ftruncate(fd_, 0) != 0 || len <= 0 || ::pwrite(fd_, pid, std::size_t(len), 0) != ssize_t(len)) {
         // The lock holds regardless; only the pid in the message of a second run would be missing.
     }
 }

@@ -146,6 +146,7 @@ case $case_name in
     "$train" --model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet --epochs 50 --out "$work/run" \
       > "$work/first.log" 2>&1 &
     first=$!
+    trap 'kill $first 2> /dev/null' EXIT  # whatever fails below, the background run goes too
     for _ in $(seq 600); do [ -f "$work/run/last.ckpt" ] && break; kill -0 $first 2> /dev/null || break; sleep 0.5; done
     [ -f "$work/run/last.ckpt" ] || { cat "$work/first.log"; kill $first 2> /dev/null; fail "the first run wrote no checkpoint"; }
     before=$(cat "$work/run/config.json")
@@ -159,8 +160,11 @@ case $case_name in
     expect 2 "--out .*/run holds a run already .*--resume continues it, --overwrite starts over" -- \
       "$train" --model cnn-bn $small --epochs 1 --out "$work/run"
     expect 2 "--overwrite and --resume exclude each other" -- "$train" --model cnn-bn $small --resume --overwrite --out "$work/run"
-    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --overwrite --out "$work/fresh"
-    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --overwrite --out "$work/fresh"
+    # The old run's files go at the start: a new run that stops early leaves none of them.
+    expect 0 "" -- "$train" --model cnn-nobn $small --epochs 2 --out "$work/fresh"
+    expect 3 "stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --overwrite --out "$work/fresh"
+    [ ! -f "$work/fresh/final.ckpt" ] || fail "--overwrite left the old run's final.ckpt behind"
+    expect 0 "" -- "$train" --model cnn-nobn $small --epochs 1 --overwrite --out "$work/fresh"
     [ "$(tail -n +2 "$work/fresh/metrics.csv" | wc -l)" -eq 1 ] || fail "--overwrite kept the old run's rows"
     # (metrics.csv may trail last.ckpt by the epoch the kill interrupted: 2 more epochs)
     expect 0 "" -- "$train" --model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet --resume \

@@ -181,6 +181,9 @@ public:
             throw config_error("--out " + cfg_.out.string() + " holds a run already (" + (cfg_.out / "last.ckpt").string() +
                                "): --resume continues it, --overwrite starts over in its place (replacing its "
                                "checkpoints and metrics), or choose another --out");
+        if (cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
+            for (const char* f : {"last.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg"})
+                std::filesystem::remove(cfg_.out / f);
         optimizer<T> opt(collect_parameters(*net), cfg_.optimizer);
         data::pipeline_config pc{cfg_.batch, true, cfg_.drop_last, cfg_.augment, cfg_.seed, cfg_.cutout};
         const std::size_t steps_per_epoch = data::batch_plan(train_set_, stats_, pc, 0, true).batches();

@@ -686,6 +686,64 @@ TEST_CASE("batch norm backward from the input equals the backward from the store
         }
 }
 
+TEST_CASE("batch norm + residual sum (+ ReLU) equals batch norm then add, bit for bit, in place too", "[kernels][bn]") {
+    for (const auto& c : bn_cases)
+        for (bool relu : {false, true}) {
+            INFO("bn batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial << (relu ? " +relu" : ""));
+            const k::bn_geometry g{c.batch, c.channels, c.spatial};
+            const std::size_t n = c.batch * c.channels * c.spatial;
+            const auto x = random_floats(n, 81, 2.f, 1.f), gamma = random_floats(c.channels, 82, 1.f, 1.f),
+                       beta = random_floats(c.channels, 83), a = random_floats(n, 84),
+                       rmean = random_floats(c.channels, 85), rvar = random_floats(c.channels, 86, 0.2f, 1.f);
+            for_each_isa([&] {
+                // Train mode: the separate kernels...
+                std::vector<float> bn(n), y(n), istd(c.channels), mean(c.channels), var(c.channels);
+                k::batch_norm_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, bn.data(), nullptr,
+                                                   istd.data(), mean.data(), var.data());
+                k::add<float>(n, bn.data(), a.data(), y.data(), relu);
+                // ... and fused: into y, over x and over a.
+                std::vector<float> fy(n, 1e30f), over_x = x, over_a = a, istd2(c.channels), mean2(c.channels),
+                    var2(c.channels);
+                k::batch_norm_add_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, a.data(), relu,
+                                                       fy.data(), istd2.data(), mean2.data(), var2.data());
+                CHECK(bit_identical(fy, y));
+                CHECK(bit_identical(istd2, istd));
+                CHECK(bit_identical(mean2, mean));
+                CHECK(bit_identical(var2, var));
+                k::batch_norm_add_forward_train<float>(g, over_x.data(), gamma.data(), beta.data(), 1e-5, a.data(), relu,
+                                                       over_x.data(), istd2.data(), mean2.data(), var2.data());
+                k::batch_norm_add_forward_train<float>(g, x.data(), gamma.data(), beta.data(), 1e-5, over_a.data(), relu,
+                                                       over_a.data(), istd2.data(), mean2.data(), var2.data());
+                CHECK(bit_identical(over_x, y));
+                CHECK(bit_identical(over_a, y));
+                // Eval mode likewise.
+                std::vector<float> ibn(n), iy(n), fiy(n, 1e30f), iover_x = x, iover_a = a;
+                k::batch_norm_infer<float>(g, x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(), 1e-5,
+                                           ibn.data());
+                k::add<float>(n, ibn.data(), a.data(), iy.data(), relu);
+                k::batch_norm_add_infer<float>(g, x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(), 1e-5,
+                                               a.data(), relu, fiy.data());
+                k::batch_norm_add_infer<float>(g, iover_x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(),
+                                               1e-5, a.data(), relu, iover_x.data());
+                k::batch_norm_add_infer<float>(g, x.data(), gamma.data(), beta.data(), rmean.data(), rvar.data(), 1e-5,
+                                               iover_a.data(), relu, iover_a.data());
+                CHECK(bit_identical(fiy, iy));
+                CHECK(bit_identical(iover_x, iy));
+                CHECK(bit_identical(iover_a, iy));
+                if (relu) CHECK(std::count(y.begin(), y.end(), 0.f) > 0);  // the ReLU did cut something
+            });
+            // The double reference likewise.
+            const auto xd = to_double(x), gd = to_double(gamma), bd = to_double(beta), ad = to_double(a);
+            std::vector<double> bn(n), y(n), yd(n), over_a = ad, isd(c.channels), md(c.channels), vd(c.channels);
+            ref::batch_norm_forward_train<double>(g, xd.data(), gd.data(), bd.data(), 1e-5, bn.data(), nullptr, isd.data(),
+                                                  md.data(), vd.data());
+            ref::add<double>(n, bn.data(), ad.data(), y.data(), relu);
+            ref::batch_norm_add_forward_train<double>(g, xd.data(), gd.data(), bd.data(), 1e-5, over_a.data(), relu,
+                                                      over_a.data(), isd.data(), md.data(), vd.data());
+            CHECK(over_a == y);
+        }
+}
+
 TEST_CASE("fast batch norm (+ fused ReLU) inference matches the double reference", "[kernels][bn]") {
     const k::bn_geometry g{3, 5, 37};
     const std::size_t n = 3 * 5 * 37;

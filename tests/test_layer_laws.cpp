@@ -115,6 +115,9 @@ using layer_cases = std::tuple<
     bound<tn::conv_bn<3, 4, 3, 1, same>, S<3, 6, 6>, S<4, 6, 6>>,
     bound<tn::conv_bn<3, 5, 3, 2, same>, S<3, 7, 7>, S<5, 4, 4>>,
     bound<tn::conv_bn<2, 3, 3, 1, valid>, S<2, 6, 6>, S<3, 4, 4>>,
+    // Without the ReLU (a residual block's last layer and projection): with forward_add.
+    bound<tn::conv_bn<3, 4, 3, 1, same, identity>, S<3, 6, 6>, S<4, 6, 6>>,
+    bound<tn::conv_bn<3, 4, 1, 2, same, identity>, S<3, 7, 7>, S<4, 4, 4>>,
     // Elementwise.
     bound<tn::relu, S<3, 4, 4>, S<3, 4, 4>>,
     bound<tn::relu, S<10>, S<10>>,
@@ -333,6 +336,36 @@ TEMPLATE_LIST_TEST_CASE("layer laws", "[layer][laws]", layer_cases) {
             h.layer.backward_add(x, y, std::move(scratch3), acc, saved);
             CHECK(bit_equal(acc.flat(), expect.flat()));
             CHECK(h.gradients() == grads);
+        }
+        // The residual sum in the layer's own output pass: forward / infer, then add (+ ReLU),
+        // bit for bit; the same saved values, so the same VJP.
+        if constexpr (tn::has_forward_add<L>) {
+            std::vector<double> a(y.size());
+            for (std::size_t i = 0; i < a.size(); ++i) a[i] = 0.375 * double(i % 9) - 1.5;
+            for (const bool relu : {false, true}) {
+                INFO((relu ? "forward_add with ReLU" : "forward_add"));
+                auto sum = [&](const out_t& v) {
+                    out_t e(batch);
+                    for (std::size_t i = 0; i < e.size(); ++i) {
+                        const double t = v.data()[i] + a[i];
+                        e.data()[i] = relu ? (t > 0 ? t : 0.0) : t;
+                    }
+                    return e;
+                };
+                out_t ya(batch);
+                typename L::saved_type saved_a{};
+                h.layer.forward_add(x, a.data(), relu, ya, saved_a);
+                CHECK(bit_equal(ya.flat(), sum(y).flat()));
+                out_t yi(batch), yia(batch);  // (forward_add moved the running statistics)
+                h.layer.infer(x, yi);
+                h.layer.infer_add(x, a.data(), relu, yia);
+                CHECK(bit_equal(yia.flat(), sum(yi).flat()));
+                in_t dx4(batch);
+                h.zero_grad();
+                h.layer.backward(x, ya, dy, dx4, saved_a);
+                CHECK(bit_equal(dx4.flat(), dx.flat()));
+                CHECK(h.gradients() == grads);
+            }
         }
         // A layer that aliases its input: the output is the input, element for element.
         if constexpr (tn::aliases_input<L>) {

@@ -78,16 +78,20 @@ tn::models::resnet20::input_tensor resnet20_input(std::size_t batch, std::uint64
 }
 }  // namespace
 
-TEST_CASE("a residual block's output is the activation of the sum of its two branches", "[residual]") {
+// In float too: there the fast kernels run, and the block's last batch norm writes the sum
+// and ReLU in its own pass (conv_bn's forward_add / infer_add, from the convolution's statistics).
+TEMPLATE_TEST_CASE("a residual block's output is the activation of the sum of its two branches", "[residual]", double,
+                   float) {
+    using T = TestType;
     using In = tn::shape<4, 8, 8>;
-    using main_only = tn::basic_net<double, tn::input<4, 8, 8>, tn::conv_bn<4, 6, 3, 2, tn::same>,
+    using main_only = tn::basic_net<T, tn::input<4, 8, 8>, tn::conv_bn<4, 6, 3, 2, tn::same>,
                                     tn::conv_bn<6, 6, 3, 1, tn::same, tn::identity>>;
-    using shortcut_only = tn::basic_net<double, tn::input<4, 8, 8>, tn::conv_bn<4, 6, 1, 2, tn::same, tn::identity>>;
-    using block = tn::basic_block<4, 6, 2>::bind<double, In>;
-    static_assert(std::is_same_v<block::output_shape, tn::shape<6, 4, 4>>);
+    using shortcut_only = tn::basic_net<T, tn::input<4, 8, 8>, tn::conv_bn<4, 6, 1, 2, tn::same, tn::identity>>;
+    using block = typename tn::basic_block<4, 6, 2>::template bind<T, In>;
+    static_assert(std::is_same_v<typename block::output_shape, tn::shape<6, 4, 4>>);
     const std::size_t B = 3;
-    tn::tensor<double, In> x(B);
-    const auto v = random_values<double>(x.size(), 7);
+    tn::tensor<T, In> x(B);
+    const auto v = random_values<T>(x.size(), 7);
     std::copy(v.begin(), v.end(), x.data());
 
     // The same parameters in the block and in the two separate networks.
@@ -96,18 +100,18 @@ TEST_CASE("a residual block's output is the activation of the sum of its two bra
     b.initialize(g);
     main_only m(1);
     shortcut_only s(2);
-    std::vector<std::vector<double>> values;
-    b.for_each_parameter([&](tn::parameter_view<double> p) { values.emplace_back(p.value.begin(), p.value.end()); });
+    std::vector<std::vector<T>> values;
+    b.for_each_parameter([&](tn::parameter_view<T> p) { values.emplace_back(p.value.begin(), p.value.end()); });
     REQUIRE(values.size() == 9);
     std::size_t k = 0;
-    m.for_each_parameter([&](tn::parameter_view<double> p) { std::copy(values[k].begin(), values[k].end(), p.value.begin()), ++k; });
-    s.for_each_parameter([&](tn::parameter_view<double> p) { std::copy(values[k].begin(), values[k].end(), p.value.begin()), ++k; });
+    m.for_each_parameter([&](tn::parameter_view<T> p) { std::copy(values[k].begin(), values[k].end(), p.value.begin()), ++k; });
+    s.for_each_parameter([&](tn::parameter_view<T> p) { std::copy(values[k].begin(), values[k].end(), p.value.begin()), ++k; });
     REQUIRE(k == 9);
 
     for (const bool train : {true, false}) {
         INFO((train ? "train mode" : "eval mode"));
-        tn::tensor<double, block::output_shape> y(B);
-        block::saved_type saved;
+        tn::tensor<T, typename block::output_shape> y(B);
+        typename block::saved_type saved;
         if (train) {
             b.forward(x, y, saved);
             m.train(), s.train();
@@ -118,8 +122,8 @@ TEST_CASE("a residual block's output is the activation of the sum of its two bra
         const auto& ym = m.forward(x);
         const auto& ys = s.forward(x);
         for (std::size_t i = 0; i < y.size(); ++i) {
-            const double sum = ym.data()[i] + ys.data()[i];
-            REQUIRE(y.data()[i] == (sum > 0 ? sum : 0.0));  // the same operations in the same order: exact
+            const T sum = ym.data()[i] + ys.data()[i];
+            REQUIRE(y.data()[i] == (sum > 0 ? sum : T(0)));  // the same operations in the same order: exact
         }
     }
 }

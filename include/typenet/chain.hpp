@@ -143,6 +143,42 @@ public:
         return std::get<depth - 1>(outs);
     }
 
+    // As forward, but the chain's output goes into the caller's y as y = act(output + a), act =
+    // ReLU when relu (a residual block's sum; a does not overlap y): in the last layer's own
+    // output pass when it has forward_add (layer.hpp; the tape's last output is then a view of
+    // y, which that layer's backward does not read), else through kernels::add.
+    void forward_add(const input_tensor& x, tape& t, bool train, bool x_persists, const T* a, bool relu,
+                     output_tensor& y) {
+        if constexpr (has_forward_add<layer_type<depth - 1>>) {
+            forward_all(x, t, train, x_persists, std::make_index_sequence<depth - 1>{});
+            auto& out = std::get<depth - 1>(t.outputs);
+            out.rebind(y.data(), x.batch());
+            at_layer<depth - 1>([&] {
+                auto& layer = std::get<depth - 1>(layers_);
+                if (train) layer.forward_add(input_of<depth - 1>(x, t), a, relu, y, std::get<depth - 1>(t.saved));
+                else layer.infer_add(input_of<depth - 1>(x, t), a, relu, y);
+            });
+        } else {
+            const auto& out = forward(x, t, train, x_persists);
+            kernels::add<T>(y.size(), out.data(), a, y.data(), relu);
+        }
+    }
+    // The same for infer (outs as there; the last one is left empty when the last layer has
+    // forward_add).
+    void infer_add(const input_tensor& x, outputs_type& outs, const T* a, bool relu, output_tensor& y) const {
+        if constexpr (has_forward_add<layer_type<depth - 1>>) {
+            infer_all(x, outs, std::make_index_sequence<depth - 1>{});
+            const auto& in = [&]() -> const auto& {
+                if constexpr (depth == 1) return x;
+                else return std::get<depth - 2>(outs);
+            }();
+            at_layer<depth - 1>([&] { std::get<depth - 1>(layers_).infer_add(in, a, relu, y); });
+        } else {
+            const auto& out = infer(x, outs);
+            kernels::add<T>(y.size(), out.data(), a, y.data(), relu);
+        }
+    }
+
     // THE chain rule. dy = dL/d(chain output) (read only, or scratch when DyScratch), x the
     // forward's input. bufs[0..1] each hold at least batch * max_input_size values. ADDS every
     // parameter gradient; returns dL/dx (a view into one of bufs), or nothing useful when

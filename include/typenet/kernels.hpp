@@ -146,6 +146,20 @@ template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, 
 template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
                                                  const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
 
+// Batch norm, then a residual block's sum and optionally its ReLU, fused (one pass over memory
+// instead of two; conv_bn's forward_add uses them): y = act((gamma * xhat + beta) + a) in train
+// mode, y = act((scale * x + shift) + a) in eval mode, bit for bit batch_norm_forward_train /
+// batch_norm_infer into a buffer of their own followed by add(n, that, a, y, relu). The other
+// arguments as there (xhat is never stored: the backward recomputes it from x). The backward is
+// batch_norm_backward_from_input without relu_beta, dy masked by the caller (the mask reads y).
+// y may equal x or a.
+template <class T> void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                                     double eps, const T* a, bool relu, T* y, T* istd,
+                                                     T* batch_mean, T* batch_var, const double* run_stats = nullptr);
+template <class T> void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                             const T* running_mean, const T* running_var, double eps, const T* a,
+                                             bool relu, T* y);
+
 // The batch-norm VJP recomputing xhat = (x - mean) * istd from the forward's input x and its
 // batch mean and istd, exactly as the forward computed it, instead of reading a stored xhat.
 // relu_beta not null: the forward was batch_norm_relu_forward_train with this beta, and dy is

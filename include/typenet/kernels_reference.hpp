@@ -36,6 +36,12 @@ template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, 
                                               const T* running_mean, const T* running_var, double eps, T* y);
 template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
                                                  const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
+template <class T> void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                                     double eps, const T* a, bool relu, T* y, T* istd, T* batch_mean,
+                                                     T* batch_var);
+template <class T> void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
+                                             const T* running_mean, const T* running_var, double eps, const T* a,
+                                             bool relu, T* y);
 
 template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
                                                        const T* istd, const T* gamma, const T* relu_beta, const T* dy,

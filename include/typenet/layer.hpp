@@ -98,6 +98,14 @@
 //       writes), bit for bit. A residual block's main branch ends with its input gradient
 //       added to the shortcut's (the fan-in): its first layer then writes the sum in its own
 //       output pass instead of a separate read-add-write over memory (conv2d, conv_bn).
+//   void forward_add(const in& x, const value_type* a, bool relu, out& y, saved_type& saved);
+//   void infer_add(const in& x, const value_type* a, bool relu, out& y) const;
+//       forward / infer followed by a residual block's sum and ReLU: y = act(layer(x) + a), act =
+//       ReLU when relu, bit for bit what forward / infer followed by kernels::add(n, y, a, y,
+//       relu) give, in the layer's own output pass (conv_bn<..., identity>: batch norm's
+//       normalisation writes the sum). a does not overlap y. The VJP stays the layer's own:
+//       backward gets the same x and saved, dy masked by the caller, and as y the sum's output,
+//       so a layer with forward_add must not read y in backward.
 //   void infer(const in& x, out& y, saved_type& scratch);
 //       Eval mode exactly as the const infer(x, y), but free to keep what it computes on the
 //       way in `scratch` (the network's saved value for the layer, reused call after call and
@@ -108,7 +116,8 @@
 //       The output IS the input reinterpreted, element for element (flatten). The network then
 //       calls none of forward(), infer(), backward(): y is a view of x's memory and dx one of
 //       dy's. (The layer still implements them, as copies, for use outside a network.)
-// tests/test_layer_laws.cpp checks both overloads, backward_params and backward_add against backward().
+// tests/test_layer_laws.cpp checks both overloads, backward_params and backward_add against backward(),
+// forward_add and infer_add against forward and infer.
 #pragma once
 
 #include <concepts>
@@ -192,6 +201,14 @@ concept has_backward_add =
              tensor<typename L::value_type, typename L::output_shape>&& dy,
              tensor<typename L::value_type, typename L::input_shape>& dx, const typename L::saved_type& saved) {
         l.backward_add(x, y, static_cast<decltype(dy)&&>(dy), dx, saved);
+    };
+template <class L>
+concept has_forward_add =
+    requires(L& l, const L& cl, const tensor<typename L::value_type, typename L::input_shape>& x,
+             const typename L::value_type* a, tensor<typename L::value_type, typename L::output_shape>& y,
+             typename L::saved_type& saved) {
+        l.forward_add(x, a, true, y, saved);
+        cl.infer_add(x, a, true, y);
     };
 template <class L>
 concept has_backward_params =

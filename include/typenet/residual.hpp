@@ -19,7 +19,9 @@
 //
 // Memory: the branches' outputs and saved values live in the block's saved_type (freed by
 // net::release_buffers()); their gradients go through two buffers per nesting level shared by
-// all blocks (scratch_arena, chain.hpp).
+// all blocks (scratch_arena, chain.hpp). Where the main branch ends in conv_bn<..., identity>
+// its output is not kept: its batch norm writes the sum and ReLU straight into the block's
+// output (layer.hpp's forward_add).
 //
 // Blocks of the CIFAR ResNets:
 //   basic_block<InC, OutC, Stride>: conv_bn 3x3 (stride) -> conv_bn 3x3 (no ReLU) + shortcut
@@ -198,31 +200,30 @@ public:
 
     residual_layer() : main_("main branch layer "), shortcut_("shortcut layer ") {}
 
+    // The shortcut first, then the main branch, whose last layer writes the sum (and the ReLU)
+    // into y in its own output pass where it can (conv_bn: chain::forward_add).
     void forward(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
         // x is the network's (it keeps it until backward): the branches may keep views of it.
-        const auto& m = main_.forward(x, s.main, /*train=*/true, /*x_persists=*/true);
         const T* b = x.data();
         if constexpr (has_shortcut_layers) b = shortcut_.forward(x, s.shortcut, true, true).data();
-        kernels::add<T>(y.size(), m.data(), b, y.data(), Spec::relu_after);
+        main_.forward_add(x, s.main, /*train=*/true, /*x_persists=*/true, b, Spec::relu_after, y);
     }
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y) const {
         typename main_chain::outputs_type mo;
-        const auto& m = main_.infer(x, mo);
         if constexpr (has_shortcut_layers) {
             typename short_chain::outputs_type so;
-            kernels::add<T>(y.size(), m.data(), shortcut_.infer(x, so).data(), y.data(), Spec::relu_after);
+            main_.infer_add(x, mo, shortcut_.infer(x, so).data(), Spec::relu_after, y);
         } else {
-            kernels::add<T>(y.size(), m.data(), x.data(), y.data(), Spec::relu_after);
+            main_.infer_add(x, mo, x.data(), Spec::relu_after, y);
         }
     }
 
     // Eval mode with the branches' outputs kept in `s` (reused from call to call) rather than
     // allocated per call; the same operations as infer(x, y).
     void infer(const tensor<T, In>& x, tensor<T, output_shape>& y, saved_type& s) {
-        const auto& m = main_.forward(x, s.main, /*train=*/false, /*x_persists=*/false);
         const T* b = x.data();
         if constexpr (has_shortcut_layers) b = shortcut_.forward(x, s.shortcut, false, false).data();
-        kernels::add<T>(y.size(), m.data(), b, y.data(), Spec::relu_after);
+        main_.forward_add(x, s.main, /*train=*/false, /*x_persists=*/false, b, Spec::relu_after, y);
     }
 
     // dy is only read: the VJP below on a copy.

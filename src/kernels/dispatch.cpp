@@ -679,8 +679,8 @@ thread_local std::vector<double> tl_bn_stats;
 thread_local std::vector<float> tl_bn_coef;
 
 void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, bool relu,
-                     const double* run_stats) {
+                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, const float* a,
+                     bool relu, const double* run_stats) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
     const bool big = B * C * S > (1u << 15);
     const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
@@ -710,7 +710,7 @@ void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, c
     parallel_for(B, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t o = (b * C + c) * S;
-            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], relu, y + o,
+            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], a ? a + o : nullptr, relu, y + o,
                                xhat ? xhat + o : nullptr);
         }
     }, big);
@@ -763,7 +763,8 @@ void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* dy,
 }
 
 void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                   const float* running_mean, const float* running_var, double eps, float* y, bool relu) {
+                   const float* running_mean, const float* running_var, double eps, float* y, const float* a,
+                   bool relu) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
     std::vector<float>& coef = tl_bn_coef;
     coef.resize(2 * C);
@@ -773,8 +774,10 @@ void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, con
         coef[2 * c] = scale, coef[2 * c + 1] = beta[c] - scale * running_mean[c];
     }
     parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c)
-            t.bn_infer_run(x + (b * C + c) * S, S, coef[2 * c], coef[2 * c + 1], relu, y + (b * C + c) * S);
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            t.bn_infer_run(x + o, S, coef[2 * c], coef[2 * c + 1], a ? a + o : nullptr, relu, y + o);
+        }
     }, B * C * S > (1u << 15));
 }
 
@@ -994,29 +997,45 @@ template <class T>
 void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
                               T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
     const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, false, run_stats))
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, false, run_stats))
     reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
 }
 template <class T>
 void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
                                    T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
     const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, true, run_stats))
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, true, run_stats))
     reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
 }
 template <class T>
 void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
                       const T* running_var, double eps, T* y) {
     const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, false))
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, false))
     reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
 }
 template <class T>
 void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
                            const T* running_var, double eps, T* y) {
     const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, true))
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, true))
     reference::batch_norm_relu_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+}
+template <class T>
+void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
+                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var,
+                                  const double* run_stats) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, nullptr, istd, batch_mean, batch_var, a, relu,
+                                 run_stats))
+    reference::batch_norm_add_forward_train<T>(g, x, gamma, beta, eps, a, relu, y, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                          const T* running_var, double eps, const T* a, bool relu, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, a, relu))
+    reference::batch_norm_add_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, a, relu, y);
 }
 template <class T>
 void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
@@ -1212,6 +1231,10 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
                                               const T*, T*, T*, T*);                                              \
     template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
                                                     const T*, const T*, T*, T*, T*);                              \
+    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
+                                                  const T*, bool, T*, T*, T*, T*, const double*);                 \
+    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
+                                          double, const T*, bool, T*);                                            \
     template void max_pool_forward<T>(const pool_geometry&, const T*, T*, std::uint32_t*);                        \
     template void max_pool_infer<T>(const pool_geometry&, const T*, T*);                                          \
     template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \

@@ -165,10 +165,10 @@ struct isa_table {
     // merges run statistics across the batch in a fixed order (dispatch.cpp).
     // stats: the run's sum and its sum of squares about its own mean.
     void (*bn_run_stats)(const float* x, std::size_t len, double* sum, double* m2);
-    // xhat = (x - mean) * istd (not stored if xhat is null); y = gamma * xhat + beta, then ReLU
-    // if relu. y may equal x.
-    void (*bn_normalize_run)(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
-                             float* y, float* xhat);
+    // xhat = (x - mean) * istd (not stored if xhat is null); y = gamma * xhat + beta, plus a[i]
+    // if a is not null (rounded as add rounds it), then ReLU if relu. y may equal x or a.
+    void (*bn_normalize_run)(const float* x, std::size_t len, float mean, float istd, float gamma, float beta,
+                             const float* a, bool relu, float* y, float* xhat);
     // With dm = dy, masked by relu_y > 0 if relu_y is not null: sum dm and sum dm * xhat, xhat
     // stored (mean, istd unused).
     void (*bn_backward_run_sums)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
@@ -183,8 +183,9 @@ struct isa_table {
                                    float beta, std::size_t len, double* sum_dy, double* sum_dy_xhat);
     void (*bn_backward_run_x)(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
                               float beta, std::size_t len, float ka, float kb, float kc, float* dx);
-    // y = scale * x + shift, then ReLU if relu. y may equal x.
-    void (*bn_infer_run)(const float* x, std::size_t len, float scale, float shift, bool relu, float* y);
+    // y = scale * x + shift, plus a[i] if a is not null, then ReLU if relu. y may equal x or a.
+    void (*bn_infer_run)(const float* x, std::size_t len, float scale, float shift, const float* a, bool relu,
+                         float* y);
 
     void (*relu_forward)(std::size_t n, const float* x, float* y);
     void (*relu_backward)(std::size_t n, const float* y, const float* dy, float* dx);

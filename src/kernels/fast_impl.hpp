@@ -918,21 +918,25 @@ struct impl {
     static V bn_pre_relu(const V& gamma, const V& h, const V& beta) { return xsimd::fma(gamma, h, beta); }
     static float bn_pre_relu(float gamma, float h, float beta) { return std::fma(gamma, h, beta); }
 
-    static void bn_normalize_run(const float* x, std::size_t len, float mean, float istd, float gamma, float beta, bool relu,
-                                 float* y, float* xhat) {
+    // a not null: y = (gamma * xhat + beta) + a, rounded as add() rounds it, then ReLU (the
+    // residual sum after the block's last batch norm).
+    static void bn_normalize_run(const float* x, std::size_t len, float mean, float istd, float gamma, float beta,
+                                 const float* a, bool relu, float* y, float* xhat) {
         const V mv(mean), iv(istd), gv(gamma), bv(beta), zero(0.f);
         std::size_t i = 0;
         for (; i + L <= len; i += L) {
             const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
             if (xhat) h.store_unaligned(xhat + i);
             V o = bn_pre_relu(gv, h, bv);
+            if (a) o = o + V::load_unaligned(a + i);
             if (relu) o = xsimd::select(o > zero, o, zero);
             o.store_unaligned(y + i);
         }
         for (; i < len; ++i) {
             const float h = bn_xhat(x[i], mean, istd);
             if (xhat) xhat[i] = h;
-            const float o = bn_pre_relu(gamma, h, beta);
+            float o = bn_pre_relu(gamma, h, beta);
+            if (a) o = o + a[i];
             y[i] = relu ? (o > 0.f ? o : 0.f) : o;
         }
     }
@@ -1029,16 +1033,20 @@ struct impl {
         else bn_backward_run_x_impl<false>(dy, x, mean, istd, gamma, beta, len, ka, kb, kc, dx);
     }
 
-    static void bn_infer_run(const float* x, std::size_t len, float scale, float shift, bool relu, float* y) {
+    // a not null: y = (scale * x + shift) + a, then ReLU (as bn_normalize_run).
+    static void bn_infer_run(const float* x, std::size_t len, float scale, float shift, const float* a, bool relu,
+                             float* y) {
         const V sv(scale), tv(shift), zero(0.f);
         std::size_t i = 0;
         for (; i + L <= len; i += L) {
             V res = xsimd::fma(sv, V::load_unaligned(x + i), tv);
+            if (a) res = res + V::load_unaligned(a + i);
             if (relu) res = xsimd::select(res > zero, res, zero);
             res.store_unaligned(y + i);
         }
         for (; i < len; ++i) {
-            const float res = scale * x[i] + shift;
+            float res = scale * x[i] + shift;
+            if (a) res = res + a[i];
             y[i] = relu ? (res > 0.f ? res : 0.f) : res;
         }
     }

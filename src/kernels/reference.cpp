@@ -301,6 +301,26 @@ void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, con
     relu_forward<T>(g.batch * g.channels * g.spatial, y, y);
 }
 
+// So are batch norm + the residual sum (+ ReLU): batch norm into a buffer of its own (y may
+// equal a), then add.
+template <class T>
+void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
+                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var) {
+    const std::size_t n = g.batch * g.channels * g.spatial;
+    std::vector<T> bn(n);
+    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, bn.data(), nullptr, istd, batch_mean, batch_var);
+    reference::add<T>(n, bn.data(), a, y, relu);
+}
+
+template <class T>
+void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                          const T* running_var, double eps, const T* a, bool relu, T* y) {
+    const std::size_t n = g.batch * g.channels * g.spatial;
+    std::vector<T> bn(n);
+    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, bn.data());
+    reference::add<T>(n, bn.data(), a, y, relu);
+}
+
 template <class T>
 void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
                               const T* istd, T* dx, T* dgamma, T* dbeta) {
@@ -408,6 +428,10 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
                                               const T*, T*, T*, T*);                                              \
     template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
                                                     const T*, const T*, T*, T*, T*);                              \
+    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
+                                                  const T*, bool, T*, T*, T*, T*);                                \
+    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
+                                          double, const T*, bool, T*);                                            \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
     template void relu_backward_copy<T>(std::size_t, const T*, const T*, T*, T*);                                 \

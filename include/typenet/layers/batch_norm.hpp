@@ -90,14 +90,20 @@ public:
 
     // relu = true applies ReLU to y in the same pass (conv_bn); backward then takes relu = true.
     // run_stats: null, or x's per-plane statistics from kernels::conv2d_forward_bn_stats.
+    // addend: null, or a residual block's other branch: y = act(batch norm + addend), the ReLU
+    // (relu) after the sum (kernels::batch_norm_add_forward_train); backward then takes
+    // relu = false and dy already masked by the caller.
     void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
-                 const double* run_stats = nullptr) {
+                 const double* run_stats = nullptr, const T* addend = nullptr) {
         if (batch < 2)
             throw std::invalid_argument(std::string(who) +
                                         ": train mode needs a batch of at least 2 samples to estimate batch "
                                         "statistics, got batch " + std::to_string(batch) +
                                         "; evaluate single samples in eval mode, or drop the last batch");
-        if (relu)
+        if (addend)
+            kernels::batch_norm_add_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, addend, relu,
+                                                     y, s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
+        else if (relu)
             kernels::batch_norm_relu_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
                                                       s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
         else
@@ -111,8 +117,11 @@ public:
             running_var_[c] = T((1.0 - m) * running_var_[c] + m * double(batch_var_[c]) * unbias);
         }
     }
-    void infer(double eps, std::size_t batch, const T* x, T* y, bool relu = false) const {
-        if (relu)
+    void infer(double eps, std::size_t batch, const T* x, T* y, bool relu = false, const T* addend = nullptr) const {
+        if (addend)
+            kernels::batch_norm_add_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
+                                             running_var_.data(), eps, addend, relu, y);
+        else if (relu)
             kernels::batch_norm_relu_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
                                               running_var_.data(), eps, y);
         else

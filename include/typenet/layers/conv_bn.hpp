@@ -95,6 +95,24 @@ public:
         conv_.infer(x, y);
         bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), Spec::relu_after);  // in place
     }
+    // The last layer of a residual block's main branch (layer.hpp's forward_add): batch norm's
+    // normalisation writes act(batch norm + a), one pass over memory instead of two. Only
+    // without an activation of its own (the block's comes after the sum).
+    void forward_add(const tensor<T, In>& x, const T* a, bool relu, tensor<T, output_shape>& y, saved_type& s)
+        requires(!Spec::relu_after)
+    {
+        s.z.resize(x.batch());
+        run_stats_.resize(2 * x.batch() * output_shape::dims[0]);
+        const bool have = conv_.forward_bn_stats(x, s.z, run_stats_.data());
+        bn_.forward("conv_bn", Spec::bn_spec::eps, x.batch(), s.z.data(), y.data(), s.bn, relu,
+                    have ? run_stats_.data() : nullptr, a);
+    }
+    void infer_add(const tensor<T, In>& x, const T* a, bool relu, tensor<T, output_shape>& y) const
+        requires(!Spec::relu_after)
+    {
+        conv_.infer(x, y);
+        bn_.infer(Spec::bn_spec::eps, x.batch(), y.data(), y.data(), relu, a);  // in place
+    }
     // dL/dz (z: the conv output) is the ReLU mask (y > 0) and the batch-norm VJP in one fused
     // kernel, xhat and the mask recomputed from the saved z (only read, so backward can be repeated); then
     // the convolution's VJP from dL/dz (its activation is the identity: its y is not read).

@@ -124,6 +124,7 @@ const std::vector<conv_case> conv_cases = {
     {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row (ResNet's last stage)
     {2, 8, 6, 34, 8, 3, 1, 1},     // 17 tiles per row: a permuted vector and a scalar tail
     {2, 8, 12, 12, 8, 3, 1, 1},    // multiples of 4 but under 256 pixels: F(2x2)
+    {40, 8, 8, 8, 40, 3, 1, 1},    // two image groups of backward-params; 40 out channels: 2.5 vectors
     // F(4x4) tiles (sides multiples of 4, >= 256 pixels):
     {3, 16, 32, 32, 16, 3, 1, 1},  // ResNet's first stage: 8 tiles per row
     {2, 12, 16, 16, 8, 3, 1, 1},   // 4 tiles per row

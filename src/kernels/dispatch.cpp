@@ -514,10 +514,11 @@ void wino_backward_params(const isa_table& t, const conv_geometry& g, const floa
     pp.fwd = wino_plan(t, kWinoParamsGroup, g.in_channels, g.out_channels, g.in_height, g.in_width);
     const fast::wino_pass& p = pp.fwd;
     pp.dm_xi = g.out_channels * p.ld + 16;
-    const std::size_t C = g.in_channels, Ko = g.out_channels, hw = g.in_height * g.in_width;
+    pp.ko_pad = round_up(g.out_channels, t.lanes);
+    const std::size_t C = g.in_channels, Ko = g.out_channels, hw = g.in_height * g.in_width, kp = pp.ko_pad;
     const std::size_t A = p.m + 2, P = A * A;
     const std::size_t groups = (g.batch + kWinoParamsGroup - 1) / kWinoParamsGroup;
-    const std::size_t du = P * C * Ko, part_size = round_up(du + Ko, 16);
+    const std::size_t du = P * C * kp, part_size = round_up(du + Ko, 16);
     float* parts = tl_partial.get(groups * part_size);
     const std::size_t work = pp.work_floats();
     parallel_for(groups, [&](std::size_t gr) {
@@ -537,7 +538,7 @@ void wino_backward_params(const isa_table& t, const conv_geometry& g, const floa
         for (std::size_t o = 0; o < Ko; ++o) {
             for (std::size_t xi = 0; xi < P; ++xi) {
                 float s = 0.f;
-                for (std::size_t gr = 0; gr < groups; ++gr) s += parts[gr * part_size + (xi * C + c) * Ko + o];
+                for (std::size_t gr = 0; gr < groups; ++gr) s += parts[gr * part_size + (xi * C + c) * kp + o];
                 m[xi] = s;
             }
             for (std::size_t u = 0; u < 3; ++u)

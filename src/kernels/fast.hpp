@@ -114,14 +114,18 @@ struct wino_pass {
 
 // Backward-params of the same convolutions. Per output tile dM_t = A dY_t A^T ((M+2)x(M+2));
 // per position xi, dU_xi[c][o] = sum over the tiles t of V_xi[c][t] dM_xi[o][t]: (M+2)^2 GEMMs
-// whose reduction runs over the tiles, with both operands contiguous in it (vector accumulators,
-// summed across lanes at the end: no transposes), added to part[(xi * in_channels + c) *
-// out_channels + o]; dispatch.cpp sums the partials of fixed image groups in order and adds
-// G^T dU G to dw.
+// whose reduction runs over the tiles. dM_xi is transposed (tiles x ko_pad) so that each GEMM
+// runs as outer products into vector accumulators over output channels, held over the whole
+// reduction (the sums across vector lanes of a dot-product form cost 40% of the GEMM at 64
+// channels, 8x8), added to part[(xi * in_channels + c) * ko_pad + o]; dispatch.cpp sums the
+// partials of fixed image groups in order and adds G^T dU G to dw.
 struct wino_params_pass {
     wino_pass fwd;       // the input side: planes, V and its pitches, m (fwd.images images per call)
     std::size_t dm_xi;   // pitch per xi of dM: out_channels rows of fwd.ld
-    std::size_t work_floats() const { return fwd.x_floats + fwd.z_floats + fwd.positions() * (fwd.v_xi + dm_xi); }
+    std::size_t ko_pad;  // out_channels rounded up to whole vectors: the row pitch of dM^T and of part
+    std::size_t work_floats() const {
+        return fwd.x_floats + fwd.z_floats + fwd.positions() * (fwd.v_xi + dm_xi) + fwd.n * ko_pad;
+    }
 };
 
 // C (m_begin..m_end, n_begin..n_end) (+)= A (M x K) * B (K x N) over the whole K, where

@@ -445,14 +445,6 @@ struct impl {
     static void wino_planes(const float* x, std::size_t h, std::size_t w, float* X, std::size_t plane, float* tmp) {
         constexpr int A = M + 2;
         const std::size_t tw = w / M;
-#if defined(__AVX512F__)
-        if constexpr (L == 16) {
-            if (w <= 32) {
-                wino_planes_narrow<M>(x, h, w, X, plane);
-                return;
-            }
-        }
-#endif
         for (std::size_t r = 0; r < h + M; ++r) {  // padded row r is image row r - 1
             const std::size_t rp = r % M, i = r / M;
             float* row[A];
@@ -482,40 +474,47 @@ struct impl {
     // wino_planes for rows of at most 32 values (AVX-512): a row is two vectors, and each of its
     // M + 2 plane rows, X[k][.][i][tj] = x[M tj + k - 1] (0 outside the row), is one masked
     // two-source permute of them; no stores read back (the general path's scalar shifts of rows
-    // just written by vector stores stalled on store forwarding).
+    // just written by vector stores stalled on store forwarding). The permutes' indices and masks
+    // are made once per pass (made per plane, their stores and vector loads stalled likewise).
     template <int M>
-    static void wino_planes_narrow(const float* x, std::size_t h, std::size_t w, float* X, std::size_t plane) {
-        constexpr int A = M + 2;
-        const std::size_t tw = w / M;
+    struct narrow_planes {
+        static constexpr int A = M + 2;
         __m512i idx[A];
-        __mmask16 keep[A];
-        for (int k = 0; k < A; ++k) {
-            alignas(64) std::int32_t ix[16];
-            unsigned mk = 0;
-            for (std::size_t j = 0; j < 16; ++j) {
-                const std::ptrdiff_t col = std::ptrdiff_t(M * j) + k - 1;
-                const bool in = j < tw && col >= 0 && col < std::ptrdiff_t(w);
-                ix[j] = in ? std::int32_t(col) : 0;
-                mk |= unsigned(in) << j;
+        __mmask16 keep[A], la, lb, st;
+        std::size_t w, tw;
+        explicit narrow_planes(std::size_t w_) : w(w_), tw(w_ / M) {
+            for (int k = 0; k < A; ++k) {
+                alignas(64) std::int32_t ix[16];
+                unsigned mk = 0;
+                for (std::size_t j = 0; j < 16; ++j) {
+                    const std::ptrdiff_t col = std::ptrdiff_t(M * j) + k - 1;
+                    const bool in = j < tw && col >= 0 && col < std::ptrdiff_t(w);
+                    ix[j] = in ? std::int32_t(col) : 0;
+                    mk |= unsigned(in) << j;
+                }
+                idx[k] = _mm512_load_si512(ix);
+                keep[k] = __mmask16(mk);
             }
-            idx[k] = _mm512_load_si512(ix);
-            keep[k] = __mmask16(mk);
+            la = __mmask16(w >= 16 ? 0xFFFFu : (1u << w) - 1);
+            lb = __mmask16(w > 16 ? (1u << (w - 16)) - 1 : 0u);
+            st = __mmask16((1u << tw) - 1);
         }
-        const __mmask16 la = __mmask16(w >= 16 ? 0xFFFFu : (1u << w) - 1), lb = __mmask16(w > 16 ? (1u << (w - 16)) - 1 : 0u);
-        const __mmask16 st = __mmask16((1u << tw) - 1);
-        for (std::size_t r = 0; r < h + M; ++r) {  // padded row r is image row r - 1
-            const std::size_t rp = r % M, i = r / M;
-            if (r == 0 || r > h) {
-                for (int k = 0; k < A; ++k) _mm512_mask_storeu_ps(X + (std::size_t(k) * M + rp) * plane + i * tw, st, _mm512_setzero_ps());
-                continue;
+        void operator()(const float* x, std::size_t h, float* X, std::size_t plane) const {
+            for (std::size_t r = 0; r < h + M; ++r) {  // padded row r is image row r - 1
+                const std::size_t rp = r % M, i = r / M;
+                if (r == 0 || r > h) {
+                    for (int k = 0; k < A; ++k)
+                        _mm512_mask_storeu_ps(X + (std::size_t(k) * M + rp) * plane + i * tw, st, _mm512_setzero_ps());
+                    continue;
+                }
+                const float* xr = x + (r - 1) * w;
+                const __m512 a = _mm512_maskz_loadu_ps(la, xr), b = _mm512_maskz_loadu_ps(lb, xr + 16);
+                for (int k = 0; k < A; ++k)
+                    _mm512_mask_storeu_ps(X + (std::size_t(k) * M + rp) * plane + i * tw, st,
+                                          _mm512_maskz_permutex2var_ps(keep[k], a, idx[k], b));
             }
-            const float* xr = x + (r - 1) * w;
-            const __m512 a = _mm512_maskz_loadu_ps(la, xr), b = _mm512_maskz_loadu_ps(lb, xr + 16);
-            for (int k = 0; k < A; ++k)
-                _mm512_mask_storeu_ps(X + (std::size_t(k) * M + rp) * plane + i * tw, st,
-                                      _mm512_maskz_permutex2var_ps(keep[k], a, idx[k], b));
         }
-    }
+    };
 #endif
 
     // v[xi * vp + t] = (B^T d_t B)[xi / A][xi % A] for the tiles t < tiles (whole vectors: up to
@@ -568,6 +567,19 @@ struct impl {
     static void wino_transform_inputs(const wino_pass& p, const float* in, std::size_t nimg, float* X, float* tmp,
                                       float* Vb) {
         const std::size_t C = p.in_channels, hw = p.h * p.w;
+#if defined(__AVX512F__)
+        if constexpr (L == 16) {
+            if (p.w <= 32) {
+                const narrow_planes<M> planes(p.w);
+                for (std::size_t b = 0; b < nimg; ++b)
+                    for (std::size_t c = 0; c < C; ++c) {
+                        planes(in + (b * C + c) * hw, p.h, X, p.plane);
+                        wino_input<M>(X, p.plane, p.tiles, p.tw, Vb + c * p.ld + b * p.tiles_pad, p.v_xi);
+                    }
+                return;
+            }
+        }
+#endif
         for (std::size_t b = 0; b < nimg; ++b)
             for (std::size_t c = 0; c < C; ++c) {
                 wino_planes<M>(in + (b * C + c) * hw, p.h, p.w, X, p.plane, tmp);

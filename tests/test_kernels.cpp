@@ -733,7 +733,7 @@ TEST_CASE("batch norm + residual sum (+ ReLU) equals batch norm then add, bit fo
                 CHECK(bit_identical(iover_a, iy));
                 if (relu) CHECK(std::count(y.begin(), y.end(), 0.f) > 0);  // the ReLU did cut something
             });
-            // The double reference likewise.
+            // The double reference likewise, in place over a (it must keep a until the sum).
             const auto xd = to_double(x), gd = to_double(gamma), bd = to_double(beta), ad = to_double(a);
             std::vector<double> bn(n), y(n), yd(n), over_a = ad, isd(c.channels), md(c.channels), vd(c.channels);
             ref::batch_norm_forward_train<double>(g, xd.data(), gd.data(), bd.data(), 1e-5, bn.data(), nullptr, isd.data(),

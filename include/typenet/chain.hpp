@@ -146,7 +146,8 @@ public:
     // As forward, but the chain's output goes into the caller's y as y = act(output + a), act =
     // ReLU when relu (a residual block's sum; a does not overlap y): in the last layer's own
     // output pass when it has forward_add (layer.hpp; the tape's last output is then a view of
-    // y, which that layer's backward does not read), else through kernels::add.
+    // y, which that layer's backward reads neither the values nor the size of: moving the tape
+    // drops the view), else through kernels::add.
     void forward_add(const input_tensor& x, tape& t, bool train, bool x_persists, const T* a, bool relu,
                      output_tensor& y) {
         if constexpr (has_forward_add<layer_type<depth - 1>>) {

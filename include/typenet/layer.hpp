@@ -104,8 +104,9 @@
 //       ReLU when relu, bit for bit what forward / infer followed by kernels::add(n, y, a, y,
 //       relu) give, in the layer's own output pass (conv_bn<..., identity>: batch norm's
 //       normalisation writes the sum). a does not overlap y. The VJP stays the layer's own:
-//       backward gets the same x and saved, dy masked by the caller, and as y the sum's output,
-//       so a layer with forward_add must not read y in backward.
+//       backward gets the same x and saved, dy masked by the caller, and as y the sum's output
+//       (a view, empty once the network's tape has been moved), so a layer with forward_add
+//       must not read y in backward, neither its values nor its size.
 //   void infer(const in& x, out& y, saved_type& scratch);
 //       Eval mode exactly as the const infer(x, y), but free to keep what it computes on the
 //       way in `scratch` (the network's saved value for the layer, reused call after call and

@@ -408,9 +408,10 @@ fast::wino_pass make_wino(const isa_table& t, std::size_t batch, std::size_t cin
     const std::size_t A = p.m + 2, P = A * A, panels = p.m_pad / p.mr;
     float* u = tl_weights.get(P * p.m_pad * cin);
     std::memset(u, 0, P * p.m_pad * cin * sizeof(float));
-    // Per panel of mr output channels (a thread's writes share no cache line with another's), on
+    // Per panel of mr output channels (a panel's values for one (xi, c) are contiguous, so threads
+    // share a cache line at most at a panel's ends; none with AVX-512's mr = 8), on
     // the threads (64 x 64 channels are 4,096 transforms), its channels as one block.
-    static_assert(kWinoBlock >= 8, "a block holds a whole panel (mr <= 8)");
+    if (p.mr > kWinoBlock) throw std::logic_error("typenet: Winograd panels of more than kWinoBlock output channels");
     auto transform = [&]<int AA>(std::size_t panel) {
         const std::size_t o0 = panel * p.mr, nb = std::min(p.mr, cout - o0);
         for (std::size_t c = 0; c < cin; ++c) {
@@ -542,14 +543,14 @@ void fast_conv2d_backward_data(const isa_table& t, const conv_geometry& g, const
 constexpr std::size_t kParamsChunk = 8;
 
 // Images per partial sum of Winograd backward-params: fixed (the summation order does not depend
-// on the thread count), and four times kParamsChunk: each chunk's GEMMs reduce over its tiles and
-// then across the vector lanes once, so longer chunks waste less on that last step (16 -> 32:
-// 64->64 at 8x8 3.28 -> 3.02 ms, 32->32 at 16x16 2.93 -> 2.56 ms per batch of 128,
-// typenet-kernel-bench --only conv --layers resnet20; 64 gains little more and leaves 2 groups
-// per batch of 128: no work for a third thread).
+// on the thread count), and four times kParamsChunk: fewer partials to zero and sum (chosen when
+// every chunk's GEMMs also summed across the vector lanes, which the outer products of 32 or
+// more channels no longer do; 16 -> 32: 64->64 at 8x8 3.28 -> 3.02 ms, 32->32 at 16x16 2.93 ->
+// 2.56 ms per batch of 128, typenet-kernel-bench --only conv --layers resnet20; 64 gains little
+// more and leaves 2 groups per batch of 128: no work for a third thread).
 constexpr std::size_t kWinoParamsGroup = 32;
 
-// Backward-params by Winograd: per fixed group of images a partial dU ((M+2)^2 x cin x cout) and
+// Backward-params by Winograd: per fixed group of images a partial dU ((M+2)^2 x cin x ko_pad) and
 // partial bias sums; then, in group order, dU = sum of the partials and dw += G^T dU G.
 void wino_backward_params(const isa_table& t, const conv_geometry& g, const float* x, const float* dy, float* dw,
                           float* dbias) {

@@ -114,11 +114,12 @@ struct wino_pass {
 
 // Backward-params of the same convolutions. Per output tile dM_t = A dY_t A^T ((M+2)x(M+2));
 // per position xi, dU_xi[c][o] = sum over the tiles t of V_xi[c][t] dM_xi[o][t]: (M+2)^2 GEMMs
-// whose reduction runs over the tiles. dM_xi is transposed (tiles x ko_pad) so that each GEMM
+// whose reduction runs over the tiles, added to part[(xi * in_channels + c) * ko_pad + o]. With
+// two or more vectors of output channels dM_xi is transposed (tiles x ko_pad) and each GEMM
 // runs as outer products into vector accumulators over output channels, held over the whole
-// reduction (the sums across vector lanes of a dot-product form cost 40% of the GEMM at 64
-// channels, 8x8), added to part[(xi * in_channels + c) * ko_pad + o]; dispatch.cpp sums the
-// partials of fixed image groups in order and adds G^T dU G to dw.
+// reduction (the sums across vector lanes of the dot-product form cost 40% of the GEMM at 64
+// channels, 8x8); with one vector the dot products, with both operands as they lie, are
+// faster. dispatch.cpp sums the partials of fixed image groups in order and adds G^T dU G to dw.
 struct wino_params_pass {
     wino_pass fwd;       // the input side: planes, V and its pitches, m (fwd.images images per call)
     std::size_t dm_xi;   // pitch per xi of dM: out_channels rows of fwd.ld

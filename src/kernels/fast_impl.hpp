@@ -761,7 +761,7 @@ struct impl {
         const std::size_t vo = ldb / L;
         for (std::size_t j0 = 0; j0 < vo; j0 += RO)
             with_mr<RO>(int(min_size(RO, vo - j0)), [&]<int J>() {
-                constexpr int RI = J * 6 + J + 1 > (L == 16 ? 32 : 16) ? 6 : 8;
+                constexpr int RI = J * 8 + J + 1 > (L == 16 ? 32 : 16) ? 6 : 8;  // accumulators + b + a
                 for (std::size_t i0 = 0; i0 < ra; i0 += RI) {
                     const float* ap = a + i0 * lda;
                     const float* bp = b + j0 * L;

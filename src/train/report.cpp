@@ -166,7 +166,10 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (clipped)
         s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
              num(ymax, "%.3g") + ")</text>\n";
-    double ly = T + 14;
+    // The series, then the legend in a white box over them (top right), so no line crosses its text.
+    std::string legend;
+    std::size_t widest = 0;
+    double ly = T + 18;
     for (const auto& se : all) {
         std::string pts;
         for (auto [x, y] : se.points)
@@ -177,16 +180,26 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             if (std::isfinite(y))
                 s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='" + (y > ymax ? "4' fill='white' stroke='" : "2.5' fill='") +
                      se.colour + "'/>\n";
-        s += "<line x1='" + num(R - 150) + "' x2='" + num(R - 125) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
-             "' stroke='" + se.colour + "' stroke-width='2'" + dash + "/>\n";
         // A diverged run's values (NaN, inf) cannot be drawn: the legend says where they begin.
         std::string note;
         std::size_t bad = 0;
         for (auto [x, y] : se.points)
             if (!std::isfinite(y) && bad++ == 0) note = " (not finite from " + xlabel + " " + num(x, "%.6g");
         if (bad) note += ")";
-        s += "<text x='" + num(R - 120) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note + "</text>\n";
+        widest = std::max(widest, se.label.size() + note.size());
+        legend += "<line x1='@X0' x2='@X1' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) + "' stroke='" + se.colour +
+                  "' stroke-width='2'" + dash + "/>\n";
+        legend += "<text x='@XT' y='" + num(ly) + "' font-size='11'>" + se.label + note + "</text>\n";
         ly += 15;
+    }
+    if (!all.empty()) {
+        const double bw = 36 + 6.2 * double(widest), bx = R - bw - 4;
+        s += "<rect x='" + num(bx) + "' y='" + num(T + 4) + "' width='" + num(bw) + "' height='" + num(ly - T - 8) +
+             "' fill='white' fill-opacity='0.85' stroke='#ccc'/>\n";
+        for (auto [key, val] : {std::pair<std::string, double>{"@X0", bx + 5}, {"@X1", bx + 30}, {"@XT", bx + 35}})
+            for (std::size_t at = legend.find(key); at != std::string::npos; at = legend.find(key, at))
+                legend.replace(at, key.size(), num(val));
+        s += legend;
     }
     return s;
 }

@@ -10,8 +10,10 @@
 # The learning-rate sweep's points at 0.02 and 0.1 are epoch 10 of the ablation runs: the same
 # settings with a constant rate, so epoch 10 of a 30-epoch run is a 10-epoch run (CTest's
 # cli.resume checks the like: a 1-epoch run resumed to 3 epochs has every metric of a straight
-# 3-epoch run; momentum-0.1 repeats ablation-bn-0.1's first 10 epochs); lr-{nobn,bn}-{0.02,0.1}
-# run them alone. scripts/results.sh turns runs/ into the tables and charts of docs/results.md.
+# 3-epoch run; momentum-0.1 repeats ablation-bn-0.1's first 10 epochs with the same build; with
+# another build the last bits differ and the runs drift apart, docs/results.md says by how
+# much); lr-{nobn,bn}-{0.02,0.1} run them alone. scripts/results.sh turns runs/ into the
+# tables and charts of docs/results.md.
 #
 # Environment: BUILD_DIR [build], THREADS [all cores], TYPENET_DATA (see docs/training.md).
 # Exit code: 0 when every run finished, 1 when one failed, 2 for an unknown name.

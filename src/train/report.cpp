@@ -184,7 +184,8 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
         std::string note;
         std::size_t bad = 0;
         for (auto [x, y] : se.points)
-            if (!std::isfinite(y) && bad++ == 0) note = " (not finite from " + xlabel + " " + num(x, "%.6g");
+            if (!std::isfinite(y) && bad++ == 0)  // log_x: x holds log10 of the value
+                note = " (not finite from " + xlabel + " " + num(log_x ? std::pow(10.0, x) : x, "%.6g");
         if (bad) note += ")";
         widest = std::max(widest, se.label.size() + note.size());
         legend += "<line x1='@X0' x2='@X1' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) + "' stroke='" + se.colour +

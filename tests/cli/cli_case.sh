@@ -116,6 +116,9 @@ case $case_name in
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweep.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
     [ "$(grep -c "<polyline" "$work/sweep.svg")" -eq 4 ] || fail "sweep chart: expected 2 labels x 2 panels"
     grep -q "lr (log scale)" "$work/sweep.svg" || fail "sweep chart: no log-scale axis"
+    # a diverged run in a sweep: the legend names the swept value, not its logarithm
+    expect 0 "" -- "$plot" --sweep lr --out "$work/sweepnan.svg" --title lr a@0.01=$m a@0.5="$work/nan.csv"
+    grep -q "a (not finite from lr 0.5)" "$work/sweepnan.svg" || fail "sweep legend does not name the diverged run's lr"
     expect 2 "'fast' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" a@fast=$m
     expect 2 "log-scale sweep needs x > 0" -- "$plot" --sweep lr --out "$work/x.svg" a@0=$m
     expect 2 "expects LABEL@X=path" -- "$plot" --sweep lr --out "$work/x.svg" a=$m

@@ -118,25 +118,25 @@ public:
     // dL/dz (z: the conv output) is the ReLU mask (y > 0) and the batch-norm VJP in one fused
     // kernel, xhat and the mask recomputed from the saved z (only read, so backward can be repeated); then
     // the convolution's VJP from dL/dz (its activation is the identity: its y is not read).
-    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, const tensor<T, output_shape>& dy,
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& /*y*/, const tensor<T, output_shape>& dy,
                   tensor<T, In>& dx, const saved_type& s) {
         dz_.resize(dy.batch());
         bn_.backward(dy.batch(), s.z.data(), dy.data(), dz_.data(), s.bn, Spec::relu_after);
         conv_.backward(x, dz_, std::move(dz_), dx, nothing_saved{});
     }
     // dy is scratch (layer.hpp): dL/dz overwrites it.
-    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+    void backward(const tensor<T, In>& x, const tensor<T, output_shape>& /*y*/, tensor<T, output_shape>&& dy,
                   tensor<T, In>& dx, const saved_type& s) {
         bn_.backward(dy.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
         conv_.backward(x, dy, std::move(dy), dx, nothing_saved{});
     }
     // dx += the VJP's dx (the residual fan-in: layer.hpp's backward_add); dy is scratch.
-    void backward_add(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+    void backward_add(const tensor<T, In>& x, const tensor<T, output_shape>& /*y*/, tensor<T, output_shape>&& dy,
                       tensor<T, In>& dx, const saved_type& s) {
         bn_.backward(dy.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
         conv_.backward_add(x, dy, std::move(dy), dx, nothing_saved{});
     }
-    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& y, tensor<T, output_shape>&& dy,
+    void backward_params(const tensor<T, In>& x, const tensor<T, output_shape>& /*y*/, tensor<T, output_shape>&& dy,
                          const saved_type& s) {
         bn_.backward(dy.batch(), s.z.data(), dy.data(), dy.data(), s.bn, Spec::relu_after);
         conv_.backward_params(x, dy, std::move(dy), nothing_saved{});

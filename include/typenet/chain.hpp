@@ -300,8 +300,8 @@ private:
 
     // Layers depth-1, ..., depth-sizeof(I) (all of them for depth indices).
     template <bool DyScratch, class Dy, std::size_t... I>
-    void backward_all(const input_tensor& x, Dy& dy, const tape& t, std::vector<T>* bufs, bool input_gradient,
-                      std::index_sequence<I...>) {
+    void backward_all(const input_tensor& x, Dy& dy, const tape& t, [[maybe_unused]] std::vector<T>* bufs,
+                      [[maybe_unused]] bool input_gradient, std::index_sequence<I...>) {  // (I... may be empty)
         (backward_step<depth - 1 - I, DyScratch>(x, dy, t, bufs, input_gradient), ...);
     }
     // The upstream gradient of layer I: the caller's dy for the last layer, else layer I + 1's dx.

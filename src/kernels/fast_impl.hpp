@@ -753,8 +753,9 @@ struct impl {
                 (V::load_unaligned(c + i * ldc + j * L) + acc[i][j]).store_unaligned(c + i * ldc + j * L);
     }
     // c (ra x cb, row pitch ldc) += a (ra x n, rows contiguous in q) b (n x cb, row pitch ldb), cb a
-    // multiple of L. Tiles of up to 4 vectors (AVX-512; 2 elsewhere) by 6 rows (24 accumulators
-    // of 32 registers), or by 8 rows for 1 or 2 vectors: at least 8 independent FMA chains.
+    // multiple of L. Tiles of up to 4 vectors (AVX-512; 2 elsewhere) by 8 rows where 8 rows of
+    // accumulators, the b vectors and a broadcast fit the registers (up to 3 vectors on AVX-512,
+    // 1 elsewhere), else by 6 (AVX-512, 4 vectors: 24 of 32 registers): at least 8 FMA chains.
     static void outer_gemm(const float* a, std::size_t ra, std::size_t lda, const float* b, std::size_t ldb,
                            std::size_t n, float* c, std::size_t ldc) {
         constexpr int RO = L == 16 ? 4 : 2;

@@ -166,10 +166,13 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (clipped)
         s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
              num(ymax, "%.3g") + ")</text>\n";
-    // The series, then the legend in a white box over them (top right), so no line crosses its text.
-    std::string legend;
-    std::size_t widest = 0;
-    double ly = T + 18;
+    // A diverged run's values (NaN, inf) cannot be drawn: the legend says where they begin.
+    auto note = [&](const series& se) {
+        for (auto [x, y] : se.points)
+            if (!std::isfinite(y))  // log_x: x holds log10 of the value
+                return " (not finite from " + xlabel + " " + num(log_x ? std::pow(10.0, x) : x, "%.6g") + ")";
+        return std::string();
+    };
     for (const auto& se : all) {
         std::string pts;
         for (auto [x, y] : se.points)
@@ -180,27 +183,20 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             if (std::isfinite(y))
                 s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='" + (y > ymax ? "4' fill='white' stroke='" : "2.5' fill='") +
                      se.colour + "'/>\n";
-        // A diverged run's values (NaN, inf) cannot be drawn: the legend says where they begin.
-        std::string note;
-        std::size_t bad = 0;
-        for (auto [x, y] : se.points)
-            if (!std::isfinite(y) && bad++ == 0)  // log_x: x holds log10 of the value
-                note = " (not finite from " + xlabel + " " + num(log_x ? std::pow(10.0, x) : x, "%.6g");
-        if (bad) note += ")";
-        widest = std::max(widest, se.label.size() + note.size());
-        legend += "<line x1='@X0' x2='@X1' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) + "' stroke='" + se.colour +
-                  "' stroke-width='2'" + dash + "/>\n";
-        legend += "<text x='@XT' y='" + num(ly) + "' font-size='11'>" + se.label + note + "</text>\n";
-        ly += 15;
     }
-    if (!all.empty()) {
-        const double bw = 36 + 6.2 * double(widest), bx = R - bw - 4;
-        s += "<rect x='" + num(bx) + "' y='" + num(T + 4) + "' width='" + num(bw) + "' height='" + num(ly - T - 8) +
-             "' fill='white' fill-opacity='0.85' stroke='#ccc'/>\n";
-        for (auto [key, val] : {std::pair<std::string, double>{"@X0", bx + 5}, {"@X1", bx + 30}, {"@XT", bx + 35}})
-            for (std::size_t at = legend.find(key); at != std::string::npos; at = legend.find(key, at))
-                legend.replace(at, key.size(), num(val));
-        s += legend;
+    // The legend in a white box over the series (top right), so no line crosses its text.
+    if (all.empty()) return s;
+    std::size_t widest = 0;
+    for (const auto& se : all) widest = std::max(widest, se.label.size() + note(se).size());
+    const double bw = 36 + 6.2 * double(widest), bx = R - bw - 4;
+    s += "<rect x='" + num(bx) + "' y='" + num(T + 4) + "' width='" + num(bw) + "' height='" + num(15.0 * double(all.size()) + 10) +
+         "' fill='white' fill-opacity='0.85' stroke='#ccc'/>\n";
+    double ly = T + 18;
+    for (const auto& se : all) {
+        s += "<line x1='" + num(bx + 5) + "' x2='" + num(bx + 30) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
+             "' stroke='" + se.colour + "' stroke-width='2'" + (se.dashed ? " stroke-dasharray='5,4'" : "") + "/>\n";
+        s += "<text x='" + num(bx + 35) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note(se) + "</text>\n";
+        ly += 15;
     }
     return s;
 }

@@ -116,6 +116,16 @@ leave_one_out() {
     echo "chart: $out/best-full.svg"
     echo
   fi
+  # the 10-epoch rows overlaid: what leaving out each ingredient does to the curves
+  local a=()
+  for n in best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine; do
+    [ -n "$(row "$n" 10)" ] && a+=("${n#best-}=runs/$n/metrics.csv")
+  done
+  if [ "$charts" = 1 ] && [ "${#a[@]}" -gt 1 ]; then
+    "$plot" --out "$out/leave-one-out.svg" --title "cnn-bn, recipe full, 10 epochs, one ingredient left out" "${a[@]}"
+    echo "chart: $out/leave-one-out.svg"
+    echo
+  fi
 }
 
 momentum() {

@@ -102,7 +102,48 @@ struct series {
     std::vector<std::pair<double, double>> points;  // (epoch, value); non-finite values are skipped
 };
 
-// One panel with axes, ticks, a legend and the series as polylines.
+// A tick step of 1, 2 or 5 times a power of ten giving about `target` intervals over [lo, hi]
+// (whole numbers at least when `whole`: epochs), so the labels read 0, 0.5, 1 ... not 0.458.
+double tick_step(double lo, double hi, int target, bool whole) {
+    const double raw = (hi - lo) / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = 10 * mag;
+    for (double m : {1.0, 2.0, 5.0})
+        if (m * mag >= raw) {
+            step = m * mag;
+            break;
+        }
+    return whole ? std::max(1.0, std::round(step)) : step;
+}
+
+// A diverged run's values (NaN, inf) cannot be drawn: its legend entry says where they begin.
+std::string note(const series& se, const std::string& xlabel, bool log_x) {
+    for (auto [x, y] : se.points)
+        if (!std::isfinite(y))  // log_x: x holds log10 of the value
+            return " (not finite from " + xlabel + " " + num(log_x ? std::pow(10.0, x) : x, "%.6g") + ")";
+    return std::string();
+}
+
+// The legend's columns under a panel of width w: each entry a 25-pixel line and its text (about
+// 6.2 pixels a character at font size 11).
+struct legend_layout {
+    std::size_t columns, rows;
+    double column_width;
+};
+legend_layout layout(const std::vector<series>& all, const std::string& xlabel, bool log_x, double w) {
+    std::size_t widest = 0;
+    for (const auto& se : all) widest = std::max(widest, se.label.size() + note(se, xlabel, log_x).size());
+    const double cw = 45 + 6.2 * double(widest);
+    const std::size_t cols = std::max<std::size_t>(1, std::min<std::size_t>(all.size(), std::size_t((w - 20) / cw)));
+    return {cols, (all.size() + cols - 1) / cols, cw};
+}
+
+// The height the legend adds below a panel.
+double legend_height(const std::vector<series>& all, double w, const std::string& xlabel = "epoch", bool log_x = false) {
+    return all.empty() ? 0.0 : 15.0 * double(layout(all, xlabel, log_x, w).rows) + 10;
+}
+
+// One panel of height h with axes, ticks and the series as polylines, and its legend below
+// (legend_height more).
 // clip_outliers: a diverging run can log a loss of 1e13 in one epoch; the axis then stops at
 // 3x the median of the values and points above it are drawn on the top edge as open circles.
 std::string panel(double x0, double y0, double w, double h, const std::string& title, const std::string& ylabel,
@@ -112,9 +153,10 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     std::vector<double> values;
     for (const auto& s : all)
         for (auto [x, y] : s.points) {
+            xmin = std::min(xmin, x), xmax = std::max(xmax, x);  // the x axis spans the points not drawn too
             if (!std::isfinite(y)) continue;
             values.push_back(y);
-            xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+            ymin = std::min(ymin, y), ymax = std::max(ymax, y);
         }
     bool clipped = false;
     if (clip_outliers && !values.empty()) {
@@ -125,13 +167,17 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             clipped = true;
         }
     }
-    if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+    if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
+    if (!std::isfinite(ymin)) ymin = 0, ymax = 1;  // no finite value at all
     if (from_zero) ymin = std::min(ymin, 0.0);
     if (xmax - xmin < 1e-9) xmax = xmin + 1;
     if (ymax - ymin < 1e-9) ymax = ymin + 1;
-    const double pad = 0.05 * (ymax - ymin);
-    ymax += pad;
-    if (!from_zero) ymin -= pad;
+    // the y axis widened to whole ticks, with a little room above the highest point
+    const double pad = 0.03 * (ymax - ymin), ystep = tick_step(ymin, ymax + pad, 5, false);
+    ymax = std::ceil((ymax + pad) / ystep - 1e-9) * ystep;
+    ymin = std::floor((from_zero ? ymin : ymin - pad) / ystep + 1e-9) * ystep;
+    // x keeps the data's range (the first epoch at the left edge), ticks at its round values
+    const double xstep = tick_step(xmin, xmax, 6, !log_x);
     const double L = x0 + 60, R = x0 + w - 10, T = y0 + 30, B = y0 + h - 40;
     auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
     auto Y = [&](double y) { return B - (std::min(y, ymax) - ymin) / (ymax - ymin) * (B - T); };
@@ -139,16 +185,17 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + title + "</text>\n";
     s += "<rect x='" + num(L) + "' y='" + num(T) + "' width='" + num(R - L) + "' height='" + num(B - T) +
          "' fill='none' stroke='#444'/>\n";
-    for (int i = 0; i <= 4; ++i) {
-        const double yv = ymin + (ymax - ymin) * i / 4.0, xv = xmin + (xmax - xmin) * i / 4.0;
+    for (long i = 0; ymin + double(i) * ystep <= ymax + 1e-9 * ystep; ++i) {
+        const double yv = ymin + double(i) * ystep;
         s += "<line x1='" + num(L) + "' x2='" + num(R) + "' y1='" + num(Y(yv)) + "' y2='" + num(Y(yv)) +
              "' stroke='#ddd'/>\n";
         s += "<text x='" + num(L - 5) + "' y='" + num(Y(yv) + 4) + "' text-anchor='end' font-size='11'>" +
-             num(yv, "%.3g") + "</text>\n";
-        if (!log_x)
-            s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
-                 num(xv, "%.3g") + "</text>\n";
+             num(std::abs(yv) < 1e-9 * ystep ? 0.0 : yv, "%.4g") + "</text>\n";
     }
+    if (!log_x)
+        for (double xv = std::ceil(xmin / xstep - 1e-9) * xstep; xv <= xmax + 1e-9 * xstep; xv += xstep)
+            s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
+                 num(xv, "%.4g") + "</text>\n";
     if (log_x) {  // x holds log10 of the value: a tick at every point's x, labelled with the value
         std::vector<double> xs;
         for (const auto& se : all)
@@ -166,13 +213,6 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (clipped)
         s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
              num(ymax, "%.3g") + ")</text>\n";
-    // A diverged run's values (NaN, inf) cannot be drawn: the legend says where they begin.
-    auto note = [&](const series& se) {
-        for (auto [x, y] : se.points)
-            if (!std::isfinite(y))  // log_x: x holds log10 of the value
-                return " (not finite from " + xlabel + " " + num(log_x ? std::pow(10.0, x) : x, "%.6g") + ")";
-        return std::string();
-    };
     for (const auto& se : all) {
         std::string pts;
         for (auto [x, y] : se.points)
@@ -184,19 +224,15 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                 s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='" + (y > ymax ? "4' fill='white' stroke='" : "2.5' fill='") +
                      se.colour + "'/>\n";
     }
-    // The legend in a white box over the series (top right), so no line crosses its text.
-    if (all.empty()) return s;
-    std::size_t widest = 0;
-    for (const auto& se : all) widest = std::max(widest, se.label.size() + note(se).size());
-    const double bw = 36 + 6.2 * double(widest), bx = R - bw - 4;
-    s += "<rect x='" + num(bx) + "' y='" + num(T + 4) + "' width='" + num(bw) + "' height='" + num(15.0 * double(all.size()) + 10) +
-         "' fill='white' fill-opacity='0.85' stroke='#ccc'/>\n";
-    double ly = T + 18;
-    for (const auto& se : all) {
-        s += "<line x1='" + num(bx + 5) + "' x2='" + num(bx + 30) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
+    // The legend below the panel, in as many columns as fit, so it never covers a curve.
+    const legend_layout lay = layout(all, xlabel, log_x, w);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& se = all[i];
+        const double lx = x0 + 20 + lay.column_width * double(i % lay.columns),
+                     ly = y0 + h + 14 + 15 * double(i / lay.columns);
+        s += "<line x1='" + num(lx) + "' x2='" + num(lx + 25) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
              "' stroke='" + se.colour + "' stroke-width='2'" + (se.dashed ? " stroke-dasharray='5,4'" : "") + "/>\n";
-        s += "<text x='" + num(bx + 35) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note(se) + "</text>\n";
-        ly += 15;
+        s += "<text x='" + num(lx + 30) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note(se, xlabel, log_x) + "</text>\n";
     }
     return s;
 }
@@ -221,7 +257,8 @@ std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string
                              make("test loss", palette[1], false, rows, &epoch_metrics::test_loss)};
     std::vector<series> acc{make("train accuracy %", palette[0], true, rows, &epoch_metrics::train_accuracy, 100),
                             make("test accuracy %", palette[1], false, rows, &epoch_metrics::test_accuracy, 100)};
-    return document(900, 360, title,
+    const double lh = std::max(legend_height(loss, 450), legend_height(acc, 450));
+    return document(900, 360 + lh, title,
                     panel(0, 0, 450, 360, title + ": loss", "loss", loss, true, true) +
                         panel(450, 0, 450, 360, title + ": accuracy", "accuracy %", acc, true));
 }
@@ -234,7 +271,8 @@ std::string overlay_svg(const std::vector<labelled_run>& runs, const std::string
         loss.push_back(make(runs[i].label + " test", c, false, runs[i].rows, &epoch_metrics::test_loss));
         acc.push_back(make(runs[i].label + " test", c, false, runs[i].rows, &epoch_metrics::test_accuracy, 100));
     }
-    return document(1000, 400, title,
+    const double lh = std::max(legend_height(loss, 500), legend_height(acc, 500));
+    return document(1000, 400 + lh, title,
                     panel(0, 0, 500, 400, title + ": loss", "loss", loss, true, true) +
                         panel(500, 0, 500, 400, title + ": test accuracy", "accuracy %", acc, true));
 }
@@ -260,7 +298,8 @@ std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& tit
         acc.push_back({labels[i], c, false, a});
         loss.push_back({labels[i], c, true, l});
     }
-    return document(1000, 400, title,
+    const double lh = std::max(legend_height(acc, 500, xlabel, log_x), legend_height(loss, 500, xlabel, log_x));
+    return document(1000, 400 + lh, title,
                     panel(0, 0, 500, 400, title + ": final test accuracy", "accuracy %", acc, true, false, xlabel, log_x) +
                         panel(500, 0, 500, 400, title + ": final train loss", "loss", loss, true, true, xlabel, log_x));
 }

@@ -33,6 +33,29 @@ same_metrics() {
   diff <(cut -d, -f1-7,10 "$1") <(cut -d, -f1-7,10 "$2") || fail "metrics differ: $1 vs $2"
 }
 
+# chart_layout SVG: each panel's y-axis labels are evenly spaced round values (a step of 1, 2 or
+# 5 times a power of ten) and every legend entry lies below its panel, where no curve runs.
+chart_layout() {
+  grep -o "text-anchor='end' font-size='11'>[^<]*<" "$1" | sed "s/.*>\(.*\)</\1/" | awk -v f="$1" '
+    function bad(m) { print f ": " m > "/dev/stderr"; failed = 1; exit 1 }
+    NR > 1 && $1 > prev {  # a panel restarts at its lowest tick
+      d = $1 - prev
+      if (step != "" && (d - step > 1e-9 * step || step - d > 1e-9 * step)) bad("uneven y ticks " prev " -> " $1)
+      step = d; e = log(d) / log(10); fe = int(e); if (fe > e) fe--; m = d / 10 ^ fe
+      if (m > 9.999999) m /= 10
+      if (!(m > 0.999999 && m < 1.000001 || m > 1.999999 && m < 2.000001 || m > 4.999999 && m < 5.000001)) bad("y tick step " d " is not 1, 2 or 5 times a power of ten")
+    }
+    NR > 1 && $1 <= prev { step = "" }
+    { prev = $1; n++ } END { if (failed) exit 1; if (n < 4) { print f ": only " n " y ticks" > "/dev/stderr"; exit 1 } }' ||
+    fail "$1: y-axis labels are not round"
+  local bottom
+  bottom=$(grep -o "<rect x='[0-9.]*' y='[0-9.]*' width='[0-9.]*' height='[0-9.]*' fill='none' stroke='#444'" "$1" |
+           head -1 | sed "s/.* y='\([0-9.]*\)'.* height='\([0-9.]*\)'.*/\1 \2/" | awk '{ print $1 + $2 }')
+  [ -n "$bottom" ] || fail "$1: no panel frame"
+  grep "<text x='[0-9.]*' y='[0-9.]*' font-size='11'>" "$1" | sed "s/<text x='[0-9.]*' y='\([0-9.]*\)'.*/\1/" |
+    awk -v b="$bottom" '$1 <= b + 30 { exit 1 }' || fail "$1: a legend entry inside or just under the panel"
+}
+
 small="--limit-train 256 --limit-test 128 --batch 64 --quiet"
 
 case $case_name in
@@ -105,6 +128,8 @@ case $case_name in
     # overlay of two runs
     expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "two" a="$work/run/metrics.csv" b="$work/run/metrics.csv"
     grep -q "<polyline" "$work/overlay.svg" || fail "overlay has no curves"
+    chart_layout "$work/overlay.svg"
+    chart_layout "$work/run/curves.svg"
     expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv
     # a diverged run: its non-finite values cannot be drawn, the legend says from which epoch
     awk -F, 'BEGIN { OFS = "," } NR == 3 { $2 = "nan"; $4 = "inf" } { print }' "$work/run/metrics.csv" > "$work/nan.csv"
@@ -116,6 +141,7 @@ case $case_name in
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweep.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
     [ "$(grep -c "<polyline" "$work/sweep.svg")" -eq 4 ] || fail "sweep chart: expected 2 labels x 2 panels"
     grep -q "lr (log scale)" "$work/sweep.svg" || fail "sweep chart: no log-scale axis"
+    chart_layout "$work/sweep.svg"
     # a diverged run in a sweep: the legend names the swept value, not its logarithm
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweepnan.svg" --title lr a@0.01=$m a@0.5="$work/nan.csv"
     grep -q "a (not finite from lr 0.5)" "$work/sweepnan.svg" || fail "sweep legend does not name the diverged run's lr"

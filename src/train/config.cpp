@@ -81,6 +81,8 @@ std::string fmt_double(double v) {
     std::snprintf(buf, sizeof buf, "%.10g", v);
     return buf;
 }
+}  // namespace
+
 std::string json_escape(const std::string& s) {
     std::string o;
     for (char c : s) {
@@ -95,7 +97,6 @@ std::string json_escape(const std::string& s) {
     }
     return o;
 }
-}  // namespace
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
     std::string milestones;

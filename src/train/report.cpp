@@ -1,8 +1,12 @@
 #include "typenet/train/report.hpp"
 
+#include "typenet/train/build_info.hpp"
+#include "typenet/train/config.hpp"  // json_escape
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -28,6 +32,29 @@ void write_file_atomic(const fs::path& file, const std::string& text) {
         fs::remove(tmp, ec);
         throw std::runtime_error(file.string() + ": cannot replace: " + ec.message());
     }
+}
+
+void append_line(const fs::path& file, const std::string& line) {
+    std::FILE* f = std::fopen(file.c_str(), "ab");
+    if (!f) throw std::runtime_error(file.string() + ": cannot open for appending");
+    const std::string text = line + "\n";
+    std::setvbuf(f, nullptr, _IOFBF, text.size() + 1);  // one buffer: one write for the line
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !ok) throw std::runtime_error(file.string() + ": write failed");
+}
+
+std::string invocation_json(const invocation& inv) {
+    char when[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    auto str = [](std::string_view v) { return "\"" + json_escape(std::string(v)) + "\""; };
+    return std::string("{\"started\": ") + str(when) + ", \"commit\": " + str(build_commit()) +
+           ", \"compiler\": " + str(build_compiler()) + ", \"build_type\": " + str(build_type()) +
+           ", \"first_epoch\": " + std::to_string(inv.first_epoch) + ", \"epochs\": " + std::to_string(inv.epochs) +
+           ", \"kernels\": " + str(inv.kernels) + ", \"winograd\": " + (inv.winograd ? "true" : "false") +
+           ", \"threads\": " + std::to_string(inv.threads) + "}";
 }
 
 namespace {

@@ -121,6 +121,13 @@ case $case_name in
     [ "$(wc -l < "$work/run/metrics.jsonl")" -eq 2 ] || fail "metrics.jsonl rows"
     grep -q '"model": "cnn-bn"' "$work/run/config.json" || fail "config.json lacks the model"
     grep -q '<svg' "$work/run/curves.svg" || fail "curves.svg is not SVG"
+    # the run's record of the binary that wrote it: one line per start, naming this tree's commit
+    [ "$(wc -l < "$work/run/invocations.jsonl")" -eq 1 ] || fail "invocations.jsonl should have one line"
+    grep -Eq '^\{"started": "20[0-9-]{8}T[0-9:]{8}Z", "commit": "[^"]+", "compiler": "[^"]+", "build_type": "[^"]*", "first_epoch": 1, "epochs": 2, "kernels": "[a-z0-9]+", "winograd": (true|false), "threads": [1-9][0-9]*\}$' \
+      "$work/run/invocations.jsonl" || fail "invocations.jsonl: unexpected line: $(cat "$work/run/invocations.jsonl")"
+    if head=$(git rev-parse --short=7 HEAD 2>/dev/null); then
+      grep -q "\"commit\": \"$head" "$work/run/invocations.jsonl" || fail "invocations.jsonl does not name commit $head (a stale build?)"
+    fi
     # eval-only on the final checkpoint reproduces the last epoch's test accuracy
     acc=$(tail -1 "$work/run/metrics.csv" | cut -d, -f5)
     pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
@@ -195,6 +202,7 @@ case $case_name in
     [ ! -f "$work/fresh/final.ckpt" ] || fail "--overwrite left the old run's final.ckpt behind"
     expect 0 "" -- "$train" --model cnn-nobn $small --epochs 1 --overwrite --out "$work/fresh"
     [ "$(tail -n +2 "$work/fresh/metrics.csv" | wc -l)" -eq 1 ] || fail "--overwrite kept the old run's rows"
+    [ "$(wc -l < "$work/fresh/invocations.jsonl")" -eq 1 ] || fail "--overwrite kept the old run's invocations"
     # (metrics.csv may trail last.ckpt by the epoch the kill interrupted: 2 more epochs)
     expect 0 "" -- "$train" --model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet --resume \
       --epochs $(( $(tail -n +2 "$work/run/metrics.csv" | wc -l) + 2 )) --out "$work/run" ;;
@@ -205,6 +213,8 @@ case $case_name in
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --augment true --momentum 0.9 --out "$work/split"
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --resume --out "$work/split"
     same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
+    [ "$(wc -l < "$work/split/invocations.jsonl")" -eq 2 ] || fail "a resumed run should record two invocations"
+    tail -1 "$work/split/invocations.jsonl" | grep -q '"first_epoch": 2, "epochs": 3' || fail "the resume's invocation should start at epoch 2"
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/straight/final.ckpt" > "$work/a.txt"
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/split/final.ckpt" > "$work/b.txt"
     diff <(sed 's/^eval [^ ]* //' "$work/a.txt") <(sed 's/^eval [^ ]* //' "$work/b.txt") || fail "final checkpoints evaluate differently" ;;

@@ -5,6 +5,8 @@
 //   config.json      the full configuration
 //   metrics.csv      one row per epoch (header first); metrics.jsonl the same as JSON lines
 //   curves.svg       loss and accuracy per epoch, train and test
+//   invocations.jsonl one line per start or resume: the binary's commit, compiler and build
+//                    type, the time, the first epoch it ran, the kernels and threads
 //   last.ckpt        parameters, running statistics, optimizer state, step, epoch, seed and
 //                    the metrics so far, after every epoch (atomically); final.ckpt at the end
 // A non-finite loss stops the run (exit code 3) unless on_divergence = continue.
@@ -182,7 +184,7 @@ public:
                                "): --resume continues it, --overwrite starts over in its place (replacing its "
                                "checkpoints and metrics), or choose another --out");
         if (cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
-            for (const char* f : {"last.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg"})
+            for (const char* f : {"last.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl"})
                 std::filesystem::remove(cfg_.out / f);
         optimizer<T> opt(collect_parameters(*net), cfg_.optimizer);
         data::pipeline_config pc{cfg_.batch, true, cfg_.drop_last, cfg_.augment, cfg_.seed, cfg_.cutout};
@@ -206,6 +208,8 @@ public:
             log("resuming " + last.string() + " after epoch " + std::to_string(first_epoch - 1));
         }
         write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
+        append_line(cfg_.out / "invocations.jsonl",
+                    invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train_set_.size()) + " training and " + std::to_string(test_set_.size()) +
             " test images from " + dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " +

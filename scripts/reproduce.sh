@@ -58,6 +58,12 @@ momentum-0.5|--model cnn-bn --recipe baseline --bn-momentum 0.5 --epochs 10
 momentum-0.1|--model cnn-bn --recipe baseline --bn-momentum 0.1 --epochs 10
 momentum-0.01|--model cnn-bn --recipe baseline --bn-momentum 0.01 --epochs 10
 resnet20|--model resnet20 --recipe resnet --epochs 100
+short-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue --winograd off
+short-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue
+short-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 2 --on-divergence continue
+short-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 2 --on-divergence continue
+init-pytorch-nobn|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 2 --init pytorch --on-divergence continue
+init-pytorch-bn|--model cnn-bn --recipe baseline --lr 0.1 --epochs 2 --init pytorch --on-divergence continue
 EOF
 )
 groups=$(cat <<'EOF'
@@ -65,6 +71,7 @@ ablation|ablation-nobn-0.1 ablation-bn-0.1 ablation-nobn-0.02 ablation-bn-0.02
 lr-headroom|lr-nobn-0.01 lr-nobn-0.05 lr-nobn-0.2 lr-nobn-0.5 lr-bn-0.01 lr-bn-0.05 lr-bn-0.2 lr-bn-0.5
 leave-one-out|best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine
 momentum|momentum-0.5 momentum-0.1 momentum-0.01
+short|short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nobn init-pytorch-bn
 EOF
 )
 

@@ -2,7 +2,7 @@
 # Collects the runs of scripts/reproduce.sh (runs/NAME/metrics.csv) into the tables and charts
 # of docs/results.md: prints the tables as markdown and writes the SVG charts into docs/results/.
 #
-#   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 (default: all)
+#   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short (default: all)
 #
 # A run that is missing shows as "not run"; one still going shows the epochs it has. The
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
@@ -28,7 +28,7 @@ row() {
 wall() {
   awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) { s += $8 } END { printf "%.0f", s }' "runs/$1/metrics.csv"
 }
-hms() { awk -v s="$1" 'BEGIN { if (s >= 3600) printf "%d h %02d min", s / 3600, (s % 3600) / 60; else printf "%d min %02d s", s / 60, s % 60 }'; }
+hms() { awk -v s="$1" 'BEGIN { m = int((s + 30) / 60); if (s >= 3600) printf "%d h %02d min", m / 60, m % 60; else printf "%d min %02d s", s / 60, s % 60 }'; }
 pct() { awk -v a="$1" 'BEGIN { printf "%.2f%%", 100 * a }'; }
 f4() { awk -v a="$1" 'BEGIN { printf "%.4f", a }'; }
 field() { cut -d, -f"$2" <<<"$1"; }
@@ -152,6 +152,21 @@ momentum() {
   echo
 }
 
+short() {
+  echo "### The ablation and the initialisation, 2 epochs"
+  echo
+  echo "| run | wall time | final train loss | final test loss | test accuracy | epochs with a non-finite gradient |"
+  echo "|---|---|---:|---:|---:|---:|"
+  local n r
+  for n in short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nobn init-pytorch-bn; do
+    r=$(row "$n" 2)
+    if [ -z "$r" ]; then echo "| \`$n\` | | | | $(acc "$n") | |"; continue; fi
+    echo "| \`$n\` | $(hms "$(wall "$n" 2)") | $(f4 "$(field "$r" 2)") | $(f4 "$(field "$r" 4)") | **$(acc "$n" 2)** |" \
+         "$(awk -F, 'NR > 1 && $1 <= 2 && $10 == 1 { d++ } END { print d + 0 }' "runs/$n/metrics.csv") |"
+  done
+  echo
+}
+
 resnet20() {
   echo "### ResNet-20"
   echo
@@ -173,13 +188,13 @@ resnet20() {
   fi
 }
 
-all_groups="ablation lr-headroom leave-one-out momentum resnet20"
+all_groups="ablation lr-headroom leave-one-out momentum resnet20 short"
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && read -ra groups <<<"$all_groups"
 for g in "${groups[@]}"; do
   case " $all_groups " in
     *" $g "*) ;;
-    *) echo "results.sh: unknown group '$g' (ablation, lr-headroom, leave-one-out, momentum, resnet20)" >&2; exit 2 ;;
+    *) echo "results.sh: unknown group '$g' ($all_groups)" >&2; exit 2 ;;
   esac
 done
 [ -x "$plot" ] && [ -x "$train" ] || bash scripts/build.sh >&2
@@ -190,5 +205,6 @@ for g in "${groups[@]}"; do
     leave-one-out) leave_one_out ;;
     momentum) momentum ;;
     resnet20) resnet20 ;;
+    short) short ;;
   esac
 done

@@ -87,7 +87,7 @@ fs::path find_cifar10_dir(const std::optional<fs::path>& explicit_dir) {
         tried.push_back(fs::absolute(candidate, ec));
     }
     std::string msg = "CIFAR-10 not found: set TYPENET_DATA to the folder holding data_batch_1.bin; looked in";
-    for (const auto& t : tried) msg += " " + t.string();
+    for (const auto& t : tried) (msg += ' ') += t.string();
     throw data_error(msg);
 }
 

@@ -37,9 +37,10 @@ public:
         u32(std::uint32_t(s.size()));
         raw(s.data(), s.size());
     }
-    void raw(const void* p, std::size_t n) {
-        const auto* c = static_cast<const unsigned char*>(p);
-        buf_.insert(buf_.end(), c, c + n);
+    void raw(const void* p, std::size_t n) {  // resize + memcpy: GCC 12 warns falsely on insert here
+        const std::size_t at = buf_.size();
+        buf_.resize(at + n);
+        if (n) std::memcpy(buf_.data() + at, p, n);
     }
     std::vector<unsigned char>& bytes() { return buf_; }
 

@@ -100,7 +100,10 @@ std::string json_escape(const std::string& s) {
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
     std::string milestones;
-    for (double m : schedule.milestones) milestones += (milestones.empty() ? "" : ",") + fmt_double(m);
+    for (double m : schedule.milestones) {
+        if (!milestones.empty()) milestones += ',';
+        milestones += fmt_double(m);
+    }
     return {
         {"model", model},
         {"recipe", recipe},
@@ -140,7 +143,8 @@ std::string train_config::to_json() const {
         const auto& [k, v] = pairs[i];
         const bool literal = v == "true" || v == "false" ||
                              (!v.empty() && v.find_first_not_of("0123456789.eE+-") == std::string::npos && k != "milestones");
-        s += "  \"" + k + "\": " + (literal ? v : "\"" + json_escape(v) + "\"") + (i + 1 < pairs.size() ? ",\n" : "\n");
+        (((s += "  \"") += k) += "\": ") += literal ? v : '"' + json_escape(v) + '"';
+        s += i + 1 < pairs.size() ? ",\n" : "\n";
     }
     return s + "}\n";
 }

@@ -49,7 +49,11 @@ std::string invocation_json(const invocation& inv) {
     std::tm utc{};
     gmtime_r(&now, &utc);
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    auto str = [](std::string_view v) { return "\"" + json_escape(std::string(v)) + "\""; };
+    auto str = [](std::string_view v) {
+        std::string q(1, '"');
+        (q += json_escape(std::string(v))) += '"';
+        return q;
+    };
     return std::string("{\"started\": ") + str(when) + ", \"commit\": " + str(build_commit()) +
            ", \"compiler\": " + str(build_compiler()) + ", \"build_type\": " + str(build_type()) +
            ", \"first_epoch\": " + std::to_string(inv.first_epoch) + ", \"epochs\": " + std::to_string(inv.epochs) +

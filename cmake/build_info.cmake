@@ -1,20 +1,30 @@
 # Writes OUT (a C++ source) with the source tree's git commit, at build time (run by the
 # typenet_build_info target on every build), so that a binary can say which commit it was built
 # from: typenet-train records it in each run's invocations.jsonl. The file is rewritten only
-# when its text changes, so an unchanged tree relinks nothing. Without git (a source tarball)
-# the commit is "unknown".
+# when its text changes, so an unchanged tree relinks nothing. The commit is "unknown" when
+# SRC_DIR is not the top of a git work tree (a source tarball, also one unpacked inside another
+# repository), and gets "+changes" when the files the library is built from (src, include,
+# cmake, CMakeLists.txt) differ from it; docs or scripts being edited do not count.
 set(commit "unknown")
 find_package(Git QUIET)
 if(GIT_FOUND)
-  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SRC_DIR} rev-parse --short=7 HEAD
-                  OUTPUT_VARIABLE head OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc ERROR_QUIET)
-  if(rc EQUAL 0 AND head)
-    set(commit ${head})
-    # tracked files changed since that commit: the binary is not exactly that commit
-    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SRC_DIR} status --porcelain --untracked-files=no
-                    OUTPUT_VARIABLE changes OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-    if(changes)
-      set(commit "${commit}+changes")
+  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SRC_DIR} rev-parse --show-toplevel
+                  OUTPUT_VARIABLE top OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc ERROR_QUIET)
+  file(REAL_PATH "${SRC_DIR}" src_real)
+  if(rc EQUAL 0 AND top)
+    file(REAL_PATH "${top}" top_real)
+  endif()
+  if(rc EQUAL 0 AND top AND top_real STREQUAL src_real)
+    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SRC_DIR} rev-parse --short=7 HEAD
+                    OUTPUT_VARIABLE head OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc ERROR_QUIET)
+    if(rc EQUAL 0 AND head)
+      set(commit ${head})
+      execute_process(COMMAND ${GIT_EXECUTABLE} --no-optional-locks -C ${SRC_DIR} status --porcelain
+                              --untracked-files=no -- src include cmake CMakeLists.txt
+                      OUTPUT_VARIABLE changes OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+      if(changes)
+        set(commit "${commit}+changes")
+      endif()
     endif()
   endif()
 endif()

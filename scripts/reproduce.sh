@@ -29,7 +29,8 @@ train=$build_dir/bin/typenet-train
 # name | typenet-train arguments (without --out)
 # The no-BN runs at lr 0.1 use the direct convolutions: the run dies at step 8 either way, but
 # only then does the loss freeze at ln 10 as published; the Winograd transforms turn the dead
-# network's values into NaN (docs/training.md#divergence).
+# network's values into NaN (docs/training.md#divergence). init-pytorch-nobn is a no-BN run at
+# lr 0.1 that does not die (PyTorch's smaller initialisation), so it keeps the default kernels.
 runs=$(cat <<'EOF'
 ablation-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue --winograd off
 ablation-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue

@@ -3,6 +3,7 @@
 // or, with --sweep, plots each run's final test accuracy against a value given per run:
 //   typenet-plot --sweep lr --out lr.svg cnn-bn@0.01=runs/lr-bn-0.01/metrics.csv cnn-bn@0.1=... cnn-nobn@0.01=...
 // --epoch N uses each run's first N epochs only (a 10-epoch point read from a longer run).
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
             try {
                 std::size_t used = 0;
                 x = std::stod(a.substr(at + 1, eq - at - 1), &used);
-                if (used != eq - at - 1) throw std::invalid_argument("trailing characters");
+                if (used != eq - at - 1 || !std::isfinite(x)) throw std::invalid_argument("trailing characters or not finite");
             } catch (const std::exception&) {
                 throw std::runtime_error("'" + a + "': '" + a.substr(at + 1, eq - at - 1) + "' is not a number");
             }

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -35,12 +38,14 @@ void write_file_atomic(const fs::path& file, const std::string& text) {
 }
 
 void append_line(const fs::path& file, const std::string& line) {
-    std::FILE* f = std::fopen(file.c_str(), "ab");
-    if (!f) throw std::runtime_error(file.string() + ": cannot open for appending");
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error(file.string() + ": cannot open for appending: " + std::strerror(errno));
     const std::string text = line + "\n";
-    std::setvbuf(f, nullptr, _IOFBF, text.size() + 1);  // one buffer: one write for the line
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok) throw std::runtime_error(file.string() + ": write failed");
+    const ssize_t n = ::write(fd, text.data(), text.size());  // one write call for the whole line
+    const int write_errno = errno;
+    if (::close(fd) != 0 || n != ssize_t(text.size()))
+        throw std::runtime_error(file.string() + ": write failed: " +
+                                 (n < 0 ? std::strerror(write_errno) : "short write (disk full?)"));
 }
 
 std::string invocation_json(const invocation& inv) {
@@ -191,8 +196,10 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
         }
     bool clipped = false;
     if (clip_outliers && !values.empty()) {
-        std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(values.size() / 2), values.end());
-        const double cap = 3.0 * std::abs(values[values.size() / 2]);
+        // the lower median: with two values (one epoch's train and test loss) a blow-up cannot set its own cap
+        const std::size_t mid = (values.size() - 1) / 2;
+        std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(mid), values.end());
+        const double cap = 3.0 * std::abs(values[mid]);
         if (cap > 0 && ymax > cap) {
             ymax = cap;
             clipped = true;
@@ -201,14 +208,21 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
     if (!std::isfinite(ymin)) ymin = 0, ymax = 1;  // no finite value at all
     if (from_zero) ymin = std::min(ymin, 0.0);
-    if (xmax - xmin < 1e-9) xmax = xmin + 1;
-    if (ymax - ymin < 1e-9) ymax = ymin + 1;
-    // the y axis widened to whole ticks, with a little room above the highest point
-    const double pad = 0.03 * (ymax - ymin), ystep = tick_step(ymin, ymax + pad, 5, false);
-    ymax = std::ceil((ymax + pad) / ystep - 1e-9) * ystep;
-    ymin = std::floor((from_zero ? ymin : ymin - pad) / ystep + 1e-9) * ystep;
-    // x keeps the data's range (the first epoch at the left edge), ticks at its round values
-    const double xstep = tick_step(xmin, xmax, 6, !log_x);
+    // a single x (one epoch, one swept value) in the middle of the axis; a flat series in the
+    // lower half (the width relative to the value: 1e17 + 1 is 1e17 in doubles)
+    if (xmax - xmin < 1e-9 * std::max(1.0, std::abs(xmin))) {
+        const double half = std::max(0.5, 1e-6 * std::abs(xmin));
+        xmin -= half, xmax += half;
+    }
+    if (ymax - ymin < 1e-9 * std::max(1.0, std::abs(ymin))) ymax = ymin + std::max(1.0, 1e-6 * std::abs(ymin));
+    // the y axis widened to whole ticks: the step chosen from the data's range, then the ends
+    // moved out to the nearest ticks (a highest point on a tick sits on the top edge)
+    const double ystep = tick_step(ymin, ymax, 5, false);
+    ymax = std::ceil(ymax / ystep - 1e-9) * ystep;
+    ymin = std::floor(ymin / ystep + 1e-9) * ystep;
+    // x keeps the data's range (the first epoch at the left edge), ticks at its round values;
+    // epochs are whole numbers, a swept value need not be
+    const double xstep = tick_step(xmin, xmax, 6, xlabel == "epoch");
     const double L = x0 + 60, R = x0 + w - 10, T = y0 + 30, B = y0 + h - 40;
     auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
     auto Y = [&](double y) { return B - (std::min(y, ymax) - ymin) / (ymax - ymin) * (B - T); };
@@ -216,17 +230,21 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + title + "</text>\n";
     s += "<rect x='" + num(L) + "' y='" + num(T) + "' width='" + num(R - L) + "' height='" + num(B - T) +
          "' fill='none' stroke='#444'/>\n";
-    for (long i = 0; ymin + double(i) * ystep <= ymax + 1e-9 * ystep; ++i) {
+    for (long i = 0; i <= 20 && ymin + double(i) * ystep <= ymax + 1e-9 * ystep; ++i) {
         const double yv = ymin + double(i) * ystep;
         s += "<line x1='" + num(L) + "' x2='" + num(R) + "' y1='" + num(Y(yv)) + "' y2='" + num(Y(yv)) +
              "' stroke='#ddd'/>\n";
         s += "<text x='" + num(L - 5) + "' y='" + num(Y(yv) + 4) + "' text-anchor='end' font-size='11'>" +
              num(std::abs(yv) < 1e-9 * ystep ? 0.0 : yv, "%.4g") + "</text>\n";
     }
-    if (!log_x)
-        for (double xv = std::ceil(xmin / xstep - 1e-9) * xstep; xv <= xmax + 1e-9 * xstep; xv += xstep)
+    if (!log_x) {
+        const double first = std::ceil(xmin / xstep - 1e-9);
+        for (long i = 0; i <= 20 && (first + double(i)) * xstep <= xmax + 1e-9 * xstep; ++i) {
+            const double xv = (first + double(i)) * xstep;
             s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
-                 num(xv, "%.4g") + "</text>\n";
+                 num(std::abs(xv) < 1e-9 * xstep ? 0.0 : xv, "%.4g") + "</text>\n";
+        }
+    }
     if (log_x) {  // x holds log10 of the value: a tick at every point's x, labelled with the value
         std::vector<double> xs;
         for (const auto& se : all)

@@ -33,27 +33,41 @@ same_metrics() {
   diff <(cut -d, -f1-7,10 "$1") <(cut -d, -f1-7,10 "$2") || fail "metrics differ: $1 vs $2"
 }
 
-# chart_layout SVG: each panel's y-axis labels are evenly spaced round values (a step of 1, 2 or
-# 5 times a power of ten) and every legend entry lies below its panel, where no curve runs.
+# chart_layout SVG LEGEND_ENTRIES: the chart has two panels whose y-axis labels are evenly
+# spaced multiples of a round step (1, 2 or 5 times a power of ten), x-axis labels on both
+# panels, and LEGEND_ENTRIES legend entries, all below the panels (where no curve runs) and
+# inside the picture.
 chart_layout() {
-  grep -o "text-anchor='end' font-size='11'>[^<]*<" "$1" | sed "s/.*>\(.*\)</\1/" | awk -v f="$1" '
+  local svg=$1 entries=$2
+  grep -o "text-anchor='end' font-size='11'>[^<]*<" "$svg" | sed "s/.*>\(.*\)</\1/" | awk -v f="$svg" '
     function bad(m) { print f ": " m > "/dev/stderr"; failed = 1; exit 1 }
-    NR > 1 && $1 > prev {  # a panel restarts at its lowest tick
-      d = $1 - prev
-      if (step != "" && (d - step > 1e-9 * step || step - d > 1e-9 * step)) bad("uneven y ticks " prev " -> " $1)
-      step = d; e = log(d) / log(10); fe = int(e); if (fe > e) fe--; m = d / 10 ^ fe
+    function check(   i, d, e, fe, m, k) {  # the labels v[1..n] of one panel
+      if (n < 3) bad("a panel with " n " y labels")
+      for (i = 2; i <= n; i++) {
+        d = v[i] - v[i - 1]
+        if (i == 2) step = d
+        else if (d - step > 1e-9 * step || step - d > 1e-9 * step) bad("uneven y labels " v[i - 1] " -> " v[i])
+      }
+      e = log(step) / log(10); fe = int(e); if (fe > e) fe--; m = step / 10 ^ fe
       if (m > 9.999999) m /= 10
-      if (!(m > 0.999999 && m < 1.000001 || m > 1.999999 && m < 2.000001 || m > 4.999999 && m < 5.000001)) bad("y tick step " d " is not 1, 2 or 5 times a power of ten")
+      if (!(m > 0.999999 && m < 1.000001 || m > 1.999999 && m < 2.000001 || m > 4.999999 && m < 5.000001))
+        bad("y step " step " is not 1, 2 or 5 times a power of ten")
+      for (i = 1; i <= n; i++) { k = v[i] / step; if (k - int(k + (k < 0 ? -0.5 : 0.5)) > 1e-6 || int(k + (k < 0 ? -0.5 : 0.5)) - k > 1e-6) bad("y label " v[i] " is not a multiple of " step) }
+      panels++; n = 0
     }
-    NR > 1 && $1 <= prev { step = "" }
-    { prev = $1; n++ } END { if (failed) exit 1; if (n < 4) { print f ": only " n " y ticks" > "/dev/stderr"; exit 1 } }' ||
-    fail "$1: y-axis labels are not round"
-  local bottom
-  bottom=$(grep -o "<rect x='[0-9.]*' y='[0-9.]*' width='[0-9.]*' height='[0-9.]*' fill='none' stroke='#444'" "$1" |
+    NR > 1 && $1 <= v[n] { check() }  # labels rise within a panel: a fall or repeat starts the next
+    { v[++n] = $1 }
+    END { if (failed) exit 1; check(); if (panels != 2) { print f ": " panels " panels, expected 2" > "/dev/stderr"; exit 1 } }' ||
+    fail "$svg: y-axis labels are not round"
+  [ "$(grep -c "text-anchor='middle' font-size='11'>" "$svg")" -ge 4 ] || fail "$svg: fewer than 2 x-axis labels a panel"
+  local bottom height
+  bottom=$(grep -o "<rect x='[0-9.]*' y='[0-9.]*' width='[0-9.]*' height='[0-9.]*' fill='none' stroke='#444'" "$svg" |
            head -1 | sed "s/.* y='\([0-9.]*\)'.* height='\([0-9.]*\)'.*/\1 \2/" | awk '{ print $1 + $2 }')
-  [ -n "$bottom" ] || fail "$1: no panel frame"
-  grep "<text x='[0-9.]*' y='[0-9.]*' font-size='11'>" "$1" | sed "s/<text x='[0-9.]*' y='\([0-9.]*\)'.*/\1/" |
-    awk -v b="$bottom" '$1 <= b + 30 { exit 1 }' || fail "$1: a legend entry inside or just under the panel"
+  height=$(sed -n "s/^<svg .* height='\([0-9.]*\)'.*/\1/p" "$svg")
+  [ -n "$bottom" ] && [ -n "$height" ] || fail "$svg: no panel frame or picture height"
+  [ "$(grep -c "<text x='[0-9.]*' y='[0-9.]*' font-size='11'>" "$svg")" -eq "$entries" ] || fail "$svg: expected $entries legend entries"
+  grep "<text x='[0-9.]*' y='[0-9.]*' font-size='11'>" "$svg" | sed "s/<text x='[0-9.]*' y='\([0-9.]*\)'.*/\1/" |
+    awk -v b="$bottom" -v h="$height" '$1 <= b + 30 || $1 > h { exit 1 }' || fail "$svg: a legend entry inside the panel or outside the picture"
 }
 
 small="--limit-train 256 --limit-test 128 --batch 64 --quiet"
@@ -135,8 +149,8 @@ case $case_name in
     # overlay of two runs
     expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "two" a="$work/run/metrics.csv" b="$work/run/metrics.csv"
     grep -q "<polyline" "$work/overlay.svg" || fail "overlay has no curves"
-    chart_layout "$work/overlay.svg"
-    chart_layout "$work/run/curves.svg"
+    chart_layout "$work/overlay.svg" 6        # a train and test loss for each run, a test accuracy for each
+    chart_layout "$work/run/curves.svg" 4
     expect 2 "nope.csv: cannot open" -- "$plot" --out "$work/x.svg" a=nope.csv
     # a diverged run: its non-finite values cannot be drawn, the legend says from which epoch
     awk -F, 'BEGIN { OFS = "," } NR == 3 { $2 = "nan"; $4 = "inf" } { print }' "$work/run/metrics.csv" > "$work/nan.csv"
@@ -148,7 +162,12 @@ case $case_name in
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweep.svg" --title lr a@0.01=$m a@0.1=$m b@0.02=$m b@0.5=$m
     [ "$(grep -c "<polyline" "$work/sweep.svg")" -eq 4 ] || fail "sweep chart: expected 2 labels x 2 panels"
     grep -q "lr (log scale)" "$work/sweep.svg" || fail "sweep chart: no log-scale axis"
-    chart_layout "$work/sweep.svg"
+    chart_layout "$work/sweep.svg" 4
+    # a linear sweep over fractional values: x labels at round fractions
+    expect 0 "" -- "$plot" --sweep m --linear --out "$work/linear.svg" --title m a@0.01=$m a@0.5=$m b@0.2=$m
+    chart_layout "$work/linear.svg" 4
+    grep -q "text-anchor='middle' font-size='11'>0.1<" "$work/linear.svg" || fail "linear sweep: no x label at 0.1"
+    expect 2 "'inf' is not a number" -- "$plot" --sweep m --linear --out "$work/x.svg" a@inf=$m
     # a diverged run in a sweep: the legend names the swept value, not its logarithm
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweepnan.svg" --title lr a@0.01=$m a@0.5="$work/nan.csv"
     grep -q "a (not finite from lr 0.5)" "$work/sweepnan.svg" || fail "sweep legend does not name the diverged run's lr"
@@ -215,6 +234,9 @@ case $case_name in
     same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
     [ "$(wc -l < "$work/split/invocations.jsonl")" -eq 2 ] || fail "a resumed run should record two invocations"
     tail -1 "$work/split/invocations.jsonl" | grep -q '"first_epoch": 2, "epochs": 3' || fail "the resume's invocation should start at epoch 2"
+    # resuming a finished run trains nothing and records nothing
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --resume --out "$work/split"
+    [ "$(wc -l < "$work/split/invocations.jsonl")" -eq 2 ] || fail "resuming a finished run recorded an invocation"
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/straight/final.ckpt" > "$work/a.txt"
     "$train" --model cnn-bn $small --eval-only --checkpoint "$work/split/final.ckpt" > "$work/b.txt"
     diff <(sed 's/^eval [^ ]* //' "$work/a.txt") <(sed 's/^eval [^ ]* //' "$work/b.txt") || fail "final checkpoints evaluate differently" ;;

@@ -207,9 +207,12 @@ public:
             opt.set_steps(step);
             log("resuming " + last.string() + " after epoch " + std::to_string(first_epoch - 1));
         }
+        // Which binary writes the epochs from here (first, so that a failure changes nothing); a
+        // resume of a finished run writes none and records nothing.
+        if (first_epoch <= cfg_.epochs)
+            append_line(cfg_.out / "invocations.jsonl",
+                        invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
         write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
-        append_line(cfg_.out / "invocations.jsonl",
-                    invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train_set_.size()) + " training and " + std::to_string(test_set_.size()) +
             " test images from " + dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " +

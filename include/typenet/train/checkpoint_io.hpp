@@ -20,7 +20,10 @@ namespace typenet::train {
 namespace detail {
 inline std::string dims_text(const std::vector<std::uint64_t>& d) {
     std::string s;
-    for (std::size_t i = 0; i < d.size(); ++i) s += (i ? "x" : "") + std::to_string(d[i]);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        if (i) s += 'x';
+        s += std::to_string(d[i]);
+    }
     return s.empty() ? "scalar" : s;
 }
 template <class T>

@@ -45,6 +45,8 @@ acc() {
   fi
   pct "$(field "$r" 5)"
 }
+# nonfinite NAME [EPOCH]: the epochs (up to EPOCH) with a non-finite gradient (diverged = 1).
+nonfinite() { awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) && $10 == 1 { d++ } END { print d + 0 }' "runs/$1/metrics.csv"; }
 epochs_of() { [ -f "runs/$1/metrics.csv" ] && tail -1 "runs/$1/metrics.csv" | cut -d, -f1 || echo 0; }
 command_of() { scripts/reproduce.sh --print "$1"; }
 
@@ -59,7 +61,7 @@ ablation() {
     r=$(row "$n")
     if [ -z "$r" ]; then echo "| $n | $pub | not run | | | | |"; continue; fi
     echo "| \`$n\` | $pub | **$(acc "$n")** (epoch $(field "$r" 1)) | $(f4 "$(field "$r" 2)") | $(f4 "$(field "$r" 4)") |" \
-         "$(awk -F, 'NR > 1 && $10 == 1 { d++ } END { print d + 0 }' "runs/$n/metrics.csv") | $(hms "$(wall "$n")") |"
+         "$(nonfinite "$n") | $(hms "$(wall "$n")") |"
   done
   echo
   if [ "$charts" = 1 ] && [ -f runs/ablation-bn-0.02/metrics.csv ]; then
@@ -99,9 +101,9 @@ leave_one_out() {
   echo
   echo "| run | epochs | test accuracy | against best-full-10 | wall time |"
   echo "|---|---:|---:|---:|---|"
-  local n r base
+  local n r base short_runs="best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine"
   base=$(row best-full-10)
-  for n in best-full best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine; do
+  for n in best-full $short_runs; do
     r=$(row "$n")
     if [ -z "$r" ]; then echo "| \`$n\` | | $(acc "$n") | | |"; continue; fi
     local d=""
@@ -118,7 +120,7 @@ leave_one_out() {
   fi
   # the 10-epoch rows overlaid: what leaving out each ingredient does to the curves
   local a=()
-  for n in best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine; do
+  for n in $short_runs; do
     [ -n "$(row "$n" 10)" ] && a+=("${n#best-}=runs/$n/metrics.csv")
   done
   if [ "$charts" = 1 ] && [ "${#a[@]}" -gt 1 ]; then
@@ -162,7 +164,7 @@ short() {
     r=$(row "$n" 2)
     if [ -z "$r" ]; then echo "| \`$n\` | | | | $(acc "$n") | |"; continue; fi
     echo "| \`$n\` | $(hms "$(wall "$n" 2)") | $(f4 "$(field "$r" 2)") | $(f4 "$(field "$r" 4)") | **$(acc "$n" 2)** |" \
-         "$(awk -F, 'NR > 1 && $1 <= 2 && $10 == 1 { d++ } END { print d + 0 }' "runs/$n/metrics.csv") |"
+         "$(nonfinite "$n" 2) |"
   done
   echo
 }

@@ -83,8 +83,8 @@ std::string fmt_double(double v) {
 }
 }  // namespace
 
-std::string json_escape(const std::string& s) {
-    std::string o;
+std::string json_string(const std::string& s) {
+    std::string o(1, '"');
     for (char c : s) {
         if (c == '"' || c == '\\') o += '\\';
         if (static_cast<unsigned char>(c) < 0x20) {
@@ -95,7 +95,7 @@ std::string json_escape(const std::string& s) {
         }
         o += c;
     }
-    return o;
+    return o += '"';
 }
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
@@ -143,7 +143,7 @@ std::string train_config::to_json() const {
         const auto& [k, v] = pairs[i];
         const bool literal = v == "true" || v == "false" ||
                              (!v.empty() && v.find_first_not_of("0123456789.eE+-") == std::string::npos && k != "milestones");
-        (((s += "  \"") += k) += "\": ") += literal ? v : '"' + json_escape(v) + '"';
+        (((s += "  \"") += k) += "\": ") += literal ? v : json_string(v);
         s += i + 1 < pairs.size() ? ",\n" : "\n";
     }
     return s + "}\n";

@@ -1,7 +1,7 @@
 #include "typenet/train/report.hpp"
 
 #include "typenet/train/build_info.hpp"
-#include "typenet/train/config.hpp"  // json_escape
+#include "typenet/train/config.hpp"  // json_string
 
 #include <algorithm>
 #include <cmath>
@@ -54,11 +54,7 @@ std::string invocation_json(const invocation& inv) {
     std::tm utc{};
     gmtime_r(&now, &utc);
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    auto str = [](std::string_view v) {
-        std::string q(1, '"');
-        (q += json_escape(std::string(v))) += '"';
-        return q;
-    };
+    auto str = [](std::string_view v) { return json_string(std::string(v)); };
     return std::string("{\"started\": ") + str(when) + ", \"commit\": " + str(build_commit()) +
            ", \"compiler\": " + str(build_compiler()) + ", \"build_type\": " + str(build_type()) +
            ", \"first_epoch\": " + std::to_string(inv.first_epoch) + ", \"epochs\": " + std::to_string(inv.epochs) +

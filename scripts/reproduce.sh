@@ -59,6 +59,7 @@ momentum-0.5|--model cnn-bn --recipe baseline --bn-momentum 0.5 --epochs 10
 momentum-0.1|--model cnn-bn --recipe baseline --bn-momentum 0.1 --epochs 10
 momentum-0.01|--model cnn-bn --recipe baseline --bn-momentum 0.01 --epochs 10
 resnet20|--model resnet20 --recipe resnet --epochs 100
+resnet20-10|--model resnet20 --recipe resnet --epochs 10
 short-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue --winograd off
 short-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue
 short-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 2 --on-divergence continue

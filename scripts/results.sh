@@ -99,18 +99,18 @@ lr_headroom() {
 leave_one_out() {
   echo "### Our best recipe and what each ingredient adds"
   echo
-  echo "| run | epochs | test accuracy | against best-full-10 | wall time |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| run | epochs | test accuracy | against best-full-10 | train accuracy | wall time |"
+  echo "|---|---:|---:|---:|---:|---|"
   local n r base short_runs="best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine"
   base=$(row best-full-10)
   for n in best-full $short_runs; do
     r=$(row "$n")
-    if [ -z "$r" ]; then echo "| \`$n\` | | $(acc "$n") | | |"; continue; fi
+    if [ -z "$r" ]; then echo "| \`$n\` | | $(acc "$n") | | | |"; continue; fi
     local d=""
     if [ -n "$base" ] && [ "$n" != best-full ] && [ "$n" != best-full-10 ]; then
       d=$(awk -v a="$(field "$r" 5)" -v b="$(field "$base" 5)" 'BEGIN { printf "%+.2f points", 100 * (a - b) }')
     fi
-    echo "| \`$n\` | $(field "$r" 1) | **$(acc "$n")** | $d | $(hms "$(wall "$n")") |"
+    echo "| \`$n\` | $(field "$r" 1) | **$(acc "$n")** | $d | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
   done
   echo
   if [ "$charts" = 1 ] && [ -f runs/best-full/metrics.csv ]; then
@@ -138,7 +138,7 @@ momentum() {
   local m n ev a b c
   for m in 0.5 0.1 0.01; do
     n=momentum-$m
-    if [ ! -f "runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n") | | | |"; continue; fi
+    if [ ! -f "runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n" 10) | | | |"; continue; fi
     ev=(--model cnn-bn --eval-only --checkpoint "runs/$n/final.ckpt" --quiet)
     a=$("$train" "${ev[@]}" --eval-batch 1)
     b=$("$train" "${ev[@]}" --eval-batch 128)
@@ -162,9 +162,18 @@ short() {
   local n r
   for n in short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nobn init-pytorch-bn; do
     r=$(row "$n" 2)
-    if [ -z "$r" ]; then echo "| \`$n\` | | | | $(acc "$n") | |"; continue; fi
+    if [ -z "$r" ]; then echo "| \`$n\` | | | | $(acc "$n" 2) | |"; continue; fi
     echo "| \`$n\` | $(hms "$(wall "$n" 2)") | $(f4 "$(field "$r" 2)") | $(f4 "$(field "$r" 4)") | **$(acc "$n" 2)** |" \
          "$(nonfinite "$n" 2) |"
+  done
+  echo
+  [ "$charts" = 1 ] || return 0
+  local lr
+  for lr in 0.1 0.02; do
+    [ -f "runs/short-nobn-$lr/metrics.csv" ] && [ -f "runs/short-bn-$lr/metrics.csv" ] || continue
+    "$plot" --out "$out/ablation-lr$lr-2ep.svg" --title "SGD lr $lr, 2 epochs" \
+      "cnn-nobn=runs/short-nobn-$lr/metrics.csv" "cnn-bn=runs/short-bn-$lr/metrics.csv"
+    echo "chart: $out/ablation-lr$lr-2ep.svg"
   done
   echo
 }
@@ -175,17 +184,39 @@ resnet20() {
   local r n=resnet20
   r=$(row $n)
   if [ -z "$r" ]; then echo "resnet20: not run"; echo; return; fi
-  local first90
+  local first90 planned missing="not yet"
   first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' runs/$n/metrics.csv)
-  echo "| run | epochs | test accuracy | best | first >= 90% | wall time |"
+  planned=$(sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' runs/$n/config.json)
+  [ "$(field "$r" 1)" = "$planned" ] && missing="never (run finished)"
+  echo "| run | epochs | test accuracy | best (epoch) | first >= 90% | wall time |"
   echo "|---|---:|---:|---:|---|---|"
   echo "| \`$n\` | $(field "$r" 1) | **$(acc $n)** |" \
-       "$(awk -F, 'NR > 1 && $5 > b { b = $5 } END { printf "%.2f%%", 100 * b }' runs/$n/metrics.csv) |" \
-       "$([ -n "$first90" ] && echo "epoch $first90, after $(hms "$(wall $n "$first90")")" || echo "not yet") | $(hms "$(wall $n)") |"
+       "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' runs/$n/metrics.csv) |" \
+       "$([ -n "$first90" ] && echo "epoch $first90, after $(hms "$(wall $n "$first90")")" || echo "$missing") | $(hms "$(wall $n)") |"
   echo
   if [ "$charts" = 1 ]; then
     "$plot" --out "$out/resnet20.svg" --title "ResNet-20, SGD momentum 0.9, cosine" "resnet20=runs/$n/metrics.csv"
     echo "chart: $out/resnet20.svg"
+    echo
+  fi
+  # The same recipe for 10 epochs in typenet and in PyTorch (bench/torch_resnet20_train.py) on
+  # the same data: what the implementation costs, apart from what the data costs.
+  echo "| 10 epochs, same recipe | test accuracy | best (epoch) | final train loss | train accuracy | wall time |"
+  echo "|---|---:|---:|---:|---:|---|"
+  local label a=()
+  for n in resnet20-10:typenet torch-resnet20-10:PyTorch; do
+    label=${n#*:} n=${n%%:*}
+    r=$(row "$n")
+    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | $(acc "$n") | | | | |"; continue; fi
+    echo "| $label (\`runs/$n\`, $(field "$r" 1) epochs) | **$(acc "$n")** |" \
+         "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "runs/$n/metrics.csv") |" \
+         "$(f4 "$(field "$r" 2)") | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
+    a+=("$label=runs/$n/metrics.csv")
+  done
+  echo
+  if [ "$charts" = 1 ] && [ ${#a[@]} -eq 2 ]; then
+    "$plot" --out "$out/resnet20-10-typenet-vs-pytorch.svg" --title "ResNet-20, 10 epochs, typenet and PyTorch" "${a[@]}"
+    echo "chart: $out/resnet20-10-typenet-vs-pytorch.svg"
     echo
   fi
 }

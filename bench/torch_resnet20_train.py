@@ -14,10 +14,12 @@ what the implementation costs (docs/results.md#resnet-20):
 
 Writes OUT/metrics.csv with typenet-train's columns (grad_norm: the mean over the epoch's steps
 of the global L2 norm of the loss gradient), one line per epoch, so `typenet-plot` and
-`scripts/results.sh` read it like a typenet run. No checkpoints: a stopped run starts again.
+`scripts/results.sh` read it like a typenet run, and OUT/last.pt after every epoch (network,
+optimizer, random states, step), written to a temporary file and renamed: `--resume` continues
+a stopped run from it, with the same random draws as an uninterrupted run.
 
 usage: /usr/bin/python3 bench/torch_resnet20_train.py --data DIR --epochs E --out DIR
-       [--threads N] [--seed S] [--limit-train N] [--limit-test N]   (Debian: python3-torch)
+       [--threads N] [--seed S] [--limit-train N] [--limit-test N] [--resume]   (Debian: python3-torch)
 """
 import argparse, math, os, sys, time
 
@@ -34,6 +36,7 @@ ap.add_argument("--threads", type=int, default=os.cpu_count())
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--limit-train", type=int, default=0, help="use only the first N training images (0 = all)")
 ap.add_argument("--limit-test", type=int, default=0, help="use only the first N test images (0 = all)")
+ap.add_argument("--resume", action="store_true", help="continue the run in --out from OUT/last.pt")
 args = ap.parse_args()
 
 record = 3073
@@ -53,8 +56,11 @@ def load(names):
     return recs[:, 1:].reshape(-1, 3, 32, 32), recs[:, 0].astype(np.int64)
 
 metrics = os.path.join(args.out, "metrics.csv")
-if os.path.exists(metrics):
-    sys.exit(f"torch_resnet20_train: {metrics} exists; choose another --out or remove it")
+last = os.path.join(args.out, "last.pt")
+if args.resume and not os.path.isfile(last):
+    sys.exit(f"torch_resnet20_train: --resume: {last}: no such file")
+if not args.resume and os.path.exists(metrics):
+    sys.exit(f"torch_resnet20_train: {metrics} exists; continue it with --resume, or choose another --out")
 xtr, ytr = load([f"data_batch_{i}.bin" for i in range(1, 6)])
 xte, yte = load(["test_batch.bin"])
 if args.limit_train:
@@ -117,10 +123,28 @@ test_x = normalise(xte)
 os.makedirs(args.out, exist_ok=True)
 print(f"resnet20 (PyTorch {torch.__version__}, {count} parameters), {len(xtr)} training and {len(xte)} test images,"
       f" {args.epochs} epochs of {steps} steps, {args.threads} threads", flush=True)
-with open(metrics, "w") as f:
-    f.write("epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n")
-step = 0
-for epoch in range(1, args.epochs + 1):
+header = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n"
+step, first = 0, 1
+if args.resume:
+    state = torch.load(last)
+    settings = {k: getattr(args, k) for k in ("epochs", "seed", "limit_train", "limit_test")}
+    if state["settings"] != settings:
+        sys.exit(f"torch_resnet20_train: --resume: {last} was written with {state['settings']}, not {settings}")
+    net.load_state_dict(state["net"])
+    opt.load_state_dict(state["opt"])
+    rng.bit_generator.state = state["numpy_rng"]
+    torch.set_rng_state(state["torch_rng"])
+    step, first = state["step"], state["epoch"] + 1
+    # keep the rows of the epochs the checkpoint holds (a row written after it is redone)
+    with open(metrics) as f:
+        rows = f.readlines()[1:first]
+    with open(metrics, "w") as f:
+        f.write(header + "".join(rows))
+    print(f"resuming {last} after epoch {state['epoch']}", flush=True)
+else:
+    with open(metrics, "w") as f:
+        f.write(header)
+for epoch in range(first, args.epochs + 1):
     start = time.time()
     net.train()
     order = rng.permutation(len(xtr))
@@ -161,5 +185,10 @@ for epoch in range(1, args.epochs + 1):
            f"{test_correct / len(xte):.9g},{norm_sum / steps:.9g},{lr:.9g},{seconds:.3f},{len(xtr) / train_seconds:.1f},0")
     with open(metrics, "a") as f:
         f.write(row + "\n")
+    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "step": step, "epoch": epoch,
+                "settings": {k: getattr(args, k) for k in ("epochs", "seed", "limit_train", "limit_test")}},
+               last + ".tmp")
+    os.replace(last + ".tmp", last)
     print(f"epoch {epoch}: train loss {loss_sum / len(xtr):.4f} accuracy {correct / len(xtr):.4f}, "
           f"test loss {test_loss / len(xte):.4f} accuracy {test_correct / len(xte):.4f}, {seconds:.1f} s", flush=True)

@@ -23,10 +23,13 @@ usage: /usr/bin/python3 bench/torch_resnet20_train.py --data DIR --epochs E --ou
 """
 import argparse, math, os, sys, time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:
+    sys.exit(f"torch_resnet20_train: {e}: this peer needs PyTorch and NumPy (apt-get install python3-torch)")
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--data", required=True, help="CIFAR-10 binary folder (data_batch_1.bin ... test_batch.bin)")

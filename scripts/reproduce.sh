@@ -26,7 +26,9 @@ cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 train=$build_dir/bin/typenet-train
 
-# name | typenet-train arguments (without --out)
+# name | typenet-train arguments (without --out), or "torch:" and the arguments of the PyTorch
+# twin bench/torch_resnet20_train.py (the same ResNet-20 recipe on the same data; needs Debian's
+# python3-torch; resumed from runs/NAME/last.pt)
 # The no-BN runs at lr 0.1 use the direct convolutions: the run dies at step 8 either way, but
 # only then does the loss freeze at ln 10 as published; the Winograd transforms turn the dead
 # network's values into NaN (docs/training.md#divergence). init-pytorch-nobn is a no-BN run at
@@ -60,6 +62,8 @@ momentum-0.1|--model cnn-bn --recipe baseline --bn-momentum 0.1 --epochs 10
 momentum-0.01|--model cnn-bn --recipe baseline --bn-momentum 0.01 --epochs 10
 resnet20|--model resnet20 --recipe resnet --epochs 100
 resnet20-10|--model resnet20 --recipe resnet --epochs 10
+torch-resnet20|torch: --epochs 100
+torch-resnet20-10|torch: --epochs 10
 short-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue --winograd off
 short-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 2 --on-divergence continue
 short-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 2 --on-divergence continue
@@ -80,9 +84,27 @@ EOF
 args_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$runs"; }
 members_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$groups"; }
 
+torch_script=bench/torch_resnet20_train.py
+# command_of NAME PROGRAM-PREFIX: the command line of a run
+command_of() {
+  local a; a=$(args_of "$1")
+  case $a in
+    torch:*) echo "/usr/bin/python3 $torch_script --data $(data_dir)${a#torch:} --out runs/$1" ;;
+    *) echo "$2$a --out runs/$1" ;;
+  esac
+}
+# The CIFAR-10 folder, found as typenet-train finds it (the PyTorch twin needs it spelled out).
+data_dir() {
+  local d
+  for d in "${TYPENET_DATA:-}" data/cifar-10-batches-bin ../shared/data/cifar10/cifar-10-batches-bin; do
+    [ -n "$d" ] && [ -f "$d/test_batch.bin" ] && { echo "$d"; return; }
+  done
+  echo "${TYPENET_DATA:-data/cifar-10-batches-bin}"
+}
+
 list() {
   echo "runs (scripts/reproduce.sh NAME; output in runs/NAME/):"
-  while IFS='|' read -r n a; do printf '  %-20s typenet-train %s --out runs/%s\n' "$n" "$a" "$n"; done <<<"$runs"
+  while IFS='|' read -r n a; do printf '  %-20s %s\n' "$n" "$(command_of "$n" "typenet-train ")"; done <<<"$runs"
   echo "groups:"
   while IFS='|' read -r n m; do printf '  %-20s %s\n' "$n" "$m"; done <<<"$groups"
 }
@@ -104,7 +126,7 @@ case "${1:-}" in
     shift
     for n in "$@"; do
       rs=$(expand "$n") || exit 2
-      for r in $rs; do echo "$train $(args_of "$r") --out runs/$r"; done
+      for r in $rs; do command_of "$r" "$train "; done
     done
     exit 0 ;;
 esac
@@ -126,10 +148,16 @@ for r in "${names[@]}"; do
   out=runs/$r
   read -ra a <<<"$(args_of "$r")"
   resume=()
-  [ -f "$out/last.ckpt" ] && resume=(--resume)
-  echo "== $r: $train ${a[*]} --out $out ${resume[*]}"
+  if [ "${a[0]}" = torch: ]; then
+    cmd=(/usr/bin/python3 "$torch_script" --data "$(data_dir)" "${a[@]:1}")
+    [ -f "$out/last.pt" ] && resume=(--resume)
+  else
+    cmd=("$train" "${a[@]}")
+    [ -f "$out/last.ckpt" ] && resume=(--resume)
+  fi
+  echo "== $r: ${cmd[*]} --out $out ${resume[*]}"
   start=$(date +%s)
-  if "$train" "${a[@]}" "${threads[@]}" --out "$out" "${resume[@]}"; then
+  if "${cmd[@]}" "${threads[@]}" --out "$out" "${resume[@]}"; then
     echo "== $r: done in $(( $(date +%s) - start )) s (this invocation); metrics in $out/metrics.csv"
   else
     echo "== $r: FAILED (exit $?)" >&2

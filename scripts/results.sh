@@ -178,45 +178,49 @@ short() {
   echo
 }
 
+# resnet_rows NAME:LABEL:EPOCHS...: one table row per run (typenet or PyTorch metrics.csv).
+resnet_rows() {
+  echo "| run | epochs | test accuracy | best (epoch) | first >= 90% | train accuracy | wall time |"
+  echo "|---|---:|---:|---:|---|---:|---|"
+  local spec n label planned r first90
+  for spec in "$@"; do
+    IFS=: read -r n label planned <<<"$spec"
+    r=$(row "$n")
+    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | | not run | | | | |"; continue; fi
+    first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' "runs/$n/metrics.csv")
+    if [ -n "$first90" ]; then first90="epoch $first90, after $(hms "$(wall "$n" "$first90")")"
+    elif [ "$(field "$r" 1)" = "$planned" ]; then first90="never"
+    else first90="not yet"; fi
+    echo "| $label (\`runs/$n\`) | $(field "$r" 1) of $planned | **$(acc "$n")** |" \
+         "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "runs/$n/metrics.csv") |" \
+         "$first90 | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
+  done
+  echo
+}
+
 resnet20() {
   echo "### ResNet-20"
   echo
-  local r n=resnet20
-  r=$(row $n)
-  if [ -z "$r" ]; then echo "resnet20: not run"; echo; return; fi
-  local first90 planned missing="not yet"
-  first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' runs/$n/metrics.csv)
-  planned=$(sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' runs/$n/config.json)
-  [ "$(field "$r" 1)" = "$planned" ] && missing="never (run finished)"
-  echo "| run | epochs | test accuracy | best (epoch) | first >= 90% | wall time |"
-  echo "|---|---:|---:|---:|---|---|"
-  echo "| \`$n\` | $(field "$r" 1) | **$(acc $n)** |" \
-       "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' runs/$n/metrics.csv) |" \
-       "$([ -n "$first90" ] && echo "epoch $first90, after $(hms "$(wall $n "$first90")")" || echo "$missing") | $(hms "$(wall $n)") |"
-  echo
-  if [ "$charts" = 1 ]; then
-    "$plot" --out "$out/resnet20.svg" --title "ResNet-20, SGD momentum 0.9, cosine" "resnet20=runs/$n/metrics.csv"
+  # typenet's run, and its PyTorch twin (bench/torch_resnet20_train.py, the same recipe on the
+  # same data) when it has run: what the implementation costs, apart from what the data costs.
+  resnet_rows resnet20:typenet:100 torch-resnet20:PyTorch:100
+  local a=()
+  [ -n "$(row resnet20)" ] && a+=("typenet=runs/resnet20/metrics.csv")
+  [ -n "$(row torch-resnet20)" ] && a+=("PyTorch=runs/torch-resnet20/metrics.csv")
+  if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
+    "$plot" --out "$out/resnet20.svg" --title "ResNet-20, SGD momentum 0.9, cosine, 100 epochs" "${a[@]}"
     echo "chart: $out/resnet20.svg"
     echo
   fi
-  # The same recipe for 10 epochs in typenet and in PyTorch (bench/torch_resnet20_train.py) on
-  # the same data: what the implementation costs, apart from what the data costs.
-  echo "| 10 epochs, same recipe | test accuracy | best (epoch) | final train loss | train accuracy | wall time |"
-  echo "|---|---:|---:|---:|---:|---|"
-  local label a=()
-  for n in resnet20-10:typenet torch-resnet20-10:PyTorch; do
-    label=${n#*:} n=${n%%:*}
-    r=$(row "$n")
-    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | $(acc "$n") | | | | |"; continue; fi
-    echo "| $label (\`runs/$n\`, $(field "$r" 1) epochs) | **$(acc "$n")** |" \
-         "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "runs/$n/metrics.csv") |" \
-         "$(f4 "$(field "$r" 2)") | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
-    a+=("$label=runs/$n/metrics.csv")
-  done
+  echo "The same recipe for 10 epochs:"
   echo
-  if [ "$charts" = 1 ] && [ ${#a[@]} -eq 2 ]; then
-    "$plot" --out "$out/resnet20-10-typenet-vs-pytorch.svg" --title "ResNet-20, 10 epochs, typenet and PyTorch" "${a[@]}"
-    echo "chart: $out/resnet20-10-typenet-vs-pytorch.svg"
+  resnet_rows resnet20-10:typenet:10 torch-resnet20-10:PyTorch:10
+  a=()
+  [ -n "$(row resnet20-10)" ] && a+=("typenet=runs/resnet20-10/metrics.csv")
+  [ -n "$(row torch-resnet20-10)" ] && a+=("PyTorch=runs/torch-resnet20-10/metrics.csv")
+  if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
+    "$plot" --out "$out/resnet20-10.svg" --title "ResNet-20, 10 epochs, typenet and PyTorch" "${a[@]}"
+    echo "chart: $out/resnet20-10.svg"
     echo
   fi
 }

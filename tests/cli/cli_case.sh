@@ -102,6 +102,8 @@ case $case_name in
     expect 0 "best-full +typenet-train --model cnn-bn --recipe full --epochs 30 --out runs/best-full" -- bash scripts/reproduce.sh --list
     expect 0 "^build/bin/typenet-train --model resnet20 --recipe resnet --epochs 100 --out runs/resnet20$" -- \
       bash scripts/reproduce.sh --print resnet20
+    expect 0 "^/usr/bin/python3 bench/torch_resnet20_train.py --data [^ ]+ --epochs 100 --out runs/torch-resnet20$" -- \
+      bash scripts/reproduce.sh --print torch-resnet20
     [ "$(bash scripts/reproduce.sh --print lr-headroom | wc -l)" -eq 8 ] || fail "lr-headroom should hold 8 runs"
     expect 2 "unknown run or group 'nope'" -- bash scripts/reproduce.sh nope
     expect 2 "results.sh: unknown group 'nope'" -- bash scripts/results.sh nope ;;

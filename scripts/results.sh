@@ -198,31 +198,28 @@ resnet_rows() {
   echo
 }
 
+# resnet_pair EPOCHS TYPENET_RUN TORCH_RUN CHART TITLE: the table of a typenet run and its
+# PyTorch twin (bench/torch_resnet20_train.py, the same recipe on the same data), and their
+# overlay: what the implementation costs, apart from what the data costs.
+resnet_pair() {
+  local epochs=$1 ours=$2 theirs=$3 chart=$4 title=$5 a=()
+  resnet_rows "$ours:typenet:$epochs" "$theirs:PyTorch:$epochs"
+  [ -n "$(row "$ours")" ] && a+=("typenet=runs/$ours/metrics.csv")
+  [ -n "$(row "$theirs")" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
+  if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
+    "$plot" --out "$out/$chart" --title "$title" "${a[@]}"
+    echo "chart: $out/$chart"
+    echo
+  fi
+}
+
 resnet20() {
   echo "### ResNet-20"
   echo
-  # typenet's run, and its PyTorch twin (bench/torch_resnet20_train.py, the same recipe on the
-  # same data) when it has run: what the implementation costs, apart from what the data costs.
-  resnet_rows resnet20:typenet:100 torch-resnet20:PyTorch:100
-  local a=()
-  [ -n "$(row resnet20)" ] && a+=("typenet=runs/resnet20/metrics.csv")
-  [ -n "$(row torch-resnet20)" ] && a+=("PyTorch=runs/torch-resnet20/metrics.csv")
-  if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
-    "$plot" --out "$out/resnet20.svg" --title "ResNet-20, SGD momentum 0.9, cosine, 100 epochs" "${a[@]}"
-    echo "chart: $out/resnet20.svg"
-    echo
-  fi
+  resnet_pair 100 resnet20 torch-resnet20 resnet20.svg "ResNet-20, SGD momentum 0.9, cosine, 100 epochs"
   echo "The same recipe for 10 epochs:"
   echo
-  resnet_rows resnet20-10:typenet:10 torch-resnet20-10:PyTorch:10
-  a=()
-  [ -n "$(row resnet20-10)" ] && a+=("typenet=runs/resnet20-10/metrics.csv")
-  [ -n "$(row torch-resnet20-10)" ] && a+=("PyTorch=runs/torch-resnet20-10/metrics.csv")
-  if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
-    "$plot" --out "$out/resnet20-10.svg" --title "ResNet-20, 10 epochs, typenet and PyTorch" "${a[@]}"
-    echo "chart: $out/resnet20-10.svg"
-    echo
-  fi
+  resnet_pair 10 resnet20-10 torch-resnet20-10 resnet20-10.svg "ResNet-20, 10 epochs, typenet and PyTorch"
 }
 
 all_groups="ablation lr-headroom leave-one-out momentum resnet20 short"

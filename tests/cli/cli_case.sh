@@ -282,6 +282,16 @@ case $case_name in
     [ -f "$work/stop/metrics.csv" ] && grep -q ",1$" "$work/stop/metrics.csv" || fail "the diverged epoch is not recorded"
     expect 0 "" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --on-divergence=continue --out "$work/cont"
     [ "$(grep -c ',1$' "$work/cont/metrics.csv")" -ge 1 ] || fail "diverged epochs not marked" ;;
+  inspect)
+    # typenet-inspect reads a checkpoint's tensors: the figures of docs/results.md (weight norms,
+    # NaN counts) come from it.
+    need_data
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 1 --out "$work/run"
+    expect 0 "^0\.conv_bn\.weight +32x3x3x3 +864  norm +[1-9][0-9.e+]*  nan 0  inf 0$" -- "$bin/typenet-inspect" "$work/run/last.ckpt"
+    expect 0 "network cnn-bn" -- "$bin/typenet-inspect" "$work/run/last.ckpt"
+    head -c 100 "$work/run/last.ckpt" > "$work/cut.ckpt"
+    expect 2 "typenet-inspect: .*cut\.ckpt" -- "$bin/typenet-inspect" "$work/cut.ckpt"
+    expect 2 "usage: typenet-inspect CHECKPOINT" -- "$bin/typenet-inspect" ;;
   ablation)
     need_data
     # The BatchNorm ablation in miniature: 5,000 training images, 2 epochs, baseline recipe

@@ -84,14 +84,16 @@ EOF
 args_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$runs"; }
 members_of() { awk -F'|' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$groups"; }
 
-torch_script=bench/torch_resnet20_train.py
-# command_of NAME PROGRAM-PREFIX: the command line of a run
-command_of() {
-  local a; a=$(args_of "$1")
-  case $a in
-    torch:*) echo "/usr/bin/python3 $torch_script --data $(data_dir)${a#torch:} --out runs/$1" ;;
-    *) echo "$2$a --out runs/$1" ;;
-  esac
+# command NAME TRAIN: sets cmd to the run's command (without --out) and checkpoint to the file
+# its resume starts from; TRAIN is how typenet-train is spelled.
+command() {
+  local a
+  read -ra a <<<"$(args_of "$1")"
+  if [ "${a[0]}" = torch: ]; then
+    cmd=(/usr/bin/python3 bench/torch_resnet20_train.py --data "$(data_dir)" "${a[@]:1}") checkpoint=last.pt
+  else
+    cmd=("$2" "${a[@]}") checkpoint=last.ckpt
+  fi
 }
 # The CIFAR-10 folder, found as typenet-train finds it (the PyTorch twin needs it spelled out).
 data_dir() {
@@ -104,7 +106,7 @@ data_dir() {
 
 list() {
   echo "runs (scripts/reproduce.sh NAME; output in runs/NAME/):"
-  while IFS='|' read -r n a; do printf '  %-20s %s\n' "$n" "$(command_of "$n" "typenet-train ")"; done <<<"$runs"
+  while IFS='|' read -r n a; do command "$n" typenet-train; printf '  %-20s %s --out runs/%s\n' "$n" "${cmd[*]}" "$n"; done <<<"$runs"
   echo "groups:"
   while IFS='|' read -r n m; do printf '  %-20s %s\n' "$n" "$m"; done <<<"$groups"
 }
@@ -126,7 +128,7 @@ case "${1:-}" in
     shift
     for n in "$@"; do
       rs=$(expand "$n") || exit 2
-      for r in $rs; do command_of "$r" "$train "; done
+      for r in $rs; do command "$r" "$train"; echo "${cmd[*]} --out runs/$r"; done
     done
     exit 0 ;;
 esac
@@ -146,15 +148,9 @@ threads=()
 status=0
 for r in "${names[@]}"; do
   out=runs/$r
-  read -ra a <<<"$(args_of "$r")"
+  command "$r" "$train"
   resume=()
-  if [ "${a[0]}" = torch: ]; then
-    cmd=(/usr/bin/python3 "$torch_script" --data "$(data_dir)" "${a[@]:1}")
-    [ -f "$out/last.pt" ] && resume=(--resume)
-  else
-    cmd=("$train" "${a[@]}")
-    [ -f "$out/last.ckpt" ] && resume=(--resume)
-  fi
+  [ -f "$out/$checkpoint" ] && resume=(--resume)
   echo "== $r: ${cmd[*]} --out $out ${resume[*]}"
   start=$(date +%s)
   if "${cmd[@]}" "${threads[@]}" --out "$out" "${resume[@]}"; then

@@ -128,9 +128,10 @@ print(f"resnet20 (PyTorch {torch.__version__}, {count} parameters), {len(xtr)} t
       f" {args.epochs} epochs of {steps} steps, {args.threads} threads", flush=True)
 header = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n"
 step, first = 0, 1
+# what a resumed run must share with the run it continues
+settings = {k: getattr(args, k) for k in ("epochs", "seed", "limit_train", "limit_test")}
 if args.resume:
     state = torch.load(last)
-    settings = {k: getattr(args, k) for k in ("epochs", "seed", "limit_train", "limit_test")}
     if state["settings"] != settings:
         sys.exit(f"torch_resnet20_train: --resume: {last} was written with {state['settings']}, not {settings}")
     net.load_state_dict(state["net"])
@@ -169,7 +170,7 @@ for epoch in range(first, args.epochs + 1):
         loss = F.cross_entropy(out, target)
         opt.zero_grad()
         loss.backward()
-        norm_sum += math.sqrt(sum(float((p.grad * p.grad).sum()) for p in net.parameters()))
+        norm_sum += float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in net.parameters()])))
         opt.step()
         step += 1
         loss_sum += loss.item() * len(idx)
@@ -190,7 +191,7 @@ for epoch in range(first, args.epochs + 1):
         f.write(row + "\n")
     torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(), "step": step, "epoch": epoch,
-                "settings": {k: getattr(args, k) for k in ("epochs", "seed", "limit_train", "limit_test")}},
+                "settings": settings},
                last + ".tmp")
     os.replace(last + ".tmp", last)
     print(f"epoch {epoch}: train loss {loss_sum / len(xtr):.4f} accuracy {correct / len(xtr):.4f}, "

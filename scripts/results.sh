@@ -45,10 +45,14 @@ acc() {
   fi
   pct "$(field "$r" 5)"
 }
+# epoch_seconds NAME...: "min / median / max s" of the epochs of these runs (the seconds column).
+epoch_seconds() {
+  local n
+  for n in "$@"; do [ -f "runs/$n/metrics.csv" ] && awk -F, 'NR > 1 { print $8 }' "runs/$n/metrics.csv"; done | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f / %.1f / %.1f s", v[1], (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[NR] }'
+}
 # nonfinite NAME [EPOCH]: the epochs (up to EPOCH) with a non-finite gradient (diverged = 1).
 nonfinite() { awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) && $10 == 1 { d++ } END { print d + 0 }' "runs/$1/metrics.csv"; }
-epochs_of() { [ -f "runs/$1/metrics.csv" ] && tail -1 "runs/$1/metrics.csv" | cut -d, -f1 || echo 0; }
-command_of() { scripts/reproduce.sh --print "$1"; }
 
 ablation() {
   echo "### The ablation, 30 epochs"
@@ -112,6 +116,8 @@ leave_one_out() {
     fi
     echo "| \`$n\` | $(field "$r" 1) | **$(acc "$n")** | $d | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
   done
+  echo
+  echo "Epoch times of the 10-epoch runs (min / median / max): $(epoch_seconds $short_runs)"
   echo
   if [ "$charts" = 1 ] && [ -f runs/best-full/metrics.csv ]; then
     "$plot" --out "$out/best-full.svg" --title "cnn-bn, recipe full" "full, 30 epochs=runs/best-full/metrics.csv"
@@ -180,20 +186,20 @@ short() {
 
 # resnet_rows NAME:LABEL:EPOCHS...: one table row per run (typenet or PyTorch metrics.csv).
 resnet_rows() {
-  echo "| run | epochs | test accuracy | best (epoch) | first >= 90% | train accuracy | wall time |"
-  echo "|---|---:|---:|---:|---|---:|---|"
+  echo "| run | epochs | test accuracy | best (epoch) | first >= 90% | train accuracy | wall time | epoch min / median / max |"
+  echo "|---|---:|---:|---:|---|---:|---|---|"
   local spec n label planned r first90
   for spec in "$@"; do
     IFS=: read -r n label planned <<<"$spec"
     r=$(row "$n")
-    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | | not run | | | | |"; continue; fi
+    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | | not run | | | | | |"; continue; fi
     first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' "runs/$n/metrics.csv")
     if [ -n "$first90" ]; then first90="epoch $first90, after $(hms "$(wall "$n" "$first90")")"
     elif [ "$(field "$r" 1)" = "$planned" ]; then first90="never"
     else first90="not yet"; fi
     echo "| $label (\`runs/$n\`) | $(field "$r" 1) of $planned | **$(acc "$n")** |" \
          "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "runs/$n/metrics.csv") |" \
-         "$first90 | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") |"
+         "$first90 | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") | $(epoch_seconds "$n") |"
   done
   echo
 }
@@ -204,6 +210,14 @@ resnet_rows() {
 resnet_pair() {
   local epochs=$1 ours=$2 theirs=$3 chart=$4 title=$5 a=()
   resnet_rows "$ours:typenet:$epochs" "$theirs:PyTorch:$epochs"
+  if [ -n "$(row "$ours")" ] && [ -n "$(row "$theirs")" ]; then
+    # training loss epoch by epoch: the largest relative gap, over all epochs both have and the last three
+    awk -F, 'FNR == 1 { f++; next } f == 1 { a[$1] = $2; next }
+             ($1 in a) { g = a[$1] / $2 - 1; if (g < 0) g = -g; gap[$1] = g; if ($1 > last) last = $1 }
+             END { for (e in gap) { if (gap[e] > all) all = gap[e]; if (e > last - 3 && gap[e] > end) end = gap[e] }
+                   printf "Training loss, typenet against PyTorch: largest relative gap %.2f%% (last three epochs: %.2f%%)\n\n", 100 * all, 100 * end }' \
+      "runs/$ours/metrics.csv" "runs/$theirs/metrics.csv"
+  fi
   [ -n "$(row "$ours")" ] && a+=("typenet=runs/$ours/metrics.csv")
   [ -n "$(row "$theirs")" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
   if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then

@@ -211,11 +211,14 @@ resnet_pair() {
   local epochs=$1 ours=$2 theirs=$3 chart=$4 title=$5 a=()
   resnet_rows "$ours:typenet:$epochs" "$theirs:PyTorch:$epochs"
   if [ -n "$(row "$ours")" ] && [ -n "$(row "$theirs")" ]; then
-    # training loss epoch by epoch: the largest relative gap, over all epochs both have and the last three
-    awk -F, 'FNR == 1 { f++; next } f == 1 { a[$1] = $2; next }
-             ($1 in a) { g = a[$1] / $2 - 1; if (g < 0) g = -g; gap[$1] = g; if ($1 > last) last = $1 }
+    # training loss epoch by epoch: the largest relative gap, over all epochs both have and the last
+    # three of them; and the test accuracies at the last epoch both have (a run in progress is
+    # compared at its own epoch, not against the other's end)
+    awk -F, 'FNR == 1 { f++; next } f == 1 { a[$1] = $2; t[$1] = $5; next }
+             ($1 in a) { g = a[$1] / $2 - 1; if (g < 0) g = -g; gap[$1] = g; if ($1 > last) { last = $1; u = $5 } }
              END { for (e in gap) { if (gap[e] > all) all = gap[e]; if (e > last - 3 && gap[e] > end) end = gap[e] }
-                   printf "Training loss, typenet against PyTorch: largest relative gap %.2f%% (last three epochs: %.2f%%)\n\n", 100 * all, 100 * end }' \
+                   printf "Training loss, typenet against PyTorch, over the %d epochs both have: largest relative gap %.2f%% (last three: %.2f%%)\n", last, 100 * all, 100 * end
+                   printf "Test accuracy at epoch %d: typenet %.2f%%, PyTorch %.2f%%\n\n", last, 100 * t[last], 100 * u }' \
       "runs/$ours/metrics.csv" "runs/$theirs/metrics.csv"
   fi
   [ -n "$(row "$ours")" ] && a+=("typenet=runs/$ours/metrics.csv")

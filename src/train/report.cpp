@@ -183,9 +183,11 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                   const std::string& xlabel = "epoch", bool log_x = false) {
     double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
     std::vector<double> values;
+    bool whole_x = true;  // epochs, batch sizes: ticks at whole numbers only
     for (const auto& s : all)
         for (auto [x, y] : s.points) {
             xmin = std::min(xmin, x), xmax = std::max(xmax, x);  // the x axis spans the points not drawn too
+            whole_x = whole_x && x == std::floor(x);
             if (!std::isfinite(y)) continue;
             values.push_back(y);
             ymin = std::min(ymin, y), ymax = std::max(ymax, y);
@@ -216,9 +218,9 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     const double ystep = tick_step(ymin, ymax, 5, false);
     ymax = std::ceil(ymax / ystep - 1e-9) * ystep;
     ymin = std::floor(ymin / ystep + 1e-9) * ystep;
-    // x keeps the data's range (the first epoch at the left edge), ticks at its round values;
-    // epochs are whole numbers, a swept value need not be
-    const double xstep = tick_step(xmin, xmax, 6, xlabel == "epoch");
+    // x keeps the data's range (the first epoch at the left edge), ticks at its round values,
+    // whole ones when every x is whole (a swept momentum is not)
+    const double xstep = tick_step(xmin, xmax, 6, whole_x && !log_x);
     const double L = x0 + 60, R = x0 + w - 10, T = y0 + 30, B = y0 + h - 40;
     auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
     auto Y = [&](double y) { return B - (std::min(y, ymax) - ymin) / (ymax - ymin) * (B - T); };

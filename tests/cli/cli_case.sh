@@ -169,6 +169,10 @@ case $case_name in
     expect 0 "" -- "$plot" --sweep m --linear --out "$work/linear.svg" --title m a@0.01=$m a@0.5=$m b@0.2=$m
     chart_layout "$work/linear.svg" 4
     grep -q "text-anchor='middle' font-size='11'>0.1<" "$work/linear.svg" || fail "linear sweep: no x label at 0.1"
+    # a linear sweep over whole values (say, a count): x labels at whole numbers only, not at 1.2
+    expect 0 "" -- "$plot" --sweep n --linear --out "$work/whole.svg" --title n a@1=$m a@2=$m
+    grep -q "text-anchor='middle' font-size='11'>2<" "$work/whole.svg" || fail "whole sweep: no x label at 2"
+    grep -q "text-anchor='middle' font-size='11'>1.2<" "$work/whole.svg" && fail "whole sweep: an x label at 1.2"
     expect 2 "'inf' is not a number" -- "$plot" --sweep m --linear --out "$work/x.svg" a@inf=$m
     # a diverged run in a sweep: the legend names the swept value, not its logarithm
     expect 0 "" -- "$plot" --sweep lr --out "$work/sweepnan.svg" --title lr a@0.01=$m a@0.5="$work/nan.csv"

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Measure the traces JPEG compression left in a CIFAR-10 binary copy.
 
-    /usr/bin/python3 bench/cifar_jpeg_traces.py [DATA_DIR]
+    /usr/bin/python3 bench/cifar_jpeg_traces.py DATA_DIR
 
-DATA_DIR holds data_batch_1.bin ... test_batch.bin (default: as typenet-train finds it). The copy in
+DATA_DIR holds data_batch_1.bin ... test_batch.bin. The copy in
 ../shared/data/cifar10 was decoded from one JPEG per image; this prints two ratios per file that are
 about 1.00 for images that never went through JPEG (nothing in a photograph prefers an 8-pixel grid
 or pixel pairs) and grow with the compression:
@@ -27,13 +27,10 @@ import numpy as np
 
 
 def data_dir():
-    if len(sys.argv) > 1:
-        return sys.argv[1]
-    for d in (os.environ.get("TYPENET_DATA", ""), "data/cifar-10-batches-bin",
-              "../shared/data/cifar10/cifar-10-batches-bin"):
-        if d and os.path.isfile(os.path.join(d, "test_batch.bin")):
-            return d
-    sys.exit("cifar_jpeg_traces: no CIFAR-10 folder (give one, or set TYPENET_DATA)")
+    # the folder is given, as to the PyTorch twin's --data: typenet-train's search order is not written again here
+    if len(sys.argv) != 2 or not os.path.isfile(os.path.join(sys.argv[1], "test_batch.bin")):
+        sys.exit("usage: cifar_jpeg_traces.py DATA_DIR (the folder holding data_batch_1.bin ... test_batch.bin)")
+    return sys.argv[1]
 
 
 def planes(path):

@@ -208,9 +208,10 @@ resnet_rows() {
 # PyTorch twin (bench/torch_resnet20_train.py, the same recipe on the same data), and their
 # overlay: what the implementation costs, apart from what the data costs.
 resnet_pair() {
-  local epochs=$1 ours=$2 theirs=$3 chart=$4 title=$5 a=()
+  local epochs=$1 ours=$2 theirs=$3 chart=$4 title=$5 a=() have_ours have_theirs
   resnet_rows "$ours:typenet:$epochs" "$theirs:PyTorch:$epochs"
-  if [ -n "$(row "$ours")" ] && [ -n "$(row "$theirs")" ]; then
+  have_ours=$(row "$ours") have_theirs=$(row "$theirs")
+  if [ -n "$have_ours" ] && [ -n "$have_theirs" ]; then
     # training loss epoch by epoch: the largest relative gap, over all epochs both have and the last
     # three of them; and the test accuracies at the last epoch both have (a run in progress is
     # compared at its own epoch, not against the other's end)
@@ -221,8 +222,8 @@ resnet_pair() {
                    printf "Test accuracy at epoch %d: typenet %.2f%%, PyTorch %.2f%%\n\n", last, 100 * t[last], 100 * u }' \
       "runs/$ours/metrics.csv" "runs/$theirs/metrics.csv"
   fi
-  [ -n "$(row "$ours")" ] && a+=("typenet=runs/$ours/metrics.csv")
-  [ -n "$(row "$theirs")" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
+  [ -n "$have_ours" ] && a+=("typenet=runs/$ours/metrics.csv")
+  [ -n "$have_theirs" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
   if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
     "$plot" --out "$out/$chart" --title "$title" "${a[@]}"
     echo "chart: $out/$chart"

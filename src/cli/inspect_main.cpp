@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         for (const auto& [k, v] : ck.metadata)
             if (v.size() <= 80) std::printf("  %s = %s\n", k.c_str(), v.c_str());
         for (const auto& t : ck.tensors) {
-            if (t.dtype == 8) summarise<double>(t);
+            if (t.dtype == sizeof(double)) summarise<double>(t);  // dtype: bytes per element
             else summarise<float>(t);
         }
     } catch (const std::exception& e) {

@@ -204,6 +204,21 @@ resnet_rows() {
   echo
 }
 
+# late_run NAME LABEL: what the last quarter of a run did (from epoch 3/4 of its last on: test
+# accuracy at both ends, the test loss's range, training loss at both ends), and the epochs that
+# took over twice its median epoch (the ones a shared machine or a stop of the session stretched).
+late_run() {
+  local med
+  read -r _ _ med _ <<<"$(epoch_seconds "$1")"
+  awk -F, -v label="$2" -v med="$med" '
+    NR > 1 { n++; e[n] = $1; trl[n] = $2; tel[n] = $4; tea[n] = $5
+             if ($8 > 2 * med) slow = slow sprintf("%s%d (%.0f s)", slow == "" ? "" : ", ", $1, $8) }
+    END { for (i = 1; e[i] < int(3 * e[n] / 4); i++);
+          lo = hi = tel[i]; for (j = i + 1; j <= n; j++) { if (tel[j] < lo) lo = tel[j]; if (tel[j] > hi) hi = tel[j] }
+          printf "%s, epochs %d-%d: test accuracy %.2f%% to %.2f%%, test loss %.2f-%.2f, training loss %.2f to %.2f\n", label, e[i], e[n], 100 * tea[i], 100 * tea[n], lo, hi, trl[i], trl[n]
+          printf "%s, epochs over twice the median epoch (%.1f s): %s\n", label, med, slow == "" ? "none" : slow }' "runs/$1/metrics.csv"
+}
+
 # resnet_pair EPOCHS TYPENET_RUN TORCH_RUN CHART TITLE: the table of a typenet run and its
 # PyTorch twin (bench/torch_resnet20_train.py, the same recipe on the same data), and their
 # overlay: what the implementation costs, apart from what the data costs.
@@ -222,6 +237,9 @@ resnet_pair() {
                    printf "Test accuracy at epoch %d: typenet %.2f%%, PyTorch %.2f%%\n\n", last, 100 * t[last], 100 * u }' \
       "runs/$ours/metrics.csv" "runs/$theirs/metrics.csv"
   fi
+  [ -n "$have_ours" ] && late_run "$ours" typenet
+  [ -n "$have_theirs" ] && late_run "$theirs" PyTorch
+  [ -n "$have_ours$have_theirs" ] && echo
   [ -n "$have_ours" ] && a+=("typenet=runs/$ours/metrics.csv")
   [ -n "$have_theirs" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
   if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then

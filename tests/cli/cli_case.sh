@@ -106,7 +106,20 @@ case $case_name in
       bash scripts/reproduce.sh --print torch-resnet20
     [ "$(bash scripts/reproduce.sh --print lr-headroom | wc -l)" -eq 8 ] || fail "lr-headroom should hold 8 runs"
     expect 2 "unknown run or group 'nope'" -- bash scripts/reproduce.sh nope
-    expect 2 "results.sh: unknown group 'nope'" -- bash scripts/results.sh nope ;;
+    expect 2 "results.sh: unknown group 'nope'" -- bash scripts/results.sh nope
+    # What results.sh prints of a run's last quarter and its stretched epochs, on a run whose answers
+    # are known: 8 epochs, so the quarter is epochs 6-8; its lowest test loss is mid-quarter, epoch 5's
+    # higher one is outside it; the median epoch is 80 s, so only epoch 3 (400 s) is over twice it.
+    mkdir -p "$work/tree/scripts" "$work/tree/runs/resnet20" && cp scripts/results.sh "$work/tree/scripts/"
+    { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
+      echo "1,2.0,0.2,1.9,0.30,1,0.1,80,600,0";   echo "2,1.5,0.4,1.4,0.45,1,0.1,80,600,0"
+      echo "3,1.0,0.5,1.1,0.55,1,0.1,400,120,0";  echo "4,0.8,0.6,0.9,0.62,1,0.1,81,600,0"
+      echo "5,0.6,0.7,0.8,0.66,1,0.1,79,600,0";   echo "6,0.4,0.8,0.72,0.70,1,0.1,82,600,0"
+      echo "7,0.3,0.9,0.69,0.71,1,0.1,80,600,0";  echo "8,0.2,0.95,0.75,0.7234,1,0.1,80,600,0"; } > "$work/tree/runs/resnet20/metrics.csv"
+    expect 0 "^typenet, epochs 6-8: test accuracy 70.00% to 72.34%, test loss 0.69-0.75, training loss 0.40 to 0.20$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" resnet20
+    expect 0 "^typenet, epochs over twice the median epoch \(80.0 s\): 3 \(400 s\)$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" resnet20 ;;
   recipes)
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).

@@ -23,7 +23,10 @@ It reads only; PyTorch's peer is not needed, only numpy (Debian's python3-numpy)
 import os
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:
+    sys.exit(f"cifar_jpeg_traces: {e}: this probe needs NumPy (scripts/setup.sh python3-numpy)")
 
 
 def data_dir():

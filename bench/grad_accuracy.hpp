@@ -1,0 +1,183 @@
+// bench/grad_accuracy.hpp - one training step of a network in float32 on the fast kernels
+// against the same step in double on the reference kernels, on identical weights and inputs.
+//
+// Used by typenet-grad-accuracy (bench/grad_accuracy.cpp, the measurements of docs/numerics.md)
+// and by tests/test_float_vs_double_*.cpp. Relative error everywhere = ||a - b||_2 / ||b||_2,
+// b the double result (the figure the PyTorch oracle of the issue reports too).
+//
+// Kinks. A ReLU or max-pool network's gradient is only piecewise continuous in the weights and
+// inputs: a forward error that moves a pre-activation across 0, or reorders a max-pool window,
+// switches a unit's whole gradient on or off. At the sizes of the CIFAR models (10^6 - 10^7
+// ReLU units per batch) a forward error of 1e-6 (float32, Winograd) crosses a few such kinks
+// in most batches and moves the gradients by 1e-4 - 1e-2 relative, with no arithmetic error in
+// the backward pass at all. Two tools separate that from the arithmetic:
+//   - perturb > 0 (the kink control): the "float" side is the double network itself, its
+//     weights multiplied by (1 + perturb N(0, 1)): what a forward error of that size does to
+//     the gradient with no float32 arithmetic anywhere;
+//   - smooth<Net>: the same network with every ReLU replaced by the identity and every max pool
+//     by an average pool of the same window. The same shapes, the same convolution, batch-norm,
+//     pooling and dense kernels, chunks, tiles and reductions (all but the ReLU mask, which does
+//     no arithmetic and is checked bit for bit by test_kernels), and no kink anywhere: float32
+//     against double on it measures the arithmetic alone, and can be held to a tight bound.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typenet/kernels.hpp"
+#include "typenet/loss.hpp"
+#include "typenet/models.hpp"
+#include "typenet/net.hpp"
+#include "typenet/rng.hpp"
+
+namespace typenet::numerics {
+
+// ---- smooth<Net>: the kink-free twin ------------------------------------------------------------
+template <class Spec> struct smooth_spec { using type = Spec; };  // flatten, global_avg_pool, input
+template <class Spec> using smooth_t = typename smooth_spec<Spec>::type;
+template <std::size_t I, std::size_t O, std::size_t K, std::size_t S, class P, class A, class E>
+struct smooth_spec<conv_bn<I, O, K, S, P, A, E>> { using type = conv_bn<I, O, K, S, P, identity, E>; };
+template <std::size_t I, std::size_t O, std::size_t K, std::size_t S, class P, class A, class B>
+struct smooth_spec<conv2d<I, O, K, S, P, A, B>> { using type = conv2d<I, O, K, S, P, identity, B>; };
+template <std::size_t I, std::size_t O, class A> struct smooth_spec<dense<I, O, A>> { using type = dense<I, O, identity>; };
+template <std::size_t W, std::size_t S> struct smooth_spec<max_pool<W, S>> { using type = avg_pool<W, S>; };
+template <std::size_t N, class S> struct smooth_spec<repeat<N, S>> { using type = repeat<N, smooth_t<S>>; };
+template <class... S> struct smooth_spec<branch<S...>> { using type = branch<smooth_t<S>...>; };
+template <class M, class Sh, class A> struct smooth_spec<residual<M, Sh, A>> {
+    using type = residual<smooth_t<M>, smooth_t<Sh>, identity>;
+};
+template <class Net> struct smooth_net;
+template <class T, class In, class... S> struct smooth_net<basic_net<T, In, S...>> {
+    using type = basic_net<T, In, smooth_t<S>...>;
+};
+template <class Net> using smooth = typename smooth_net<Net>::type;
+
+// ---- one training step --------------------------------------------------------------------------
+struct step_setup {
+    std::size_t batch = 32;
+    std::uint64_t seed = 1;      // weights (typenet's initialisation), images, labels
+    bool random_affine = true;   // batch-norm gamma in [0.5, 1.5], beta in [-0.5, 0.5] (not 1, 0)
+    double perturb = 0;          // > 0: weights multiplied by (1 + perturb N(0, 1)) (kink control)
+};
+
+// Everything a step produces, in double: train-mode logits and loss, dL/d(input), every
+// parameter gradient (concatenated, with each tensor's name and size), the running statistics
+// after the step, and the eval-mode logits of the same images afterwards.
+struct step_values {
+    std::vector<double> logits, input_grad, grads, states, eval_logits;
+    double loss = 0;
+    std::vector<std::string> names;
+    std::vector<std::size_t> sizes;
+};
+
+// The float32 network's initial weights for setup.seed (with the random affine parameters):
+// float values, so every network of either scalar can take them exactly.
+template <class FloatNet>
+std::vector<double> initial_weights(const step_setup& s) {
+    auto net = std::make_unique<FloatNet>(s.seed);
+    using T = typename FloatNet::value_type;
+    rng g(s.seed * 7919 + 17);
+    std::vector<double> w;
+    net->for_each_parameter([&](parameter_view<T> p) {
+        const bool gamma = p.name.ends_with(".gamma"), beta = p.name.ends_with(".beta");
+        for (auto& v : p.value) {
+            if (s.random_affine && gamma) v = T(float(g.uniform(0.5, 1.5)));
+            if (s.random_affine && beta) v = T(float(g.uniform(-0.5, 0.5)));
+            w.push_back(double(v));
+        }
+    });
+    return w;
+}
+
+template <class Net>
+step_values run_step(const std::vector<double>& weights, const step_setup& s) {
+    using T = typename Net::value_type;
+    auto net = std::make_unique<Net>(s.seed);
+    rng g(s.seed * 104729 + 3);
+    std::size_t k = 0;
+    net->for_each_parameter([&](parameter_view<T> p) {
+        for (auto& v : p.value) {
+            const double w = weights.at(k++);
+            v = T(s.perturb > 0 ? w * (1 + s.perturb * g.normal()) : w);
+        }
+    });
+    typename Net::input_tensor x(s.batch);
+    std::vector<std::int32_t> labels(s.batch);
+    rng data(s.seed * 15485863 + 5);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = T(float(data.normal()));
+    for (auto& l : labels) l = std::int32_t(data.below(Net::output_shape::size));
+
+    step_values r;
+    const softmax_cross_entropy ce;
+    net->train();
+    net->zero_grad();
+    const auto& y = net->forward(x);
+    r.logits.assign(y.data(), y.data() + y.size());
+    tensor<T, typename Net::output_shape> dz(s.batch);
+    r.loss = ce.loss_and_gradient(y, labels, dz);
+    const auto& dx = net->backward(dz);
+    r.input_grad.assign(dx.data(), dx.data() + dx.size());
+    net->for_each_parameter([&](parameter_view<T> p) {
+        r.grads.insert(r.grads.end(), p.gradient.begin(), p.gradient.end());
+        r.names.emplace_back(p.name);
+        r.sizes.push_back(p.gradient.size());
+    });
+    net->for_each_state([&](state_view<T> st) { r.states.insert(r.states.end(), st.value.begin(), st.value.end()); });
+    net->eval();
+    const auto& e = net->forward(x);
+    r.eval_logits.assign(e.data(), e.data() + e.size());
+    return r;
+}
+
+// ---- errors --------------------------------------------------------------------------------------
+inline double rel_error(const double* a, const double* b, std::size_t n) {
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(a[i])) return INFINITY;
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+inline double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() ? rel_error(a.data(), b.data(), a.size()) : INFINITY;
+}
+
+struct tensor_error {
+    std::string name;
+    double rel;
+};
+struct step_error {
+    double logits, loss, running_stats, eval_logits, input_grad, param_grads;
+    std::vector<tensor_error> tensors;  // per parameter tensor, in the network's order
+    const tensor_error* worst() const {
+        const tensor_error* w = nullptr;
+        for (const auto& t : tensors)
+            if (!w || !(t.rel <= w->rel)) w = &t;
+        return w;
+    }
+};
+
+inline step_error compare(const step_values& a, const step_values& ref) {
+    step_error e{rel_error(a.logits, ref.logits),
+                 std::isfinite(a.loss) ? std::abs(a.loss - ref.loss) / std::abs(ref.loss) : INFINITY,
+                 rel_error(a.states, ref.states),
+                 rel_error(a.eval_logits, ref.eval_logits),
+                 rel_error(a.input_grad, ref.input_grad),
+                 rel_error(a.grads, ref.grads),
+                 {}};
+    std::size_t o = 0;
+    for (std::size_t t = 0; t < ref.sizes.size(); ++t) {
+        e.tensors.push_back({ref.names[t], a.grads.size() == ref.grads.size()
+                                               ? rel_error(a.grads.data() + o, ref.grads.data() + o, ref.sizes[t])
+                                               : INFINITY});
+        o += ref.sizes[t];
+    }
+    return e;
+}
+
+}  // namespace typenet::numerics

@@ -1,6 +1,7 @@
 #include "typenet/train/config.hpp"
 
 #include "typenet/init.hpp"
+#include "typenet/train/escape.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -82,21 +83,6 @@ std::string fmt_double(double v) {
     return buf;
 }
 }  // namespace
-
-std::string json_string(const std::string& s) {
-    std::string o(1, '"');
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            o += buf;
-            continue;
-        }
-        o += c;
-    }
-    return o += '"';
-}
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
     std::string milestones;

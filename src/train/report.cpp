@@ -1,7 +1,7 @@
 #include "typenet/train/report.hpp"
 
 #include "typenet/train/build_info.hpp"
-#include "typenet/train/config.hpp"  // json_string
+#include "typenet/train/escape.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,6 @@
-// Text into JSON and SVG: json_string and xml_escape (typenet/train/escape.hpp). The expected
-// strings are spelled out here, not computed with the functions under test.
+// Text into JSON and SVG: json_string and xml_escape (typenet/train/escape.hpp), and the places
+// that use them (the SVG charts). The expected strings are spelled out here, not
+// computed with the functions under test.
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -7,12 +8,37 @@
 #include <vector>
 
 #include "typenet/train/escape.hpp"
+#include "typenet/train/report.hpp"
 
 using namespace typenet::train;
 
 namespace {
 const std::string fffd = "\xEF\xBF\xBD";                     // U+FFFD, the replacement character
 const std::string utf8 = "\xC2\xB5 \xE2\x80\x94 \xF0\x9F\x99\x82 \xE6\x97\xA5";  // µ — 🙂 日
+
+// Every & in an XML document starts an entity or character reference, and every < starts a
+// tag or a closing tag (a crude check; tests/cli/cli_case.sh escape parses the tools' SVGs with
+// a real XML parser).
+bool ampersands_and_brackets_escaped(const std::string& svg) {
+    for (std::size_t i = svg.find('&'); i != std::string::npos; i = svg.find('&', i + 1)) {
+        bool ok = false;
+        for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"})
+            ok = ok || svg.compare(i, std::string(e).size(), e) == 0;
+        if (!ok) return false;
+    }
+    for (std::size_t i = svg.find('<'); i != std::string::npos; i = svg.find('<', i + 1)) {
+        const char c = i + 1 < svg.size() ? svg[i + 1] : ' ';
+        if (!((c >= 'a' && c <= 'z') || c == '/')) return false;
+    }
+    return true;
+}
+
+std::vector<epoch_metrics> two_epochs() {
+    epoch_metrics a, b;
+    a.epoch = 1, a.train_loss = 2.0, a.test_loss = 1.9, a.train_accuracy = 0.2, a.test_accuracy = 0.3;
+    b.epoch = 2, b.train_loss = 1.5, b.test_loss = 1.4, b.train_accuracy = 0.4, b.test_accuracy = 0.45;
+    return {a, b};
+}
 }  // namespace
 
 TEST_CASE("xml_escape: the five markup characters become the predefined entities") {
@@ -67,4 +93,26 @@ TEST_CASE("json_string: quotes, backslashes and control characters escaped, noth
     CHECK(json_string("a,b\tc\nd\re") == "\"a,b\\u0009c\\u000ad\\u000de\"");
     CHECK(json_string(std::string("\0\x1F\x7F", 3)) == "\"\\u0000\\u001f\x7F\"");
     CHECK(json_string("") == "\"\"");
+}
+
+TEST_CASE("SVG charts: titles, labels and the swept value's name are escaped") {
+    const std::string title = "BN & <no BN> \"q\" 'a', b\n" + utf8;
+    const std::string escaped = "BN &amp; &lt;no BN&gt; &quot;q&quot; &apos;a&apos;, b&#10;" + utf8;
+    const auto rows = two_epochs();
+
+    const std::string overlay = overlay_svg({{"a&b", rows}, {"<c>", rows}}, title);
+    CHECK(overlay.find("<title>" + escaped + "</title>") != std::string::npos);
+    CHECK(overlay.find(">" + escaped + ": loss</text>") != std::string::npos);
+    CHECK(overlay.find(">a&amp;b train</text>") != std::string::npos);
+    CHECK(overlay.find(">&lt;c&gt; test</text>") != std::string::npos);
+    CHECK(ampersands_and_brackets_escaped(overlay));
+
+    const std::string curves = curves_svg(rows, title);
+    CHECK(curves.find("<title>" + escaped + "</title>") != std::string::npos);
+    CHECK(ampersands_and_brackets_escaped(curves));
+
+    const std::string sweep = sweep_svg({{"x<y", 0.1, rows}, {"x<y", 1.0, rows}}, title, "lr & <wd>", true);
+    CHECK(sweep.find(">lr &amp; &lt;wd&gt; (log scale)</text>") != std::string::npos);
+    CHECK(sweep.find(">x&lt;y</text>") != std::string::npos);
+    CHECK(ampersands_and_brackets_escaped(sweep));
 }

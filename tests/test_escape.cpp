@@ -1,5 +1,5 @@
 // Text into JSON and SVG: json_string and xml_escape (typenet/train/escape.hpp), and the places
-// that use them (the SVG charts). The expected strings are spelled out here, not
+// that use them (the SVG charts, config.json). The expected strings are spelled out here, not
 // computed with the functions under test.
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "typenet/train/config.hpp"
 #include "typenet/train/escape.hpp"
 #include "typenet/train/report.hpp"
 
@@ -115,4 +116,21 @@ TEST_CASE("SVG charts: titles, labels and the swept value's name are escaped") {
     CHECK(sweep.find(">lr &amp; &lt;wd&gt; (log scale)</text>") != std::string::npos);
     CHECK(sweep.find(">x&lt;y</text>") != std::string::npos);
     CHECK(ampersands_and_brackets_escaped(sweep));
+}
+
+TEST_CASE("config.json: text values are JSON strings, numbers stay numbers") {
+    train_config c = recipe("baseline");
+    // (std::string(...): g++ 12 warns falsely, -Wrestrict, on assigning a 1-character literal)
+    c.model = std::string("-");  // made of a number's characters, but no number
+    c.init = std::string("1e");
+    c.recipe = std::string("a \"b\" <c>");
+    const std::string j = c.to_json();
+    CHECK(j.find("\"model\": \"-\",") != std::string::npos);
+    CHECK(j.find("\"init\": \"1e\",") != std::string::npos);
+    CHECK(j.find("\"recipe\": \"a \\\"b\\\" <c>\",") != std::string::npos);
+    CHECK(j.find("\"lr\": 0.1,") != std::string::npos);
+    CHECK(j.find("\"weight_decay\": 0,") != std::string::npos);
+    CHECK(j.find("\"nesterov\": false,") != std::string::npos);
+    c.optimizer.weight_decay = 1e-5;
+    CHECK(c.to_json().find("\"weight_decay\": 1e-05,") != std::string::npos);
 }

@@ -82,6 +82,27 @@ std::string fmt_double(double v) {
     std::snprintf(buf, sizeof buf, "%.10g", v);
     return buf;
 }
+// v is a number in JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. (Not merely
+// made of digits, signs, dots and e's: "-", "." or "1e" written bare would make config.json
+// unreadable.)
+bool is_json_number(const std::string& v) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t from = i;
+        while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+        return i > from;
+    };
+    if (i < v.size() && v[i] == '-') ++i;
+    if (i < v.size() && v[i] == '0') ++i;
+    else if (!digits()) return false;
+    if (i < v.size() && v[i] == '.' && (++i, !digits())) return false;
+    if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+        ++i;
+        if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == v.size();
+}
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
@@ -127,8 +148,7 @@ std::string train_config::to_json() const {
     const auto pairs = to_pairs();
     for (std::size_t i = 0; i < pairs.size(); ++i) {
         const auto& [k, v] = pairs[i];
-        const bool literal = v == "true" || v == "false" ||
-                             (!v.empty() && v.find_first_not_of("0123456789.eE+-") == std::string::npos && k != "milestones");
+        const bool literal = v == "true" || v == "false" || (is_json_number(v) && k != "milestones");
         (((s += "  \"") += k) += "\": ") += literal ? v : json_string(v);
         s += i + 1 < pairs.size() ? ",\n" : "\n";
     }

@@ -5,7 +5,7 @@
 #   scripts/setup.sh PKG...     these packages instead (e.g. python3-torch for scripts/bench-peers.sh)
 set -euo pipefail
 
-packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2)
+packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2 python3)
 [ $# -gt 0 ] && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do

@@ -51,6 +51,7 @@
 #include "typenet/loss.hpp"
 #include "typenet/models.hpp"
 #include "typenet/optim.hpp"
+#include "typenet/train/escape.hpp"
 
 namespace {
 
@@ -466,19 +467,6 @@ std::string cpu_model_name() {
     return "unknown";
 }
 
-std::string json_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\', o += c;
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            o += buf;
-        } else o += c;
-    }
-    return o;
-}
-
 std::string num(double v, int prec = 4) {
     if (!std::isfinite(v)) return "null";
     std::ostringstream s;
@@ -491,6 +479,8 @@ double gflops_of(double flops_per_image, std::size_t batch, double ms) {
     return ms > 0 ? flops_per_image * double(batch) / (ms * 1e6) : 0;
 }
 
+using typenet::train::json_string;  // every string value of --json goes through it
+
 void print_json(const bench_result& r, const std::optional<peak_result>& peak, const options& o) {
     std::ostringstream s;
     auto phase = [&](const char* key, const phase_result& p, double flops_per_image) {
@@ -502,13 +492,13 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
     };
     s << "{\n";
     s << "  \"tool\": \"typenet-bench\",\n";
-    s << "  \"model\": \"" << json_escape(r.model) << "\",\n";
-    s << "  \"description\": \"" << json_escape(r.description) << "\",\n";
+    s << "  \"model\": " << json_string(r.model) << ",\n";
+    s << "  \"description\": " << json_string(r.description) << ",\n";
     s << "  \"batch\": " << r.batch << ",\n";
     s << "  \"threads\": " << r.threads << ",\n";
-    s << "  \"isa\": \"" << r.isa << "\",\n";
+    s << "  \"isa\": " << json_string(r.isa) << ",\n";
     s << "  \"winograd\": " << (typenet::kernels::winograd() ? "true" : "false") << ",\n";
-    s << "  \"cpu\": \"" << json_escape(cpu_model_name()) << "\",\n";
+    s << "  \"cpu\": " << json_string(cpu_model_name()) << ",\n";
     s << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n";
     s << "  \"warmup\": " << o.warmup << ",\n";
     s << "  \"parameters\": " << r.parameters << ",\n";
@@ -520,8 +510,8 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
     s << "  \"final_loss\": " << num(r.final_loss, 6) << ",\n";
     if (peak)
         s << "  \"peak\": {\"gflops\": " << num(peak->gflops, 2) << ", \"gflops_1thread\": " << num(peak->gflops_1thread, 2)
-          << ", \"threads\": " << peak->threads << ", \"isa\": \"" << peak->isa
-          << "\", \"vector_floats\": " << peak->vector_floats << ", \"accumulators_per_thread\": " << peak->accumulators
+          << ", \"threads\": " << peak->threads << ", \"isa\": " << json_string(peak->isa)
+          << ", \"vector_floats\": " << peak->vector_floats << ", \"accumulators_per_thread\": " << peak->accumulators
           << "},\n";
     else
         s << "  \"peak\": null,\n";
@@ -532,8 +522,8 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
         for (std::size_t i = 0; i < p.layers.size(); ++i) {
             const auto& l = p.layers[i];
             fsum += l.forward_ms, bsum += l.backward_ms, isum += l.infer_ms;
-            s << "      {\"index\": " << l.index << ", \"layer\": \"" << json_escape(l.layer) << "\", \"output\": \""
-              << l.output << "\", \"forward_flops_per_image\": " << l.forward_flops
+            s << "      {\"index\": " << l.index << ", \"layer\": " << json_string(l.layer) << ", \"output\": "
+              << json_string(l.output) << ", \"forward_flops_per_image\": " << l.forward_flops
               << ", \"forward_ms\": " << num(l.forward_ms, 3) << ", \"backward_ms\": " << num(l.backward_ms, 3)
               << ", \"infer_ms\": " << num(l.infer_ms, 3)
               << ", \"forward_gflops\": " << num(gflops_of(double(l.forward_flops), r.batch, l.forward_ms), 2)

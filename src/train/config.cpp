@@ -1,6 +1,7 @@
 #include "typenet/train/config.hpp"
 
 #include "typenet/init.hpp"
+#include "typenet/train/escape.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -81,22 +82,28 @@ std::string fmt_double(double v) {
     std::snprintf(buf, sizeof buf, "%.10g", v);
     return buf;
 }
-}  // namespace
-
-std::string json_string(const std::string& s) {
-    std::string o(1, '"');
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            o += buf;
-            continue;
-        }
-        o += c;
+// v is a number in JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. (Not merely
+// made of digits, signs, dots and e's: "-", "." or "1e" written bare would make config.json
+// unreadable.)
+bool is_json_number(const std::string& v) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t from = i;
+        while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+        return i > from;
+    };
+    if (i < v.size() && v[i] == '-') ++i;
+    if (i < v.size() && v[i] == '0') ++i;
+    else if (!digits()) return false;
+    if (i < v.size() && v[i] == '.' && (++i, !digits())) return false;
+    if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+        ++i;
+        if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+        if (!digits()) return false;
     }
-    return o += '"';
+    return i == v.size();
 }
+}  // namespace
 
 std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const {
     std::string milestones;
@@ -141,8 +148,7 @@ std::string train_config::to_json() const {
     const auto pairs = to_pairs();
     for (std::size_t i = 0; i < pairs.size(); ++i) {
         const auto& [k, v] = pairs[i];
-        const bool literal = v == "true" || v == "false" ||
-                             (!v.empty() && v.find_first_not_of("0123456789.eE+-") == std::string::npos && k != "milestones");
+        const bool literal = v == "true" || v == "false" || (is_json_number(v) && k != "milestones");
         (((s += "  \"") += k) += "\": ") += literal ? v : json_string(v);
         s += i + 1 < pairs.size() ? ",\n" : "\n";
     }

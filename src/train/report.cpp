@@ -1,7 +1,7 @@
 #include "typenet/train/report.hpp"
 
 #include "typenet/train/build_info.hpp"
-#include "typenet/train/config.hpp"  // json_string
+#include "typenet/train/escape.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -225,7 +225,7 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     auto X = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (R - L); };
     auto Y = [&](double y) { return B - (std::min(y, ymax) - ymin) / (ymax - ymin) * (B - T); };
     std::string s;
-    s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + title + "</text>\n";
+    s += "<text x='" + num(x0 + w / 2) + "' y='" + num(y0 + 18) + "' text-anchor='middle' font-size='14'>" + xml_escape(title) + "</text>\n";
     s += "<rect x='" + num(L) + "' y='" + num(T) + "' width='" + num(R - L) + "' height='" + num(B - T) +
          "' fill='none' stroke='#444'/>\n";
     for (long i = 0; i <= 20 && ymin + double(i) * ystep <= ymax + 1e-9 * ystep; ++i) {
@@ -253,10 +253,10 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             s += "<text x='" + num(X(xv)) + "' y='" + num(B + 15) + "' text-anchor='middle' font-size='11'>" +
                  num(std::pow(10.0, xv), "%.3g") + "</text>\n";
     }
-    s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>" + xlabel +
-         (log_x ? " (log scale)" : "") + "</text>\n";
+    s += "<text x='" + num((L + R) / 2) + "' y='" + num(B + 32) + "' text-anchor='middle' font-size='12'>" +
+         xml_escape(xlabel) + (log_x ? " (log scale)" : "") + "</text>\n";
     s += "<text x='" + num(x0 + 14) + "' y='" + num((T + B) / 2) + "' text-anchor='middle' font-size='12' transform='rotate(-90 " +
-         num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + ylabel + "</text>\n";
+         num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + xml_escape(ylabel) + "</text>\n";
     if (clipped)
         s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
              num(ymax, "%.3g") + ")</text>\n";
@@ -279,7 +279,8 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                      ly = y0 + h + 14 + 15 * double(i / lay.columns);
         s += "<line x1='" + num(lx) + "' x2='" + num(lx + 25) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
              "' stroke='" + se.colour + "' stroke-width='2'" + (se.dashed ? " stroke-dasharray='5,4'" : "") + "/>\n";
-        s += "<text x='" + num(lx + 30) + "' y='" + num(ly) + "' font-size='11'>" + se.label + note(se, xlabel, log_x) + "</text>\n";
+        s += "<text x='" + num(lx + 30) + "' y='" + num(ly) + "' font-size='11'>" + xml_escape(se.label + note(se, xlabel, log_x)) +
+             "</text>\n";
     }
     return s;
 }
@@ -287,7 +288,7 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
 std::string document(double w, double h, const std::string& title, const std::string& body) {
     return "<svg xmlns='http://www.w3.org/2000/svg' width='" + num(w) + "' height='" + num(h) + "' viewBox='0 0 " +
            num(w) + " " + num(h) + "' font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n" +
-           "<title>" + title + "</title>\n" + body + "</svg>\n";
+           "<title>" + xml_escape(title) + "</title>\n" + body + "</svg>\n";
 }
 
 series make(const std::string& label, const std::string& colour, bool dashed, const std::vector<epoch_metrics>& rows,

@@ -70,6 +70,56 @@ chart_layout() {
     awk -v b="$bottom" -v h="$height" '$1 <= b + 30 || $1 > h { exit 1 }' || fail "$svg: a legend entry inside the panel or outside the picture"
 }
 
+# python3 programs for the checks below (python3 is one of scripts/setup.sh's packages).
+# svg_texts SVG TEXT...: SVG parses as XML and each TEXT is the whole text of one of its
+# <title> or <text> elements (the text a reader of the chart sees, after XML's unescaping).
+svg_texts_py='
+import sys, xml.dom.minidom
+f, wanted = sys.argv[1], sys.argv[2:]
+d = xml.dom.minidom.parse(f)
+have = {"".join(n.data for n in e.childNodes if n.nodeType == n.TEXT_NODE)
+        for tag in ("title", "text") for e in d.getElementsByTagName(tag)}
+missing = [w for w in wanted if w not in have]
+if missing:
+    sys.exit(f + ": no <title> or <text> reads " + repr(missing) + "; the texts are " + repr(sorted(have)))
+'
+svg_texts() {
+  command -v python3 > /dev/null || fail "python3 is needed to parse the SVGs (scripts/setup.sh installs it)"
+  python3 -c "$svg_texts_py" "$@" || fail "$1 does not parse or lacks a text"
+}
+# Every .svg under a directory parses as XML, every .json as one JSON value and every line of
+# every .jsonl as one (UTF-8; the NaN and Infinity that Python's parser would take are refused).
+well_formed_py='
+import sys, os, json, xml.dom.minidom
+def refuse(c): raise ValueError("not JSON: " + c)
+bad, n = 0, 0
+for root, dirs, files in os.walk(sys.argv[1]):
+    for f in sorted(files):
+        p = os.path.join(root, f)
+        try:
+            if f.endswith(".svg"):
+                xml.dom.minidom.parse(p)
+            elif f.endswith(".json"):
+                json.loads(open(p, "rb").read().decode("utf-8"), parse_constant=refuse)
+            elif f.endswith(".jsonl"):
+                lines = open(p, "rb").read().decode("utf-8").split("\n")
+                if lines[-1]: raise ValueError("the last line does not end with a newline")
+                for line in lines[:-1]:
+                    json.loads(line, parse_constant=refuse)
+            else:
+                continue
+            n += 1
+        except Exception as e:
+            print(p + ": " + str(e), file=sys.stderr)
+            bad += 1
+print(str(n) + " SVG and JSON files checked, " + str(bad) + " do not parse")
+sys.exit(1 if bad else 0)
+'
+well_formed() {
+  command -v python3 > /dev/null || fail "python3 is needed to parse the SVG and JSON outputs (scripts/setup.sh installs it)"
+  python3 -c "$well_formed_py" "$1" || fail "an SVG or JSON output under $1 does not parse"
+}
+
 small="--limit-train 256 --limit-test 128 --batch 64 --quiet"
 
 case $case_name in
@@ -331,6 +381,32 @@ case $case_name in
     nobn=$(last kaiming-normal-cnn-nobn 2) diverged=$(last kaiming-normal-cnn-nobn 10)
     [ "$diverged" = 1 ] || awk -v l="$nobn" 'BEGIN { exit !(l > 2.2026 && l < 2.4026) }' ||
       fail "cnn-nobn (He init) learned at lr 0.1 (loss $nobn)" ;;
+  escape)
+    # User text in every place typenet-plot takes it (the title, the run labels, a sweep's name)
+    # holding XML's markup characters, commas, a newline, a tab, UTF-8, a control character and
+    # a byte that is not UTF-8: the SVG parses and a reader gets the text back (the control
+    # character and the stray byte as U+FFFD). No data set needed: a metrics.csv written here.
+    m=$work/metrics.csv
+    { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
+      echo "1,2.0,0.2,1.9,0.30,1,0.1,80,600,0"; echo "2,1.5,0.4,1.4,0.45,1,0.1,80,600,0"; } > "$m"
+    awk -F, 'BEGIN { OFS = "," } NR == 3 { $2 = "nan" } { print }' "$m" > "$work/nan.csv"
+    title=$'BN & <no BN> "q" \'a\', b\nsecond line\tµ — 🙂'
+    a=$'a&b\n"x", \'y\'' b='<c> µ—🙂' c=$'ctl\x01 lat\xb5'
+    expect 0 "" -- "$plot" --out "$work/overlay.svg" --title "$title" "$a=$m" "$b=$m" "$c=$m"
+    svg_texts "$work/overlay.svg" "$title" "$title: loss" "$title: test accuracy" "$a train" "$a test" "$b train" \
+      "$b test" $'ctl\xef\xbf\xbd lat\xef\xbf\xbd train'
+    sweep=$'lr & <wd>, "m"'
+    expect 0 "" -- "$plot" --sweep "$sweep" --out "$work/sweep.svg" --title "$title" "$b@0.1=$m" "$b@0.5=$work/nan.csv" "$a@0.2=$m"
+    svg_texts "$work/sweep.svg" "$title" "$title: final test accuracy" "$sweep (log scale)" "$a" \
+      "$b (not finite from $sweep 0.5)"
+    expect 0 "" -- "$plot" --sweep "$sweep" --linear --out "$work/linear.svg" --title "$title" "$b@0.1=$m" "$a@0.2=$m"
+    svg_texts "$work/linear.svg" "$sweep"
+    # typenet-bench --json: every string in it (model, description, CPU name, layers) a JSON string
+    "$bin/typenet-bench" --model cnn-bn --batch 2 --steps 1 --warmup 0 --no-peak --profile --json > "$work/bench.json" ||
+      fail "typenet-bench --json failed" ;;
   *) fail "unknown case" ;;
 esac
+# Whatever the case, every SVG, JSON and JSON-lines file it left behind parses (curves.svg,
+# config.json, metrics.jsonl and invocations.jsonl of its runs, its charts).
+well_formed "$work"
 echo "PASS [$case_name]"

@@ -75,9 +75,6 @@ std::vector<std::string> recipe_names();
 std::optional<train_config> parse_command_line(int argc, const char* const* argv);
 std::string help_text();
 
-// s as a JSON string: quoted, quotes and backslashes escaped, control characters as \u00XX.
-std::string json_string(const std::string& s);
-
 std::string optimizer_name(optimizer_kind k);
 std::string schedule_name(schedule_kind k);
 

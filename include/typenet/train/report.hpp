@@ -25,6 +25,9 @@ void write_metrics(const std::filesystem::path& dir, const std::vector<epoch_met
 // Reads a metrics.csv written by write_metrics; throws std::runtime_error naming the file and line.
 std::vector<epoch_metrics> read_metrics_csv(const std::filesystem::path& file);
 
+// The charts are SVG documents. Their titles, labels and the swept value's name may be any
+// text: each goes in through xml_escape (escape.hpp), so the document stays well-formed XML.
+
 // A run's curves: loss (train, test) and accuracy (train, test) against epoch.
 std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string& title);
 

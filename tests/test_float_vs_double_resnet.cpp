@@ -12,7 +12,7 @@
 namespace tn = typenet;
 
 namespace {
-const fvd::bounds resnet_bounds{1e-5, 1e-5, 3e-5};
+const fvd::bounds resnet_bounds{3e-5, 3e-5, 3e-5};
 }
 
 TEST_CASE("resnet20: float32 against double: gradients (kink-free twin)", "[numerics][resnet]") {

@@ -20,7 +20,9 @@
 // 3.3e-3 (docs/numerics.md, typenet-grad-accuracy --perturb). A bound on the real network's
 // gradient would test luck, not arithmetic; on the twin every difference is arithmetic.
 // The forward quantities (logits, loss, running statistics, eval logits) are continuous
-// across kinks and are compared on the real networks too.
+// across kinks and are compared on the real networks too, at one batch size (33: partial
+// chunks; their kernels are the twin's but for the ReLU and max-pool selections, which do no
+// arithmetic), since every double reference step costs seconds to minutes.
 //
 // The bounds (relative errors), measured on this project's machines first, then set with room
 // for the other instruction sets and orders (docs/numerics.md has the tables):

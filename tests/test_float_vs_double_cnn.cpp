@@ -14,11 +14,11 @@ TEST_CASE("cifar_cnn_bn: float32 against double: gradients (kink-free twin)", "[
     fvd::check_gradients<tn::models::cifar_cnn_bn>("cifar_cnn_bn", all_batches, {});
 }
 TEST_CASE("cifar_cnn_bn: float32 against double: forward", "[numerics][cnn]") {
-    fvd::check_forward<tn::models::cifar_cnn_bn>("cifar_cnn_bn", {16, 33, 128}, {});
+    fvd::check_forward<tn::models::cifar_cnn_bn>("cifar_cnn_bn", {33}, {});
 }
 TEST_CASE("cifar_cnn_nobn: float32 against double: gradients (kink-free twin)", "[numerics][cnn]") {
     fvd::check_gradients<tn::models::cifar_cnn_nobn>("cifar_cnn_nobn", all_batches, {});
 }
 TEST_CASE("cifar_cnn_nobn: float32 against double: forward", "[numerics][cnn]") {
-    fvd::check_forward<tn::models::cifar_cnn_nobn>("cifar_cnn_nobn", {16, 33, 128}, {});
+    fvd::check_forward<tn::models::cifar_cnn_nobn>("cifar_cnn_nobn", {33}, {});
 }

@@ -19,7 +19,7 @@ TEST_CASE("resnet20: float32 against double: gradients (kink-free twin)", "[nume
     fvd::check_gradients<tn::models::resnet20>("resnet20", {16, 32, 33, 64, 128}, resnet_bounds);
 }
 TEST_CASE("resnet20: float32 against double: forward", "[numerics][resnet]") {
-    fvd::check_forward<tn::models::resnet20>("resnet20", {16, 33, 128}, resnet_bounds);
+    fvd::check_forward<tn::models::resnet20>("resnet20", {33}, resnet_bounds);
 }
 TEST_CASE("resnet56: float32 against double: gradients (kink-free twin) and forward", "[numerics][resnet]") {
     fvd::check_gradients<tn::models::resnet56>("resnet56", {16, 33}, resnet_bounds);

@@ -276,6 +276,18 @@ TEST_CASE("crafted sizes are rejected before allocating, naming the file and the
                           Catch::Contains("wide.ckpt") && Catch::Contains("tensor 1 'wide'") &&
                               Catch::Contains("4294967296x4294967296x3") && Catch::Contains("overflow"));
     }
+    SECTION("seven dims whose byte count wraps to exactly 0 (found by tests/fuzz/fuzz_checkpoint in 2 s)") {
+        // tests/fuzz/corpus/checkpoint/found-wrapped-dims.ckpt: the old reader accepted it as a
+        // tensor of 0 elements, the product of its dims taken modulo 2^64.
+        crafted c(1);
+        c.tensor("short", 4,
+                 {7234316359510938723ull, 6424384868444017204ull, 3845245375824ull, 256, 219043332245ull,
+                  6052837899185946624ull, 144489319695208537ull},
+                 0);
+        c.write(d.path / "found.ckpt");
+        CHECK_THROWS_WITH(io::read_checkpoint(d.path / "found.ckpt"),
+                          Catch::Contains("found.ckpt") && Catch::Contains("tensor 0 'short'") && Catch::Contains("overflow"));
+    }
     SECTION("dims asking for more bytes than the file holds") {
         crafted c(1);
         c.tensor("short", 4, {1000, 1000}, 16);

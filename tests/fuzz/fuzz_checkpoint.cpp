@@ -5,6 +5,7 @@
 // A parse that succeeds must hold what the tools rely on: every tensor's bytes are exactly
 // element_count() * dtype (typenet-inspect reads them all), and encoding it again gives the
 // input back. Any other exception type, a sanitizer report or a broken invariant is a crash.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -26,15 +27,24 @@ void check(std::span<const unsigned char> in) {
     double sum = 0;
     for (const auto& t : ck.tensors) {
         if (t.dtype != 4 && t.dtype != 8) std::abort();
-        if (t.bytes.size() != t.element_count() * t.dtype) std::abort();
-        for (std::size_t i = 0; i + t.dtype <= t.bytes.size(); i += t.dtype) {  // as typenet-inspect does
+        // The element count and byte size computed here, independently of the library's
+        // element_count(), with overflow checks: a wrapped product must never pass.
+        // (A zero dim makes the count 0 whatever the others are.)
+        std::uint64_t count = 1, size = 0;
+        if (std::find(t.dims.begin(), t.dims.end(), std::uint64_t(0)) != t.dims.end()) count = 0;
+        for (auto d : t.dims)
+            if (count && __builtin_mul_overflow(count, d, &count)) std::abort();
+        if (__builtin_mul_overflow(count, std::uint64_t(t.dtype), &size) || size != t.bytes.size()) std::abort();
+        if (t.element_count() != count) std::abort();
+        for (std::size_t i = 0; i < count; ++i) {  // every element, as typenet-inspect reads them
+            const std::size_t at = i * t.dtype;
             if (t.dtype == 4) {
                 float v;
-                std::memcpy(&v, t.bytes.data() + i, 4);
+                std::memcpy(&v, t.bytes.data() + at, 4);
                 if (std::isfinite(v)) sum += double(v) * double(v);
             } else {
                 double v;
-                std::memcpy(&v, t.bytes.data() + i, 8);
+                std::memcpy(&v, t.bytes.data() + at, 8);
                 if (std::isfinite(v)) sum += v * v;
             }
         }

@@ -1,8 +1,8 @@
 // Writes the fuzz targets' seed corpus: a few valid files and edge cases per reader, each a few
 // KB at most (never CIFAR-10 data: the images here are synthetic patterns).
-//   build-fuzz/bin/typenet-fuzz-corpus tests/fuzz/corpus
-// Files under corpus/<target>/ whose names start with "crash-" are inputs that crashed a reader
-// once (kept as regression seeds); this program leaves them alone.
+//   cmake --build build-fuzz --target typenet-fuzz-corpus && build-fuzz/bin/typenet-fuzz-corpus tests/fuzz/corpus
+// Inputs a fuzz target found (corpus/<target>/found-*) are not written here; this program leaves
+// them alone.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>

@@ -2,11 +2,16 @@
 # Installs what typenet needs from Debian 12 packages, only what is missing.
 # As root it runs apt-get; otherwise it prints the command to run (and exits 1).
 #   scripts/setup.sh            the build and test dependencies
+#   scripts/setup.sh --fuzz     what scripts/fuzz.sh needs: clang 14 with libFuzzer (libclang_rt.fuzzer)
 #   scripts/setup.sh PKG...     these packages instead (e.g. python3-torch for scripts/bench-peers.sh)
 set -euo pipefail
 
 packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2 python3)
-[ $# -gt 0 ] && packages=("$@")
+if [ "${1:-}" = --fuzz ]; then
+  packages=(clang-14 libclang-rt-14-dev cmake make)
+elif [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

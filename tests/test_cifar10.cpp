@@ -182,3 +182,38 @@ TEST_CASE("the pipeline: seeded shuffles per epoch, smaller last batch, drop-las
     batch_plan(set, stats, nocut, 3, false).fill(0, ev_plain.data(), lab.data());
     CHECK(ev == ev_plain);
 }
+
+TEST_CASE("a size that overstates the stream is a short read, not an allocation of that size") {
+    // The old reader allocated the stated size before reading: 2^40 records (3 TB) threw
+    // std::bad_alloc (and aborted under AddressSanitizer) instead of naming the file.
+    const std::uint64_t claimed = (std::uint64_t(1) << 40) * 3073;
+    SECTION("a stream that can tell its length (a file, a string)") {
+        std::istringstream in(records({1, 2}));
+        CHECK_THROWS_WITH(read_cifar10_records(in, claimed, "big.bin"),
+                          Catch::Contains("big.bin: short read in record 2: got 6146 of " + std::to_string(claimed) + " bytes"));
+    }
+    SECTION("a stream that cannot (a pipe)") {
+        struct pipe_buf : std::streambuf {
+            explicit pipe_buf(std::string& s) { setg(s.data(), s.data(), s.data() + s.size()); }
+        };
+        std::string bytes = records({1, 2, 3});
+        pipe_buf buf(bytes);
+        std::istream in(&buf);
+        CHECK_THROWS_WITH(read_cifar10_records(in, claimed, "pipe.bin"),
+                          Catch::Contains("pipe.bin: short read in record 3: got 9219 of " + std::to_string(claimed) + " bytes"));
+    }
+    SECTION("the reader still reads whole files from either") {
+        std::string bytes = records({4, 5, 6});
+        std::istringstream file(bytes);
+        CHECK(read_cifar10_records(file, bytes.size(), "ok.bin").labels == std::vector<std::int32_t>{4, 5, 6});
+        struct pipe_buf : std::streambuf {
+            explicit pipe_buf(std::string& s) { setg(s.data(), s.data(), s.data() + s.size()); }
+        };
+        pipe_buf buf(bytes);
+        std::istream piped(&buf);
+        const auto set = read_cifar10_records(piped, bytes.size(), "ok.bin", 2);
+        CHECK(set.labels == std::vector<std::int32_t>{4, 5});
+        CHECK(set.pixels.size() == 2 * 3072);
+        CHECK(set.pixels[3072] == 1);
+    }
+}

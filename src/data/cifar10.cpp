@@ -1,12 +1,32 @@
 #include "typenet/data/cifar10.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <istream>
 
 namespace typenet::data {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The bytes from the stream's position to its end, when it can seek (files, string streams);
+// nothing for a pipe. The position is left where it was.
+std::optional<std::uint64_t> bytes_left(std::istream& in) {
+    const std::streampos here = in.tellg();
+    if (here == std::streampos(-1)) return std::nullopt;
+    in.seekg(0, std::ios::end);
+    const std::streampos end = in.tellg();
+    in.clear();
+    in.seekg(here);
+    if (end == std::streampos(-1) || end < here || !in) {
+        in.clear();
+        return std::nullopt;
+    }
+    return std::uint64_t(end - here);
+}
+}  // namespace
 
 cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit) {
     if (bytes == 0 || bytes % cifar10_record_bytes != 0)
@@ -14,25 +34,44 @@ cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const st
                          " bytes is not a positive multiple of the 3073-byte CIFAR-10 record (" +
                          std::to_string(bytes / cifar10_record_bytes) + " whole records and " +
                          std::to_string(bytes % cifar10_record_bytes) + " bytes left over)");
-    const std::size_t records = std::min<std::size_t>(bytes / cifar10_record_bytes, limit);
-    std::vector<std::uint8_t> raw(records * cifar10_record_bytes);
-    in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
-    const auto got = std::size_t(in.gcount());
-    if (got != raw.size())
-        throw data_error(source + ": short read in record " + std::to_string(got / cifar10_record_bytes) +
-                         ": got " + std::to_string(got) + " of " + std::to_string(raw.size()) + " bytes");
-
+    const std::size_t records = std::min<std::uint64_t>(bytes / cifar10_record_bytes, limit);
+    const std::uint64_t wanted = std::uint64_t(records) * cifar10_record_bytes;
+    // Memory follows what the stream really holds, never `bytes` alone: a stream that can tell
+    // its length (a file, a string) and holds less is a short read before anything is allocated;
+    // one that cannot (a pipe) is read in chunks, so that memory grows only with what arrives.
+    const auto held = bytes_left(in);
+    if (held && *held < wanted)
+        throw data_error(source + ": short read in record " + std::to_string(*held / cifar10_record_bytes) + ": got " +
+                         std::to_string(*held) + " of " + std::to_string(wanted) + " bytes");
+    constexpr std::size_t chunk = 1024;
+    const std::size_t expect = held ? records : std::min(records, chunk);
     cifar10_set set;
-    set.labels.resize(records);
-    set.pixels.resize(records * cifar10_image_bytes);
-    for (std::size_t r = 0; r < records; ++r) {
-        const std::uint8_t* rec = raw.data() + r * cifar10_record_bytes;
-        if (rec[0] >= cifar10_classes)
-            throw data_error(source + ": record " + std::to_string(r) + " (byte offset " +
-                             std::to_string(r * cifar10_record_bytes) + ") has label " + std::to_string(rec[0]) +
-                             ", outside 0-9");
-        set.labels[r] = rec[0];
-        std::copy(rec + 1, rec + cifar10_record_bytes, set.pixels.begin() + std::ptrdiff_t(r * cifar10_image_bytes));
+    set.labels.reserve(expect);
+    set.pixels.reserve(expect * cifar10_image_bytes);
+    std::vector<std::uint8_t> raw;
+    // A stream of unknown length is read in chunks of 16 records, doubling up to 1,024.
+    std::size_t step = held ? chunk : 16;
+    for (std::size_t first = 0, n = 0; first < records; first += n, step = std::min(2 * step, chunk)) {
+        n = std::min(step, records - first);
+        raw.resize(n * cifar10_record_bytes);
+        in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
+        const auto got = std::size_t(in.gcount());
+        if (got != raw.size()) {
+            const std::uint64_t total = std::uint64_t(first) * cifar10_record_bytes + got;
+            throw data_error(source + ": short read in record " + std::to_string(first + got / cifar10_record_bytes) +
+                             ": got " + std::to_string(total) + " of " +
+                             std::to_string(std::uint64_t(records) * cifar10_record_bytes) + " bytes");
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+            const std::uint8_t* rec = raw.data() + k * cifar10_record_bytes;
+            const std::size_t r = first + k;
+            if (rec[0] >= cifar10_classes)
+                throw data_error(source + ": record " + std::to_string(r) + " (byte offset " +
+                                 std::to_string(std::uint64_t(r) * cifar10_record_bytes) + ") has label " +
+                                 std::to_string(rec[0]) + ", outside 0-9");
+            set.labels.push_back(rec[0]);
+            set.pixels.insert(set.pixels.end(), rec + 1, rec + cifar10_record_bytes);
+        }
     }
     return set;
 }

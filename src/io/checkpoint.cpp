@@ -1,11 +1,13 @@
 #include "typenet/io/checkpoint.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 static_assert(std::endian::native == std::endian::little,
@@ -50,12 +52,12 @@ private:
 
 class reader {
 public:
-    reader(const std::vector<unsigned char>& b, std::size_t end, const fs::path& f) : b_(b), end_(end), file_(f) {}
-    void need(std::size_t n, const char* what) {
-        if (n > end_ - pos_)
-            throw checkpoint_error(file_.string() + ": truncated: " + what + " needs " + std::to_string(n) +
+    reader(const unsigned char* b, std::size_t end, const std::string& source) : b_(b), end_(end), source_(source) {}
+    void need(std::uint64_t n, const char* what) {
+        if (n > remaining())
+            throw checkpoint_error(source_ + ": truncated: " + what + " needs " + std::to_string(n) +
                                    " bytes at offset " + std::to_string(pos_) + " but only " +
-                                   std::to_string(end_ - pos_) + " remain");
+                                   std::to_string(remaining()) + " remain");
     }
     std::uint8_t u8(const char* what) {
         need(1, what);
@@ -74,22 +76,42 @@ public:
     std::string str(const char* what) {
         const std::uint32_t n = u32(what);
         need(n, what);
-        std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+        std::string s(reinterpret_cast<const char*>(b_ + pos_), n);
         pos_ += n;
         return s;
     }
     void raw(void* p, std::size_t n, const char* what) {
         need(n, what);
-        std::memcpy(p, b_.data() + pos_, n);
+        if (n) std::memcpy(p, b_ + pos_, n);  // n == 0: p may be null (an empty vector's data())
         pos_ += n;
     }
     std::size_t pos() const { return pos_; }
+    std::size_t remaining() const { return end_ - pos_; }
 
 private:
-    const std::vector<unsigned char>& b_;
+    const unsigned char* b_;
     std::size_t end_, pos_ = 0;
-    const fs::path& file_;
+    const std::string& source_;
 };
+
+// The product of dims times the element size, or nothing when it does not fit in 64 bits. A
+// zero dim makes the product 0 whatever the others are.
+std::optional<std::uint64_t> byte_count(const std::vector<std::uint64_t>& dims, std::uint64_t elem) {
+    if (std::find(dims.begin(), dims.end(), std::uint64_t(0)) != dims.end()) return 0;
+    std::uint64_t n = elem;
+    for (auto d : dims)
+        if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
+    return n;
+}
+
+std::string dims_text(const std::vector<std::uint64_t>& d) {
+    std::string s;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        if (i) s += 'x';
+        s += std::to_string(d[i]);
+    }
+    return s.empty() ? "scalar" : s;
+}
 
 void fail_errno(const std::string& what) { throw checkpoint_error(what + ": " + std::strerror(errno)); }
 }  // namespace
@@ -111,9 +133,9 @@ std::uint64_t fnv1a64(const std::string& s) {
 }
 
 std::uint64_t tensor_record::element_count() const {
-    std::uint64_t n = 1;
-    for (auto d : dims) n *= d;
-    return n;
+    const auto n = byte_count(dims, 1);
+    if (!n) throw checkpoint_error("tensor '" + name + "': dims " + dims_text(dims) + " overflow a 64-bit element count");
+    return *n;
 }
 
 const std::string* checkpoint::find_meta(const std::string& key) const {
@@ -127,7 +149,7 @@ const tensor_record* checkpoint::find_tensor(const std::string& name) const {
     return nullptr;
 }
 
-void write_checkpoint(const fs::path& file, const checkpoint& ck) {
+std::vector<unsigned char> encode_checkpoint(const checkpoint& ck) {
     writer w;
     w.raw(magic.data(), magic.size());
     w.u32(checkpoint_format_version);
@@ -140,9 +162,18 @@ void write_checkpoint(const fs::path& file, const checkpoint& ck) {
     }
     w.u32(std::uint32_t(ck.tensors.size()));
     for (const auto& t : ck.tensors) {
-        if (t.bytes.size() != t.element_count() * t.dtype)
-            throw checkpoint_error("write_checkpoint: tensor " + t.name + " holds " + std::to_string(t.bytes.size()) +
-                                   " bytes, its dims need " + std::to_string(t.element_count() * t.dtype));
+        // Never write what read_checkpoint would refuse.
+        if (t.dtype != 4 && t.dtype != 8)
+            throw checkpoint_error("write_checkpoint: tensor '" + t.name + "' has element size " + std::to_string(t.dtype) +
+                                   " (4 or 8)");
+        if (t.dims.size() > 8)
+            throw checkpoint_error("write_checkpoint: tensor '" + t.name + "' has rank " + std::to_string(t.dims.size()) +
+                                   " (at most 8)");
+        const auto need = byte_count(t.dims, t.dtype);
+        if (!need || t.bytes.size() != *need)
+            throw checkpoint_error("write_checkpoint: tensor '" + t.name + "' holds " + std::to_string(t.bytes.size()) +
+                                   " bytes, its dims " + dims_text(t.dims) + " need " +
+                                   (need ? std::to_string(*need) : std::string("more than 2^64")));
         w.str(t.name);
         w.u8(t.dtype);
         w.u32(std::uint32_t(t.dims.size()));
@@ -150,14 +181,17 @@ void write_checkpoint(const fs::path& file, const checkpoint& ck) {
         w.raw(t.bytes.data(), t.bytes.size());
     }
     w.u32(crc32(w.bytes().data(), w.bytes().size()));
+    return std::move(w.bytes());
+}
 
+void write_checkpoint(const fs::path& file, const checkpoint& ck) {
+    const std::vector<unsigned char> bytes = encode_checkpoint(ck);
     const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
     std::error_code ec;
     fs::create_directories(dir, ec);
     const fs::path tmp = dir / (file.filename().string() + ".tmp-" + std::to_string(::getpid()));
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) fail_errno("cannot create " + tmp.string());
-    const auto& bytes = w.bytes();
     std::size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -202,14 +236,18 @@ checkpoint read_checkpoint(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw checkpoint_error(file.string() + ": cannot open for reading");
     std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_checkpoint(b, file.string());
+}
+
+checkpoint parse_checkpoint(std::span<const unsigned char> b, const std::string& source) {
     if (b.size() < magic.size() || !std::equal(magic.begin(), magic.end(), b.begin()))
-        throw checkpoint_error(file.string() + ": not a typenet checkpoint (wrong magic bytes)");
+        throw checkpoint_error(source + ": not a typenet checkpoint (wrong magic bytes)");
     if (b.size() < magic.size() + 4 + 4)
-        throw checkpoint_error(file.string() + ": truncated: " + std::to_string(b.size()) + " bytes");
+        throw checkpoint_error(source + ": truncated: " + std::to_string(b.size()) + " bytes");
     std::uint32_t version;
     std::memcpy(&version, b.data() + magic.size(), 4);
     if (version != checkpoint_format_version)
-        throw checkpoint_error(file.string() + ": checkpoint format version " + std::to_string(version) +
+        throw checkpoint_error(source + ": checkpoint format version " + std::to_string(version) +
                                " is not supported (this typenet reads version " +
                                std::to_string(checkpoint_format_version) + ")");
     const std::size_t body = b.size() - 4;
@@ -218,8 +256,9 @@ checkpoint read_checkpoint(const fs::path& file) {
     const std::uint32_t actual = crc32(b.data(), body);
 
     // Parse first (a truncated file fails here with the part that is missing), then verify the
-    // checksum (a flipped byte anywhere).
-    reader r(b, body, file);
+    // checksum (a flipped byte anywhere). Every size is checked against the bytes left before
+    // anything is allocated for it: the checksum is no protection against a crafted file.
+    reader r(b.data(), body, source);
     checkpoint ck;
     std::string parse_error;
     try {
@@ -238,27 +277,34 @@ checkpoint read_checkpoint(const fs::path& file) {
         for (std::uint32_t i = 0; i < ntensors; ++i) {
             tensor_record t;
             t.name = r.str("tensor name");
+            const std::string which = source + ": tensor " + std::to_string(i) + " '" + t.name + "'";
             t.dtype = r.u8("tensor dtype");
             if (t.dtype != 4 && t.dtype != 8)
-                throw checkpoint_error(file.string() + ": tensor " + t.name + " has unknown element size " +
-                                       std::to_string(t.dtype));
+                throw checkpoint_error(which + " has unknown element size " + std::to_string(t.dtype) + " (4 or 8)");
             const std::uint32_t rank = r.u32("tensor rank");
-            if (rank > 8) throw checkpoint_error(file.string() + ": tensor " + t.name + " has rank " + std::to_string(rank));
+            if (rank > 8) throw checkpoint_error(which + " has rank " + std::to_string(rank) + " (at most 8)");
             for (std::uint32_t k = 0; k < rank; ++k) t.dims.push_back(r.u64("tensor dims"));
-            const std::uint64_t nbytes = t.element_count() * t.dtype;
-            r.need(nbytes, "tensor data");
-            t.bytes.resize(nbytes);
-            r.raw(t.bytes.data(), nbytes, "tensor data");
+            const auto nbytes = byte_count(t.dims, t.dtype);
+            if (!nbytes)
+                throw checkpoint_error(which + ": dims " + dims_text(t.dims) + " of " + std::to_string(t.dtype) +
+                                       "-byte elements overflow a 64-bit byte count");
+            if (*nbytes > r.remaining())
+                throw checkpoint_error(which + ": dims " + dims_text(t.dims) + " of " + std::to_string(t.dtype) +
+                                       "-byte elements need " + std::to_string(*nbytes) + " bytes at offset " +
+                                       std::to_string(r.pos()) + " but only " + std::to_string(r.remaining()) +
+                                       " remain (truncated or corrupt)");
+            t.bytes.resize(std::size_t(*nbytes));
+            r.raw(t.bytes.data(), t.bytes.size(), "tensor data");
             ck.tensors.push_back(std::move(t));
         }
         if (r.pos() != body)
-            throw checkpoint_error(file.string() + ": " + std::to_string(body - r.pos()) +
+            throw checkpoint_error(source + ": " + std::to_string(body - r.pos()) +
                                    " unexpected bytes after the last tensor");
     } catch (const checkpoint_error& e) {
         parse_error = e.what();
     }
     if (stored != actual) {
-        std::string msg = file.string() + ": checksum mismatch (stored " + std::to_string(stored) + ", computed " +
+        std::string msg = source + ": checksum mismatch (stored " + std::to_string(stored) + ", computed " +
                           std::to_string(actual) + "): the file is corrupted or truncated";
         if (!parse_error.empty()) msg += "; " + parse_error;
         throw checkpoint_error(msg);

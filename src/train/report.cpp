@@ -92,38 +92,6 @@ void write_metrics(const fs::path& dir, const std::vector<epoch_metrics>& rows) 
     write_file_atomic(dir / "metrics.jsonl", jsonl);
 }
 
-std::vector<epoch_metrics> read_metrics_csv(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw std::runtime_error(file.string() + ": cannot open (expected a metrics.csv written by typenet-train)");
-    std::string line;
-    std::getline(in, line);
-    if (line.rfind("epoch,train_loss,", 0) != 0)
-        throw std::runtime_error(file.string() + ": line 1 is not the metrics.csv header");
-    std::vector<epoch_metrics> rows;
-    std::size_t lineno = 1;
-    while (std::getline(in, line)) {
-        ++lineno;
-        if (line.empty()) continue;
-        std::vector<double> v;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) {
-            try {
-                std::size_t used = 0;
-                v.push_back(std::stod(cell, &used));
-            } catch (const std::exception&) {
-                throw std::runtime_error(file.string() + ": line " + std::to_string(lineno) + ": '" + cell +
-                                         "' is not a number");
-            }
-        }
-        if (v.size() != 10)
-            throw std::runtime_error(file.string() + ": line " + std::to_string(lineno) + " has " +
-                                     std::to_string(v.size()) + " fields, expected 10");
-        rows.push_back({std::size_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] != 0});
-    }
-    return rows;
-}
-
 namespace {
 
 const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};

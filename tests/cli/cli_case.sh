@@ -262,7 +262,12 @@ case $case_name in
     expect 2 "cut.ckpt.*truncated" -- "$train" --model cnn-bn $small --eval-only --checkpoint "$work/cut.ckpt"
     expect 2 "no such checkpoint file" -- "$train" --model cnn-bn $small --resume --out "$work/empty"
     expect 2 "was written with lr = 0.1 but this command asks for 0.05" -- \
-      "$train" --model cnn-bn $small --epochs 2 --resume --lr 0.05 --out "$work/run" ;;
+      "$train" --model cnn-bn $small --epochs 2 --resume --lr 0.05 --out "$work/run"
+    # a crafted checkpoint (valid checksum, a tensor of 2^62 elements) on the --eval-only and --resume paths
+    expect 2 "dims-2e62\.ckpt: tensor 0 'huge': .*overflow" -- \
+      "$train" --model cnn-bn $small --eval-only --checkpoint tests/fuzz/corpus/checkpoint/dims-2e62.ckpt
+    mkdir -p "$work/crafted" && cp tests/fuzz/corpus/checkpoint/dims-2e62.ckpt "$work/crafted/last.ckpt"
+    expect 2 "last\.ckpt: tensor 0 'huge': .*overflow" -- "$train" --model cnn-bn $small --epochs 2 --resume --out "$work/crafted" ;;
   lock)
     # One writer per run directory: a second typenet-train on a directory in use stops with
     # exit 2 and leaves the first run's files alone; a lock left by a stopped run blocks nothing.
@@ -359,6 +364,18 @@ case $case_name in
     head -c 100 "$work/run/last.ckpt" > "$work/cut.ckpt"
     expect 2 "typenet-inspect: .*cut\.ckpt" -- "$bin/typenet-inspect" "$work/cut.ckpt"
     expect 2 "usage: typenet-inspect CHECKPOINT" -- "$bin/typenet-inspect" ;;
+  crafted-files)
+    # Crafted files from the fuzz corpus (tests/fuzz/corpus/, docs/testing.md) are refused with a
+    # message and exit 2, never a signal: a checkpoint with a valid checksum whose one tensor
+    # claims 2^62 four-byte elements (2^64 bytes; typenet-inspect died of SIGSEGV on it), dims
+    # whose product overflows, and a metrics.csv whose epoch is NaN (undefined behaviour before).
+    corpus=tests/fuzz/corpus
+    expect 2 "^typenet-inspect: .*dims-2e62\.ckpt: tensor 0 'huge': dims 4611686018427387904 of 4-byte elements overflow" -- \
+      "$bin/typenet-inspect" "$corpus/checkpoint/dims-2e62.ckpt"
+    expect 2 "^typenet-inspect: .*dims-overflow\.ckpt: tensor 0 'wide': dims 4294967296x4294967296x3 .*overflow" -- \
+      "$bin/typenet-inspect" "$corpus/checkpoint/dims-overflow.ckpt"
+    expect 2 "^typenet-plot: .*bad-epoch\.csv: line 2: epoch 'nan' is not a whole number" -- \
+      "$plot" --out "$work/x.svg" "bad=$corpus/metrics_csv/bad-epoch.csv" ;;
   ablation)
     need_data
     # The BatchNorm ablation in miniature: 5,000 training images, 2 epochs, baseline recipe

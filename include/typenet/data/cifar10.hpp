@@ -41,7 +41,9 @@ struct cifar10_set {
 
 // Parses `size_bytes` bytes of CIFAR-10 records from `in` (at most `limit` records); `source`
 // names the file in error messages. load_cifar10_file() calls it with the file's size; a
-// stream that ends early is a "short read" naming the record it stopped in.
+// stream that ends early is a "short read" naming the record it stopped in. Memory grows with
+// what is read (1,024 records at a time), never with `size_bytes` alone, so an overstated size
+// costs no allocation. This is the entry point tests/fuzz/fuzz_cifar10.cpp fuzzes.
 cifar10_set read_cifar10_records(std::istream& in, std::uint64_t size_bytes, const std::string& source,
                                  std::size_t limit = no_limit);
 // Reads at most `limit` records of one file.

@@ -13,13 +13,18 @@
 // write_checkpoint() writes "<file>.tmp-<pid>" in the same folder, fsyncs it, renames it over
 // <file> and fsyncs the folder, so an interrupted save leaves the previous checkpoint intact.
 // read_checkpoint() rejects, with a checkpoint_error naming the file and what is wrong: a
-// missing file, a wrong magic, an unknown version, a truncated file, a checksum mismatch.
+// missing file, a wrong magic, an unknown version, a truncated file, a checksum mismatch, and
+// per tensor (named in the message) an unknown element size, a rank above 8, dims whose byte
+// count overflows 64 bits or exceeds what the file holds. Sizes are checked before anything is
+// allocated, so a crafted file cannot make a reader allocate more than the file's own size.
+// A checkpoint is input from outside: tests/fuzz/ fuzzes parse_checkpoint (docs/testing.md).
 // Matching against a network (names, shapes, structure hash) is done by the caller
 // (checkpoint_io.hpp), which names the tensor that differs.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -39,6 +44,8 @@ struct tensor_record {
     std::uint8_t dtype = 4;                  // bytes per element: 4 (float) or 8 (double)
     std::vector<std::uint64_t> dims;
     std::vector<unsigned char> bytes;        // raw little-endian elements
+    // The product of dims (1 for rank 0). Throws checkpoint_error when it overflows 64 bits
+    // (read_checkpoint never returns such a record).
     std::uint64_t element_count() const;
 };
 
@@ -54,6 +61,11 @@ struct checkpoint {
 
 void write_checkpoint(const std::filesystem::path& file, const checkpoint& ck);
 checkpoint read_checkpoint(const std::filesystem::path& file);
+
+// The bytes write_checkpoint() writes, and the parser read_checkpoint() runs on a file's bytes;
+// `source` names the input in error messages (read_checkpoint passes the file name).
+std::vector<unsigned char> encode_checkpoint(const checkpoint& ck);
+checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& source);
 
 std::uint32_t crc32(const unsigned char* data, std::size_t n, std::uint32_t crc = 0);
 // FNV-1a 64-bit, used for structure hashes.

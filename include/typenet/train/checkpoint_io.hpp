@@ -33,7 +33,7 @@ io::tensor_record record(const std::string& name, std::span<const T> v, std::spa
     r.dtype = sizeof(T);
     for (auto d : dims) r.dims.push_back(d);
     r.bytes.resize(v.size_bytes());
-    std::memcpy(r.bytes.data(), v.data(), v.size_bytes());
+    if (!v.empty()) std::memcpy(r.bytes.data(), v.data(), v.size_bytes());  // empty: data() may be null
     return r;
 }
 }  // namespace detail
@@ -107,6 +107,11 @@ void restore_checkpoint(const io::checkpoint& ck, const std::string& file, Net& 
                          std::to_string(sizeof(T) * 8) + "-bit";
             break;
         }
+        if (r->bytes.size() != t.dst.size_bytes()) {  // a checkpoint put together in memory, not read from a file
+            difference = "tensor '" + t.name + "' holds " + std::to_string(r->bytes.size()) + " bytes, its dims need " +
+                         std::to_string(t.dst.size_bytes());
+            break;
+        }
     }
     // Extra optimizer tensors are fine when only the network is loaded (evaluation).
     if (difference.empty())
@@ -129,7 +134,7 @@ void restore_checkpoint(const io::checkpoint& ck, const std::string& file, Net& 
 
     for (const auto& t : targets) {
         const io::tensor_record* r = ck.find_tensor(t.name);
-        std::memcpy(t.dst.data(), r->bytes.data(), r->bytes.size());
+        if (!r->bytes.empty()) std::memcpy(t.dst.data(), r->bytes.data(), r->bytes.size());  // empty: null data()
     }
 }
 

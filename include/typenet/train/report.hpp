@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,12 @@ struct epoch_metrics {
 // Writes all rows (header first) to metrics.csv and metrics.jsonl in `dir`, replacing the
 // files atomically, so a resumed run's files hold exactly the epochs it has.
 void write_metrics(const std::filesystem::path& dir, const std::vector<epoch_metrics>& rows);
-// Reads a metrics.csv written by write_metrics; throws std::runtime_error naming the file and line.
+// Reads a metrics.csv written by write_metrics (src/train/metrics_csv.cpp); throws
+// std::runtime_error naming the file, the line and what is wrong: a missing header, a cell that
+// is not wholly a number, a row without 10 fields, an epoch that is not a whole number from 1
+// to 2^53. The istream form names `source` in its messages (fuzzed by tests/fuzz/).
 std::vector<epoch_metrics> read_metrics_csv(const std::filesystem::path& file);
+std::vector<epoch_metrics> read_metrics_csv(std::istream& in, const std::string& source);
 
 // The charts are SVG documents. Their titles, labels and the swept value's name may be any
 // text: each goes in through xml_escape (escape.hpp), so the document stays well-formed XML.

@@ -1,0 +1,160 @@
+// Writes the fuzz targets' seed corpus: a few valid files and edge cases per reader, each a few
+// KB at most (never CIFAR-10 data: the images here are synthetic patterns).
+//   cmake --build build-fuzz --target typenet-fuzz-corpus && build-fuzz/bin/typenet-fuzz-corpus tests/fuzz/corpus
+// Inputs a fuzz target found (corpus/<target>/found-*) are not written here; this program leaves
+// them alone.
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "typenet/io/checkpoint.hpp"
+
+namespace fs = std::filesystem;
+using bytes = std::vector<unsigned char>;
+
+namespace {
+void put(const fs::path& file, const bytes& b) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+    std::printf("%s (%zu bytes)\n", file.c_str(), b.size());
+}
+void put(const fs::path& file, const std::string& s) { put(file, bytes(s.begin(), s.end())); }
+
+// A checkpoint written field by field, to craft what write_checkpoint refuses to write.
+struct raw_ck {
+    bytes b{'T', 'Y', 'P', 'E', 'N', 'E', 'T', 1};
+    void u8(std::uint8_t v) { b.push_back(v); }
+    void u32(std::uint32_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 4); }
+    void u64(std::uint64_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 8); }
+    void str(const std::string& s) {
+        u32(std::uint32_t(s.size()));
+        b.insert(b.end(), s.begin(), s.end());
+    }
+    // version 1, network "crafted", no metadata, then `n` tensors (the caller writes them)
+    explicit raw_ck(std::uint32_t n) {
+        u32(1);
+        str("crafted");
+        u64(0x1234);
+        u32(0);
+        u32(n);
+    }
+    bytes done() {
+        u32(typenet::io::crc32(b.data(), b.size()));
+        return b;
+    }
+};
+
+typenet::io::tensor_record tensor(const std::string& name, std::uint8_t dtype, std::vector<std::uint64_t> dims) {
+    typenet::io::tensor_record t;
+    t.name = name;
+    t.dtype = dtype;
+    t.dims = std::move(dims);
+    t.bytes.resize(std::size_t(t.element_count() * dtype));
+    for (std::size_t i = 0; i < t.bytes.size(); ++i) t.bytes[i] = std::uint8_t(i * 37 + 11);
+    return t;
+}
+
+std::string cifar_records(std::initializer_list<int> labels) {
+    std::string s;
+    for (int l : labels) {
+        s += char(l);
+        for (int i = 0; i < 3072; ++i) s += char((i * 7 + l * 13) & 0xff);
+    }
+    return s;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: typenet-fuzz-corpus CORPUS_DIR (tests/fuzz/corpus)\n");
+        return 2;
+    }
+    const fs::path dir = argv[1];
+    using typenet::io::encode_checkpoint;
+
+    // ---- checkpoint ----
+    const fs::path ck = dir / "checkpoint";
+    typenet::io::checkpoint small;
+    small.network = "small";
+    small.structure_hash = 0x9e3779b97f4a7c15ull;
+    small.metadata = {{"epoch", "2"}, {"step", "10"}, {"metrics", "1 2.3 0.1 2.2 0.1 1 0.1 1 100 0"}};
+    small.tensors = {tensor("0.dense.weight", 4, {3, 2}), tensor("0.dense.bias", 4, {3}), tensor("scale", 8, {}),
+                     tensor("empty", 4, {0}), tensor("empty2d", 8, {3, 0}), tensor("optimizer.0.dense.weight.momentum", 4, {6})};
+    const bytes valid = encode_checkpoint(small);
+    put(ck / "valid-small.ckpt", valid);
+    put(ck / "valid-empty.ckpt", encode_checkpoint(typenet::io::checkpoint{}));
+    put(ck / "truncated.ckpt", bytes(valid.begin(), valid.begin() + std::ptrdiff_t(valid.size() / 2)));
+    bytes flipped = valid;
+    flipped[flipped.size() / 2] ^= 0x40;
+    put(ck / "flipped.ckpt", flipped);
+    {  // the element count 2^62 at 4 bytes: 2^64 bytes, wrapped to 0 by the old reader (typenet-inspect crashed)
+        raw_ck r(1);
+        r.str("huge");
+        r.u8(4);
+        r.u32(1);
+        r.u64(std::uint64_t(1) << 62);
+        put(ck / "dims-2e62.ckpt", r.done());
+    }
+    {  // dims whose product alone overflows 64 bits
+        raw_ck r(1);
+        r.str("wide");
+        r.u8(8);
+        r.u32(3);
+        r.u64(std::uint64_t(1) << 32);
+        r.u64(std::uint64_t(1) << 32);
+        r.u64(3);
+        put(ck / "dims-overflow.ckpt", r.done());
+    }
+    {  // more data claimed than the file holds
+        raw_ck r(1);
+        r.str("short");
+        r.u8(4);
+        r.u32(2);
+        r.u64(1000);
+        r.u64(1000);
+        for (int i = 0; i < 16; ++i) r.u8(0);
+        put(ck / "dims-past-end.ckpt", r.done());
+    }
+    {  // an unknown element size, a rank above 8
+        raw_ck r(1);
+        r.str("half");
+        r.u8(2);
+        r.u32(1);
+        r.u64(2);
+        r.u32(0);  // 4 data bytes
+        put(ck / "bad-dtype.ckpt", r.done());
+        raw_ck q(1);
+        q.str("deep");
+        q.u8(4);
+        q.u32(9);
+        for (int i = 0; i < 9; ++i) q.u64(1);
+        q.u32(0);  // 4 data bytes
+        put(ck / "bad-rank.ckpt", q.done());
+    }
+
+    // ---- cifar10 (synthetic images, the CIFAR-10 record layout) ----
+    const fs::path cf = dir / "cifar10";
+    put(cf / "one-record.bin", cifar_records({3}));
+    put(cf / "two-records.bin", cifar_records({0, 9}));
+    put(cf / "bad-label.bin", cifar_records({10}));
+    put(cf / "short-record.bin", cifar_records({1}).substr(0, 3000));
+    put(cf / "empty.bin", std::string());
+
+    // ---- metrics_csv ----
+    const fs::path mc = dir / "metrics_csv";
+    const std::string header = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n";
+    put(mc / "valid.csv", header + "1,2.30258512,0.1,2.2,0.12,1.5,0.1,12.345,4000.0,0\n"
+                                   "2,1.9,0.3,1.8,0.33,1.2,0.1,12.1,4100.5,0\n"
+                                   "3,nan,0.1,inf,0.1,-inf,0.1,11.9,4200.0,1\n");
+    put(mc / "header-only.csv", header);
+    put(mc / "crlf.csv", "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\r\n"
+                         "1,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\r\n");
+    put(mc / "bad-epoch.csv", header + "nan,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n1e300,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    put(mc / "short-row.csv", header + "1,2.3,0.1\n");
+    put(mc / "not-a-number.csv", header + "1,2.3x,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    return 0;
+}

@@ -1,0 +1,54 @@
+// read_metrics_csv on crafted files (typenet-plot reads any file a user names): every bad cell is
+// an error naming the file and the line, never undefined behaviour (tests/fuzz/fuzz_metrics_csv.cpp).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "typenet/train/report.hpp"
+
+namespace fs = std::filesystem;
+using typenet::train::read_metrics_csv;
+
+namespace {
+const std::string header =
+    "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n";
+fs::path write(const std::string& name, const std::string& text) {
+    const fs::path p = fs::temp_directory_path() / ("typenet-metrics-" + std::to_string(::getpid()) + "-" + name);
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("a metrics.csv as typenet-train writes it loads, NaN and infinite losses included") {
+    const auto p = write("good.csv", header + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.345,4000.0,0\n"
+                                              "2,nan,0.1,inf,0.1,-inf,0.1,11.9,4200.0,1\r\n");
+    const auto rows = read_metrics_csv(p);
+    fs::remove(p);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].epoch == 1);
+    CHECK(rows[0].seconds == 12.345);
+    CHECK(rows[1].epoch == 2);
+    CHECK(std::isnan(rows[1].train_loss));
+    CHECK(rows[1].diverged);
+}
+
+TEST_CASE("an epoch that is not a whole number >= 1 is an error naming the file and line") {
+    // The old reader converted the epoch cell to size_t unchecked: NaN or 1e300 is undefined
+    // behaviour (UBSan: "nan is outside the range of representable values"), -1 and 2.5 loaded.
+    for (const std::string epoch : {"nan", "1e300", "-1", "0", "2.5", "inf"}) {
+        const auto p = write("epoch.csv", header + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n" + epoch +
+                                              ",2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+        CHECK_THROWS_WITH(read_metrics_csv(p), Catch::Contains(p.string() + ": line 3: epoch '" + epoch + "'") &&
+                                                   Catch::Contains("not a whole number"));
+        fs::remove(p);
+    }
+}
+
+TEST_CASE("a cell that is only partly a number is an error, not its leading digits") {
+    const auto p = write("cell.csv", header + "1,2.3x,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    CHECK_THROWS_WITH(read_metrics_csv(p), Catch::Contains(p.string() + ": line 2: '2.3x' is not a number"));
+    fs::remove(p);
+}

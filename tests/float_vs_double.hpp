@@ -49,7 +49,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -74,15 +73,6 @@ inline const nm::tensor_error* worst_weight(const nm::step_error& e) {
     return w;
 }
 
-// TYPENET_NUMERICS_QUICK=1 in the environment (the sanitizer run of scripts/test.sh, where the
-// double reference steps are several times slower): every check runs at batch 3 only (odd: a
-// partial chunk in every chunked kernel), still on every instruction set and both algorithms.
-inline std::vector<std::size_t> batches(const std::vector<std::size_t>& full) {
-    const char* q = std::getenv("TYPENET_NUMERICS_QUICK");
-    if (q && std::string(q) == "1") return {3};
-    return full;
-}
-
 // The instruction sets to run: every one this CPU supports (set_isa's names, best first).
 inline std::vector<std::string> isas() { return tn::kernels::supported_isas(); }
 
@@ -90,7 +80,7 @@ template <class Net>
 void check_gradients(const std::string& model, const std::vector<std::size_t>& batch_sizes, const bounds& b) {
     using F = nm::smooth<Net>;
     using D = tn::rebind_scalar<double, F>;
-    for (const std::size_t batch : fvd::batches(batch_sizes)) {
+    for (const std::size_t batch : batch_sizes) {
         nm::step_setup s;
         s.batch = batch;
         const auto weights = nm::initial_weights<F>(s);
@@ -123,7 +113,7 @@ void check_gradients(const std::string& model, const std::vector<std::size_t>& b
 template <class Net>
 void check_forward(const std::string& model, const std::vector<std::size_t>& batch_sizes, const bounds& b) {
     using D = tn::rebind_scalar<double, Net>;
-    for (const std::size_t batch : fvd::batches(batch_sizes)) {
+    for (const std::size_t batch : batch_sizes) {
         nm::step_setup s;
         s.batch = batch;
         const auto weights = nm::initial_weights<Net>(s);

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <unistd.h>
 
+#include "crafted_checkpoint.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/layers.hpp"
 #include "typenet/net.hpp"
@@ -194,38 +195,11 @@ TEST_CASE("a save killed half-way leaves the previous checkpoint intact") {
 
 // ---- crafted files: a checkpoint is input from outside (issue 18; tests/fuzz/fuzz_checkpoint.cpp) ----
 namespace {
-// A checkpoint written field by field with a valid checksum, to craft what write_checkpoint
-// refuses to write: version 1, network "crafted", no metadata, then the tensors the caller adds.
-struct crafted {
-    std::vector<unsigned char> b{'T', 'Y', 'P', 'E', 'N', 'E', 'T', 1};
-    explicit crafted(std::uint32_t tensors) {
-        u32(1);
-        str("crafted");
-        u64(7);
-        u32(0);
-        u32(tensors);
-    }
-    void u8(std::uint8_t v) { b.push_back(v); }
-    void u32(std::uint32_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 4); }
-    void u64(std::uint64_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 8); }
-    void str(const std::string& s) {
-        u32(std::uint32_t(s.size()));
-        b.insert(b.end(), s.begin(), s.end());
-    }
-    void tensor(const std::string& name, std::uint8_t dtype, const std::vector<std::uint64_t>& dims, std::size_t data_bytes) {
-        str(name);
-        u8(dtype);
-        u32(std::uint32_t(dims.size()));
-        for (auto d : dims) u64(d);
-        b.insert(b.end(), data_bytes, 0x3f);
-    }
-    void write(const fs::path& p) {
-        auto out = b;
-        const std::uint32_t crc = io::crc32(out.data(), out.size());
-        out.insert(out.end(), reinterpret_cast<const unsigned char*>(&crc), reinterpret_cast<const unsigned char*>(&crc) + 4);
-        std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
-    }
-};
+// A crafted checkpoint's bytes into a file.
+void write_crafted(const crafted_checkpoint& c, const fs::path& p) {
+    const auto out = c.bytes();
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
+}
 }  // namespace
 
 TEST_CASE("tensors with zero elements round-trip (no memcpy from a null pointer)") {
@@ -260,18 +234,18 @@ TEST_CASE("tensors with zero elements round-trip (no memcpy from a null pointer)
 TEST_CASE("crafted sizes are rejected before allocating, naming the file and the tensor") {
     temp_dir d;
     SECTION("2^62 four-byte elements (2^64 bytes, which wrapped to 0 and crashed typenet-inspect)") {
-        crafted c(1);
+        crafted_checkpoint c(1);
         c.tensor("huge", 4, {std::uint64_t(1) << 62}, 0);
-        c.write(d.path / "huge.ckpt");
+        write_crafted(c, d.path / "huge.ckpt");
         CHECK_THROWS_WITH(io::read_checkpoint(d.path / "huge.ckpt"),
                           Catch::Contains("huge.ckpt") && Catch::Contains("'huge'") && Catch::Contains("4611686018427387904") &&
                               Catch::Contains("overflow"));
     }
     SECTION("dims whose product overflows 64 bits") {
-        crafted c(2);
+        crafted_checkpoint c(2);
         c.tensor("fine", 4, {2}, 8);
         c.tensor("wide", 8, {std::uint64_t(1) << 32, std::uint64_t(1) << 32, 3}, 0);
-        c.write(d.path / "wide.ckpt");
+        write_crafted(c, d.path / "wide.ckpt");
         CHECK_THROWS_WITH(io::read_checkpoint(d.path / "wide.ckpt"),
                           Catch::Contains("wide.ckpt") && Catch::Contains("tensor 1 'wide'") &&
                               Catch::Contains("4294967296x4294967296x3") && Catch::Contains("overflow"));
@@ -279,28 +253,28 @@ TEST_CASE("crafted sizes are rejected before allocating, naming the file and the
     SECTION("seven dims whose byte count wraps to exactly 0 (found by tests/fuzz/fuzz_checkpoint in 2 s)") {
         // tests/fuzz/corpus/checkpoint/found-wrapped-dims.ckpt: the old reader accepted it as a
         // tensor of 0 elements, the product of its dims taken modulo 2^64.
-        crafted c(1);
+        crafted_checkpoint c(1);
         c.tensor("short", 4,
                  {7234316359510938723ull, 6424384868444017204ull, 3845245375824ull, 256, 219043332245ull,
                   6052837899185946624ull, 144489319695208537ull},
                  0);
-        c.write(d.path / "found.ckpt");
+        write_crafted(c, d.path / "found.ckpt");
         CHECK_THROWS_WITH(io::read_checkpoint(d.path / "found.ckpt"),
                           Catch::Contains("found.ckpt") && Catch::Contains("tensor 0 'short'") && Catch::Contains("overflow"));
     }
     SECTION("dims asking for more bytes than the file holds") {
-        crafted c(1);
+        crafted_checkpoint c(1);
         c.tensor("short", 4, {1000, 1000}, 16);
-        c.write(d.path / "short.ckpt");
+        write_crafted(c, d.path / "short.ckpt");
         CHECK_THROWS_WITH(io::read_checkpoint(d.path / "short.ckpt"),
                           Catch::Contains("short.ckpt") && Catch::Contains("'short'") && Catch::Contains("1000x1000") &&
                               Catch::Contains("need 4000000 bytes"));
     }
     SECTION("a file cut inside a tensor's data names that tensor") {
-        crafted c(2);
+        crafted_checkpoint c(2);
         c.tensor("first", 4, {3}, 12);
         c.tensor("w", 4, {100}, 400);
-        c.write(d.path / "whole.ckpt");
+        write_crafted(c, d.path / "whole.ckpt");
         CHECK(io::read_checkpoint(d.path / "whole.ckpt").tensors.size() == 2);
         const auto whole = read_bytes(d.path / "whole.ckpt");
         write_bytes(d.path / "cut.ckpt", std::vector<char>(whole.begin(), whole.end() - 50));

@@ -11,7 +11,6 @@
 #include <string>
 
 #include "typenet/io/checkpoint.hpp"
-#include "typenet/train/checkpoint_io.hpp"  // dims_text
 
 namespace {
 template <class T>
@@ -27,7 +26,7 @@ void summarise(const typenet::io::tensor_record& t) {
         else sq += double(v) * double(v);
     }
     std::printf("%-44s %-16s %10zu  norm %12.6g  nan %zu  inf %zu\n", t.name.c_str(),
-                typenet::train::detail::dims_text(t.dims).c_str(), n, std::sqrt(sq), nan, inf);
+                typenet::io::dims_text(t.dims).c_str(), n, std::sqrt(sq), nan, inf);
 }
 }  // namespace
 

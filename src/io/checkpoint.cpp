@@ -104,15 +104,6 @@ std::optional<std::uint64_t> byte_count(const std::vector<std::uint64_t>& dims, 
     return n;
 }
 
-std::string dims_text(const std::vector<std::uint64_t>& d) {
-    std::string s;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        if (i) s += 'x';
-        s += std::to_string(d[i]);
-    }
-    return s.empty() ? "scalar" : s;
-}
-
 void fail_errno(const std::string& what) { throw checkpoint_error(what + ": " + std::strerror(errno)); }
 }  // namespace
 
@@ -130,6 +121,15 @@ std::uint64_t fnv1a64(const std::string& s) {
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+std::string dims_text(const std::vector<std::uint64_t>& d) {
+    std::string s;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        if (i) s += 'x';
+        s += std::to_string(d[i]);
+    }
+    return s.empty() ? "scalar" : s;
 }
 
 std::uint64_t tensor_record::element_count() const {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../crafted_checkpoint.hpp"
 #include "typenet/io/checkpoint.hpp"
 
 namespace fs = std::filesystem;
@@ -23,30 +24,6 @@ void put(const fs::path& file, const bytes& b) {
     std::printf("%s (%zu bytes)\n", file.c_str(), b.size());
 }
 void put(const fs::path& file, const std::string& s) { put(file, bytes(s.begin(), s.end())); }
-
-// A checkpoint written field by field, to craft what write_checkpoint refuses to write.
-struct raw_ck {
-    bytes b{'T', 'Y', 'P', 'E', 'N', 'E', 'T', 1};
-    void u8(std::uint8_t v) { b.push_back(v); }
-    void u32(std::uint32_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 4); }
-    void u64(std::uint64_t v) { b.insert(b.end(), reinterpret_cast<unsigned char*>(&v), reinterpret_cast<unsigned char*>(&v) + 8); }
-    void str(const std::string& s) {
-        u32(std::uint32_t(s.size()));
-        b.insert(b.end(), s.begin(), s.end());
-    }
-    // version 1, network "crafted", no metadata, then `n` tensors (the caller writes them)
-    explicit raw_ck(std::uint32_t n) {
-        u32(1);
-        str("crafted");
-        u64(0x1234);
-        u32(0);
-        u32(n);
-    }
-    bytes done() {
-        u32(typenet::io::crc32(b.data(), b.size()));
-        return b;
-    }
-};
 
 typenet::io::tensor_record tensor(const std::string& name, std::uint8_t dtype, std::vector<std::uint64_t> dims) {
     typenet::io::tensor_record t;
@@ -92,48 +69,27 @@ int main(int argc, char** argv) {
     flipped[flipped.size() / 2] ^= 0x40;
     put(ck / "flipped.ckpt", flipped);
     {  // the element count 2^62 at 4 bytes: 2^64 bytes, wrapped to 0 by the old reader (typenet-inspect crashed)
-        raw_ck r(1);
-        r.str("huge");
-        r.u8(4);
-        r.u32(1);
-        r.u64(std::uint64_t(1) << 62);
-        put(ck / "dims-2e62.ckpt", r.done());
+        crafted_checkpoint r(1, 0x1234);
+        r.tensor("huge", 4, {std::uint64_t(1) << 62}, 0);
+        put(ck / "dims-2e62.ckpt", r.bytes());
     }
     {  // dims whose product alone overflows 64 bits
-        raw_ck r(1);
-        r.str("wide");
-        r.u8(8);
-        r.u32(3);
-        r.u64(std::uint64_t(1) << 32);
-        r.u64(std::uint64_t(1) << 32);
-        r.u64(3);
-        put(ck / "dims-overflow.ckpt", r.done());
+        crafted_checkpoint r(1, 0x1234);
+        r.tensor("wide", 8, {std::uint64_t(1) << 32, std::uint64_t(1) << 32, 3}, 0);
+        put(ck / "dims-overflow.ckpt", r.bytes());
     }
     {  // more data claimed than the file holds
-        raw_ck r(1);
-        r.str("short");
-        r.u8(4);
-        r.u32(2);
-        r.u64(1000);
-        r.u64(1000);
-        for (int i = 0; i < 16; ++i) r.u8(0);
-        put(ck / "dims-past-end.ckpt", r.done());
+        crafted_checkpoint r(1, 0x1234);
+        r.tensor("short", 4, {1000, 1000}, 16);
+        put(ck / "dims-past-end.ckpt", r.bytes());
     }
     {  // an unknown element size, a rank above 8
-        raw_ck r(1);
-        r.str("half");
-        r.u8(2);
-        r.u32(1);
-        r.u64(2);
-        r.u32(0);  // 4 data bytes
-        put(ck / "bad-dtype.ckpt", r.done());
-        raw_ck q(1);
-        q.str("deep");
-        q.u8(4);
-        q.u32(9);
-        for (int i = 0; i < 9; ++i) q.u64(1);
-        q.u32(0);  // 4 data bytes
-        put(ck / "bad-rank.ckpt", q.done());
+        crafted_checkpoint r(1, 0x1234);
+        r.tensor("half", 2, {2}, 4);
+        put(ck / "bad-dtype.ckpt", r.bytes());
+        crafted_checkpoint q(1, 0x1234);
+        q.tensor("deep", 4, std::vector<std::uint64_t>(9, 1), 4);
+        put(ck / "bad-rank.ckpt", q.bytes());
     }
 
     // ---- cifar10 (synthetic images, the CIFAR-10 record layout) ----

@@ -67,6 +67,9 @@ checkpoint read_checkpoint(const std::filesystem::path& file);
 std::vector<unsigned char> encode_checkpoint(const checkpoint& ck);
 checkpoint parse_checkpoint(std::span<const unsigned char> bytes, const std::string& source);
 
+// Dims as text for messages: "32x3x3x3", or "scalar" for rank 0.
+std::string dims_text(const std::vector<std::uint64_t>& dims);
+
 std::uint32_t crc32(const unsigned char* data, std::size_t n, std::uint32_t crc = 0);
 // FNV-1a 64-bit, used for structure hashes.
 std::uint64_t fnv1a64(const std::string& s);

@@ -18,14 +18,6 @@
 namespace typenet::train {
 
 namespace detail {
-inline std::string dims_text(const std::vector<std::uint64_t>& d) {
-    std::string s;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        if (i) s += 'x';
-        s += std::to_string(d[i]);
-    }
-    return s.empty() ? "scalar" : s;
-}
 template <class T>
 io::tensor_record record(const std::string& name, std::span<const T> v, std::span<const std::size_t> dims) {
     io::tensor_record r;
@@ -94,12 +86,12 @@ void restore_checkpoint(const io::checkpoint& ck, const std::string& file, Net& 
     for (const auto& t : targets) {
         const io::tensor_record* r = ck.find_tensor(t.name);
         if (!r) {
-            difference = "tensor '" + t.name + "' (" + detail::dims_text(t.dims) + ") is missing from the checkpoint";
+            difference = "tensor '" + t.name + "' (" + io::dims_text(t.dims) + ") is missing from the checkpoint";
             break;
         }
         if (r->dims != t.dims) {
-            difference = "tensor '" + t.name + "' is " + detail::dims_text(r->dims) + " in the checkpoint but " +
-                         detail::dims_text(t.dims) + " in this network";
+            difference = "tensor '" + t.name + "' is " + io::dims_text(r->dims) + " in the checkpoint but " +
+                         io::dims_text(t.dims) + " in this network";
             break;
         }
         if (r->dtype != sizeof(T)) {
@@ -118,7 +110,7 @@ void restore_checkpoint(const io::checkpoint& ck, const std::string& file, Net& 
         for (const auto& r : ck.tensors) {
             const bool known = std::any_of(targets.begin(), targets.end(), [&](const target& t) { return t.name == r.name; });
             if (!known && !(r.name.rfind("optimizer.", 0) == 0 && !opt)) {
-                difference = "the checkpoint has tensor '" + r.name + "' (" + detail::dims_text(r.dims) +
+                difference = "the checkpoint has tensor '" + r.name + "' (" + io::dims_text(r.dims) +
                              ") that this network does not";
                 break;
             }

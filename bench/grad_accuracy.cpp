@@ -4,7 +4,7 @@
 //
 //   typenet-grad-accuracy [--model NAME|all] [--batch 16,32,33,64,128] [--winograd on,off]
 //                         [--isa auto|all|avx512,avx2,sse2] [--seed N] [--unit-affine]
-//                         [--perturb REL] [--smooth] [--tensors]
+//                         [--perturb REL] [--smooth] [--tensors] [--dump DIR]
 //
 // One row per configuration: relative errors (||a - b|| / ||b||, b = double) of the logits, the
 // loss, the running statistics after the step, the eval-mode logits, the gradient of the network
@@ -13,20 +13,35 @@
 // weights multiplied by (1 + REL N(0,1)): what the forward error alone does to the gradient of a
 // piecewise-linear network; --smooth measures the kink-free twin of each model (every ReLU the
 // identity, every max pool an average pool: grad_accuracy.hpp), whose errors are the
-// arithmetic's alone (docs/numerics.md). Exit codes: 0 ok, 2 bad arguments.
+// arithmetic's alone (docs/numerics.md).
+//
+// --dump DIR writes each case for bench/torch_oracle.py, which runs the same step in PyTorch:
+// DIR/<model>[-twin]-<batch>/case.json (the model, its structure() text, the parameter and
+// state tensors' names and shapes, the result files), weights.f64 (every parameter, the
+// network's order), input.f64 and labels.i32 (the images and labels), and one .f64 file per
+// result: logits, loss, input gradient, parameter gradients, running statistics, eval logits,
+// concatenated, little-endian float64. Exit codes: 0 ok, 1 a file could not be written,
+// 2 bad arguments.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "grad_accuracy.hpp"
 #include "typenet/models.hpp"
+#include "typenet/train/escape.hpp"
 
 namespace {
 
 namespace tn = typenet;
+
+namespace fs = std::filesystem;
+namespace nm = tn::numerics;
 
 struct config {
     std::vector<std::string> models{"cnn-bn"};
@@ -36,44 +51,112 @@ struct config {
     std::uint64_t seed = 1;
     bool unit_affine = false, tensors = false, smooth = false;
     double perturb = 0;
+    fs::path dump;  // empty: no dump
+};
+
+// ---- --dump --------------------------------------------------------------------------------------
+template <class V>
+void write_raw(const fs::path& file, const V& v) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(v[0])));
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::string json_dims(const std::vector<std::size_t>& d) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+    return s + "]";
+}
+std::string json_tensors(const std::vector<std::string>& names, const std::vector<std::vector<std::size_t>>& dims) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < names.size(); ++i)
+        s += std::string(i ? ",\n    " : "\n    ") + "{\"name\": " + tn::train::json_string(names[i]) +
+             ", \"dims\": " + json_dims(dims[i]) + "}";
+    return s + "]";
+}
+
+// One batch size of one model: the inputs once, then every result handed to add().
+class case_writer {
+public:
+    template <class Net>
+    static case_writer open(const fs::path& root, const std::string& model, bool twin, const nm::step_setup& s) {
+        case_writer w;
+        w.dir_ = root / (model + (twin ? "-twin-" : "-") + std::to_string(s.batch));
+        fs::create_directories(w.dir_);
+        write_raw(w.dir_ / "weights.f64", nm::initial_weights<Net>(s));
+        const auto in = nm::make_inputs<Net>(s);
+        write_raw(w.dir_ / "input.f64", in.x);
+        write_raw(w.dir_ / "labels.i32", in.labels);
+        w.head_ = "{\n  \"model\": " + tn::train::json_string(model) + ",\n  \"twin\": " + (twin ? "true" : "false") +
+                  ",\n  \"batch\": " + std::to_string(s.batch) + ",\n  \"seed\": " + std::to_string(s.seed) +
+                  ",\n  \"random_affine\": " + (s.random_affine ? "true" : "false") +
+                  ",\n  \"structure\": " + tn::train::json_string(Net::structure()) +
+                  ",\n  \"input\": " + json_dims({Net::input_shape::dims.begin(), Net::input_shape::dims.end()}) +
+                  ",\n  \"classes\": " + std::to_string(Net::output_shape::size);
+        return w;
+    }
+    // label e.g. "float32 avx512 winograd on"; the first result also sets the tensor lists.
+    void add(const std::string& label, const std::string& stem, const nm::step_values& v) {
+        if (tensors_.empty())
+            tensors_ = ",\n  \"parameters\": " + json_tensors(v.names, v.dims) +
+                       ",\n  \"states\": " + json_tensors(v.state_names, v.state_dims);
+        std::vector<double> all;
+        for (const auto* part : {&v.logits, &v.input_grad, &v.grads, &v.states, &v.eval_logits}) {
+            all.insert(all.end(), part->begin(), part->end());
+            if (part == &v.logits) all.push_back(v.loss);
+        }
+        write_raw(dir_ / (stem + ".f64"), all);
+        results_ += std::string(results_.empty() ? "\n    " : ",\n    ") + "{\"label\": " + tn::train::json_string(label) +
+                    ", \"file\": " + tn::train::json_string(stem + ".f64") + "}";
+    }
+    void close() const {
+        std::ofstream out(dir_ / "case.json", std::ios::trunc);
+        out << head_ << tensors_ << ",\n  \"results\": [" << results_ << "]\n}\n";
+        out.close();
+        if (!out) throw std::runtime_error("cannot write " + (dir_ / "case.json").string());
+    }
+
+private:
+    fs::path dir_;
+    std::string head_, tensors_, results_;
 };
 
 template <class Net>
-void run_net(const std::string& name, const config& c) {
-    using D = tn::rebind_scalar<double, Net>;
-    for (const std::size_t b : c.batches) {
-        tn::numerics::step_setup s;
-        s.batch = b, s.seed = c.seed, s.random_affine = !c.unit_affine;
-        const auto weights = tn::numerics::initial_weights<Net>(s);
-        const auto ref = tn::numerics::run_step<D>(weights, s);
-        auto row = [&](const char* isa, const char* wino, const tn::numerics::step_values& v) {
-            const auto e = tn::numerics::compare(v, ref);
-            const auto* w = e.worst();
-            std::printf("%-9s %-7s %-8s %4zu  %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e  %s\n", name.c_str(), isa, wino, b,
-                        e.logits, e.loss, e.running_stats, e.eval_logits, e.input_grad, e.param_grads, w ? w->rel : 0.0,
-                        w ? w->name.c_str() : "");
-            if (c.tensors)
-                for (const auto& t : e.tensors) std::printf("%47s %-32s %8.1e\n", "", t.name.c_str(), t.rel);
-            std::fflush(stdout);
-        };
-        if (c.perturb > 0) {
-            s.perturb = c.perturb;
-            row("double", "-", tn::numerics::run_step<D>(weights, s));
-            continue;
+void run_net(const std::string& name, bool twin, const config& c) {
+    nm::step_setup s;
+    s.seed = c.seed, s.random_affine = !c.unit_affine, s.perturb = c.perturb;
+    const std::string label = twin ? name + "~" : name;
+    case_writer dump;
+    std::size_t dumped_batch = 0;
+    nm::sweep_steps<Net>(s, c.batches, c.isas, c.winograd, [&](std::size_t b, const std::string& isa, bool wino,
+                                                             const nm::step_values& a, const nm::step_values& ref) {
+        const auto e = nm::compare(a, ref);
+        const auto* w = e.worst();
+        std::printf("%-9s %-7s %-8s %4zu  %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e  %s\n", label.c_str(), isa.c_str(),
+                    c.perturb > 0 ? "-" : (wino ? "on" : "off"), b, e.logits, e.loss, e.running_stats, e.eval_logits,
+                    e.input_grad, e.param_grads, w ? w->rel : 0.0, w ? w->name.c_str() : "");
+        if (c.tensors)
+            for (const auto& t : e.tensors) std::printf("%47s %-32s %8.1e\n", "", t.name.c_str(), t.rel);
+        std::fflush(stdout);
+        if (c.dump.empty()) return;
+        if (dumped_batch != b) {
+            if (dumped_batch) dump.close();
+            auto sb = s;
+            sb.batch = b;
+            dump = case_writer::open<Net>(c.dump, name, twin, sb);
+            dump.add("typenet float64 reference", "typenet-float64-reference", ref);
+            dumped_batch = b;
         }
-        for (const auto& isa : c.isas) {
-            tn::kernels::set_isa(isa);
-            for (const bool wino : c.winograd) {
-                tn::kernels::set_winograd(wino);
-                row(tn::kernels::isa_name().c_str(), wino ? "on" : "off", tn::numerics::run_step<Net>(weights, s));
-            }
-        }
-    }
+        const std::string wname = wino ? "on" : "off";
+        dump.add("typenet float32 " + isa + " winograd " + wname, "typenet-float32-" + isa + "-winograd-" + wname, a);
+    });
+    if (dumped_batch) dump.close();
 }
 template <class Net>
 void run(const std::string& name, const config& c) {
-    if (c.smooth) run_net<tn::numerics::smooth<Net>>(name + "~", c);
-    else run_net<Net>(name, c);
+    if (c.smooth) run_net<nm::smooth<Net>>(name, true, c);
+    else run_net<Net>(name, false, c);
 }
 
 struct model_entry {
@@ -113,7 +196,7 @@ int main(int argc, char** argv) {
             if (a == "--help") {
                 std::printf("usage: typenet-grad-accuracy [--model NAME|all] [--batch 16,32,33,64,128] "
                             "[--winograd on,off] [--isa auto|all|LIST] [--seed N] [--unit-affine] [--perturb REL] "
-                            "[--smooth] [--tensors]\nmodels:");
+                            "[--smooth] [--tensors] [--dump DIR]\nmodels:");
                 for (const auto& m : models) std::printf(" %s", m.name);
                 std::printf("\n");
                 return 0;
@@ -149,6 +232,8 @@ int main(int argc, char** argv) {
                 c.smooth = true;
             } else if (a == "--unit-affine") {
                 c.unit_affine = true;
+            } else if (a == "--dump") {
+                c.dump = value();
             } else if (a == "--tensors") {
                 c.tensors = true;
             } else {
@@ -158,6 +243,7 @@ int main(int argc, char** argv) {
             usage_error(a + ": not a number");
         }
     }
+    if (!c.dump.empty() && c.perturb > 0) usage_error("--dump: not with --perturb (there is no float32 step to dump)");
     for (const auto& isa : c.isas) try {
             tn::kernels::set_isa(isa);
         } catch (const std::exception& e) {
@@ -170,7 +256,12 @@ int main(int argc, char** argv) {
         for (const auto& e : models)
             if (name == e.name) m = &e;
         if (!m) usage_error("--model: unknown model '" + name + "'");
-        m->run(name, c);
+        try {
+            m->run(name, c);
+        } catch (const std::exception& e) {  // --dump: a file that could not be written
+            std::fprintf(stderr, "typenet-grad-accuracy: %s\n", e.what());
+            return 1;
+        }
     }
     return 0;
 }

@@ -70,9 +70,24 @@ struct step_setup {
 struct step_values {
     std::vector<double> logits, input_grad, grads, states, eval_logits;
     double loss = 0;
-    std::vector<std::string> names;
-    std::vector<std::size_t> sizes;
+    std::vector<std::string> names, state_names;            // full names, the network's order
+    std::vector<std::size_t> sizes;                          // elements per parameter tensor
+    std::vector<std::vector<std::size_t>> dims, state_dims;  // each tensor's shape
 };
+
+// The images (normal(0, 1) float values, as doubles) and labels of a step.
+struct step_inputs {
+    std::vector<double> x;
+    std::vector<std::int32_t> labels;
+};
+template <class Net>
+step_inputs make_inputs(const step_setup& s) {
+    step_inputs in{std::vector<double>(s.batch * Net::input_shape::size), std::vector<std::int32_t>(s.batch)};
+    rng data(s.seed * 15485863 + 5);
+    for (auto& v : in.x) v = double(float(data.normal()));
+    for (auto& l : in.labels) l = std::int32_t(data.below(Net::output_shape::size));
+    return in;
+}
 
 // The float32 network's initial weights for setup.seed (with the random affine parameters):
 // float values, so every network of either scalar can take them exactly.
@@ -105,11 +120,10 @@ step_values run_step(const std::vector<double>& weights, const step_setup& s) {
             v = T(s.perturb > 0 ? w * (1 + s.perturb * g.normal()) : w);
         }
     });
+    const auto in = make_inputs<Net>(s);
+    const auto& labels = in.labels;
     typename Net::input_tensor x(s.batch);
-    std::vector<std::int32_t> labels(s.batch);
-    rng data(s.seed * 15485863 + 5);
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = T(float(data.normal()));
-    for (auto& l : labels) l = std::int32_t(data.below(Net::output_shape::size));
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = T(in.x[i]);
 
     step_values r;
     const softmax_cross_entropy ce;
@@ -125,8 +139,13 @@ step_values run_step(const std::vector<double>& weights, const step_setup& s) {
         r.grads.insert(r.grads.end(), p.gradient.begin(), p.gradient.end());
         r.names.emplace_back(p.name);
         r.sizes.push_back(p.gradient.size());
+        r.dims.emplace_back(p.dims.begin(), p.dims.end());
     });
-    net->for_each_state([&](state_view<T> st) { r.states.insert(r.states.end(), st.value.begin(), st.value.end()); });
+    net->for_each_state([&](state_view<T> st) {
+        r.states.insert(r.states.end(), st.value.begin(), st.value.end());
+        r.state_names.emplace_back(st.name);
+        r.state_dims.emplace_back(st.dims.begin(), st.dims.end());
+    });
     net->eval();
     const auto& e = net->forward(x);
     r.eval_logits.assign(e.data(), e.data() + e.size());
@@ -178,6 +197,47 @@ inline step_error compare(const step_values& a, const step_values& ref) {
         o += ref.sizes[t];
     }
     return e;
+}
+
+// ---- the sweep -----------------------------------------------------------------------------------
+// For each batch size: the double reference step once, then Net's step (float32 on the fast
+// kernels) on every instruction set in `isas` (set_isa's names) and every algorithm in
+// `winograd`, each handed to f(batch, isa_name(), winograd, step, reference step). With
+// s.perturb > 0 it is the kink control instead: one call per batch, f(batch, "double", false,
+// ...), of the double network with perturbed weights. Afterwards the kernels are back on
+// set_isa("auto") and Winograd on.
+template <class Net, class F>
+void sweep_steps(step_setup s, const std::vector<std::size_t>& batches, const std::vector<std::string>& isas,
+                 const std::vector<bool>& winograd, F&& f) {
+    using D = rebind_scalar<double, Net>;
+    const double perturb = s.perturb;
+    for (const std::size_t batch : batches) {
+        s.batch = batch, s.perturb = 0;
+        const auto weights = initial_weights<Net>(s);
+        const auto ref = run_step<D>(weights, s);
+        if (perturb > 0) {
+            s.perturb = perturb;
+            f(batch, std::string("double"), false, run_step<D>(weights, s), ref);
+            continue;
+        }
+        for (const auto& isa : isas) {
+            kernels::set_isa(isa);
+            for (const bool wino : winograd) {
+                kernels::set_winograd(wino);
+                f(batch, kernels::isa_name(), wino, run_step<Net>(weights, s), ref);
+            }
+        }
+    }
+    kernels::set_isa("auto");
+    kernels::set_winograd(true);
+}
+// The same, each step reduced to its errors against the reference: f(batch, isa, winograd, errors).
+template <class Net, class F>
+void sweep(const step_setup& s, const std::vector<std::size_t>& batches, const std::vector<std::string>& isas,
+           const std::vector<bool>& winograd, F&& f) {
+    sweep_steps<Net>(s, batches, isas, winograd,
+                     [&](std::size_t batch, const std::string& isa, bool wino, const step_values& a,
+                         const step_values& ref) { f(batch, isa, wino, compare(a, ref)); });
 }
 
 }  // namespace typenet::numerics

@@ -199,13 +199,13 @@ def build_pool(kind):
 
 def build_residual(args, shape):
     main, main_shape = build_sequence(expect(args[0], "branch")[1], shape)
-    if args[1] == ("identity_shortcut", []):
+    if args[1] == "identity_shortcut":
         short, short_shape = Layer(lambda x: x), shape
     else:
         short, short_shape = build_sequence(expect(args[1], "branch")[1], shape)
     if main_shape != short_shape:
         raise ValueError(f"residual: main branch gives {main_shape}, shortcut {short_shape}")
-    f = activation(args[2][0] if len(args) > 2 else "relu")
+    f = activation(args[2] if len(args) > 2 else "relu")
     return Layer(lambda x: f(main(x) + short(x)), [main, short], main.tn_parameters + short.tn_parameters,
                  main.tn_states + short.tn_states), main_shape
 
@@ -379,7 +379,7 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.cases:
-        return report(a.cases, a)
+        return guarded_report(a.cases, a)
     if not os.access(a.tool, os.X_OK):
         print(f"torch_oracle: no typenet-grad-accuracy at {a.tool} (cmake --build build --target "
               f"typenet-grad-accuracy, or --tool PATH)", file=sys.stderr)
@@ -393,10 +393,18 @@ def main():
         if run.returncode != 0:
             print(f"torch_oracle: {' '.join(cmd)} failed ({run.returncode}): {run.stderr.strip()}", file=sys.stderr)
             return 1 if run.returncode != 2 else 2
-        return report(dump, a)
+        return guarded_report(dump, a)
     finally:
         if not a.keep:
             shutil.rmtree(dump, ignore_errors=True)
+
+
+def guarded_report(dump, a):
+    try:
+        return report(dump, a)
+    except (ValueError, OSError, KeyError) as e:  # a layer the oracle cannot build, a bad dump
+        print(f"torch_oracle: {e}", file=sys.stderr)
+        return 1
 
 
 def report(dump, a):

@@ -1,9 +1,10 @@
 // bench/grad_accuracy.hpp - one training step of a network in float32 on the fast kernels
 // against the same step in double on the reference kernels, on identical weights and inputs.
 //
-// Used by typenet-grad-accuracy (bench/grad_accuracy.cpp, the measurements of docs/numerics.md)
-// and by tests/test_float_vs_double_*.cpp. Relative error everywhere = ||a - b||_2 / ||b||_2,
-// b the double result (the figure the PyTorch oracle of the issue reports too).
+// Used by typenet-grad-accuracy (bench/grad_accuracy.cpp, the measurements of docs/numerics.md;
+// its --dump feeds bench/torch_oracle.py) and by tests/test_float_vs_double_*.cpp. Relative
+// error everywhere = ||a - b||_2 / ||b||_2, b the double result (the oracle's figure too, with
+// PyTorch float64 as b).
 //
 // Kinks. A ReLU or max-pool network's gradient is only piecewise continuous in the weights and
 // inputs: a forward error that moves a pre-activation across 0, or reorders a max-pool window,

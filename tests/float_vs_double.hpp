@@ -31,11 +31,12 @@
 //     ResNets. One 64-channel convolution in float32 rounds to 4.3e-7 relative (direct) or
 //     1.9e-6 (Winograd F(4x4): its transforms amplify the rounding of the transformed-domain
 //     sums; bench/winograd_error.py's simulation), and batch norm renormalises after each, so the errors add over
-//     depth rather than compound (measured: 2.5e-6 for the CNNs, 1.1e-5 for ResNet-34's 36
-//     convolutions with Winograd);
+//     depth rather than compound (measured with Winograd on the Intel Xeon (avx512): 2.4e-6
+//     for cifar_cnn_bn, 5.0e-6 for ResNet-56's 57 convolutions; docs/numerics.md);
 //   - loss: 1e-5, as the logits: softmax cross-entropy moves by at most max |dL/dz| ||dz||_1
 //     <= 2 max |dz| (mean over the batch), and at initialisation (L ~ ln 10, logits O(1)) that is
-//     below the logits' relative error (measured: up to 1.2e-6, ResNet-56 at batch 16, AVX2);
+//     below the logits' relative error (measured: up to 1.4e-7, ResNet-56 with Winograd, on
+//     the Intel Xeon (avx512));
 //   - gradients (input, all parameters together, the worst single weight tensor): 1e-5 for
 //     the CNNs, 3e-5 for the ResNets (up to 36 convolutions, each VJP adding its rounding).
 //     Batch-norm gamma and beta are not bounded one tensor at a time: their gradients are sums

@@ -239,10 +239,15 @@ def build_layer(tree, shape):
     return LAYERS[name](args, shape)
 
 
-def build_sequence(trees, shape):
+def build_sequence(trees, shape, stated=None):
+    """The layers of `trees` in order, and the output shape. With `stated` (per layer, its text
+    and typenet's output shape, as structure() gives them): ValueError where PyTorch's differs."""
     mods = []
-    for t in trees:
+    for i, t in enumerate(trees):
         m, shape = build_layer(t, shape)
+        if stated is not None and shape != stated[i][1]:
+            raise ValueError(f"layer {stated[i][0]}: PyTorch's version gives {shape}, typenet states "
+                             f"{'x'.join(map(str, stated[i][1]))}")
         mods.append(m)
 
     def run(x):
@@ -254,23 +259,13 @@ def build_sequence(trees, shape):
 
 
 def build_network(structure):
-    """structure(): 'float;input 3x32x32;conv_bn<...>->32x32x32;...': the network and its output
-    shape; ValueError when a layer's PyTorch output shape is not the one typenet states."""
+    """structure(): 'float;input 3x32x32;conv_bn<...>->32x32x32;...'."""
     parts = structure.split(";")
     shape = tuple(int(d) for d in parts[1].split(" ", 1)[1].split("x"))
-    mods = []
-    for p in parts[2:]:
-        spec, stated = p.rsplit("->", 1)
-        m, shape = build_layer(parse_spec(spec), shape)
-        if shape != tuple(int(d) for d in stated.split("x")):
-            raise ValueError(f"layer {spec}: PyTorch's version gives {shape}, typenet states {stated}")
-        mods.append(m)
-
-    def run(x):
-        for m in mods:
-            x = m(x)
-        return x
-    return Layer(run, mods, [p for m in mods for p in m.tn_parameters], [s for m in mods for s in m.tn_states])
+    specs = [p.rsplit("->", 1) for p in parts[2:]]
+    net, _ = build_sequence([parse_spec(spec) for spec, _ in specs], shape,
+                            [(spec, tuple(int(d) for d in out.split("x"))) for spec, out in specs])
+    return net
 
 
 # ---- one step ------------------------------------------------------------------------------------
@@ -352,9 +347,9 @@ def rel(a, b):
 
 def errors(r, truth, names):
     e = {s: rel(r[s], truth[s]) for s in SECTIONS}
-    worst = max(((rel(a, b), n) for a, b, n in zip(r["tensors"], truth["tensors"], names)), key=lambda t: t[0])
-    e["worst"], e["worst tensor"] = worst
     e["tensors"] = [rel(a, b) for a, b in zip(r["tensors"], truth["tensors"])]
+    w = max(range(len(names)), key=lambda i: e["tensors"][i])
+    e["worst"], e["worst tensor"] = e["tensors"][w], names[w]
     return e
 
 
@@ -415,6 +410,9 @@ def report(dump, a):
     failures = []
     cases = sorted(os.listdir(dump), key=lambda d: (d.rsplit("-", 1)[0], int(d.rsplit("-", 1)[1])))
     for d in cases:
+        if not os.path.exists(os.path.join(dump, d, "case.json")):  # written last: an interrupted dump
+            print(f"torch_oracle: {os.path.join(dump, d)} is incomplete (no case.json); skipped", file=sys.stderr)
+            continue
         with open(os.path.join(dump, d, "case.json")) as f:
             case = json.load(f)
         path = lambda name: os.path.join(dump, d, name)

@@ -4,7 +4,7 @@
 //
 //   typenet-grad-accuracy [--model NAME|all] [--batch 16,32,33,64,128] [--winograd on,off]
 //                         [--isa auto|all|avx512,avx2,sse2] [--seed N] [--unit-affine]
-//                         [--perturb REL] [--smooth] [--tensors] [--dump DIR]
+//                         [--perturb REL] [--smooth] [--tensors] [--dump DIR] [--check]
 //
 // One row per configuration: relative errors (||a - b|| / ||b||, b = double) of the logits, the
 // loss, the running statistics after the step, the eval-mode logits, the gradient of the network
@@ -15,13 +15,17 @@
 // identity, every max pool an average pool: grad_accuracy.hpp), whose errors are the
 // arithmetic's alone (docs/numerics.md).
 //
+// --check holds every row to the model's bounds (grad_accuracy.hpp says which and why): the
+// forward quantities, and with --smooth the gradients too; each row beyond them is printed as
+// a FAILED line, and the exit code is 1. The CTest cases float_vs_double.* run it.
+//
 // --dump DIR writes each case for bench/torch_oracle.py, which runs the same step in PyTorch:
 // DIR/<model>[-twin]-<batch>/case.json (the model, its structure() text, the parameter and
 // state tensors' names and shapes, the result files), weights.f64 (every parameter, the
 // network's order), input.f64 and labels.i32 (the images and labels), and one .f64 file per
 // result: logits, loss, input gradient, parameter gradients, running statistics, eval logits,
-// concatenated, little-endian float64. Exit codes: 0 ok, 1 a file could not be written,
-// 2 bad arguments.
+// concatenated, little-endian float64. Exit codes: 0 ok, 1 a check failed or a file could not
+// be written, 2 bad arguments.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -35,6 +39,7 @@
 #include "grad_accuracy.hpp"
 #include "typenet/models.hpp"
 #include "typenet/train/escape.hpp"
+#include "typenet/train/report.hpp"  // write_file_atomic
 
 namespace {
 
@@ -49,7 +54,7 @@ struct config {
     std::vector<bool> winograd{true, false};
     std::vector<std::string> isas{"auto"};
     std::uint64_t seed = 1;
-    bool unit_affine = false, tensors = false, smooth = false;
+    bool unit_affine = false, tensors = false, smooth = false, check = false;
     double perturb = 0;
     fs::path dump;  // empty: no dump
 };
@@ -80,11 +85,12 @@ std::string json_tensors(const std::vector<std::string>& names, const std::vecto
 class case_writer {
 public:
     template <class Net>
-    static case_writer open(const fs::path& root, const std::string& model, bool twin, const nm::step_setup& s) {
+    static case_writer open(const fs::path& root, const std::string& model, bool twin, const nm::step_setup& s,
+                            const std::vector<double>& weights) {
         case_writer w;
         w.dir_ = root / (model + (twin ? "-twin-" : "-") + std::to_string(s.batch));
         fs::create_directories(w.dir_);
-        write_raw(w.dir_ / "weights.f64", nm::initial_weights<Net>(s));
+        write_raw(w.dir_ / "weights.f64", weights);
         const auto in = nm::make_inputs<Net>(s);
         write_raw(w.dir_ / "input.f64", in.x);
         write_raw(w.dir_ / "labels.i32", in.labels);
@@ -96,7 +102,7 @@ public:
                   ",\n  \"classes\": " + std::to_string(Net::output_shape::size);
         return w;
     }
-    // label e.g. "float32 avx512 winograd on"; the first result also sets the tensor lists.
+    // label e.g. "typenet float32 avx512 winograd on"; the first result also sets the tensor lists.
     void add(const std::string& label, const std::string& stem, const nm::step_values& v) {
         if (tensors_.empty())
             tensors_ = ",\n  \"parameters\": " + json_tensors(v.names, v.dims) +
@@ -110,11 +116,9 @@ public:
         results_ += std::string(results_.empty() ? "\n    " : ",\n    ") + "{\"label\": " + tn::train::json_string(label) +
                     ", \"file\": " + tn::train::json_string(stem + ".f64") + "}";
     }
+    // case.json last and atomically: a case folder without it is incomplete (an interrupted dump).
     void close() const {
-        std::ofstream out(dir_ / "case.json", std::ios::trunc);
-        out << head_ << tensors_ << ",\n  \"results\": [" << results_ << "]\n}\n";
-        out.close();
-        if (!out) throw std::runtime_error("cannot write " + (dir_ / "case.json").string());
+        tn::train::write_file_atomic(dir_ / "case.json", head_ + tensors_ + ",\n  \"results\": [" + results_ + "]\n}\n");
     }
 
 private:
@@ -122,15 +126,18 @@ private:
     std::string head_, tensors_, results_;
 };
 
+std::size_t failures = 0;  // --check: rows beyond their bounds
+
 template <class Net>
-void run_net(const std::string& name, bool twin, const config& c) {
+void run_net(const std::string& name, bool twin, const nm::bounds& bounds, const config& c) {
     nm::step_setup s;
     s.seed = c.seed, s.random_affine = !c.unit_affine, s.perturb = c.perturb;
     const std::string label = twin ? name + "~" : name;
     case_writer dump;
     std::size_t dumped_batch = 0;
     nm::sweep_steps<Net>(s, c.batches, c.isas, c.winograd, [&](std::size_t b, const std::string& isa, bool wino,
-                                                             const nm::step_values& a, const nm::step_values& ref) {
+                                                             const nm::step_values& a, const nm::step_values& ref,
+                                                             const std::vector<double>& weights) {
         const auto e = nm::compare(a, ref);
         const auto* w = e.worst();
         std::printf("%-9s %-7s %-8s %4zu  %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e %8.1e  %s\n", label.c_str(), isa.c_str(),
@@ -138,13 +145,19 @@ void run_net(const std::string& name, bool twin, const config& c) {
                     e.input_grad, e.param_grads, w ? w->rel : 0.0, w ? w->name.c_str() : "");
         if (c.tensors)
             for (const auto& t : e.tensors) std::printf("%47s %-32s %8.1e\n", "", t.name.c_str(), t.rel);
+        if (c.check)
+            for (const auto& v : nm::violations(e, bounds, twin)) {
+                std::printf("FAILED: %s batch %zu, %s, Winograd %s: %s\n", label.c_str(), b, isa.c_str(),
+                            wino ? "on" : "off", v.c_str());
+                ++failures;
+            }
         std::fflush(stdout);
         if (c.dump.empty()) return;
         if (dumped_batch != b) {
             if (dumped_batch) dump.close();
             auto sb = s;
             sb.batch = b;
-            dump = case_writer::open<Net>(c.dump, name, twin, sb);
+            dump = case_writer::open<Net>(c.dump, name, twin, sb, weights);
             dump.add("typenet float64 reference", "typenet-float64-reference", ref);
             dumped_batch = b;
         }
@@ -154,19 +167,22 @@ void run_net(const std::string& name, bool twin, const config& c) {
     if (dumped_batch) dump.close();
 }
 template <class Net>
-void run(const std::string& name, const config& c) {
-    if (c.smooth) run_net<nm::smooth<Net>>(name, true, c);
-    else run_net<Net>(name, false, c);
+void run(const std::string& name, const nm::bounds& bounds, const config& c) {
+    if (c.smooth) run_net<nm::smooth<Net>>(name, true, bounds, c);
+    else run_net<Net>(name, false, bounds, c);
 }
 
+// The bounds of --check: 1e-5 for the CNNs, 3e-5 for the ResNets (grad_accuracy.hpp).
+constexpr nm::bounds cnn_bounds{}, resnet_bounds{3e-5, 3e-5, 3e-5};
 struct model_entry {
     const char* name;
-    void (*run)(const std::string&, const config&);
+    void (*run)(const std::string&, const nm::bounds&, const config&);
+    nm::bounds bounds;
 };
 const model_entry models[] = {
-    {"cnn-bn", run<tn::models::cifar_cnn_bn>},   {"cnn-nobn", run<tn::models::cifar_cnn_nobn>},
-    {"resnet20", run<tn::models::resnet20>},     {"resnet56", run<tn::models::resnet56>},
-    {"resnet18", run<tn::models::resnet18>},     {"resnet34", run<tn::models::resnet34>},
+    {"cnn-bn", run<tn::models::cifar_cnn_bn>, cnn_bounds},  {"cnn-nobn", run<tn::models::cifar_cnn_nobn>, cnn_bounds},
+    {"resnet20", run<tn::models::resnet20>, resnet_bounds}, {"resnet56", run<tn::models::resnet56>, resnet_bounds},
+    {"resnet18", run<tn::models::resnet18>, resnet_bounds}, {"resnet34", run<tn::models::resnet34>, resnet_bounds},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -196,7 +212,7 @@ int main(int argc, char** argv) {
             if (a == "--help") {
                 std::printf("usage: typenet-grad-accuracy [--model NAME|all] [--batch 16,32,33,64,128] "
                             "[--winograd on,off] [--isa auto|all|LIST] [--seed N] [--unit-affine] [--perturb REL] "
-                            "[--smooth] [--tensors] [--dump DIR]\nmodels:");
+                            "[--smooth] [--tensors] [--dump DIR] [--check]\nmodels:");
                 for (const auto& m : models) std::printf(" %s", m.name);
                 std::printf("\n");
                 return 0;
@@ -232,6 +248,8 @@ int main(int argc, char** argv) {
                 c.smooth = true;
             } else if (a == "--unit-affine") {
                 c.unit_affine = true;
+            } else if (a == "--check") {
+                c.check = true;
             } else if (a == "--dump") {
                 c.dump = value();
             } else if (a == "--tensors") {
@@ -244,6 +262,7 @@ int main(int argc, char** argv) {
         }
     }
     if (!c.dump.empty() && c.perturb > 0) usage_error("--dump: not with --perturb (there is no float32 step to dump)");
+    if (c.check && c.perturb > 0) usage_error("--check: not with --perturb (there is no float32 step to check)");
     for (const auto& isa : c.isas) try {
             tn::kernels::set_isa(isa);
         } catch (const std::exception& e) {
@@ -257,11 +276,12 @@ int main(int argc, char** argv) {
             if (name == e.name) m = &e;
         if (!m) usage_error("--model: unknown model '" + name + "'");
         try {
-            m->run(name, c);
+            m->run(name, m->bounds, c);
         } catch (const std::exception& e) {  // --dump: a file that could not be written
             std::fprintf(stderr, "typenet-grad-accuracy: %s\n", e.what());
             return 1;
         }
     }
-    return 0;
+    if (failures) std::printf("%zu row(s) beyond their bounds\n", failures);
+    return failures ? 1 : 0;
 }

@@ -1,10 +1,10 @@
 // bench/grad_accuracy.hpp - one training step of a network in float32 on the fast kernels
 // against the same step in double on the reference kernels, on identical weights and inputs.
 //
-// Used by typenet-grad-accuracy (bench/grad_accuracy.cpp, the measurements of docs/numerics.md;
-// its --dump feeds bench/torch_oracle.py) and by tests/test_float_vs_double_*.cpp. Relative
-// error everywhere = ||a - b||_2 / ||b||_2, b the double result (the oracle's figure too, with
-// PyTorch float64 as b).
+// Used by typenet-grad-accuracy (bench/grad_accuracy.cpp): the measurements of docs/numerics.md,
+// the checks of the CTest cases float_vs_double.* (--check, the bounds at the end of this file),
+// and the dumps bench/torch_oracle.py runs in PyTorch (--dump). Relative error everywhere =
+// ||a - b||_2 / ||b||_2, b the double result (the oracle's figure too, with PyTorch float64 as b).
 //
 // Kinks. A ReLU or max-pool network's gradient is only piecewise continuous in the weights and
 // inputs: a forward error that moves a pre-activation across 0, or reorders a max-pool window,
@@ -203,7 +203,8 @@ inline step_error compare(const step_values& a, const step_values& ref) {
 // ---- the sweep -----------------------------------------------------------------------------------
 // For each batch size: the double reference step once, then Net's step (float32 on the fast
 // kernels) on every instruction set in `isas` (set_isa's names) and every algorithm in
-// `winograd`, each handed to f(batch, isa_name(), winograd, step, reference step). With
+// `winograd`, each handed to f(batch, isa_name(), winograd, step, reference step, the weights
+// both started from: initial_weights). With
 // s.perturb > 0 it is the kink control instead: one call per batch, f(batch, "double", false,
 // ...), of the double network with perturbed weights. Afterwards the kernels are back on
 // set_isa("auto") and Winograd on.
@@ -218,14 +219,14 @@ void sweep_steps(step_setup s, const std::vector<std::size_t>& batches, const st
         const auto ref = run_step<D>(weights, s);
         if (perturb > 0) {
             s.perturb = perturb;
-            f(batch, std::string("double"), false, run_step<D>(weights, s), ref);
+            f(batch, std::string("double"), false, run_step<D>(weights, s), ref, weights);
             continue;
         }
         for (const auto& isa : isas) {
             kernels::set_isa(isa);
             for (const bool wino : winograd) {
                 kernels::set_winograd(wino);
-                f(batch, kernels::isa_name(), wino, run_step<Net>(weights, s), ref);
+                f(batch, kernels::isa_name(), wino, run_step<Net>(weights, s), ref, weights);
             }
         }
     }
@@ -238,7 +239,87 @@ void sweep(const step_setup& s, const std::vector<std::size_t>& batches, const s
            const std::vector<bool>& winograd, F&& f) {
     sweep_steps<Net>(s, batches, isas, winograd,
                      [&](std::size_t batch, const std::string& isa, bool wino, const step_values& a,
-                         const step_values& ref) { f(batch, isa, wino, compare(a, ref)); });
+                         const step_values& ref, const std::vector<double>&) { f(batch, isa, wino, compare(a, ref)); });
+}
+
+// ---- the checks (typenet-grad-accuracy --check) ---------------------------------------------------
+// What is compared. One training step (train-mode forward, softmax cross-entropy, backward,
+// the running statistics it leaves, then an eval-mode forward of the same images), in float32
+// on the fast kernels and in double on the reference kernels, from the same float32 weights
+// (batch-norm gamma and beta drawn at random, not 1 and 0) and images; relative error
+// ||float - double|| / ||double||, per quantity and per parameter tensor. For every batch size
+// (crossing the kernels' chunks: Winograd packs 1-8 images per chunk, backward-params sums
+// fixed image groups, batch norm and the convolutions split the batch over the threads; 33 is
+// odd and leaves a partial chunk), with Winograd on and off, on every instruction set this
+// CPU has (AVX-512, AVX2, and the SSE2 baseline): typenet-grad-accuracy --check, run by the
+// CTest cases float_vs_double.* (tests/CMakeLists.txt lists the models and batch sizes).
+//
+// Which network. The gradients are compared on each model's kink-free twin
+// (numerics::smooth<Net>: ReLU -> identity, max pool -> average pool; the same shapes,
+// kernels, chunks and reductions). On the ReLU network itself a float32 forward error of
+// ~1e-6 flips a few of its 10^6 - 10^7 ReLU and max-pool decisions in most batches, and each
+// flip moves the gradients by 1e-4 - 1e-2 relative with no arithmetic error at all: the same
+// double network with its weights perturbed by 3e-7 relative moves its own input gradient by
+// 1.8e-3 (cifar_cnn_bn, batch 32, on the Intel Xeon (avx512): docs/numerics.md,
+// typenet-grad-accuracy --perturb). A bound on the real network's
+// gradient would test luck, not arithmetic; on the twin every difference is arithmetic.
+// The forward quantities (logits, loss, running statistics, eval logits) are continuous
+// across kinks and are compared on the real networks too, at one batch size (33: partial
+// chunks; their kernels are the twin's but for the ReLU and max-pool selections, which do no
+// arithmetic), since every double reference step costs seconds to minutes.
+//
+// The bounds (relative errors), measured on this project's machines first, then set with room
+// for the other instruction sets and orders (docs/numerics.md has the tables):
+//   - forward (logits, running statistics, eval logits): 1e-5 for the CNNs, 3e-5 for the
+//     ResNets. One 64-channel convolution in float32 rounds to 4.3e-7 relative (direct) or
+//     1.9e-6 (Winograd F(4x4): its transforms amplify the rounding of the transformed-domain
+//     sums; bench/winograd_error.py's simulation), and batch norm renormalises after each, so
+//     the errors add over depth rather than compound (measured with Winograd on the Intel Xeon (avx512): 2.4e-6
+//     for cifar_cnn_bn, 5.0e-6 for ResNet-56's 57 convolutions; docs/numerics.md);
+//   - loss: 1e-5, as the logits: softmax cross-entropy moves by at most max |dL/dz| ||dz||_1
+//     <= 2 max |dz| (mean over the batch), and at initialisation (L ~ ln 10, logits O(1)) that is
+//     below the logits' relative error (measured: up to 2.2e-7, ResNet-18's twin at batch 16
+//     with Winograd, on the Intel Xeon (avx512): bench/torch_oracle.py);
+//   - gradients (input, all parameters together, the worst single weight tensor): 1e-5 for
+//     the CNNs, 3e-5 for the ResNets (up to 57 convolutions, each VJP adding its rounding).
+//     Batch-norm gamma and beta are not bounded one tensor at a time: their gradients are sums
+//     over batch * height * width values that cancel (a batch norm's VJP returns a gradient
+//     whose sum and whose correlation with xhat are exactly 0 per channel, and a convolution
+//     of it nearly keeps that), so their relative error measures that cancellation more than
+//     the kernels (docs/numerics.md). They are in the all-parameters figure.
+// A defect that drops, repeats or misplaces a term (a chunk boundary, a partial sum merged
+// twice, a stale buffer) changes a tensor by ~1/n of its terms, far above these bounds for the
+// n <= 10^5 of these networks.
+struct bounds {
+    double forward = 1e-5, loss = 1e-5, gradient = 1e-5;
+};
+
+// The weight tensor (conv or dense ".weight") with the largest relative error; null if none.
+inline const tensor_error* worst_weight(const step_error& e) {
+    const tensor_error* w = nullptr;
+    for (const auto& t : e.tensors)
+        if (t.name.ends_with(".weight") && (!w || !(t.rel <= w->rel))) w = &t;
+    return w;
+}
+
+// What of one step exceeds its bounds, a sentence each (empty: within them): the forward
+// quantities always, the gradients too when `gradients` (the network is a kink-free twin).
+inline std::vector<std::string> violations(const step_error& e, const bounds& b, bool gradients) {
+    std::vector<std::string> v;
+    auto check = [&](const std::string& what, double err, double bound) {
+        if (!(err <= bound)) v.push_back(what + " error " + std::to_string(err) + " > " + std::to_string(bound));
+    };
+    check("logits", e.logits, b.forward);
+    check("loss", e.loss, b.loss);
+    check("running statistics", e.running_stats, b.forward);
+    check("eval logits", e.eval_logits, b.forward);
+    if (!gradients) return v;
+    check("input gradient", e.input_grad, b.gradient);
+    check("parameter gradients", e.param_grads, b.gradient);
+    const tensor_error* w = worst_weight(e);
+    if (!w) v.push_back("no weight tensor to check");
+    else check("weight tensor " + w->name + " gradient", w->rel, b.gradient);
+    return v;
 }
 
 }  // namespace typenet::numerics

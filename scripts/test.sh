@@ -18,6 +18,8 @@
 #       needs that size); cli.lock  trains epochs of 2,048 images. Training, checkpoints and
 #       resuming still run sanitized in cli.outputs, cli.resume, cli.resnet, cli.bad-checkpoint;
 #       the run-directory lock (src/train/out_lock.cpp) runs only in the normal suite.
+# float_vs_double.* and oracle.* are not registered in a sanitized build (tests/CMakeLists.txt):
+#   float32 arithmetic against double on whole networks, whose layers run sanitized elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh

@@ -311,7 +311,8 @@ struct impl {
     // K is summed in blocks of conv_kc: each block's sum is made in registers and added to the
     // output, so a sum over K = 9 x 512 products rounds like one over conv_kc. One float32
     // chain's error grows about as sqrt(K): 1.3e-6 relative at K = 4608 against 3e-7 in blocks
-    // of 256, and ResNet-18's float32 forward error was 2.3x PyTorch's with one chain
+    // of 256 (bench/conv_sum_error.py). ResNet-18's twin's float32 logits were 2.3x PyTorch's
+    // error with one chain and are 1.1x blocked; its gradients went from 2.7x to 1.3x
     // (docs/numerics.md). The extra cost is one load and add of the tile per block: <1% of the
     // block's FMAs.
     static constexpr std::size_t conv_kc = 256;

@@ -15,7 +15,7 @@ for the logits, the loss, the running statistics, the eval logits, the gradient 
 all parameter gradients together, and the worst single parameter tensor.
 
   bench/torch_oracle.py [--tool PATH] [--model NAME,...|all] [--batch 32,128] [--twin]
-                        [--isa auto|all|LIST] [--seed N] [--threads N] [--tensors] [--check]
+                        [--isa auto|all|LIST] [--winograd on,off] [--seed N] [--threads N] [--tensors] [--check]
                         [--keep DIR | --cases DIR]
 
 --twin runs each model's kink-free twin (every ReLU the identity, every max pool an average
@@ -364,6 +364,7 @@ def main():
     ap.add_argument("--batch", default="32,128")
     ap.add_argument("--twin", action="store_true", help="the kink-free twins")
     ap.add_argument("--isa", default="auto")
+    ap.add_argument("--winograd", default="on,off", help="typenet's float32 steps: on, off or on,off")
     ap.add_argument("--seed", default="1")
     ap.add_argument("--threads", type=int, default=0, help="PyTorch's threads (default: its own)")
     ap.add_argument("--tensors", action="store_true", help="a row per parameter tensor")
@@ -381,7 +382,8 @@ def main():
         return 2
     dump = a.keep or tempfile.mkdtemp(prefix="typenet-oracle-")
     try:
-        cmd = [a.tool, "--model", a.model, "--batch", a.batch, "--isa", a.isa, "--seed", a.seed, "--dump", dump]
+        cmd = [a.tool, "--model", a.model, "--batch", a.batch, "--isa", a.isa, "--winograd", a.winograd,
+               "--seed", a.seed, "--dump", dump]
         if a.twin:
             cmd.append("--smooth")
         run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

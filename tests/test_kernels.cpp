@@ -117,6 +117,7 @@ const std::vector<conv_case> conv_cases = {
     {1, 1, 1, 1, 1, 1, 1, 0},      // a single pixel
     {2, 17, 6, 6, 33, 3, 1, 1},    // channel counts off every tile size
     {3, 32, 16, 16, 64, 3, 1, 1},  // a CNN layer, smaller batch
+    {2, 57, 6, 6, 31, 3, 1, 1},    // K = 513: two blocks of conv_kc = 256 and one of 1 (fast_impl.hpp)
     {129, 3, 5, 6, 5, 3, 1, 1},    // batch 129: more than the chunks of backward-params
     // Winograd cases (3x3, stride 1, pad 1, even maps, >= 8 channels both sides); F(2x2) tiles:
     {2, 8, 4, 10, 9, 3, 1, 1},     // 2 x 5 tiles: not a multiple of the vector width, h != w

@@ -307,6 +307,23 @@ struct impl {
     // Loop order: weight panel outer (its K x MR values stay in L1), pixel panels inner (each
     // panel's rows of the padded input are reused across the kernel's (u, v) offsets in L1).
     // out rows have pitch ldo; cols (a multiple of the vector width) columns are computed.
+    //
+    // K is summed in blocks of conv_kc: each block's sum is made in registers and added to the
+    // output, so a sum over K = 9 x 512 products rounds like one over conv_kc. One float32
+    // chain's error grows about as sqrt(K): 1.3e-6 relative at K = 4608 against 3e-7 in blocks
+    // of 256 (bench/conv_sum_error.py). ResNet-18's twin's float32 logits were 2.3x PyTorch's
+    // error with one chain and are 1.1x blocked; its gradients went from 2.7x to 1.3x
+    // (docs/numerics.md). The extra cost is one load and add of the tile per block: <1% of the
+    // block's FMAs.
+    static constexpr std::size_t conv_kc = 256;
+    template <int MR, int NV>
+    static inline __attribute__((always_inline)) void conv_tile(std::size_t K, const float* a_panel, const float* src,
+                                                                const std::size_t* off, float* o, std::size_t ldo,
+                                                                std::size_t nc) {
+        for (std::size_t k0 = 0; k0 < K; k0 += conv_kc)
+            tile<MR, NV>(min_size(conv_kc, K - k0), a_packed<MR>{a_panel + k0 * MR}, b_offsets{src, off + k0}, o, ldo,
+                         k0 > 0, nc);
+    }
     template <int MR, int NV>
     static void conv_tiles(std::size_t K, std::size_t m_pad, const float* apack, const float* src, const std::size_t* off,
                            std::size_t cols, std::size_t ldo, float* out) {
@@ -314,14 +331,14 @@ struct impl {
         // cols is a multiple of the vector width: full tiles of NV vectors, then one narrower
         // tile (an 8x8 map's 71 virtual outputs take 48 + 32 columns, not 2 x 48).
         for (std::size_t mp = 0; mp < m_pad / MR; ++mp) {
-            const a_packed<MR> a{apack + mp * MR * K};
+            const float* a = apack + mp * MR * K;
             float* o = out + mp * MR * ldo;
             std::size_t q0 = 0;
-            for (; q0 + NR <= cols; q0 += NR) tile<MR, NV>(K, a, b_offsets{src + q0, off}, o + q0, ldo, false, NR);
+            for (; q0 + NR <= cols; q0 += NR) conv_tile<MR, NV>(K, a, src + q0, off, o + q0, ldo, NR);
             if constexpr (NV > 1) {
                 if (q0 < cols)
                     with_mr<NV - 1>(int((cols - q0) / L), [&]<int V>() {
-                        tile<MR, V>(K, a, b_offsets{src + q0, off}, o + q0, ldo, false, std::size_t(V) * L);
+                        conv_tile<MR, V>(K, a, src + q0, off, o + q0, ldo, std::size_t(V) * L);
                     });
             }
         }

@@ -1,10 +1,17 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """bench/conv_sum_error.py - the float32 rounding of one convolution output: a sum of K products
 (K = 9 x input channels) in one sequential chain, as conv_tiles summed it, against the same sum
 in blocks of 256 (each block in its own chain, the blocks added). Relative error against the
-exact (double) sums of 2000 random normal dot products per K. Needs NumPy (/usr/bin/python3).
+exact (double) sums of 2000 random normal dot products per K. docs/numerics.md quotes the output.
+
+    /usr/bin/python3 bench/conv_sum_error.py     (needs python3-numpy: scripts/setup.sh python3-numpy)
 """
-import numpy as np
+import sys
+
+try:
+    import numpy as np
+except ModuleNotFoundError as e:
+    sys.exit(f"conv_sum_error: {e}: this probe needs NumPy (scripts/setup.sh python3-numpy)")
 
 rng = np.random.default_rng(1)
 for K in (27, 144, 288, 576, 1152, 2304, 4608):

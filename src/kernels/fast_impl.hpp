@@ -315,7 +315,7 @@ struct impl {
     // error with one chain and are 1.1x blocked; its gradients went from 2.7x to 1.3x
     // (docs/numerics.md). The extra cost is one load and add of the tile per block: <1% of the
     // block's FMAs.
-    static constexpr std::size_t conv_kc = 256;
+    static constexpr std::size_t conv_kc = gemm_kc;  // one K block for every float32 sum
     template <int MR, int NV>
     static inline __attribute__((always_inline)) void conv_tile(std::size_t K, const float* a_panel, const float* src,
                                                                 const std::size_t* off, float* o, std::size_t ldo,

@@ -1,16 +1,18 @@
 // bench/kernels_bench.cpp - typenet-kernel-bench: GFLOP/s of the float kernels on the layers of
-// the CIFAR CNN (models::cifar_cnn_bn), or with --layers resnet20 on the distinct convolutions
-// of ResNet-20 (models::resnet20), at batch 128, per instruction set.
+// the CIFAR CNN (models::cifar_cnn_bn), or with --layers resnet20 / resnet18 on the distinct
+// convolutions of ResNet-20 / ResNet-18 (models.hpp), at batch 128, per instruction set.
 //
 //   typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense]
-//                        [--layers cnn|resnet20] [--best] [--winograd on|off]
+//                        [--layers cnn|resnet20|resnet18] [--best] [--error] [--winograd on|off]
 //
 // For each layer: forward, backward-data and backward-params of the convolutions and dense
 // layers (GFLOP/s and ms per call), the fused batch-norm + ReLU passes and max pooling (ms per
 // call), then the sum of the per-call times as an estimate of one training step's kernel time
 // and the images/s it bounds. Each figure is the median of repeated calls (at least --seconds
 // per kernel; --best: the fastest call). Absolute numbers on shared machines drift: compare figures of one run.
+// --error adds each convolution pass's relative error against the double reference path.
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,8 +69,40 @@ void row(const char* layer, const char* pass, double flops, double ms) {
         std::printf("  %-22s %-16s %8.3f ms\n", layer, pass, ms);
 }
 
+// --error: each convolution pass's relative error ||float - double|| / ||double|| against the
+// double reference path on the same inputs (the per-layer view of docs/numerics.md's figures).
+bool with_error = false;
+
+std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+double relative_error(const std::vector<float>& a, const std::vector<double>& truth) {
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double e = double(a[i]) - truth[i];
+        num += e * e;
+        den += truth[i] * truth[i];
+    }
+    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+void conv_error(const char* name, const k::conv_geometry& geo, const std::vector<float>& x,
+                const std::vector<float>& w, const std::vector<float>& dy) {
+    const std::size_t ysize = dy.size();
+    std::vector<float> y(ysize), dx(x.size()), dw(w.size(), 0.f);
+    k::conv2d_forward<float>(geo, x.data(), w.data(), nullptr, y.data());
+    k::conv2d_backward_data<float>(geo, dy.data(), w.data(), dx.data());
+    k::conv2d_backward_params<float>(geo, x.data(), dy.data(), dw.data(), nullptr);
+    const auto xd = widen(x), wd = widen(w), dyd = widen(dy);
+    std::vector<double> yd(ysize), dxd(x.size()), dwd(w.size(), 0.0);
+    k::conv2d_forward<double>(geo, xd.data(), wd.data(), nullptr, yd.data());
+    k::conv2d_backward_data<double>(geo, dyd.data(), wd.data(), dxd.data());
+    k::conv2d_backward_params<double>(geo, xd.data(), dyd.data(), dwd.data(), nullptr);
+    std::printf("  %-22s %-16s forward %.2e  backward-data %.2e  backward-params %.2e\n", name, "error vs double",
+                relative_error(y, yd), relative_error(dx, dxd), relative_error(dw, dwd));
+}
+
 std::string only;  // --only conv|dense|bn|pool: skip the other groups
-std::string layers = "cnn";  // --layers cnn|resnet20
+std::string layers = "cnn";  // --layers cnn|resnet20|resnet18
 
 void run(std::size_t batch, double seconds) {
     std::mt19937 g(42);
@@ -86,7 +120,20 @@ void run(std::size_t batch, double seconds) {
                                               {"conv 32->64 s2 @16x16", 32, 64, 16, 3, 2},
                                               {"conv 1x1 32->64 s2 @16x16", 32, 64, 16, 1, 2},
                                               {"conv 64->64 @8x8", 64, 64, 8}};
-    const auto& convs = layers == "resnet20" ? resnet20 : cnn;
+    // The same for ResNet-18 with the CIFAR stem (models.hpp): 64 to 512 channels, maps from
+    // 32x32 down to 4x4.
+    const std::vector<conv_layer> resnet18 = {{"conv 3->64 @32x32", 3, 64, 32},
+                                              {"conv 64->64 @32x32", 64, 64, 32},
+                                              {"conv 64->128 s2 @32x32", 64, 128, 32, 3, 2},
+                                              {"conv 1x1 64->128 s2 @32x32", 64, 128, 32, 1, 2},
+                                              {"conv 128->128 @16x16", 128, 128, 16},
+                                              {"conv 128->256 s2 @16x16", 128, 256, 16, 3, 2},
+                                              {"conv 1x1 128->256 s2 @16x16", 128, 256, 16, 1, 2},
+                                              {"conv 256->256 @8x8", 256, 256, 8},
+                                              {"conv 256->512 s2 @8x8", 256, 512, 8, 3, 2},
+                                              {"conv 1x1 256->512 s2 @8x8", 256, 512, 8, 1, 2},
+                                              {"conv 512->512 @4x4", 512, 512, 4}};
+    const auto& convs = layers == "resnet20" ? resnet20 : layers == "resnet18" ? resnet18 : cnn;
     const dense_layer denses[] = {{"dense 4096->512", 4096, 512}, {"dense 512->512", 512, 512}, {"dense 512->10", 512, 10}};
     double total_ms = 0, conv_ms = 0, conv_flops = 0, all_flops = 0;
     for (const auto& c : convs) {
@@ -103,9 +150,11 @@ void run(std::size_t batch, double seconds) {
         d = median_ms([&] { k::conv2d_backward_data<float>(geo, dy.data(), w.data(), dx.data()); }, seconds);
         p = median_ms([&] { k::conv2d_backward_params<float>(geo, x.data(), dy.data(), dw.data(), nullptr); },
                                    seconds);
+        std::printf("  %s [%s]\n", c.name, k::conv_algorithm_name(k::conv_algorithm_of(geo)));
         row(c.name, "forward", flops, f);
         row(c.name, "backward-data", flops, d);
         row(c.name, "backward-params", flops, p);
+        if (with_error) conv_error(c.name, geo, x, w, dy);
         }
         // The fused batch norm + ReLU of conv_bn on this layer's output, and its VJP, as conv_bn
         // runs them: xhat not stored; backward recomputes it and the ReLU mask from the input.
@@ -188,12 +237,13 @@ int main(int argc, char** argv) {
         else if (a == "--batch" && v) batch = std::strtoul(v, nullptr, 10), ++i;
         else if (a == "--seconds" && v) seconds = std::strtod(v, nullptr), ++i;
         else if (a == "--only" && v) only = v, ++i;
-        else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0)) layers = v, ++i;
+        else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0 || std::strcmp(v, "resnet18") == 0)) layers = v, ++i;
         else if (a == "--best") use_best = true;
+        else if (a == "--error") with_error = true;
         else if (a == "--winograd" && v && (std::strcmp(v, "on") == 0 || std::strcmp(v, "off") == 0))
             k::set_winograd(std::strcmp(v, "on") == 0), ++i;
         else {
-            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20] [--best] [--winograd on|off]\n");
+            std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20|resnet18] [--best] [--error] [--winograd on|off]\n");
             return 2;
         }
     }
@@ -202,8 +252,8 @@ int main(int argc, char** argv) {
     if (isas.empty()) isas.push_back("auto");
     for (const auto& name : isas) {
         k::set_isa(name);
-        std::printf("isa %s, %zu threads, batch %zu, 3x3 stride-1 convolutions: %s\n", k::isa_name().c_str(), k::threads(),
-                    batch, k::winograd() ? "Winograd (F(4x4, 3x3) on maps of 16x16 and up, else F(2x2, 3x3))" : "direct");
+        std::printf("isa %s, %zu threads, batch %zu, Winograd %s (each convolution's algorithm in brackets)\n",
+                    k::isa_name().c_str(), k::threads(), batch, k::winograd() ? "on" : "off");
         run(batch, seconds);
     }
     return 0;

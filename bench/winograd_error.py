@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """Rounding error of Winograd F(4x4, 3x3) in float32, simulated with NumPy, per choice of points.
 
-    /usr/bin/python3 bench/winograd_error.py        (needs python3-numpy: scripts/setup.sh python3-numpy)
+    /usr/bin/python3 bench/winograd_error.py [--channels C] [--block B]
+    (needs python3-numpy: scripts/setup.sh python3-numpy)
 
 Builds A^T, G, B^T by the Toom-Cook construction for a set of finite interpolation points (plus
 the point at infinity), checks that they compute a 1-D correlation exactly, and measures the
-relative error ||y - exact|| / ||exact|| of one 4x4 output tile per 6x6 patch over 64 input
-channels (2,000 tiles, normal data), in float32: U = G g G^T rounded once from double (as
-typenet does), V = B^T d B in float32, the transformed-domain sum over channels accumulated in
-float32 one channel after another (as the GEMM micro-kernel does), Y = A^T M A in float32. Then
-it splits the error into its sources, each rounded alone. The direct convolution's error, summed
-in float32 the same way, is printed for scale. docs/numerics.md quotes the output.
+relative error ||y - exact|| / ||exact|| of one 4x4 output tile per 6x6 patch over C input
+channels (default 64; 2,000 tiles, normal data), in float32: U = G g G^T rounded once from
+double (as typenet does), V = B^T d B in float32, the transformed-domain sum over channels
+accumulated in float32 one channel after another in blocks of B channels whose sums are then
+added (as the GEMM micro-kernel does: B = 32, wino4_kc in src/kernels/fast_impl.hpp; --block 0
+sums all C in one chain), Y = A^T M A in float32. Then it splits the error into its sources,
+each rounded alone. The direct convolution's error, summed in float32 in one chain, is printed
+for scale. docs/numerics.md quotes the output.
 """
+import argparse
 import sys
 from fractions import Fraction as F
 
@@ -57,7 +61,12 @@ def toom_cook(points, m=4, r=3):
 
 
 def main():
-    C, T = 64, 2000
+    ap = argparse.ArgumentParser(description="Rounding error of Winograd F(4x4, 3x3) in float32.")
+    ap.add_argument("--channels", type=int, default=64)
+    ap.add_argument("--block", type=int, default=32, help="channels per float32 chain (0: one chain)")
+    args = ap.parse_args()
+    C, T = args.channels, 2000
+    block = args.block if args.block > 0 else C
     rng = np.random.default_rng(0)
     d = rng.standard_normal((T, C, 6, 6)).astype(np.float32)
     g = rng.standard_normal((C, 3, 3)).astype(np.float32)
@@ -73,6 +82,7 @@ def main():
         for u in range(3):
             for v in range(3):
                 direct = (direct + d[:, c, u:u + 4, v:v + 4] * g[c, u, v]).astype(np.float32)
+    print(f"{C} channels, channel sums in blocks of {block}")
     print(f"direct convolution, float32 sums: {rel(direct):.2e}")
 
     for points in ([0, 1, -1, 2, -2], [0, 1, -1, F(1, 2), -2], [0, 1, -1, F(1, 2), F(-1, 2)]):
@@ -88,8 +98,11 @@ def main():
         def run(U, V, gemm32, out32):
             if gemm32:
                 M = np.zeros((T, 6, 6), np.float32)
-                for c in range(C):
-                    M = (M + U[c].astype(np.float32) * V[:, c].astype(np.float32)).astype(np.float32)
+                for c0 in range(0, C, block):
+                    part = np.zeros((T, 6, 6), np.float32)
+                    for c in range(c0, min(C, c0 + block)):
+                        part = (part + U[c].astype(np.float32) * V[:, c].astype(np.float32)).astype(np.float32)
+                    M = (M + part).astype(np.float32)
             else:
                 M = np.einsum('cij,tcij->tij', U.astype(np.float64), V.astype(np.float64))
             if out32:

@@ -119,26 +119,31 @@ const std::vector<conv_case> conv_cases = {
     {3, 32, 16, 16, 64, 3, 1, 1},  // a CNN layer, smaller batch
     {2, 57, 6, 6, 31, 3, 1, 1},    // K = 513: two blocks of conv_kc = 256 and one of 1 (fast_impl.hpp)
     {129, 3, 5, 6, 5, 3, 1, 1},    // batch 129: more than the chunks of backward-params
-    // Winograd cases (3x3, stride 1, pad 1, even maps, >= 8 channels both sides); F(2x2) tiles:
-    {2, 8, 4, 10, 9, 3, 1, 1},     // 2 x 5 tiles: not a multiple of the vector width, h != w
-    {5, 9, 2, 2, 8, 3, 1, 1},      // one tile per image: many images per chunk
-    {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row (ResNet's last stage)
+    // Winograd cases (3x3, stride 1, pad 1, even maps of >= 64 pixels, >= 8 channels both sides);
+    // F(2x2) tiles:
+    {2, 8, 8, 10, 9, 3, 1, 1},     // 4 x 5 tiles: not a multiple of the vector width, h != w
+    {5, 9, 2, 2, 8, 3, 1, 1},      // under 64 pixels: stays direct with Winograd on
+    {3, 10, 8, 8, 12, 3, 1, 1},    // 4 tiles per row (ResNet's last stage); 16 images per chunk
     {2, 8, 6, 34, 8, 3, 1, 1},     // 17 tiles per row: a permuted vector and a scalar tail
     {2, 8, 12, 12, 8, 3, 1, 1},    // multiples of 4 but under 256 pixels: F(2x2)
     {40, 8, 8, 8, 40, 3, 1, 1},    // two image groups of backward-params; 40 out channels: 2.5 vectors
-    // F(4x4) tiles (sides multiples of 4, >= 256 pixels):
+    {2, 65, 16, 16, 8, 3, 1, 1},   // 65 channels on one side: F(2x2) on a map F(4x4) would take
+    // F(4x4) tiles (sides multiples of 4, >= 256 pixels, <= 64 channels on both sides):
     {3, 16, 32, 32, 16, 3, 1, 1},  // ResNet's first stage: 8 tiles per row
     {2, 12, 16, 16, 8, 3, 1, 1},   // 4 tiles per row
     {2, 8, 16, 20, 9, 3, 1, 1},    // 4 x 5 tiles, h != w, odd out channels
     {2, 9, 8, 64, 8, 3, 1, 1},     // 16 tiles per row (whole-vector permutes), 2 tile rows
+    {2, 47, 16, 16, 64, 3, 1, 1},  // channel sums in blocks of 32: 32 + 15 forward, 2 x 32 backward-data
     {2, 8, 7, 9, 8, 3, 1, 1},      // odd map: stays direct with Winograd on
 };
 
-// The rule of kernels.hpp (set_winograd): does this convolution's forward and backward-params
-// (or, with backward = true, its backward-data) take the Winograd path when it is on?
+// The rule of kernels.hpp (set_winograd), restated here so the tests check the kernels against
+// the documented rule: does this convolution's forward and backward-params (or, with backward =
+// true, its backward-data) take the Winograd path when it is on?
 bool winograd_path(const conv_case& c, bool backward) {
     const std::size_t in = backward ? c.cout : c.cin, out = backward ? c.cin : c.cout;
-    return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && in >= 8 && out >= 8;
+    return c.kernel == 3 && c.stride == 1 && c.pad == 1 && c.h % 2 == 0 && c.w % 2 == 0 && c.h * c.w >= 64 && in >= 8 &&
+           out >= 8;
 }
 
 // |G|, |B^T|, |A^T| of Winograd F(mxm, 3x3), and |B^T| |d| |B| of one input patch: the magnitude
@@ -181,9 +186,11 @@ struct abs_winograd {
     }
 };
 
-// The output tile side of the Winograd path (kernels.hpp): 4 when both sides are multiples of 4
-// and the map has at least 256 pixels, else 2.
-std::size_t winograd_tile(const conv_case& c) { return c.h % 4 == 0 && c.w % 4 == 0 && c.h * c.w >= 256 ? 4 : 2; }
+// The output tile side of the Winograd path (kernels.hpp): 4 when both sides are multiples of 4,
+// the map has at least 256 pixels and neither side more than 64 channels, else 2.
+std::size_t winograd_tile(const conv_case& c) {
+    return c.h % 4 == 0 && c.w % 4 == 0 && c.h * c.w >= 256 && std::max(c.cin, c.cout) <= 64 ? 4 : 2;
+}
 
 // The error bound of Winograd F(MxM, 3x3). Per output tile, y = A^T [sum_c (G g_c G^T) .*
 // (B^T d_c B)] A + bias. Every value on the way is at most C + 12 (F(2x2)) or C + 19 (F(4x4))
@@ -967,7 +974,26 @@ TEST_CASE("set_winograd chooses the algorithm of exactly the convolutions kernel
         CHECK(bit_identical(y[0], y[1]) == !winograd_path(c, false));
         CHECK(bit_identical(dx[0], dx[1]) == !winograd_path(c, true));
         CHECK(bit_identical(dw[0], dw[1]) == !winograd_path(c, false));
+        // conv_algorithm_of names the same algorithm, and the tile the bounds above assumed.
+        const auto expect = !winograd_path(c, false) ? k::conv_algorithm::direct
+                            : winograd_tile(c) == 4   ? k::conv_algorithm::winograd_4x4
+                                                      : k::conv_algorithm::winograd_2x2;
+        CHECK(k::conv_algorithm_name(k::conv_algorithm_of(g)) == std::string(k::conv_algorithm_name(expect)));
+        k::set_winograd(false);
+        CHECK(k::conv_algorithm_of(g) == k::conv_algorithm::direct);
+        k::set_winograd(true);
     }
+    // ResNet-18's layers (docs/numerics.md): F(4x4) only up to 64 channels, direct under 64 pixels.
+    if (k::supported_isas().empty()) return;  // no SIMD kernels: every convolution is direct
+    const auto algo = [](std::size_t ch, std::size_t hw) {
+        return k::conv_algorithm_of(k::conv_geometry{32, ch, hw, hw, ch, hw, hw, 3, 1, 1});
+    };
+    CHECK(algo(64, 32) == k::conv_algorithm::winograd_4x4);
+    CHECK(algo(128, 32) == k::conv_algorithm::winograd_2x2);
+    CHECK(algo(128, 16) == k::conv_algorithm::winograd_2x2);
+    CHECK(algo(256, 8) == k::conv_algorithm::winograd_2x2);
+    CHECK(algo(512, 4) == k::conv_algorithm::direct);
+    CHECK(std::string(k::conv_algorithm_name(k::conv_algorithm::winograd_4x4)) == "Winograd F(4x4, 3x3)");
 }
 
 TEST_CASE("set_isa and set_threads: names, errors, defaults", "[kernels][control]") {

@@ -63,12 +63,15 @@ void set_threads(std::size_t n);
 std::size_t threads();
 
 // Algorithm of the float kernels for 3x3 convolutions with stride 1 and padding 1 on maps of
-// even height and width with at least 8 input and 8 output channels, in all three passes:
-// Winograd (true, the default) -- F(4x4, 3x3) when both sides are multiples of 4 and the map
-// has at least 256 pixels (2.25 multiply-adds per output and channel pair instead of 9), else
-// F(2x2, 3x3) (4 instead of 9) -- or the direct implicit GEMM of every other convolution
-// (false). Both agree with the double reference within float rounding (Winograd's transforms
-// round differently: results differ in the last bits, not in determinism). Process-wide.
+// even height and width with at least 64 pixels and at least 8 input and 8 output channels, in
+// all three passes: Winograd (true, the default) -- F(4x4, 3x3) when both sides are multiples of
+// 4, the map has at least 256 pixels and neither side has more than 64 channels (2.25
+// multiply-adds per output and channel pair instead of 9), else F(2x2, 3x3) (4 instead of 9) --
+// or the direct implicit GEMM of every other convolution (false). F(4x4)'s rounding grows with
+// the channels it sums (docs/numerics.md), hence its width limit; on maps under 64 pixels the
+// direct convolution is faster. Results agree with the double reference within float rounding
+// (Winograd's transforms round differently: results differ in the last bits, not in
+// determinism). Process-wide; conv_algorithm_of says which one a convolution takes.
 void set_winograd(bool on);
 bool winograd();
 
@@ -79,6 +82,14 @@ struct conv_geometry {
     std::size_t out_channels, out_height, out_width;
     std::size_t kernel, stride, pad;
 };
+
+enum class conv_algorithm { direct, winograd_2x2, winograd_4x4 };
+// The algorithm the float kernels take for this convolution now (by set_winograd's rule, under the
+// current set_winograd; direct in a build without the SIMD kernels). The double kernels are
+// always direct.
+conv_algorithm conv_algorithm_of(const conv_geometry& g);
+// "direct", "Winograd F(2x2, 3x3)" or "Winograd F(4x4, 3x3)".
+const char* conv_algorithm_name(conv_algorithm a);
 
 // y[b, o, i, j] = bias[o] + sum_{c, u, v} w[o, c, u, v] * x[b, c, i*s+u-p, j*s+v-p]
 // (zero outside the input). bias may be null. w is (out_channels, in_channels, k, k).

@@ -300,19 +300,36 @@ float* pack_panels(std::size_t rows, std::size_t K, std::size_t mr, Get&& get) {
 
 // ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) -----------------------------------------------------------
 
-// Do this convolution's three passes take the Winograd path (kernels.hpp: set_winograd)? 3x3,
-// stride 1, padding 1, even maps, and at least 8 channels on both sides: the GEMMs reduce over
-// one side and tile the other (the 3-channel stem stays direct). Symmetric in the channels, so
-// backward-data, whose pass swaps them, follows the same rule.
+// Do this convolution's three passes take the Winograd path (kernels.hpp: conv_algorithm)? 3x3,
+// stride 1, padding 1, even maps of at least 64 pixels, and at least 8 channels on both sides:
+// the GEMMs reduce over one side and tile the other (the 3-channel stem stays direct). Symmetric
+// in the channels, so backward-data, whose pass swaps them, follows the same rule. The 64 pixels:
+// an image's tiles are padded to whole vectors, so a 4x4 map's 4 F(2x2) tiles fill a quarter of an
+// AVX-512 vector; measured on ResNet-18's 512 -> 512 at 4x4 (batch 32), the three passes took
+// 2.0-2.3x as long as the direct ones (typenet-kernel-bench --layers resnet18, docs/numerics.md).
 bool winograd_applies(const conv_geometry& g) {
     return winograd_on.load(std::memory_order_relaxed) && g.kernel == 3 && g.stride == 1 && g.pad == 1 &&
            g.out_height == g.in_height && g.out_width == g.in_width && g.in_height % 2 == 0 && g.in_width % 2 == 0 &&
-           g.in_channels >= 8 && g.out_channels >= 8;
+           g.in_height * g.in_width >= 64 && g.in_channels >= 8 && g.out_channels >= 8;
 }
 
-// The output tile side of the Winograd pass on an h x w map (fast.hpp): 4 when both sides are
-// multiples of 4 and the map has at least 256 pixels (16 x 16 and up), else 2.
-std::size_t wino_tile(std::size_t h, std::size_t w) { return h % 4 == 0 && w % 4 == 0 && h * w >= 256 ? 4 : 2; }
+// F(4x4)'s rounding grows with the channels it sums: its output transform amplifies the
+// rounding of the transformed-domain channel sum (bench/winograd_error.py). Per layer against
+// the double path (typenet-kernel-bench --error, batch 32, Xeon (avx512)), forward, that sum in
+// one chain: 1.3e-6 at 32 channels, 1.7e-6 at 64, 2.4e-6 at 128 (in blocks of 32, wino4_kc in
+// fast_impl.hpp: 1.35e-6 at 64); F(2x2) and the direct convolution 2.6-5e-7 at any width. Speed
+// sets the limit: at 64 channels F(4x4) is 10-15% faster than F(2x2) on 16x16 maps and 2x on
+// 32x32 (the CNN's 16x16 layers, ResNet-18's first stage); at 128 on 16x16 the two are even.
+// Above 64, F(2x2).
+constexpr std::size_t kWinoF4MaxChannels = 64;
+
+// The output tile side of the Winograd pass on an h x w map between cin and cout channels
+// (fast.hpp): 4 when both sides are multiples of 4, the map has at least 256 pixels (16 x 16 and
+// up) and neither side has more than kWinoF4MaxChannels channels, else 2. Symmetric in the
+// channels: the three passes of a layer take the same tile.
+std::size_t wino_tile(std::size_t h, std::size_t w, std::size_t cin, std::size_t cout) {
+    return h % 4 == 0 && w % 4 == 0 && h * w >= 256 && std::max(cin, cout) <= kWinoF4MaxChannels ? 4 : 2;
+}
 
 // The geometry of a Winograd pass (fast.hpp) over chunks of up to `cap` images: up to 256 tiles
 // (GEMMs of 256 columns), as many images as keep the transformed input and output (V and M, or
@@ -322,7 +339,7 @@ fast::wino_pass wino_plan(const isa_table& t, std::size_t cap, std::size_t cin, 
                           std::size_t w) {
     fast::wino_pass p{};
     p.in_channels = cin, p.out_channels = cout, p.h = h, p.w = w;
-    p.m = wino_tile(h, w);
+    p.m = wino_tile(h, w, cin, cout);
     p.tw = w / p.m, p.tiles = (h / p.m) * p.tw, p.tiles_pad = round_up(p.tiles, t.lanes);
     const std::size_t want = std::max<std::size_t>(1, (256 + p.tiles_pad - 1) / p.tiles_pad);
     const std::size_t fits = std::max<std::size_t>(
@@ -933,6 +950,26 @@ std::size_t threads() { return thread_count(); }
 
 void set_winograd(bool on) { winograd_on.store(on, std::memory_order_relaxed); }
 bool winograd() { return winograd_on.load(std::memory_order_relaxed); }
+
+conv_algorithm conv_algorithm_of(const conv_geometry& g) {
+#if TYPENET_FAST_X86
+    if (winograd_applies(g))
+        return wino_tile(g.in_height, g.in_width, g.in_channels, g.out_channels) == 4 ? conv_algorithm::winograd_4x4
+                                                                                        : conv_algorithm::winograd_2x2;
+#else
+    (void)g;
+#endif
+    return conv_algorithm::direct;
+}
+
+const char* conv_algorithm_name(conv_algorithm a) {
+    switch (a) {
+    case conv_algorithm::winograd_4x4: return "Winograd F(4x4, 3x3)";
+    case conv_algorithm::winograd_2x2: return "Winograd F(2x2, 3x3)";
+    case conv_algorithm::direct: break;
+    }
+    return "direct";
+}
 
 #if TYPENET_FAST_X86
 std::vector<std::string> supported_isas() {

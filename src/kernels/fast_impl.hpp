@@ -316,17 +316,22 @@ struct impl {
     // (docs/numerics.md). The extra cost is one load and add of the tile per block: <1% of the
     // block's FMAs.
     static constexpr std::size_t conv_kc = gemm_kc;  // one K block for every float32 sum
+    // F(4x4)'s transformed-domain sum over the channels is the exception: its output transform
+    // amplifies that sum's rounding (bench/winograd_error.py), so it is summed in blocks of 32
+    // channels (F(4x4) takes at most 64, dispatch.cpp): a 64-channel layer's forward and
+    // backward-data error goes from 1.74e-6 to 1.35e-6 (typenet-kernel-bench --error, Xeon (avx512)).
+    static constexpr std::size_t wino4_kc = 32;
     template <int MR, int NV>
     static inline __attribute__((always_inline)) void conv_tile(std::size_t K, const float* a_panel, const float* src,
                                                                 const std::size_t* off, float* o, std::size_t ldo,
-                                                                std::size_t nc) {
-        for (std::size_t k0 = 0; k0 < K; k0 += conv_kc)
-            tile<MR, NV>(min_size(conv_kc, K - k0), a_packed<MR>{a_panel + k0 * MR}, b_offsets{src, off + k0}, o, ldo,
+                                                                std::size_t nc, std::size_t kc) {
+        for (std::size_t k0 = 0; k0 < K; k0 += kc)
+            tile<MR, NV>(min_size(kc, K - k0), a_packed<MR>{a_panel + k0 * MR}, b_offsets{src, off + k0}, o, ldo,
                          k0 > 0, nc);
     }
     template <int MR, int NV>
     static void conv_tiles(std::size_t K, std::size_t m_pad, const float* apack, const float* src, const std::size_t* off,
-                           std::size_t cols, std::size_t ldo, float* out) {
+                           std::size_t cols, std::size_t ldo, float* out, std::size_t kc = conv_kc) {
         constexpr std::size_t NR = NV * L;
         // cols is a multiple of the vector width: full tiles of NV vectors, then one narrower
         // tile (an 8x8 map's 71 virtual outputs take 48 + 32 columns, not 2 x 48).
@@ -334,11 +339,11 @@ struct impl {
             const float* a = apack + mp * MR * K;
             float* o = out + mp * MR * ldo;
             std::size_t q0 = 0;
-            for (; q0 + NR <= cols; q0 += NR) conv_tile<MR, NV>(K, a, src + q0, off, o + q0, ldo, NR);
+            for (; q0 + NR <= cols; q0 += NR) conv_tile<MR, NV>(K, a, src + q0, off, o + q0, ldo, NR, kc);
             if constexpr (NV > 1) {
                 if (q0 < cols)
                     with_mr<NV - 1>(int((cols - q0) / L), [&]<int V>() {
-                        conv_tile<MR, V>(K, a, src + q0, off, o + q0, ldo, std::size_t(V) * L);
+                        conv_tile<MR, V>(K, a, src + q0, off, o + q0, ldo, std::size_t(V) * L, kc);
                     });
             }
         }
@@ -617,13 +622,14 @@ struct impl {
         float* Mb = Vb + P * p.v_xi;
         float* tmp = Z + M * M * tp;  // w floats for the planes' split and the merge of a row, w for accumulating
         wino_transform_inputs<M>(p, in, nimg, X, tmp, Vb);
+        const std::size_t kc = M == 4 ? wino4_kc : conv_kc;
         for (std::size_t xi = 0; xi < P; ++xi) {
             const float* u = p.upack + xi * p.m_pad * C;
             if (p.mr == std::size_t(conv_mr))
-                conv_tiles<conv_mr, conv_nv>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld, Mb + xi * p.m_xi);
+                conv_tiles<conv_mr, conv_nv>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld, Mb + xi * p.m_xi, kc);
             else
                 conv_tiles<conv_mr_small, conv_nv_small>(C, p.m_pad, u, Vb + xi * p.v_xi, p.off, cols, ld,
-                                                         Mb + xi * p.m_xi);
+                                                         Mb + xi * p.m_xi, kc);
         }
         for (std::size_t b = 0; b < nimg; ++b)
             for (std::size_t k = 0; k < Ko; ++k) {

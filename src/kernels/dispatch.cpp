@@ -319,7 +319,8 @@ bool winograd_applies(const conv_geometry& g) {
 // one chain: 1.3e-6 at 32 channels, 1.7e-6 at 64, 2.4e-6 at 128 (in blocks of 32, wino4_kc in
 // fast_impl.hpp: 1.35e-6 at 64); F(2x2) and the direct convolution 2.6-5e-7 at any width. Speed
 // sets the limit: at 64 channels F(4x4) is 10-15% faster than F(2x2) on 16x16 maps and 2x on
-// 32x32 (the CNN's 16x16 layers, ResNet-18's first stage); at 128 on 16x16 the two are even.
+// 32x32 (the CNN's 16x16 layers, ResNet-18's first stage); at 128 on 16x16 the two are even
+// (the one-chain and F(4x4)-against-F(2x2) figures from throw-away builds, docs/numerics.md).
 // Above 64, F(2x2).
 constexpr std::size_t kWinoF4MaxChannels = 64;
 

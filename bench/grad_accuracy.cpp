@@ -90,6 +90,7 @@ public:
         case_writer w;
         w.dir_ = root / (model + (twin ? "-twin-" : "-") + std::to_string(s.batch));
         fs::create_directories(w.dir_);
+        fs::remove(w.dir_ / "case.json");  // a dump over an older one: list nothing until rewritten
         write_raw(w.dir_ / "weights.f64", weights);
         const auto in = nm::make_inputs<Net>(s);
         write_raw(w.dir_ / "input.f64", in.x);
@@ -115,9 +116,9 @@ public:
         write_raw(dir_ / (stem + ".f64"), all);
         results_ += std::string(results_.empty() ? "\n    " : ",\n    ") + "{\"label\": " + tn::train::json_string(label) +
                     ", \"file\": " + tn::train::json_string(stem + ".f64") + "}";
-    }
-    // case.json last and atomically: a case folder without it is incomplete (an interrupted dump).
-    void close() const {
+        // case.json after each result's file, atomically: it lists only results that are complete,
+        // so a dump interrupted in a long sweep keeps every result it finished (and a case folder
+        // without case.json was interrupted before its first result).
         tn::train::write_file_atomic(dir_ / "case.json", head_ + tensors_ + ",\n  \"results\": [" + results_ + "]\n}\n");
     }
 
@@ -154,7 +155,6 @@ void run_net(const std::string& name, bool twin, const nm::bounds& bounds, const
         std::fflush(stdout);
         if (c.dump.empty()) return;
         if (dumped_batch != b) {
-            if (dumped_batch) dump.close();
             auto sb = s;
             sb.batch = b;
             dump = case_writer::open<Net>(c.dump, name, twin, sb, weights);
@@ -164,7 +164,6 @@ void run_net(const std::string& name, bool twin, const nm::bounds& bounds, const
         const std::string wname = wino ? "on" : "off";
         dump.add("typenet float32 " + isa + " winograd " + wname, "typenet-float32-" + isa + "-winograd-" + wname, a);
     });
-    if (dumped_batch) dump.close();
 }
 template <class Net>
 void run(const std::string& name, const nm::bounds& bounds, const config& c) {

@@ -35,6 +35,8 @@
 #include "typenet/net.hpp"
 #include "typenet/rng.hpp"
 
+#include "rel_error.hpp"
+
 namespace typenet::numerics {
 
 // ---- smooth<Net>: the kink-free twin ------------------------------------------------------------
@@ -153,20 +155,7 @@ step_values run_step(const std::vector<double>& weights, const step_setup& s) {
     return r;
 }
 
-// ---- errors --------------------------------------------------------------------------------------
-inline double rel_error(const double* a, const double* b, std::size_t n) {
-    double num = 0, den = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(a[i])) return INFINITY;
-        num += (a[i] - b[i]) * (a[i] - b[i]);
-        den += b[i] * b[i];
-    }
-    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-inline double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() ? rel_error(a.data(), b.data(), a.size()) : INFINITY;
-}
-
+// ---- errors: rel_error (rel_error.hpp) ------------------------------------------------------
 struct tensor_error {
     std::string name;
     double rel;

@@ -18,13 +18,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "typenet/kernels.hpp"
 
+#include "rel_error.hpp"
+
 namespace k = typenet::kernels;
+using typenet::numerics::rel_error;
 
 namespace {
 
@@ -53,10 +57,34 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& g, float scale = 1
 }
 
 struct conv_layer {
-    const char* name;
     std::size_t cin, cout, hw;       // input channels, output channels, input height = width
     std::size_t kernel = 3, stride = 1;  // 'same' padding: (kernel - 1) / 2
+    std::string name() const {  // e.g. "conv 1x1 16->32 s2 @32x32"
+        return "conv " + (kernel == 3 ? std::string() : std::to_string(kernel) + "x" + std::to_string(kernel) + " ") +
+               std::to_string(cin) + "->" + std::to_string(cout) + (stride == 1 ? "" : " s" + std::to_string(stride)) +
+               " @" + std::to_string(hw) + "x" + std::to_string(hw);
+    }
 };
+
+// Each distinct convolution of a CIFAR ResNet whose stages have these widths (models.hpp): the
+// 3x3 stem on 32x32, each stage's 3x3 convolution, and at each stage change the strided 3x3
+// convolution and the strided 1x1 projection (maps halve). The per-step sum weighs each once.
+std::vector<conv_layer> resnet_convs(std::initializer_list<std::size_t> widths) {
+    std::vector<conv_layer> v;
+    std::size_t hw = 32, in = 3;
+    for (const std::size_t w : widths) {
+        if (in == 3) {
+            v.push_back({3, w, hw});
+        } else {
+            v.push_back({in, w, hw, 3, 2});
+            v.push_back({in, w, hw, 1, 2});
+            hw /= 2;
+        }
+        v.push_back({w, w, hw});
+        in = w;
+    }
+    return v;
+}
 struct dense_layer {
     const char* name;
     std::size_t in, out;
@@ -75,16 +103,6 @@ bool with_error = false;
 
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-double relative_error(const std::vector<float>& a, const std::vector<double>& truth) {
-    double num = 0, den = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const double e = double(a[i]) - truth[i];
-        num += e * e;
-        den += truth[i] * truth[i];
-    }
-    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
 void conv_error(const char* name, const k::conv_geometry& geo, const std::vector<float>& x,
                 const std::vector<float>& w, const std::vector<float>& dy) {
     const std::size_t ysize = dy.size();
@@ -98,7 +116,7 @@ void conv_error(const char* name, const k::conv_geometry& geo, const std::vector
     k::conv2d_backward_data<double>(geo, dyd.data(), wd.data(), dxd.data());
     k::conv2d_backward_params<double>(geo, xd.data(), dyd.data(), dwd.data(), nullptr);
     std::printf("  %-22s %-16s forward %.2e  backward-data %.2e  backward-params %.2e\n", name, "error vs double",
-                relative_error(y, yd), relative_error(dx, dxd), relative_error(dw, dwd));
+                rel_error(y, yd), rel_error(dx, dxd), rel_error(dw, dwd));
 }
 
 std::string only;  // --only conv|dense|bn|pool: skip the other groups
@@ -106,37 +124,15 @@ std::string layers = "cnn";  // --layers cnn|resnet20|resnet18
 
 void run(std::size_t batch, double seconds) {
     std::mt19937 g(42);
-    const std::vector<conv_layer> cnn = {{"conv 3->32 @32x32", 3, 32, 32},
-                                         {"conv 32->32 @32x32", 32, 32, 32},
-                                         {"conv 32->64 @16x16", 32, 64, 16},
-                                         {"conv 64->64 @16x16", 64, 64, 16}};
-    // Each distinct convolution of ResNet-20 once (the stem, the three stages, the two strided
-    // 3x3 convolutions and the two 1x1 projections); the per-step sum below weighs them once each.
-    const std::vector<conv_layer> resnet20 = {{"conv 3->16 @32x32", 3, 16, 32},
-                                              {"conv 16->16 @32x32", 16, 16, 32},
-                                              {"conv 16->32 s2 @32x32", 16, 32, 32, 3, 2},
-                                              {"conv 1x1 16->32 s2 @32x32", 16, 32, 32, 1, 2},
-                                              {"conv 32->32 @16x16", 32, 32, 16},
-                                              {"conv 32->64 s2 @16x16", 32, 64, 16, 3, 2},
-                                              {"conv 1x1 32->64 s2 @16x16", 32, 64, 16, 1, 2},
-                                              {"conv 64->64 @8x8", 64, 64, 8}};
-    // The same for ResNet-18 with the CIFAR stem (models.hpp): 64 to 512 channels, maps from
-    // 32x32 down to 4x4.
-    const std::vector<conv_layer> resnet18 = {{"conv 3->64 @32x32", 3, 64, 32},
-                                              {"conv 64->64 @32x32", 64, 64, 32},
-                                              {"conv 64->128 s2 @32x32", 64, 128, 32, 3, 2},
-                                              {"conv 1x1 64->128 s2 @32x32", 64, 128, 32, 1, 2},
-                                              {"conv 128->128 @16x16", 128, 128, 16},
-                                              {"conv 128->256 s2 @16x16", 128, 256, 16, 3, 2},
-                                              {"conv 1x1 128->256 s2 @16x16", 128, 256, 16, 1, 2},
-                                              {"conv 256->256 @8x8", 256, 256, 8},
-                                              {"conv 256->512 s2 @8x8", 256, 512, 8, 3, 2},
-                                              {"conv 1x1 256->512 s2 @8x8", 256, 512, 8, 1, 2},
-                                              {"conv 512->512 @4x4", 512, 512, 4}};
-    const auto& convs = layers == "resnet20" ? resnet20 : layers == "resnet18" ? resnet18 : cnn;
+    const std::vector<conv_layer> cnn = {{3, 32, 32}, {32, 32, 32}, {32, 64, 16}, {64, 64, 16}};
+    const auto convs = layers == "resnet20"   ? resnet_convs({16, 32, 64})
+                       : layers == "resnet18" ? resnet_convs({64, 128, 256, 512})
+                                              : cnn;
     const dense_layer denses[] = {{"dense 4096->512", 4096, 512}, {"dense 512->512", 512, 512}, {"dense 512->10", 512, 10}};
     double total_ms = 0, conv_ms = 0, conv_flops = 0, all_flops = 0;
     for (const auto& c : convs) {
+        const std::string cname = c.name();
+        const char* name = cname.c_str();
         const std::size_t kk = c.kernel * c.kernel, ohw = (c.hw - 1) / c.stride + 1;
         const k::conv_geometry geo{batch, c.cin, c.hw, c.hw, c.cout, ohw, ohw, c.kernel, c.stride, (c.kernel - 1) / 2};
         auto x = random_vector(batch * c.cin * c.hw * c.hw, g), w = random_vector(c.cout * c.cin * kk, g, 0.1f);
@@ -150,11 +146,11 @@ void run(std::size_t batch, double seconds) {
         d = median_ms([&] { k::conv2d_backward_data<float>(geo, dy.data(), w.data(), dx.data()); }, seconds);
         p = median_ms([&] { k::conv2d_backward_params<float>(geo, x.data(), dy.data(), dw.data(), nullptr); },
                                    seconds);
-        std::printf("  %s [%s]\n", c.name, k::conv_algorithm_name(k::conv_algorithm_of(geo)));
-        row(c.name, "forward", flops, f);
-        row(c.name, "backward-data", flops, d);
-        row(c.name, "backward-params", flops, p);
-        if (with_error) conv_error(c.name, geo, x, w, dy);
+        std::printf("  %s [%s]\n", name, k::conv_algorithm_name(k::conv_algorithm_of(geo)));
+        row(name, "forward", flops, f);
+        row(name, "backward-data", flops, d);
+        row(name, "backward-params", flops, p);
+        if (with_error) conv_error(name, geo, x, w, dy);
         }
         // The fused batch norm + ReLU of conv_bn on this layer's output, and its VJP, as conv_bn
         // runs them: xhat not stored; backward recomputes it and the ReLU mask from the input.
@@ -170,8 +166,8 @@ void run(std::size_t batch, double seconds) {
             k::batch_norm_backward_from_input<float>(bg, y.data(), mean.data(), istd.data(), gamma.data(), beta.data(),
                                                      dy.data(), dz.data(), dg.data(), db.data());
         }, seconds);
-        row(c.name, "bn+relu fwd", 0, bf);
-        row(c.name, "bn+relu bwd", 0, bb);
+        row(name, "bn+relu fwd", 0, bf);
+        row(name, "bn+relu bwd", 0, bb);
         }
         total_ms += f + d + p + bf + bb;
         conv_ms += f + d + p;

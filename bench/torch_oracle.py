@@ -31,6 +31,8 @@ lottery of which decisions flipped; on the twin they are the arithmetic's alone.
     error (plus 1e-7), or with Winograd on more than 4x (issue 18's bounds; Winograd F(4x4)'s
     transforms cost ~4x the rounding of a direct convolution: bench/winograd_error.py).
 --keep DIR keeps the dump; --cases DIR reports on a kept dump without running the tool again.
+The tool rewrites a case's case.json after each result it completes, so --cases on the folder
+of an interrupted --keep run reports every result that finished.
 Exit codes: 0 ok, 1 a check failed or the tool failed, 2 bad arguments, 77 PyTorch is not
 installed (CTest reports the test as skipped; install python3-torch).
 
@@ -412,7 +414,7 @@ def report(dump, a):
     failures = []
     cases = sorted(os.listdir(dump), key=lambda d: (d.rsplit("-", 1)[0], int(d.rsplit("-", 1)[1])))
     for d in cases:
-        if not os.path.exists(os.path.join(dump, d, "case.json")):  # written last: an interrupted dump
+        if not os.path.exists(os.path.join(dump, d, "case.json")):  # interrupted before its first result
             print(f"torch_oracle: {os.path.join(dump, d)} is incomplete (no case.json); skipped", file=sys.stderr)
             continue
         with open(os.path.join(dump, d, "case.json")) as f:

@@ -362,7 +362,7 @@ TEST_CASE("conv2d_forward_bn_stats: the same y, and batch norm from its statisti
     CHECK(stats == std::vector<double>(16, -1.0));
 }
 
-TEST_CASE("fast conv2d backward-data matches the double reference within the float bound; accumulating adds exactly that",
+TEST_CASE("fast conv2d backward-data matches the double reference within the float bound, and accumulating adds exactly that",
           "[kernels][conv]") {
     for (const auto& c : conv_cases) {
         const auto g = geometry(c);

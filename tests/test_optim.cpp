@@ -71,7 +71,7 @@ TEST_CASE("Adam: bias correction makes the first steps lr-sized") {
     CHECK(run(c, 0.1, {0.5, -0.5}) == Approx(p1 + 0.1 * (0.005 / 0.19) / (0.5 + 1e-8)).epsilon(1e-13));
 }
 
-TEST_CASE("AdamW decays the weight directly; Adam adds L2 to the gradient") {
+TEST_CASE("AdamW decays the weight directly, Adam adds L2 to the gradient") {
     optimizer_config w;
     w.kind = optimizer_kind::adamw;
     w.weight_decay = 0.1;

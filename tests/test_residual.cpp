@@ -174,7 +174,7 @@ TEST_CASE("tensor names inside residual blocks are stable and unique", "[residua
     CHECK(state_values == tn::models::resnet20::state_count);
 }
 
-TEST_CASE("resnet20: eval mode does not depend on the batch; the momentum reaches blocks", "[residual][eval]") {
+TEST_CASE("resnet20: eval mode does not depend on the batch, and the momentum reaches blocks", "[residual][eval]") {
     auto net = std::make_unique<tn::models::resnet20>(5);
     using in_t = tn::models::resnet20::input_tensor;
     const std::size_t B = 4;
@@ -235,7 +235,7 @@ TEST_CASE("resnet20 trains: the loss of a fixed batch falls within a few SGD ste
     CHECK(last < 0.5 * first);
 }
 
-TEST_CASE("release_buffers frees the blocks' tapes; training and eval go on afterwards", "[residual][memory]") {
+TEST_CASE("release_buffers frees the blocks' tapes, and training and eval go on afterwards", "[residual][memory]") {
     auto net = std::make_unique<tn::models::resnet20>(4);
     using in_t = tn::models::resnet20::input_tensor;
     in_t x = resnet20_input(4, 21);

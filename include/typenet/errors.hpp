@@ -131,3 +131,27 @@ struct dropout_rate_out_of_range {
 };
 
 }  // namespace typenet::error
+
+namespace typenet::error {
+
+// A network fed from a data source (data/source.hpp): the first argument is the source, the
+// second the network, and got<> what the source has.
+template <std::size_t N> struct classes {};
+
+template <class Source, class Net, class Expected, class Got>
+struct source_shape_mismatch {
+    static_assert(always_false<Source, Net, Expected, Got>,
+                  "typenet: the data source's samples do not have the network's input shape. The network "
+                  "expects<shape<...>> (its input<...>), the source's samples are got<shape<...>>: write the "
+                  "network's input<...> with the source's shape, or use a source of the network's shape.");
+};
+
+template <class Source, class Net, class Expected, class Got>
+struct source_classes_mismatch {
+    static_assert(always_false<Source, Net, Expected, Got>,
+                  "typenet: the network's output size must equal the data source's number of classes (one logit "
+                  "per class). The network ends in expects<shape<K>>, the source has got<classes<N>>: set the "
+                  "last layer's output size to N.");
+};
+
+}  // namespace typenet::error

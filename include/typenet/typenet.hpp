@@ -2,14 +2,18 @@
 // network, losses and the reference models.
 #pragma once
 
+#include "typenet/data/source.hpp"
 #include "typenet/errors.hpp"
+#include "typenet/evaluate.hpp"
 #include "typenet/kernels.hpp"
 #include "typenet/layer.hpp"
 #include "typenet/layers.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/models.hpp"
 #include "typenet/net.hpp"
+#include "typenet/optim.hpp"
 #include "typenet/residual.hpp"
 #include "typenet/rng.hpp"
+#include "typenet/schedule.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"

@@ -1,0 +1,72 @@
+// typenet/evaluate.hpp - a network's loss and accuracy on a data source (data/source.hpp).
+//
+//   const auto n = typenet::data::compute_normalization(train_source);
+//   const typenet::evaluation e = typenet::evaluate(model, test_source, n);
+//   // e.loss (mean softmax cross-entropy), e.accuracy, e.correct, e.samples
+//
+// The network runs in eval mode (batch normalisation from its running statistics, no dropout),
+// over the samples in order, `batch` at a time (the last batch smaller); its mode is restored
+// afterwards. Network and source must fit (data::fits): the source's sample shape is the
+// network's input shape and its number of classes the network's output size, or this does not
+// compile and the error names both shapes. An empty source gives samples 0, loss and accuracy 0.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "typenet/data/source.hpp"
+#include "typenet/loss.hpp"
+
+namespace typenet {
+
+struct evaluation {
+    double loss = 0;      // mean softmax cross-entropy over the samples
+    double accuracy = 0;  // correct / samples
+    std::size_t correct = 0, samples = 0;
+};
+
+template <class Net, data::source S>
+evaluation evaluate(Net& net, const S& source, const data::normalization& norm, std::size_t batch = 256) {
+    evaluation e;
+    if constexpr (data::fits<Net, S>) {
+        if (batch == 0) throw std::invalid_argument("evaluate: the batch size must be at least 1");
+        const std::size_t n = source.size();
+        const bool was_training = net.training();
+        net.eval();
+        const softmax_cross_entropy loss;
+        typename Net::input_tensor x(std::min(batch, n));
+        std::vector<std::size_t> indices;
+        std::vector<std::int32_t> labels;
+        double total = 0;
+        try {
+            for (std::size_t first = 0; first < n; first += batch) {
+                const std::size_t count = std::min(batch, n - first);
+                indices.resize(count);
+                std::iota(indices.begin(), indices.end(), first);
+                labels.resize(count);
+                x.resize(count);
+                data::fill_batch(source, indices, norm, x.data(), labels.data());
+                const auto& logits = net.forward(x);
+                total += loss.loss(logits, labels) * double(count);
+                e.correct += count_correct(logits, std::span<const std::int32_t>(labels));
+            }
+        } catch (...) {
+            if (was_training) net.train();
+            throw;
+        }
+        if (was_training) net.train();
+        e.samples = n;
+        if (n > 0) {
+            e.loss = total / double(n);
+            e.accuracy = double(e.correct) / double(n);
+        }
+    }
+    return e;
+}
+
+}  // namespace typenet

@@ -2,7 +2,7 @@
 # Fuzzes typenet's readers of outside bytes with libFuzzer (tests/fuzz/, docs/testing.md):
 #   scripts/fuzz.sh [SECONDS]     each target SECONDS seconds (default 30), one after another
 # Configures a clang build of its own in ${FUZZ_BUILD_DIR:-build-fuzz} (-DTYPENET_FUZZ=ON: the
-# three reader sources and the targets only, with ASan and UBSan), installs clang if missing
+# reader sources and the targets only, with ASan and UBSan), installs clang if missing
 # (scripts/setup.sh --fuzz), then runs each target on a fresh copy of its seed corpus
 # (tests/fuzz/corpus/<target>/) in build-fuzz/fuzz-work/<target>/. Prints per target
 #   fuzz checkpoint: 123456 runs in 30 s, clean
@@ -16,7 +16,7 @@ bash scripts/setup.sh --fuzz
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14 || true)}
 [ -n "$cxx" ] || { echo "fuzz: clang++ not found (scripts/setup.sh --fuzz installs clang-14)" >&2; exit 1; }
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(checkpoint cifar10 metrics_csv)
+targets=(checkpoint cifar10 idx metrics_csv)
 cmake -S . -B "$build" -DTYPENET_FUZZ=ON -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}" >/dev/null
 

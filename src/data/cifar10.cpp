@@ -1,5 +1,7 @@
 #include "typenet/data/cifar10.hpp"
 
+#include "stream_bytes.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -10,23 +12,7 @@ namespace typenet::data {
 
 namespace fs = std::filesystem;
 
-namespace {
-// The bytes from the stream's position to its end, when it can seek (files, string streams);
-// nothing for a pipe. The position is left where it was.
-std::optional<std::uint64_t> bytes_left(std::istream& in) {
-    const std::streampos here = in.tellg();
-    if (here == std::streampos(-1)) return std::nullopt;
-    in.seekg(0, std::ios::end);
-    const std::streampos end = in.tellg();
-    in.clear();
-    in.seekg(here);
-    if (end == std::streampos(-1) || end < here || !in) {
-        in.clear();
-        return std::nullopt;
-    }
-    return std::uint64_t(end - here);
-}
-}  // namespace
+using detail::bytes_left;
 
 cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit) {
     if (bytes == 0 || bytes % cifar10_record_bytes != 0)
@@ -77,14 +63,8 @@ cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const st
 }
 
 cifar10_set load_cifar10_file(const fs::path& file, std::size_t limit) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) throw data_error(file.string() + ": no such file");
-    if (!fs::is_regular_file(file, ec)) throw data_error(file.string() + ": not a regular file");
-    const auto bytes = fs::file_size(file, ec);
-    if (ec) throw data_error(file.string() + ": cannot read its size: " + ec.message());
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw data_error(file.string() + ": cannot open for reading");
-    return read_cifar10_records(in, bytes, file.string(), limit);
+    auto f = detail::open_data_file(file);
+    return read_cifar10_records(f.in, f.size, file.string(), limit);
 }
 
 static void check_dir(const fs::path& dir) {

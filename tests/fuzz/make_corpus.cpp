@@ -43,6 +43,19 @@ std::string cifar_records(std::initializer_list<int> labels) {
     }
     return s;
 }
+
+// An IDX file: magic (0, 0, 0x08 unsigned bytes, rank), big-endian dims, then `data`.
+std::string idx(std::initializer_list<std::uint32_t> dims, const std::string& data, std::uint8_t type = 0x08) {
+    std::string s{char(0), char(0), char(type), char(dims.size())};
+    for (std::uint32_t d : dims)
+        for (int shift = 24; shift >= 0; shift -= 8) s += char((d >> shift) & 0xff);
+    return s + data;
+}
+std::string pattern(std::size_t n, int mod) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = char((i * 7) % std::size_t(mod));
+    return s;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +112,17 @@ int main(int argc, char** argv) {
     put(cf / "bad-label.bin", cifar_records({10}));
     put(cf / "short-record.bin", cifar_records({1}).substr(0, 3000));
     put(cf / "empty.bin", std::string());
+
+    // ---- idx (MNIST's format; small synthetic images, not MNIST data) ----
+    const fs::path ix = dir / "idx";
+    put(ix / "images-2x4x3.idx", idx({2, 4, 3}, pattern(24, 256)));
+    put(ix / "labels-5.idx", idx({5}, pattern(5, 10)));
+    put(ix / "labels-bad.idx", idx({2}, std::string{char(3), char(10)}));
+    put(ix / "images-short.idx", idx({3, 28, 28}, pattern(1000, 256)));
+    put(ix / "images-trailing.idx", idx({1, 2, 2}, pattern(6, 256)));
+    put(ix / "images-overflow.idx", idx({0xffffffff, 0xffffffff, 0xffffffff}, ""));
+    put(ix / "images-float.idx", idx({1, 1, 1}, "abcd", 0x0d));
+    put(ix / "gzip.idx", std::string{char(0x1f), char(0x8b), char(8), char(0)});
 
     // ---- metrics_csv ----
     const fs::path mc = dir / "metrics_csv";

@@ -2,6 +2,7 @@
 // network, losses and the reference models.
 #pragma once
 
+#include "typenet/data/cifar100.hpp"
 #include "typenet/data/mnist.hpp"
 #include "typenet/data/source.hpp"
 #include "typenet/errors.hpp"

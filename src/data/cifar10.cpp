@@ -14,51 +14,68 @@ namespace fs = std::filesystem;
 
 using detail::bytes_left;
 
-cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit) {
-    if (bytes == 0 || bytes % cifar10_record_bytes != 0)
-        throw data_error(source + ": size " + std::to_string(bytes) +
-                         " bytes is not a positive multiple of the 3073-byte CIFAR-10 record (" +
-                         std::to_string(bytes / cifar10_record_bytes) + " whole records and " +
-                         std::to_string(bytes % cifar10_record_bytes) + " bytes left over)");
-    const std::size_t records = std::min<std::uint64_t>(bytes / cifar10_record_bytes, limit);
-    const std::uint64_t wanted = std::uint64_t(records) * cifar10_record_bytes;
+namespace detail {
+
+void read_label_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit,
+                        const record_format& f, std::vector<std::uint8_t>& pixels,
+                        std::vector<std::vector<std::int32_t>>& labels) {
+    const std::size_t nl = f.classes.size(), record = nl + cifar10_image_bytes;
+    const std::string record_text = std::to_string(record);
+    if (bytes == 0 || bytes % record != 0)
+        throw data_error(source + ": size " + std::to_string(bytes) + " bytes is not a positive multiple of the " +
+                         record_text + "-byte " + f.name + " record (" + std::to_string(bytes / record) +
+                         " whole records and " + std::to_string(bytes % record) + " bytes left over)");
+    const std::size_t records = std::min<std::uint64_t>(bytes / record, limit);
+    const std::uint64_t wanted = std::uint64_t(records) * record;
     // Memory follows what the stream really holds, never `bytes` alone: a stream that can tell
     // its length (a file, a string) and holds less is a short read before anything is allocated;
     // one that cannot (a pipe) is read in chunks, so that memory grows only with what arrives.
     const auto held = bytes_left(in);
     if (held && *held < wanted)
-        throw data_error(source + ": short read in record " + std::to_string(*held / cifar10_record_bytes) + ": got " +
+        throw data_error(source + ": short read in record " + std::to_string(*held / record) + ": got " +
                          std::to_string(*held) + " of " + std::to_string(wanted) + " bytes");
     constexpr std::size_t chunk = 1024;
     const std::size_t expect = held ? records : std::min(records, chunk);
-    cifar10_set set;
-    set.labels.reserve(expect);
-    set.pixels.reserve(expect * cifar10_image_bytes);
+    labels.assign(nl, {});
+    for (auto& l : labels) l.reserve(expect);
+    pixels.clear();
+    pixels.reserve(expect * cifar10_image_bytes);
     std::vector<std::uint8_t> raw;
     // A stream of unknown length is read in chunks of 16 records, doubling up to 1,024.
     std::size_t step = held ? chunk : 16;
     for (std::size_t first = 0, n = 0; first < records; first += n, step = std::min(2 * step, chunk)) {
         n = std::min(step, records - first);
-        raw.resize(n * cifar10_record_bytes);
+        raw.resize(n * record);
         in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
         const auto got = std::size_t(in.gcount());
         if (got != raw.size()) {
-            const std::uint64_t total = std::uint64_t(first) * cifar10_record_bytes + got;
-            throw data_error(source + ": short read in record " + std::to_string(first + got / cifar10_record_bytes) +
-                             ": got " + std::to_string(total) + " of " +
-                             std::to_string(std::uint64_t(records) * cifar10_record_bytes) + " bytes");
+            const std::uint64_t total = std::uint64_t(first) * record + got;
+            throw data_error(source + ": short read in record " + std::to_string(first + got / record) + ": got " +
+                             std::to_string(total) + " of " + std::to_string(wanted) + " bytes");
         }
         for (std::size_t k = 0; k < n; ++k) {
-            const std::uint8_t* rec = raw.data() + k * cifar10_record_bytes;
+            const std::uint8_t* rec = raw.data() + k * record;
             const std::size_t r = first + k;
-            if (rec[0] >= cifar10_classes)
-                throw data_error(source + ": record " + std::to_string(r) + " (byte offset " +
-                                 std::to_string(std::uint64_t(r) * cifar10_record_bytes) + ") has label " +
-                                 std::to_string(rec[0]) + ", outside 0-9");
-            set.labels.push_back(rec[0]);
-            set.pixels.insert(set.pixels.end(), rec + 1, rec + cifar10_record_bytes);
+            for (std::size_t j = 0; j < nl; ++j) {
+                if (rec[j] >= f.classes[j])
+                    throw data_error(source + ": record " + std::to_string(r) + " (byte offset " +
+                                     std::to_string(std::uint64_t(r) * record) + ") has " + f.label_names[j] + " " +
+                                     std::to_string(rec[j]) + ", outside 0-" + std::to_string(f.classes[j] - 1));
+                labels[j].push_back(rec[j]);
+            }
+            pixels.insert(pixels.end(), rec + nl, rec + record);
         }
     }
+}
+
+}  // namespace detail
+
+cifar10_set read_cifar10_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit) {
+    static const detail::record_format format{"CIFAR-10", {cifar10_classes}, {"label"}};
+    cifar10_set set;
+    std::vector<std::vector<std::int32_t>> labels;
+    detail::read_label_records(in, bytes, source, limit, format, set.pixels, labels);
+    set.labels = std::move(labels[0]);
     return set;
 }
 

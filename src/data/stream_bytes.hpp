@@ -8,6 +8,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "typenet/data/cifar10.hpp"  // data_error
 
@@ -45,5 +46,17 @@ inline opened_file open_data_file(const std::filesystem::path& file) {
     if (!f.in) throw data_error(file.string() + ": cannot open for reading");
     return f;
 }
+
+// The CIFAR record layouts: label bytes (one per entry of classes, each below it), then the
+// 3,072 pixel bytes. Reads at most `limit` records of `bytes` (the stream's size), pixels and
+// one label list per label byte; errors name the source, the record and its byte offset.
+struct record_format {
+    std::string name;                      // "CIFAR-10", in the size error
+    std::vector<std::size_t> classes;      // per label byte
+    std::vector<std::string> label_names;  // "label", "coarse label", ...
+};
+void read_label_records(std::istream& in, std::uint64_t bytes, const std::string& source, std::size_t limit,
+                        const record_format& format, std::vector<std::uint8_t>& pixels,
+                        std::vector<std::vector<std::int32_t>>& labels);
 
 }  // namespace typenet::data::detail

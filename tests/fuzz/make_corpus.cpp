@@ -113,6 +113,18 @@ int main(int argc, char** argv) {
     put(cf / "short-record.bin", cifar_records({1}).substr(0, 3000));
     put(cf / "empty.bin", std::string());
 
+    // ---- cifar100 (synthetic images; coarse label, fine label, 3,072 pixels) ----
+    const fs::path c100 = dir / "cifar100";
+    const auto record100 = [](int coarse, int fine) {
+        std::string s{char(coarse), char(fine)};
+        for (int i = 0; i < 3072; ++i) s += char((i * 5 + fine) & 0xff);
+        return s;
+    };
+    put(c100 / "two-records.bin", record100(0, 99) + record100(19, 0));
+    put(c100 / "bad-coarse.bin", record100(20, 5));
+    put(c100 / "bad-fine.bin", record100(3, 100));
+    put(c100 / "short-record.bin", record100(1, 1).substr(0, 3000));
+
     // ---- idx (MNIST's format; small synthetic images, not MNIST data) ----
     const fs::path ix = dir / "idx";
     put(ix / "images-2x4x3.idx", idx({2, 4, 3}, pattern(24, 256)));

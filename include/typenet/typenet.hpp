@@ -3,6 +3,7 @@
 #pragma once
 
 #include "typenet/data/cifar100.hpp"
+#include "typenet/data/image_folder.hpp"
 #include "typenet/data/mnist.hpp"
 #include "typenet/data/source.hpp"
 #include "typenet/errors.hpp"

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <stb/stb_image_write.h>  // Debian's libstb
+
 #include "../crafted_checkpoint.hpp"
 #include "typenet/io/checkpoint.hpp"
 
@@ -124,6 +126,28 @@ int main(int argc, char** argv) {
     put(c100 / "bad-coarse.bin", record100(20, 5));
     put(c100 / "bad-fine.bin", record100(3, 100));
     put(c100 / "short-record.bin", record100(1, 1).substr(0, 3000));
+
+    // ---- image (PNG and JPEG, 8 x 8 synthetic patterns; stb_image_write) ----
+    const fs::path im = dir / "image";
+    const auto encode = [](int channels, bool png) {
+        std::vector<unsigned char> pixels(std::size_t(8 * 8 * channels));
+        for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = (unsigned char)(i * 29 % 251);
+        bytes out;
+        const auto append = [](void* ctx, void* d, int n) {
+            auto* o = static_cast<bytes*>(ctx);
+            o->insert(o->end(), static_cast<unsigned char*>(d), static_cast<unsigned char*>(d) + n);
+        };
+        if (png) stbi_write_png_to_func(append, &out, 8, 8, channels, pixels.data(), 8 * channels);
+        else stbi_write_jpg_to_func(append, &out, 8, 8, channels, pixels.data(), 90);
+        return out;
+    };
+    const bytes rgb_png = encode(3, true);
+    put(im / "rgb-8x8.png", rgb_png);
+    put(im / "grey-8x8.png", encode(1, true));
+    put(im / "rgba-8x8.png", encode(4, true));
+    put(im / "rgb-8x8.jpg", encode(3, false));
+    put(im / "truncated.png", bytes(rgb_png.begin(), rgb_png.begin() + std::ptrdiff_t(rgb_png.size() / 2)));
+    put(im / "not-an-image.png", std::string("GIF89a"));
 
     // ---- idx (MNIST's format; small synthetic images, not MNIST data) ----
     const fs::path ix = dir / "idx";

@@ -148,6 +148,11 @@ int main(int argc, char** argv) {
     put(im / "rgb-8x8.jpg", encode(3, false));
     put(im / "truncated.png", bytes(rgb_png.begin(), rgb_png.begin() + std::ptrdiff_t(rgb_png.size() / 2)));
     put(im / "not-an-image.png", std::string("GIF89a"));
+    {  // the chunk after IHDR states 2 GiB: stb_image grew its buffer to that before reading (fuzz_image found it)
+        bytes claims = rgb_png;
+        claims[8 + 8 + 13 + 4] = 0x7f;
+        put(im / "chunk-states-2gib.png", claims);
+    }
 
     // ---- idx (MNIST's format; small synthetic images, not MNIST data) ----
     const fs::path ix = dir / "idx";

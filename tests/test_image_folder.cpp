@@ -110,6 +110,8 @@ TEST_CASE("bad image folders and files get an error naming the folder or file") 
     const std::string good = read(d.path / "b" / "ok.png");
     write(d.path / "b" / "cut.png", good.substr(0, good.size() - 20));
     expect_file_error(d.path / "b" / "cut.png", "corrupt PNG");
+    write(d.path / "b" / "crc.png", good.substr(0, good.size() - 2));  // inside IEND's checksum
+    expect_file_error(d.path / "b" / "crc.png", "the file ends inside the checksum of chunk 'IEND'");
     std::string claims = good;
     claims[8 + 8 + 13 + 4 + 0] = char(0x7f);  // the length of the chunk after IHDR: 2 GiB
     write(d.path / "b" / "claims.png", claims);

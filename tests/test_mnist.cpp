@@ -63,8 +63,10 @@ TEST_CASE("a well-formed MNIST pair loads as a 1x28x28 source, in order, with a 
     CHECK(src.label(0) == 7);
     CHECK(src.class_names()[7] == "Sneaker");
     CHECK(mnist_source(set).class_names()[9] == "9");
-    const auto n = compute_normalization(src);
-    CHECK(n.mean.size() == 1);
+    const auto n = compute_normalization(src);  // images 0 and 1: pixel p is p % 10, then 10 + p % 10
+    double sum = 0;
+    for (int p = 0; p < 784; ++p) sum += p % 10;
+    CHECK(n.mean[0] == Approx((sum / 784 + 5) / 255.0));
 }
 
 TEST_CASE("bad IDX files get an error naming the file and what is wrong") {

@@ -77,6 +77,19 @@ TEST_CASE("compute_normalization: mean and std per channel, bytes read as value 
     CHECK(nf.std[0] == Approx(1.0));
     CHECK(nf.std[1] == 1.0f);  // constant feature
 
+    // 0.1 in float is not exact: with sum-of-squares variance a constant channel of 0.1 over
+    // 1,000 samples got std ~1e-8 and fill_batch scaled by 1e8. Constant channels get exactly 1.
+    const memory_source<shape<1>, 1> tenths(std::vector<float>(1000, 0.1f), std::vector<std::int32_t>(1000, 0));
+    const auto nt = data::compute_normalization(tenths);
+    CHECK(nt.std[0] == 1.0f);
+    CHECK(nt.mean[0] == Approx(0.1));
+    // Nearly constant: two passes keep the tiny spread (std 1e-4 of values around 1000).
+    std::vector<float> near(1000, 1000.0f);
+    for (std::size_t i = 0; i < near.size(); i += 2) near[i] += 2e-4f * 1000.0f / 1000.0f;
+    const memory_source<shape<1>, 1> nearly(near, std::vector<std::int32_t>(1000, 0));
+    const float spread = near[0] - near[1];  // the float step actually stored
+    CHECK(data::compute_normalization(nearly).std[0] == Approx(spread / 2).epsilon(1e-6));
+
     const memory_source<shape<3>, 2> empty({}, {});
     CHECK(data::compute_normalization(empty).std == std::vector<float>{1, 1, 1});
 }
@@ -90,6 +103,12 @@ TEST_CASE("fill_batch normalises the chosen samples, and for CIFAR-10 equals the
     }
     const data::channel_stats stats = data::compute_channel_stats(set);
     const data::cifar10_source src(set);
+    data::cifar10_set broken = set;
+    broken.labels[2] = 10;
+    CHECK_THROWS_WITH(data::cifar10_source(broken), "cifar10_source: image 2 has label 10, outside 0-9");
+    broken.labels[2] = 1;
+    broken.pixels.pop_back();
+    CHECK_THROWS_WITH(data::cifar10_source::view(broken), "cifar10_source: 15359 pixel bytes for 5 labels (3,072 per image)");
     const auto n = data::compute_normalization(src);
     for (std::size_t c = 0; c < 3; ++c) {
         CHECK(n.mean[c] == stats.mean[c]);
@@ -119,6 +138,9 @@ TEST_CASE("fill_batch normalises the chosen samples, and for CIFAR-10 equals the
                       "fill_batch: sample 5 of a source of 5");
     data::normalization bad = n;
     bad.std[1] = 0;
+    CHECK_THROWS_WITH(data::fill_batch(src, all, bad, got.data(), got_labels.data()),
+                      Catch::Contains("channel 1 of the normalisation has mean"));
+    bad.std[1] = INFINITY;
     CHECK_THROWS_WITH(data::fill_batch(src, all, bad, got.data(), got_labels.data()),
                       Catch::Contains("channel 1 of the normalisation has mean"));
     bad.mean.pop_back();
@@ -163,4 +185,9 @@ TEST_CASE("evaluate equals the eval-mode forward by hand, at any batch size, and
     CHECK(e.samples == 0);
     CHECK(e.loss == 0);
     CHECK_THROWS_WITH(evaluate(model, s, n, 0), "evaluate: the batch size must be at least 1");
+    model.train();
+    data::normalization bad = n;
+    bad.std[0] = -1;
+    CHECK_THROWS_AS(evaluate(model, s, bad), std::invalid_argument);
+    CHECK(model.training());  // restored on the throw too
 }

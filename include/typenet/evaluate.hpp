@@ -36,30 +36,30 @@ evaluation evaluate(Net& net, const S& source, const data::normalization& norm, 
     if constexpr (data::fits<Net, S>) {
         if (batch == 0) throw std::invalid_argument("evaluate: the batch size must be at least 1");
         const std::size_t n = source.size();
-        const bool was_training = net.training();
+        struct mode_guard {  // restores train mode however evaluate leaves (a throw included)
+            Net& net;
+            bool was_training;
+            ~mode_guard() {
+                if (was_training) net.train();
+            }
+        } guard{net, net.training()};
         net.eval();
         const softmax_cross_entropy loss;
         typename Net::input_tensor x(std::min(batch, n));
         std::vector<std::size_t> indices;
         std::vector<std::int32_t> labels;
         double total = 0;
-        try {
-            for (std::size_t first = 0; first < n; first += batch) {
-                const std::size_t count = std::min(batch, n - first);
-                indices.resize(count);
-                std::iota(indices.begin(), indices.end(), first);
-                labels.resize(count);
-                x.resize(count);
-                data::fill_batch(source, indices, norm, x.data(), labels.data());
-                const auto& logits = net.forward(x);
-                total += loss.loss(logits, labels) * double(count);
-                e.correct += count_correct(logits, std::span<const std::int32_t>(labels));
-            }
-        } catch (...) {
-            if (was_training) net.train();
-            throw;
+        for (std::size_t first = 0; first < n; first += batch) {
+            const std::size_t count = std::min(batch, n - first);
+            indices.resize(count);
+            std::iota(indices.begin(), indices.end(), first);
+            labels.resize(count);
+            x.resize(count);
+            data::fill_batch(source, indices, norm, x.data(), labels.data());
+            const auto& logits = net.forward(x);
+            total += loss.loss(logits, labels) * double(count);
+            e.correct += count_correct(logits, std::span<const std::int32_t>(labels));
         }
-        if (was_training) net.train();
         e.samples = n;
         if (n > 0) {
             e.loss = total / double(n);

@@ -18,6 +18,19 @@ cifar100_set read_cifar100_records(std::istream& in, std::uint64_t size_bytes, c
     return set;
 }
 
+void check_cifar100_set(const cifar100_set& set) {
+    if (set.coarse.size() != set.fine.size() || set.pixels.size() != set.fine.size() * cifar100_image_bytes)
+        throw data_error("cifar100_source: " + std::to_string(set.pixels.size()) + " pixel bytes, " +
+                         std::to_string(set.fine.size()) + " fine and " + std::to_string(set.coarse.size()) +
+                         " coarse labels (3,072 bytes and one of each label per image)");
+    for (std::size_t i = 0; i < set.size(); ++i)
+        if (set.fine[i] < 0 || set.fine[i] >= std::int32_t(cifar100_fine_classes) || set.coarse[i] < 0 ||
+            set.coarse[i] >= std::int32_t(cifar100_coarse_classes))
+            throw data_error("cifar100_source: image " + std::to_string(i) + " has fine label " +
+                             std::to_string(set.fine[i]) + " and coarse label " + std::to_string(set.coarse[i]) +
+                             " (0-99 and 0-19)");
+}
+
 cifar100_set load_cifar100_file(const std::filesystem::path& file, std::size_t limit) {
     auto f = detail::open_data_file(file);
     return read_cifar100_records(f.in, f.size, file.string(), limit);

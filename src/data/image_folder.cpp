@@ -33,8 +33,9 @@ bool is_image_file(const fs::path& p) {
 bool hidden(const fs::path& p) { return p.filename().string().starts_with('.'); }
 
 // Every PNG chunk's stated length must fit in the file. stb_image 2022-09 grows its buffer for
-// the image data to a chunk's stated length before it reads the chunk, so a 100-byte file could
-// make it allocate 2 GiB (found by tests/fuzz/fuzz_image.cpp in seconds).
+// the image data to a chunk's stated length before it reads the chunk: the 137-byte
+// tests/fuzz/corpus/image/chunk-states-2gib.png makes it ask for 0x7f000050 bytes (found by
+// tests/fuzz/fuzz_image.cpp in seconds).
 void check_png_chunks(std::span<const std::uint8_t> b, const std::string& source) {
     std::size_t pos = 8;  // after the signature
     while (pos + 8 <= b.size()) {
@@ -43,10 +44,13 @@ void check_png_chunks(std::span<const std::uint8_t> b, const std::string& source
         std::string type(reinterpret_cast<const char*>(b.data() + pos + 4), 4);
         for (auto& ch : type)
             if (!std::isalpha(static_cast<unsigned char>(ch))) ch = '?';
-        if (len > b.size() - pos - 8 || b.size() - pos - 8 - len < 4)
+        if (len > b.size() - pos - 8)
             throw data_error(source + ": corrupt PNG: chunk '" + type + "' at byte " + std::to_string(pos) +
                              " states " + std::to_string(len) + " bytes of data, past the end of the file (" +
                              std::to_string(b.size()) + " bytes)");
+        if (b.size() - pos - 8 - len < 4)
+            throw data_error(source + ": corrupt PNG: the file ends inside the checksum of chunk '" + type +
+                             "' at byte " + std::to_string(pos) + " (" + std::to_string(b.size()) + " bytes)");
         if (type == "IEND") return;
         pos += 12 + std::size_t(len);
     }
@@ -86,6 +90,8 @@ std::vector<std::uint8_t> decode_image(std::span<const std::uint8_t> bytes, cons
 
 std::vector<std::uint8_t> load_image(const fs::path& file, image_geometry want) {
     auto f = detail::open_data_file(file);
+    if (f.size > std::uint64_t(INT_MAX))
+        throw data_error(file.string() + ": " + std::to_string(f.size) + " bytes is too large for the decoder (2 GiB)");
     std::vector<std::uint8_t> bytes(std::size_t(f.size));
     f.in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
     if (std::uint64_t(f.in.gcount()) != f.size)
@@ -94,15 +100,33 @@ std::vector<std::uint8_t> load_image(const fs::path& file, image_geometry want) 
     return decode_image(bytes, file.string(), want);
 }
 
+namespace {
+// The entries of `dir` that pass `keep`, sorted by file name; data_error naming `dir` when it
+// cannot be read.
+template <class Keep>
+std::vector<fs::path> list_sorted(const fs::path& dir, Keep keep) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (!hidden(it->path()) && keep(*it)) out.push_back(it->path());
+    if (ec) throw data_error(dir.string() + ": cannot list the folder: " + ec.message());
+    std::sort(out.begin(), out.end(),
+              [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+    return out;
+}
+}  // namespace
+
 image_folder_set load_image_folder(const fs::path& root, image_geometry want, std::size_t classes) {
     std::error_code ec;
-    if (!fs::exists(root, ec)) throw data_error(root.string() + ": no such folder (expected one sub-folder per class)");
-    if (!fs::is_directory(root, ec)) throw data_error(root.string() + ": not a folder");
-    std::vector<fs::path> class_dirs;
-    for (const auto& e : fs::directory_iterator(root))
-        if (!hidden(e.path()) && e.is_directory()) class_dirs.push_back(e.path());
-    std::sort(class_dirs.begin(), class_dirs.end(),
-              [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+    const auto st = fs::status(root, ec);
+    if (st.type() == fs::file_type::not_found)
+        throw data_error(root.string() + ": no such folder (expected one sub-folder per class)");
+    if (ec) throw data_error(root.string() + ": cannot read: " + ec.message());
+    if (!fs::is_directory(st)) throw data_error(root.string() + ": not a folder");
+    const auto class_dirs = list_sorted(root, [](const fs::directory_entry& e) {
+        std::error_code e2;
+        return e.is_directory(e2);
+    });
     if (class_dirs.empty()) throw data_error(root.string() + ": holds no class folders (one sub-folder per class)");
     if (classes != 0 && class_dirs.size() != classes) {
         std::string names;
@@ -110,19 +134,25 @@ image_folder_set load_image_folder(const fs::path& root, image_geometry want, st
         throw data_error(root.string() + ": " + std::to_string(class_dirs.size()) + " class folders (" + names +
                          "), but the source has " + std::to_string(classes) + " classes");
     }
-    image_folder_set set;
-    const std::size_t sample = want.channels * want.height * want.width;
+    // Every class's files first, so that the pixels are allocated once.
+    std::vector<std::vector<fs::path>> files(class_dirs.size());
+    std::size_t total = 0;
     for (std::size_t k = 0; k < class_dirs.size(); ++k) {
-        std::vector<fs::path> files;
-        for (const auto& e : fs::directory_iterator(class_dirs[k]))
-            if (!hidden(e.path()) && is_image_file(e.path()) && !e.is_directory()) files.push_back(e.path());
-        if (files.empty())
+        files[k] = list_sorted(class_dirs[k], [](const fs::directory_entry& e) {
+            std::error_code e2;
+            return !e.is_directory(e2) && is_image_file(e.path());
+        });
+        if (files[k].empty())
             throw data_error(class_dirs[k].string() + ": class folder with no PNG or JPEG images (.png, .jpg, .jpeg)");
-        std::sort(files.begin(), files.end(),
-                  [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+        total += files[k].size();
+    }
+    image_folder_set set;
+    set.pixels.reserve(total * want.channels * want.height * want.width);
+    set.labels.reserve(total);
+    set.files.reserve(total);
+    for (std::size_t k = 0; k < class_dirs.size(); ++k) {
         set.class_names.push_back(class_dirs[k].filename().string());
-        set.pixels.reserve(set.pixels.size() + files.size() * sample);
-        for (const auto& f : files) {
+        for (const auto& f : files[k]) {
             const auto chw = load_image(f, want);
             set.pixels.insert(set.pixels.end(), chw.begin(), chw.end());
             set.labels.push_back(std::int32_t(k));

@@ -102,11 +102,17 @@ std::vector<std::uint8_t> read_items(std::istream& in, std::uint64_t count, std:
 
 }  // namespace
 
-idx_images read_idx_images(std::istream& in, std::uint64_t size_bytes, const std::string& source, std::size_t limit) {
+namespace {
+// read_idx_images, with `check` run on the header before any image is read (load_mnist's
+// geometry and count checks).
+template <class Check>
+idx_images read_images(std::istream& in, std::uint64_t size_bytes, const std::string& source, std::size_t limit,
+                       Check check) {
     const idx_header h = read_header(in, size_bytes, source, 3, "images");
     if (h.dims[1] == 0 || h.dims[2] == 0)
         throw data_error(source + ": images of " + std::to_string(h.dims[1]) + " x " + std::to_string(h.dims[2]) +
                          " pixels");
+    check(h);
     idx_images im;
     im.rows = std::size_t(h.dims[1]);
     im.cols = std::size_t(h.dims[2]);
@@ -114,9 +120,15 @@ idx_images read_idx_images(std::istream& in, std::uint64_t size_bytes, const std
     im.pixels = read_items(in, std::min<std::uint64_t>(h.dims[0], limit), h.dims[1] * h.dims[2], h, source);
     return im;
 }
+}  // namespace
+
+idx_images read_idx_images(std::istream& in, std::uint64_t size_bytes, const std::string& source, std::size_t limit) {
+    return read_images(in, size_bytes, source, limit, [](const idx_header&) {});
+}
 
 idx_labels read_idx_labels(std::istream& in, std::uint64_t size_bytes, const std::string& source, std::size_t classes,
                            std::size_t limit) {
+    if (classes == 0) throw data_error(source + ": read_idx_labels needs at least one class");
     const idx_header h = read_header(in, size_bytes, source, 1, "labels");
     const auto raw = read_items(in, std::min<std::uint64_t>(h.dims[0], limit), 1, h, source);
     idx_labels l;
@@ -132,16 +144,20 @@ idx_labels read_idx_labels(std::istream& in, std::uint64_t size_bytes, const std
 }
 
 mnist_set load_mnist(const std::filesystem::path& images, const std::filesystem::path& labels, std::size_t limit) {
-    auto fi = detail::open_data_file(images);
-    idx_images im = read_idx_images(fi.in, fi.size, images.string(), limit);
-    if (im.rows != 28 || im.cols != 28)
-        throw data_error(images.string() + ": images of " + std::to_string(im.rows) + " x " + std::to_string(im.cols) +
-                         " pixels; MNIST's are 28 x 28");
+    // The labels first (one byte per image), then the images, whose header is checked against
+    // them and against 28 x 28 before any image is read.
     auto fl = detail::open_data_file(labels);
-    idx_labels l = read_idx_labels(fl.in, fl.size, labels.string(), 10, limit);
-    if (im.declared != l.declared)
-        throw data_error(images.string() + ": holds " + std::to_string(im.declared) + " images but " + labels.string() +
-                         " holds " + std::to_string(l.declared) + " labels");
+    idx_labels l = read_idx_labels(fl.in, fl.size, labels.string(), mnist_source::classes, limit);
+    constexpr std::size_t rows = mnist_source::sample_shape::dims[1], cols = mnist_source::sample_shape::dims[2];
+    auto fi = detail::open_data_file(images);
+    idx_images im = read_images(fi.in, fi.size, images.string(), limit, [&](const idx_header& h) {
+        if (h.dims[1] != rows || h.dims[2] != cols)
+            throw data_error(images.string() + ": images of " + std::to_string(h.dims[1]) + " x " +
+                             std::to_string(h.dims[2]) + " pixels; MNIST's are 28 x 28");
+        if (h.dims[0] != l.declared)
+            throw data_error(images.string() + ": holds " + std::to_string(h.dims[0]) + " images but " +
+                             labels.string() + " holds " + std::to_string(l.declared) + " labels");
+    });
     mnist_set set;
     set.pixels = std::move(im.pixels);
     set.labels = std::move(l.labels);
@@ -161,8 +177,9 @@ const std::vector<std::string>& fashion_mnist_class_names() {
 mnist_source::mnist_source(mnist_set set, const std::vector<std::string>& class_names)
     : set_(std::move(set)), names_(class_names) {
     if (names_.size() != classes)
-        throw data_error("mnist_source: " + std::to_string(names_.size()) + " class names for 10 classes");
-    if (set_.pixels.size() != set_.labels.size() * 784)
+        throw data_error("mnist_source: " + std::to_string(names_.size()) + " class names for " +
+                         std::to_string(classes) + " classes");
+    if (set_.pixels.size() != set_.labels.size() * sample_shape::size)
         throw data_error("mnist_source: " + std::to_string(set_.pixels.size()) + " pixel bytes for " +
                          std::to_string(set_.labels.size()) + " labels (784 per image)");
     for (std::size_t i = 0; i < set_.labels.size(); ++i)

@@ -20,18 +20,13 @@
 #include <string>
 #include <vector>
 
-namespace typenet::data {
+#include "typenet/data/error.hpp"
 
-class data_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+namespace typenet::data {
 
 inline constexpr std::size_t cifar10_record_bytes = 3073;
 inline constexpr std::size_t cifar10_image_bytes = 3072;
 inline constexpr std::size_t cifar10_classes = 10;
-
-inline constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
 
 struct cifar10_set {
     std::vector<std::uint8_t> pixels;   // size() * 3072 bytes, (C, H, W) per image

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "typenet/data/cifar10.hpp"  // data_error, no_limit
+#include "typenet/data/error.hpp"
 #include "typenet/shape.hpp"
 
 namespace typenet::data {
 
-inline constexpr std::size_t cifar100_record_bytes = 3074;
+inline constexpr std::size_t cifar100_record_bytes = 3074, cifar100_image_bytes = 3072;
 inline constexpr std::size_t cifar100_fine_classes = 100, cifar100_coarse_classes = 20;
 
 struct cifar100_set {
@@ -41,6 +41,8 @@ const std::vector<std::string>& cifar100_coarse_class_names();
 
 enum class cifar100_labels { fine, coarse };
 
+void check_cifar100_set(const cifar100_set& set);
+
 // A loaded set as a source of 3 x 32 x 32 bytes with the fine (100 classes) or the coarse
 // (20 superclasses) labels: cifar100_source<cifar100_labels::fine>.
 template <cifar100_labels Labels>
@@ -51,10 +53,12 @@ public:
     static constexpr std::size_t classes =
         Labels == cifar100_labels::fine ? cifar100_fine_classes : cifar100_coarse_classes;
 
-    explicit cifar100_source(cifar100_set set) : set_(std::move(set)) {}
+    // Throws data_error when the pixels are not 3,072 per image, the label lists differ in
+    // length, or a label is out of range (a set built by hand rather than loaded).
+    explicit cifar100_source(cifar100_set set) : set_(std::move(set)) { check_cifar100_set(set_); }
 
     std::size_t size() const { return set_.size(); }
-    const std::uint8_t* sample(std::size_t i) const { return set_.pixels.data() + i * cifar10_image_bytes; }
+    const std::uint8_t* sample(std::size_t i) const { return set_.pixels.data() + i * cifar100_image_bytes; }
     std::int32_t label(std::size_t i) const {
         return Labels == cifar100_labels::fine ? set_.fine[i] : set_.coarse[i];
     }

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/data/cifar10.hpp"  // data_error
+#include "typenet/data/error.hpp"
 #include "typenet/shape.hpp"
 
 namespace typenet::data {

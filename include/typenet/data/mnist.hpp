@@ -11,7 +11,9 @@
 // not an unsigned-byte IDX file of the expected rank, dimensions whose product overflows,
 // a size that does not match the header (short, or bytes left over), a label outside 0-9, an
 // image that is not 28 x 28, image and label files of different counts. Sizes are checked
-// against what the file holds before anything is allocated.
+// against what the file holds before anything is allocated; load_mnist reads the labels file
+// (one byte per image) first and checks the images file's header against it and against
+// 28 x 28 before reading any image.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/data/cifar10.hpp"  // data_error, no_limit
+#include "typenet/data/error.hpp"
 #include "typenet/shape.hpp"
 
 namespace typenet::data {
@@ -70,7 +72,7 @@ public:
     explicit mnist_source(mnist_set set, const std::vector<std::string>& class_names = mnist_class_names());
 
     std::size_t size() const { return set_.size(); }
-    const std::uint8_t* sample(std::size_t i) const { return set_.pixels.data() + i * 784; }
+    const std::uint8_t* sample(std::size_t i) const { return set_.pixels.data() + i * sample_shape::size; }
     std::int32_t label(std::size_t i) const { return set_.labels[i]; }
     const std::vector<std::string>& class_names() const { return names_; }
 

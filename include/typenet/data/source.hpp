@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -134,8 +135,11 @@ private:
 };
 
 // ---- cifar10_source --------------------------------------------------------------------------
-// A loaded CIFAR-10 file set (load_cifar10_train / _test) as a source; it holds the set (moved
-// in): 3,073 bytes per image. The class names are the data set's.
+// A loaded CIFAR-10 file set (load_cifar10_train / _test) as a source: cifar10_source(set) owns
+// the set (moved in; 3,076 bytes per image: the pixels and an int32 label);
+// cifar10_source::view(set) reads a set the caller keeps alive, without copying it. The class
+// names are the data set's. Throws data_error for a set whose pixels are not 3,072 per label or
+// whose labels are outside 0-9 (a set built by hand rather than loaded).
 inline const std::vector<std::string>& cifar10_class_names() {
     static const std::vector<std::string> names{"airplane", "automobile", "bird",  "cat",  "deer",
                                                 "dog",      "frog",       "horse", "ship", "truck"};
@@ -148,16 +152,29 @@ public:
     using value_type = std::uint8_t;
     static constexpr std::size_t classes = cifar10_classes;
 
-    explicit cifar10_source(cifar10_set set) : set_(std::move(set)) {}
+    explicit cifar10_source(cifar10_set set) : set_(std::make_shared<const cifar10_set>(std::move(set))) { check(); }
+    static cifar10_source view(const cifar10_set& set) {
+        return cifar10_source(std::shared_ptr<const cifar10_set>(std::shared_ptr<void>(), &set));
+    }
 
-    std::size_t size() const { return set_.size(); }
-    const std::uint8_t* sample(std::size_t i) const { return set_.pixels.data() + i * cifar10_image_bytes; }
-    std::int32_t label(std::size_t i) const { return set_.labels[i]; }
+    std::size_t size() const { return set_->size(); }
+    const std::uint8_t* sample(std::size_t i) const { return set_->pixels.data() + i * cifar10_image_bytes; }
+    std::int32_t label(std::size_t i) const { return set_->labels[i]; }
     const std::vector<std::string>& class_names() const { return cifar10_class_names(); }
-    const cifar10_set& set() const { return set_; }
+    const cifar10_set& set() const { return *set_; }
 
 private:
-    cifar10_set set_;
+    explicit cifar10_source(std::shared_ptr<const cifar10_set> set) : set_(std::move(set)) { check(); }
+    void check() const {
+        if (set_->pixels.size() != set_->labels.size() * cifar10_image_bytes)
+            throw data_error("cifar10_source: " + std::to_string(set_->pixels.size()) + " pixel bytes for " +
+                             std::to_string(set_->labels.size()) + " labels (3,072 per image)");
+        for (std::size_t i = 0; i < set_->labels.size(); ++i)
+            if (set_->labels[i] < 0 || set_->labels[i] >= std::int32_t(classes))
+                throw data_error("cifar10_source: image " + std::to_string(i) + " has label " +
+                                 std::to_string(set_->labels[i]) + ", outside 0-9");
+    }
+    std::shared_ptr<const cifar10_set> set_;  // owning, or not (view)
 };
 
 // ---- normalisation and batches ---------------------------------------------------------------
@@ -167,34 +184,51 @@ struct normalization {
 
 template <class Shape> inline constexpr std::size_t norm_channels = Shape::dims[0];
 template <class Shape> inline constexpr std::size_t norm_plane = Shape::size / Shape::dims[0];
-template <class Value> inline constexpr double value_scale = std::is_same_v<Value, std::uint8_t> ? 1.0 / 255.0 : 1.0;
+template <class Value> inline constexpr double value_range = std::is_same_v<Value, std::uint8_t> ? 255.0 : 1.0;
 
-// Mean and standard deviation of every channel over all samples of s (in double); an empty
-// source or a constant channel gets mean 0 / std 1 where undefined.
+// Mean and standard deviation of every channel over all samples of s, in double and in two
+// passes (the mean, then the squared deviations from it, so a nearly constant channel does not
+// cancel to noise); a channel whose values are all equal gets std exactly 1, an empty source
+// mean 0 and std 1.
 template <source S>
 normalization compute_normalization(const S& s) {
     using Shape = typename S::sample_shape;
     constexpr std::size_t C = norm_channels<Shape>, P = norm_plane<Shape>;
-    constexpr double scale = value_scale<typename S::value_type>;
-    std::vector<double> sum(C, 0.0), sq(C, 0.0);
+    constexpr double range = value_range<typename S::value_type>;
+    using V = typename S::value_type;
+    std::vector<double> sum(C, 0.0), dev(C, 0.0);
+    std::vector<V> lo(C), hi(C);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto* x = s.sample(i);
+        for (std::size_t c = 0; c < C; ++c) {
+            if (i == 0) lo[c] = hi[c] = x[c * P];
+            for (std::size_t j = 0; j < P; ++j) {
+                const V v = x[c * P + j];
+                sum[c] += double(v) / range;
+                lo[c] = std::min(lo[c], v);
+                hi[c] = std::max(hi[c], v);
+            }
+        }
+    }
+    const double count = double(s.size()) * double(P);
+    normalization n;
+    n.mean.assign(C, 0.0f);
+    n.std.assign(C, 1.0f);
+    if (s.size() == 0) return n;
+    std::vector<double> mean(C);
+    for (std::size_t c = 0; c < C; ++c) mean[c] = sum[c] / count;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto* x = s.sample(i);
         for (std::size_t c = 0; c < C; ++c)
             for (std::size_t j = 0; j < P; ++j) {
-                const double v = double(x[c * P + j]) * scale;
-                sum[c] += v;
-                sq[c] += v * v;
+                const double d = double(x[c * P + j]) / range - mean[c];
+                dev[c] += d * d;
             }
     }
-    normalization n;
-    n.mean.resize(C);
-    n.std.resize(C);
-    const double count = double(s.size()) * double(P);
     for (std::size_t c = 0; c < C; ++c) {
-        const double mean = count > 0 ? sum[c] / count : 0.0;
-        const double var = count > 0 ? std::max(0.0, sq[c] / count - mean * mean) : 0.0;
-        n.mean[c] = float(mean);
-        n.std[c] = var > 0 ? float(std::sqrt(var)) : 1.0f;
+        n.mean[c] = float(mean[c]);
+        const double var = dev[c] / count;
+        n.std[c] = lo[c] == hi[c] || !(var > 0) ? 1.0f : float(std::sqrt(var));
     }
     return n;
 }
@@ -222,7 +256,7 @@ void fill_batch(const S& s, std::span<const std::size_t> indices, const normaliz
                                     std::to_string(n.std.size()) + " standard deviations for samples of " +
                                     Shape::to_string() + " (" + std::to_string(C) + " channels)");
     for (std::size_t c = 0; c < C; ++c)
-        if (!(n.std[c] > 0) || !std::isfinite(n.mean[c]))
+        if (!(n.std[c] > 0) || !std::isfinite(n.std[c]) || !std::isfinite(n.mean[c]))
             throw std::invalid_argument("fill_batch: channel " + std::to_string(c) +
                                         " of the normalisation has mean " + std::to_string(n.mean[c]) + " and std " +
                                         std::to_string(n.std[c]) + " (std must be positive, both finite)");

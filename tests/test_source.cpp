@@ -111,6 +111,19 @@ TEST_CASE("fill_batch normalises the chosen samples, and for CIFAR-10 equals the
     CHECK_THROWS_WITH(data::cifar10_source::view(broken), "cifar10_source: 15359 pixel bytes for 5 labels (3,072 per image)");
     const auto n = data::compute_normalization(src);
     for (std::size_t c = 0; c < 3; ++c) {
+        // compute_channel_stats is compute_normalization now: check both against the plain
+        // definition, computed here sample by sample.
+        double sum = 0, sq = 0;
+        for (std::size_t i = 0; i < set.size(); ++i)
+            for (std::size_t j = 0; j < 1024; ++j) sum += set.pixels[i * 3072 + c * 1024 + j] / 255.0;
+        const double mean = sum / (set.size() * 1024.0);
+        for (std::size_t i = 0; i < set.size(); ++i)
+            for (std::size_t j = 0; j < 1024; ++j) {
+                const double d = set.pixels[i * 3072 + c * 1024 + j] / 255.0 - mean;
+                sq += d * d;
+            }
+        CHECK(n.mean[c] == Approx(mean).epsilon(1e-6));
+        CHECK(n.std[c] == Approx(std::sqrt(sq / (set.size() * 1024.0))).epsilon(1e-6));
         CHECK(n.mean[c] == stats.mean[c]);
         CHECK(n.std[c] == stats.std[c]);
     }

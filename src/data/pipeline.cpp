@@ -7,14 +7,6 @@
 
 namespace typenet::data {
 
-rng epoch_rng(std::uint64_t seed, std::size_t epoch, std::uint64_t stream) {
-    rng mix(seed ^ 0x5851F42D4C957F2Dull);
-    std::uint64_t s = mix.next();
-    s ^= (std::uint64_t(epoch) + 1) * 0x9E3779B97F4A7C15ull;
-    s ^= (stream + 1) * 0xD1B54A32D192ED03ull;
-    return rng(s);
-}
-
 batch_plan::batch_plan(const cifar10_set& set, const channel_stats& stats, pipeline_config cfg, std::size_t epoch,
                        bool training)
     : set_(set), stats_(stats), cfg_(cfg), training_(training), aug_(epoch_rng(cfg.seed, epoch, 2)) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "typenet/data/cifar10.hpp"
+#include "typenet/data/loader.hpp"  // epoch_rng
 #include "typenet/rng.hpp"
 
 namespace typenet::data {
@@ -56,8 +57,5 @@ private:
     rng aug_;
     std::vector<std::uint8_t> scratch_;
 };
-
-// The generator for (seed, epoch, stream): independent streams for shuffling, augmentation, dropout.
-rng epoch_rng(std::uint64_t seed, std::size_t epoch, std::uint64_t stream);
 
 }  // namespace typenet::data

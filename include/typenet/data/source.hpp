@@ -240,6 +240,19 @@ normalization identity_normalization() {
     return {std::vector<float>(C, 0.0f), std::vector<float>(C, 1.0f)};
 }
 
+// One sample of S (sample_shape::size values) normalised into out, unchecked: n has one mean
+// and one positive std per channel (fill_batch checks that).
+template <source S, class T>
+void normalize_sample(const typename S::value_type* x, const normalization& n, T* out) {
+    using Shape = typename S::sample_shape;
+    constexpr std::size_t C = norm_channels<Shape>, P = norm_plane<Shape>;
+    constexpr float range = std::is_same_v<typename S::value_type, std::uint8_t> ? 255.0f : 1.0f;
+    for (std::size_t c = 0; c < C; ++c) {
+        const float a = 1.0f / (range * n.std[c]), b = n.mean[c] / n.std[c];
+        for (std::size_t j = 0; j < P; ++j) out[c * P + j] = T(float(x[c * P + j]) * a - b);
+    }
+}
+
 // Writes the samples indices[k] of s, normalised, to images (indices.size() * sample size values,
 // float or double; the arithmetic is float's either way, as the trainer feeds float networks)
 // and their labels to labels. Throws std::out_of_range for an index past the end and
@@ -249,8 +262,7 @@ void fill_batch(const S& s, std::span<const std::size_t> indices, const normaliz
                 std::int32_t* labels) {
     static_assert(std::is_floating_point_v<T>, "typenet: fill_batch writes float or double samples");
     using Shape = typename S::sample_shape;
-    constexpr std::size_t C = norm_channels<Shape>, P = norm_plane<Shape>;
-    constexpr float range = std::is_same_v<typename S::value_type, std::uint8_t> ? 255.0f : 1.0f;
+    constexpr std::size_t C = norm_channels<Shape>;
     if (n.mean.size() != C || n.std.size() != C)
         throw std::invalid_argument("fill_batch: the normalisation has " + std::to_string(n.mean.size()) + " means and " +
                                     std::to_string(n.std.size()) + " standard deviations for samples of " +
@@ -265,12 +277,7 @@ void fill_batch(const S& s, std::span<const std::size_t> indices, const normaliz
         if (i >= s.size())
             throw std::out_of_range("fill_batch: sample " + std::to_string(i) + " of a source of " +
                                     std::to_string(s.size()));
-        const auto* x = s.sample(i);
-        T* out = images + k * Shape::size;
-        for (std::size_t c = 0; c < C; ++c) {
-            const float a = 1.0f / (range * n.std[c]), b = n.mean[c] / n.std[c];
-            for (std::size_t j = 0; j < P; ++j) out[c * P + j] = T(float(x[c * P + j]) * a - b);
-        }
+        normalize_sample<S>(s.sample(i), n, images + k * Shape::size);
         labels[k] = std::int32_t(s.label(i));
     }
 }

@@ -4,6 +4,8 @@
 //   const typenet::evaluation e = typenet::evaluate(model, test_source, n);
 //   // e.loss (mean softmax cross-entropy), e.accuracy, e.correct, e.samples
 //
+// The loss is softmax cross-entropy, with the label smoothing of `loss` when one is given (fit
+// passes its training loss, so a validation loss is comparable with the training loss).
 // The network runs in eval mode (batch normalisation from its running statistics, no dropout),
 // over the samples in order, `batch` at a time (the last batch smaller); its mode is restored
 // afterwards. Network and source must fit (data::fits): the source's sample shape is the
@@ -31,7 +33,8 @@ struct evaluation {
 };
 
 template <class Net, data::source S>
-evaluation evaluate(Net& net, const S& source, const data::normalization& norm, std::size_t batch = 256) {
+evaluation evaluate(Net& net, const S& source, const data::normalization& norm, std::size_t batch = 256,
+                    const softmax_cross_entropy& loss = softmax_cross_entropy{}) {
     evaluation e;
     if constexpr (data::fits<Net, S>) {
         if (batch == 0) throw std::invalid_argument("evaluate: the batch size must be at least 1");
@@ -44,7 +47,6 @@ evaluation evaluate(Net& net, const S& source, const data::normalization& norm, 
             }
         } guard{net, net.training()};
         net.eval();
-        const softmax_cross_entropy loss;
         typename Net::input_tensor x(std::min(batch, n));
         std::vector<std::size_t> indices;
         std::vector<std::int32_t> labels;

@@ -21,7 +21,7 @@ enum class schedule_kind { constant, step, cosine };
 struct schedule_config {
     schedule_kind kind = schedule_kind::constant;
     double base_lr = 0.1;
-    std::vector<double> milestones;  // epochs, for step
+    std::vector<double> milestones{};  // epochs, for step
     double factor = 0.1;             // for step
     double warmup_epochs = 0.0;
 };

@@ -156,6 +156,9 @@ public:
             b.label_storage.resize(opt_.batch);
         }
         if constexpr (sample_shape::rank == 3) scratch_.resize(sample_shape::size);
+        const std::size_t n = source_.size();
+        batches_ = opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
+        if (opt_.training && batches_ > 0 && size_of(batches_ - 1) == 1) --batches_;
     }
     loader(const loader&) = delete;
     loader& operator=(const loader&) = delete;
@@ -173,8 +176,6 @@ public:
             rng g = epoch_rng(opt_.seed, epoch, 1);
             for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[g.below(i)]);
         }
-        batches_ = opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
-        if (opt_.training && batches_ > 0 && size_of(batches_ - 1) == 1) --batches_;
         if (first_batch > batches_)
             throw std::out_of_range("data::loader: batch " + std::to_string(first_batch) + " of an epoch of " +
                                     std::to_string(batches_));
@@ -225,7 +226,7 @@ public:
         return &slots_[s];
     }
 
-    std::size_t batches() const { return batches_; }    // in the epoch begun by start()
+    std::size_t batches() const { return batches_; }    // per epoch (the same in every epoch)
     std::size_t size_of(std::size_t b) const { return std::min(opt_.batch, source_.size() - b * opt_.batch); }
     double wait_seconds() const { return wait_; }        // in next(), since construction
     double prepare_seconds() const { return prepare_.load(std::memory_order_relaxed); }  // preparing batches, on whichever thread

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "typenet/data/cifar10.hpp"
+#include "typenet/data/normalization.hpp"
 #include "typenet/errors.hpp"
 #include "typenet/shape.hpp"
 
@@ -178,10 +179,6 @@ private:
 };
 
 // ---- normalisation and batches ---------------------------------------------------------------
-struct normalization {
-    std::vector<float> mean, std;  // one per channel (see the top of this file)
-};
-
 template <class Shape> inline constexpr std::size_t norm_channels = Shape::dims[0];
 template <class Shape> inline constexpr std::size_t norm_plane = Shape::size / Shape::dims[0];
 template <class Value> inline constexpr double value_range = std::is_same_v<Value, std::uint8_t> ? 255.0 : 1.0;

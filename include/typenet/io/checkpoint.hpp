@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/data/normalization.hpp"
+
 namespace typenet::io {
 
 class checkpoint_error : public std::runtime_error {
@@ -58,6 +60,22 @@ struct checkpoint {
     const std::string* find_meta(const std::string& key) const;
     const tensor_record* find_tensor(const std::string& name) const;
 };
+
+// What inference needs besides the parameters, stored in a checkpoint so that evaluating or
+// predicting with it needs no training data and no model flag: the model's name (also
+// checkpoint::network), the input shape as text ("3x32x32"), the class names, and the
+// normalisation. Stored as metadata "model.input_shape", "model.classes", "model.class.<k>" and
+// float32 tensors "data.mean", "data.std" (one value per channel).
+struct inference_info {
+    std::string model, input_shape;
+    std::vector<std::string> class_names;
+    data::normalization normalization;
+};
+void store_inference_info(checkpoint& ck, const inference_info& info);
+bool has_inference_info(const checkpoint& ck);
+// Throws checkpoint_error naming `file` when the checkpoint has none (it was written before
+// checkpoints carried it: the message says how to add it) or when it is inconsistent.
+inference_info read_inference_info(const checkpoint& ck, const std::string& file);
 
 void write_checkpoint(const std::filesystem::path& file, const checkpoint& ck);
 checkpoint read_checkpoint(const std::filesystem::path& file);

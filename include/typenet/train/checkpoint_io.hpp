@@ -2,6 +2,7 @@
 //
 // Tensors are stored under their stable names: parameters as "<i>.<kind>.<tensor>", state
 // (batch-norm running statistics) likewise, optimizer buffers as "optimizer.<param>.<buffer>".
+// Tensors named "data.*" (io::inference_info) are not the network's and are ignored here.
 // Loading checks, in order: the element type, the network name and structure hash, then every
 // tensor's presence and shape, and says exactly what differs.
 #pragma once
@@ -109,7 +110,8 @@ void restore_checkpoint(const io::checkpoint& ck, const std::string& file, Net& 
     if (difference.empty())
         for (const auto& r : ck.tensors) {
             const bool known = std::any_of(targets.begin(), targets.end(), [&](const target& t) { return t.name == r.name; });
-            if (!known && !(r.name.rfind("optimizer.", 0) == 0 && !opt)) {
+            const bool inference_data = r.name.rfind("data.", 0) == 0;  // io::inference_info, not the network's
+            if (!known && !inference_data && !(r.name.rfind("optimizer.", 0) == 0 && !opt)) {
                 difference = "the checkpoint has tensor '" + r.name + "' (" + io::dims_text(r.dims) +
                              ") that this network does not";
                 break;

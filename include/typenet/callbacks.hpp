@@ -1,0 +1,113 @@
+// typenet/callbacks.hpp - the callbacks that come with typenet::fit (fit.hpp), in the style of
+// Keras and Lightning: give fit any of them, in the order they should be told of each event.
+//
+//   progress_bar(out)           a one-line bar per epoch on `out` while it trains ("\r" updates),
+//                               then one summary line per epoch. The caller decides whether the
+//                               stream is a terminal; fit and the callbacks never look.
+//   csv_logger(file)            every epoch so far as CSV, header first, the whole file replaced
+//                               atomically after each epoch (so a resumed run's file holds exactly
+//                               its epochs); jsonl_logger(file) the same as JSON lines (non-finite
+//                               numbers as null, which JSON has no other way to say).
+//   checkpoint_saver(dir)       dir/last.ckpt after every finished epoch (atomically), and
+//                               dir/best.ckpt whenever the monitored value improves.
+//   early_stopping(patience)    stops when the monitored value has not improved for `patience`
+//                               epochs in a row (by more than min_delta).
+//   divergence_stop()           stops before the update of the first step whose loss or gradient
+//                               norm is not finite: the parameters stay the last finite ones.
+//
+// Monitored values: validation accuracy (higher is better) and validation loss, or the training
+// loss when fit has no validation source. Files are written with the library's atomic write
+// (temporary file, then rename); an error writing them propagates out of fit as
+// std::filesystem::filesystem_error or std::runtime_error naming the file.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <limits>
+#include <string>
+
+#include "typenet/fit.hpp"
+
+namespace typenet {
+
+enum class monitor { val_accuracy, val_loss, train_loss };
+// The monitored value of an epoch; the training loss when the epoch has no validation.
+double monitored_value(const epoch_log& e, monitor m);
+// Whether `value` is better than `best` by more than min_delta (accuracy up, losses down). A
+// non-finite value is never better.
+bool improves(double value, double best, monitor m, double min_delta = 0);
+const char* monitor_name(monitor m);
+
+class progress_bar : public callback {
+public:
+    explicit progress_bar(std::ostream& out, std::size_t width = 24) : out_(out), width_(width) {}
+    void on_step_end(fit_context& ctx, const step_log& s) override;
+    void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+
+private:
+    std::ostream& out_;
+    std::size_t width_;
+    bool drawn_ = false;
+};
+
+class csv_logger : public callback {
+public:
+    explicit csv_logger(std::filesystem::path file) : file_(std::move(file)) {}
+    void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+    static std::string header();
+    static std::string row(const epoch_log& e);
+
+private:
+    std::filesystem::path file_;
+};
+
+class jsonl_logger : public callback {
+public:
+    explicit jsonl_logger(std::filesystem::path file) : file_(std::move(file)) {}
+    void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+    static std::string line(const epoch_log& e);
+
+private:
+    std::filesystem::path file_;
+};
+
+struct checkpoint_saver_options {
+    bool last = true;                 // dir/last.ckpt after every finished epoch
+    bool best = true;                 // dir/best.ckpt when the monitored value improves
+    monitor watch = monitor::val_accuracy;
+};
+
+class checkpoint_saver : public callback {
+public:
+    explicit checkpoint_saver(std::filesystem::path dir, checkpoint_saver_options o = {}) : dir_(std::move(dir)), o_(o) {}
+    void on_train_begin(fit_context& ctx) override;
+    void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+    const std::filesystem::path& dir() const { return dir_; }
+
+private:
+    std::filesystem::path dir_;
+    checkpoint_saver_options o_;
+    double best_ = std::numeric_limits<double>::quiet_NaN();
+};
+
+class early_stopping : public callback {
+public:
+    explicit early_stopping(std::size_t patience, monitor watch = monitor::val_accuracy, double min_delta = 0)
+        : patience_(patience), watch_(watch), min_delta_(min_delta) {}
+    void on_train_begin(fit_context& ctx) override;
+    void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+
+private:
+    std::size_t patience_, waited_ = 0;
+    monitor watch_;
+    double min_delta_;
+    double best_ = std::numeric_limits<double>::quiet_NaN();
+};
+
+class divergence_stop : public callback {
+public:
+    void on_before_update(fit_context& ctx, const step_log& s) override;
+};
+
+}  // namespace typenet

@@ -1,0 +1,344 @@
+// typenet/fit.hpp - training any network type on any data source, with callbacks.
+//
+//   typenet::fit_options o{.epochs = 20, .data = {.batch = 64, .augment = {.pad_crop = 4, .flip = true}},
+//                          .optimizer = {.momentum = 0.9}, .schedule = {.base_lr = 0.05}};
+//   typenet::progress_bar bar(std::cerr);
+//   typenet::checkpoint_saver saver("run");           // run/last.ckpt each epoch, run/best.ckpt
+//   typenet::early_stopping stop(5);                  // 5 epochs without a better validation accuracy
+//   const typenet::fit_result r = typenet::fit(model, train, validation, o, {&bar, &saver, &stop});
+//
+// Per epoch e = 1, 2, ...: the network in train mode, its own randomness (dropout) reseeded from
+// (seed, e); the loader's batches of the training source (data/loader.hpp: the order and the
+// augmentation follow from (seed, e)); for each batch forward, softmax cross-entropy (with
+// label smoothing), backward, the gradient's global L2 norm (clipped to clip_grad_norm when
+// that is positive), then the optimizer's step at the schedule's learning rate of that step.
+// After the epoch, when a validation source was given, typenet::evaluate on it (eval mode; the
+// loss with the training's label smoothing, as typenet-train has always reported it).
+//
+// Callbacks (callbacks.hpp) are told, in the order given: on_train_begin, then per epoch
+// on_epoch_begin, per step on_before_update (after backward, before the optimizer; a callback
+// may skip_update() there, as divergence_stop does) and on_step_end, on_epoch_end, and
+// on_train_end. Any of them may request_stop(reason): fit finishes the current step (or, from
+// on_before_update, skips its update: then the running statistics the step's forward pass moved
+// are put back too, so the network is exactly as the previous step left it), ends the epoch
+// there and returns. An epoch ended early
+// reports complete = false, and checkpoint_saver does not save it as a finished epoch.
+//
+// Normalisation: options.normalization, or else computed from the training source
+// (data::compute_normalization) and returned in fit_result.
+//
+// Checkpoints (fit_context::save_checkpoint, used by checkpoint_saver) hold the parameters, the
+// running statistics, the optimizer's state, the epoch, step and history, and what inference
+// needs without the training data: the model's name, input shape, class names and the
+// normalisation (io::inference_info in io/checkpoint.hpp). options.resume names such a
+// checkpoint: fit restores all of it and continues with the epoch after it, and the epochs it
+// runs are the ones an uninterrupted fit would have run (tests/test_fit.cpp).
+//
+// Errors: a network and a source that do not fit do not compile (data::fits); bad options
+// throw std::invalid_argument; a checkpoint that does not belong to this network or run throws
+// io::checkpoint_error naming the file and what differs. No process concerns: fit prints
+// nothing itself, reads no terminal, and never exits.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "typenet/data/loader.hpp"
+#include "typenet/data/source.hpp"
+#include "typenet/evaluate.hpp"
+#include "typenet/loss.hpp"
+#include "typenet/optim.hpp"
+#include "typenet/schedule.hpp"
+#include "typenet/train/checkpoint_io.hpp"
+
+namespace typenet {
+
+struct fit_options {
+    std::size_t epochs = 10;
+    data::loader_options data{};  // batch, shuffle, drop_last, augmentation, seed, prefetch
+    optimizer_config optimizer{};
+    schedule_config schedule{};
+    double clip_grad_norm = 0;    // 0: no clipping
+    double label_smoothing = 0;
+    std::size_t eval_batch = 256;
+    std::string model_name = "net";  // stored in checkpoints (inference_info::model)
+    std::optional<data::normalization> normalization{};  // default: from the training source
+    std::filesystem::path resume{};  // a checkpoint written during an earlier fit; empty: start afresh
+};
+
+// One step, as callbacks see it.
+struct step_log {
+    std::size_t epoch = 0, step = 0, steps = 0;  // step of the epoch, 1-based, of steps
+    std::size_t global_step = 0;                 // optimizer steps before this one, over the whole run
+    std::size_t samples = 0;                     // in this batch
+    double loss = 0, grad_norm = 0, lr = 0;      // this batch's mean loss, its gradient's norm, this step's rate
+    double mean_loss = 0;                        // over the epoch's steps so far
+    std::size_t seen = 0;                        // samples of the epoch so far
+    double seconds = 0;                          // since the epoch began
+};
+
+// One epoch, as callbacks see it and fit_result::history holds it.
+struct epoch_log {
+    std::size_t epoch = 0;         // 1-based
+    std::size_t steps = 0;         // optimizer steps taken in the epoch
+    double train_loss = 0, train_accuracy = 0;  // over the epoch's batches, as they were trained on
+    double grad_norm = 0;          // mean over the steps
+    double lr = 0;                 // of the last step
+    std::optional<evaluation> validation;  // when fit was given a validation source
+    double seconds = 0;            // the whole epoch, validation included
+    double images_per_second = 0;  // training samples / training seconds
+    double wait_seconds = 0;       // of the training seconds, spent waiting for a batch to be prepared
+    bool diverged = false;         // a non-finite loss or gradient norm was seen
+    bool complete = true;          // false when a stop ended the epoch before its last batch
+};
+
+// The history as text (one epoch per line) and back: what checkpoints store. Exact for every
+// double (17 digits), nan and inf included.
+std::string history_to_text(const std::vector<epoch_log>& rows);
+std::vector<epoch_log> history_from_text(const std::string& text);
+
+// What callbacks can see of the run and do to it.
+class fit_context {
+public:
+    const fit_options& options;
+    std::size_t epoch = 0, global_step = 0, steps_per_epoch = 0;
+    const std::vector<epoch_log>& history;
+
+    void request_stop(std::string reason) {
+        if (!stop_) stop_reason_ = std::move(reason);
+        stop_ = true;
+    }
+    bool stop_requested() const { return stop_; }
+    const std::string& stop_reason() const { return stop_reason_; }
+    void skip_update() { skip_ = true; }  // from on_before_update: this step changes no parameter
+    // The whole training state after the last finished epoch, atomically (write to a temporary
+    // file, then rename): the file is the old one or the new one, never a mixture.
+    void save_checkpoint(const std::filesystem::path& file) const { save_(file); }
+    const data::normalization& normalization() const { return *norm_; }
+    const std::vector<std::string>& class_names() const { return *names_; }
+
+    fit_context(const fit_options& o, const std::vector<epoch_log>& h, std::function<void(const std::filesystem::path&)> save,
+                const data::normalization& norm, const std::vector<std::string>& names)
+        : options(o), history(h), save_(std::move(save)), norm_(&norm), names_(&names) {}
+
+private:
+    bool stop_ = false, skip_ = false;
+    std::string stop_reason_;
+    std::function<void(const std::filesystem::path&)> save_;
+    const data::normalization* norm_;
+    const std::vector<std::string>* names_;
+
+public:
+    bool take_skip() {  // for fit: whether the current step's update was skipped (and reset)
+        const bool s = skip_;
+        skip_ = false;
+        return s;
+    }
+};
+
+// The base of every callback: each event does nothing unless overridden.
+class callback {
+public:
+    virtual ~callback() = default;
+    virtual void on_train_begin(fit_context&) {}
+    virtual void on_epoch_begin(fit_context&) {}
+    virtual void on_before_update(fit_context&, const step_log&) {}
+    virtual void on_step_end(fit_context&, const step_log&) {}
+    virtual void on_epoch_end(fit_context&, const epoch_log&) {}
+    virtual void on_train_end(fit_context&) {}
+};
+
+struct fit_result {
+    std::vector<epoch_log> history;    // every epoch of the run, those before a resume included
+    data::normalization normalization;  // what the network was trained with: use it to predict
+    std::string stop_reason;            // empty when all epochs ran
+};
+
+namespace detail {
+template <class Net, class Train, class Val>
+fit_result fit_impl(Net& net, const Train& train, const Val* validation, const fit_options& o,
+                    std::span<callback* const> callbacks) {
+    using T = typename Net::value_type;
+    using clock = std::chrono::steady_clock;
+    const auto since = [](clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); };
+    if (o.eval_batch == 0) throw std::invalid_argument("fit: eval_batch must be at least 1");
+    if (!(o.clip_grad_norm >= 0)) throw std::invalid_argument("fit: clip_grad_norm must be >= 0 (0: no clipping)");
+    if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
+        throw std::invalid_argument("fit: label_smoothing must be in [0, 1)");
+    o.optimizer.validate();
+
+    fit_result result;
+    result.normalization = o.normalization ? *o.normalization : data::compute_normalization(train);
+    data::loader_options lo = o.data;
+    lo.training = true;
+    data::loader<Train, T> batches(train, result.normalization, lo);
+    const std::size_t steps_per_epoch = batches.batches();
+    if (steps_per_epoch == 0)
+        throw std::invalid_argument("fit: " + std::to_string(train.size()) + " training samples make no batch of " +
+                                    std::to_string(lo.batch));
+    const lr_schedule schedule(o.schedule, steps_per_epoch, o.epochs);
+    optimizer<T> opt(collect_parameters(net), o.optimizer);
+    const softmax_cross_entropy loss(o.label_smoothing);
+
+    const io::inference_info info{o.model_name, Net::input_shape::to_string(), train.class_names(),
+                                     result.normalization};
+    std::vector<epoch_log>& history = result.history;
+    std::size_t first_epoch = 1, step = 0;
+    auto run_meta = [&](std::size_t epoch) {
+        std::vector<std::pair<std::string, std::string>> meta{
+            {"fit.epoch", std::to_string(epoch)},       {"fit.step", std::to_string(step)},
+            {"fit.batch", std::to_string(lo.batch)},    {"fit.seed", std::to_string(lo.seed)},
+            {"fit.history", history_to_text(history)}};
+        return meta;
+    };
+    std::size_t finished_epoch = 0;
+    const auto save = [&](const std::filesystem::path& file) {
+        io::checkpoint ck = train::make_checkpoint(net, o.model_name, &opt, run_meta(finished_epoch));
+        io::store_inference_info(ck, info);
+        io::write_checkpoint(file, ck);
+    };
+    if (!o.resume.empty()) {
+        const io::checkpoint ck = io::read_checkpoint(o.resume);
+        const std::string file = o.resume.string();
+        for (const char* key : {"fit.epoch", "fit.step", "fit.batch", "fit.seed", "fit.history"})
+            if (!ck.find_meta(key))
+                throw io::checkpoint_error(file + ": no '" + key + "' entry: not a checkpoint written by typenet::fit");
+        for (const auto& [key, want] : {std::pair<std::string, std::string>{"fit.batch", std::to_string(lo.batch)},
+                                        {"fit.seed", std::to_string(lo.seed)}})
+            if (*ck.find_meta(key) != want)
+                throw io::checkpoint_error(file + ": written by a run with " + key.substr(4) + " " + *ck.find_meta(key) +
+                                           ", this one has " + want + "; resume with the same settings");
+        const auto stored = io::read_inference_info(ck, file);
+        if (stored.normalization.mean != result.normalization.mean || stored.normalization.std != result.normalization.std)
+            throw io::checkpoint_error(file + ": its normalisation differs from this run's (a different training source?)");
+        train::restore_checkpoint(ck, file, net, o.model_name, &opt);
+        step = std::stoull(*ck.find_meta("fit.step"));
+        finished_epoch = std::stoull(*ck.find_meta("fit.epoch"));
+        first_epoch = finished_epoch + 1;
+        history = history_from_text(*ck.find_meta("fit.history"));
+        opt.set_steps(step);
+    }
+
+    struct input_gradient_guard {  // nothing reads dLoss/d(input) while training: the first layer skips it
+        Net& net;
+        bool was = net.input_gradient_enabled();
+        ~input_gradient_guard() { net.set_input_gradient(was); }
+    } no_input_gradient{net};
+    net.set_input_gradient(false);
+    fit_context ctx(o, history, save, result.normalization, train.class_names());
+    ctx.steps_per_epoch = steps_per_epoch;
+    ctx.global_step = step;
+    ctx.epoch = finished_epoch;
+    for (auto* c : callbacks) c->on_train_begin(ctx);
+
+    typename Net::input_tensor x;
+    tensor<T, typename Net::output_shape> dlogits;
+    std::vector<T> saved_state;
+    for (std::size_t epoch = first_epoch; epoch <= o.epochs && !ctx.stop_requested(); ++epoch) {
+        const auto t0 = clock::now();
+        ctx.epoch = epoch;
+        net.train();
+        net.reseed_layers(data::epoch_rng(lo.seed, epoch, 3).next());
+        for (auto* c : callbacks) c->on_epoch_begin(ctx);
+        batches.start(epoch);
+        const double wait0 = batches.wait_seconds();
+        epoch_log row;
+        row.epoch = epoch;
+        double loss_sum = 0, norm_sum = 0;
+        std::size_t correct = 0, seen = 0, b = 0;
+        while (!ctx.stop_requested()) {
+            const auto* batch = batches.next();
+            if (!batch) break;
+            const std::size_t n = batch->size;
+            x.resize(n);
+            std::copy(batch->images().begin(), batch->images().end(), x.data());
+            // The running statistics move in the forward pass: kept, so that a skipped update
+            // leaves the network exactly as the previous step left it.
+            saved_state.clear();
+            net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
+            const auto& y = net.forward(x);
+            const double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
+            correct += count_correct(y, batch->labels());
+            opt.zero_grad();
+            net.backward(dlogits);
+            const double norm = o.clip_grad_norm > 0 ? opt.clip_gradient_norm(o.clip_grad_norm) : opt.gradient_norm();
+            if (!std::isfinite(l) || !std::isfinite(norm)) row.diverged = true;
+            step_log s{epoch, ++b, steps_per_epoch, step, n, l, norm, schedule.at(step), 0, 0, 0};
+            for (auto* c : callbacks) c->on_before_update(ctx, s);
+            loss_sum += l * double(n);
+            seen += n;
+            s.mean_loss = loss_sum / double(seen);
+            s.seen = seen;
+            if (ctx.take_skip()) {
+                std::size_t at = 0;
+                net.for_each_state([&](const state_view<T>& v) {
+                    std::copy_n(saved_state.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
+                    at += v.value.size();
+                });
+                s.seconds = since(t0);
+                for (auto* c : callbacks) c->on_step_end(ctx, s);
+                break;  // a skipped update ends the epoch: the state is the one before this step
+            }
+            norm_sum += norm;
+            opt.step(s.lr);
+            row.lr = s.lr;
+            ++step;
+            ++row.steps;
+            ctx.global_step = step;
+            s.seconds = since(t0);
+            for (auto* c : callbacks) c->on_step_end(ctx, s);
+        }
+        row.complete = row.steps == steps_per_epoch;
+        const double train_seconds = since(t0);
+        row.train_loss = seen ? loss_sum / double(seen) : 0;
+        row.train_accuracy = seen ? double(correct) / double(seen) : 0;
+        row.grad_norm = row.steps ? norm_sum / double(row.steps) : 0;
+        row.images_per_second = train_seconds > 0 ? double(seen) / train_seconds : 0;
+        row.wait_seconds = batches.wait_seconds() - wait0;
+        net.release_buffers();  // evaluation needs no training activations
+        if (validation) row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss);
+        net.release_buffers();
+        row.seconds = since(t0);
+        history.push_back(row);
+        if (row.complete) finished_epoch = epoch;
+        for (auto* c : callbacks) c->on_epoch_end(ctx, row);
+    }
+    for (auto* c : callbacks) c->on_train_end(ctx);
+    result.stop_reason = ctx.stop_reason();
+    return result;
+}
+}  // namespace detail
+
+// Trains net on train for options.epochs epochs (see the top of this file).
+template <class Net, data::source Train>
+fit_result fit(Net& net, const Train& train, const fit_options& options, std::initializer_list<callback*> callbacks = {}) {
+    if constexpr (data::fits<Net, Train>)
+        return detail::fit_impl<Net, Train, Train>(net, train, nullptr, options,
+                                                   std::span<callback* const>(callbacks.begin(), callbacks.size()));
+    else
+        return {};
+}
+
+// The same, evaluating the validation source after every epoch (epoch_log::validation).
+template <class Net, data::source Train, data::source Val>
+fit_result fit(Net& net, const Train& train, const Val& validation, const fit_options& options,
+               std::initializer_list<callback*> callbacks = {}) {
+    if constexpr (data::fits<Net, Train> && data::fits<Net, Val>)
+        return detail::fit_impl<Net, Train, Val>(net, train, &validation, options,
+                                                 std::span<callback* const>(callbacks.begin(), callbacks.size()));
+    else
+        return {};
+}
+
+}  // namespace typenet

@@ -1,0 +1,254 @@
+// The callbacks of callbacks.hpp and fit's history text (fit.hpp).
+#include "typenet/callbacks.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "typenet/train/report.hpp"  // write_file_atomic
+
+namespace typenet {
+
+// ---- history as text -------------------------------------------------------------------------
+std::string history_to_text(const std::vector<epoch_log>& rows) {
+    std::ostringstream s;
+    s.precision(17);
+    for (const auto& r : rows) {
+        s << r.epoch << ' ' << r.steps << ' ' << r.train_loss << ' ' << r.train_accuracy << ' ' << r.grad_norm << ' '
+          << r.lr << ' ' << r.seconds << ' ' << r.images_per_second << ' ' << r.wait_seconds << ' ' << r.diverged << ' '
+          << r.complete << ' ' << r.validation.has_value();
+        if (r.validation)
+            s << ' ' << r.validation->loss << ' ' << r.validation->accuracy << ' ' << r.validation->correct << ' '
+              << r.validation->samples;
+        s << '\n';
+    }
+    return s.str();
+}
+
+std::vector<epoch_log> history_from_text(const std::string& text) {
+    std::vector<epoch_log> rows;
+    std::istringstream lines(text);
+    std::string line;
+    std::size_t number = 0;
+    while (std::getline(lines, line)) {
+        ++number;
+        std::istringstream s(line);
+        const auto bad = [&](const std::string& what) {
+            return io::checkpoint_error("fit history, line " + std::to_string(number) + ": " + what);
+        };
+        const auto num = [&](double& v) {
+            std::string t;
+            if (!(s >> t)) throw bad("the row ends early");
+            char* end = nullptr;
+            v = std::strtod(t.c_str(), &end);  // reads nan and inf too
+            if (end != t.c_str() + t.size()) throw bad("'" + t + "' is not a number");
+        };
+        const auto whole = [&](std::size_t& v) {
+            double d = 0;
+            num(d);
+            if (!(d >= 0 && d <= 9007199254740992.0 && d == std::floor(d))) throw bad("a count is not a whole number");
+            v = std::size_t(d);
+        };
+        const auto flag = [&](bool& v) {
+            std::size_t d = 0;
+            whole(d);
+            if (d > 1) throw bad("a flag is not 0 or 1");
+            v = d == 1;
+        };
+        epoch_log r;
+        bool has_val = false;
+        whole(r.epoch), whole(r.steps), num(r.train_loss), num(r.train_accuracy), num(r.grad_norm), num(r.lr),
+            num(r.seconds), num(r.images_per_second), num(r.wait_seconds), flag(r.diverged), flag(r.complete),
+            flag(has_val);
+        if (has_val) {
+            evaluation e;
+            num(e.loss), num(e.accuracy), whole(e.correct), whole(e.samples);
+            r.validation = e;
+        }
+        std::string extra;
+        if (s >> extra) throw bad("unexpected '" + extra + "' at the end of the row");
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+// ---- monitoring ------------------------------------------------------------------------------
+double monitored_value(const epoch_log& e, monitor m) {
+    if (!e.validation) return e.train_loss;
+    switch (m) {
+        case monitor::val_accuracy: return e.validation->accuracy;
+        case monitor::val_loss: return e.validation->loss;
+        case monitor::train_loss: return e.train_loss;
+    }
+    return e.train_loss;
+}
+
+
+bool improves(double value, double best, monitor m, double min_delta) {
+    if (!std::isfinite(value)) return false;
+    if (std::isnan(best)) return true;
+    return m == monitor::val_accuracy ? value > best + min_delta : value < best - min_delta;
+}
+
+const char* monitor_name(monitor m) {
+    switch (m) {
+        case monitor::val_accuracy: return "validation accuracy";
+        case monitor::val_loss: return "validation loss";
+        case monitor::train_loss: return "training loss";
+    }
+    return "?";
+}
+
+// With no validation source every monitor falls back to the training loss (lower is better).
+static monitor effective(const epoch_log& e, monitor m) { return e.validation ? m : monitor::train_loss; }
+
+// ---- progress_bar ----------------------------------------------------------------------------
+namespace {
+std::string duration_text(double s) {
+    char buf[32];
+    if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", int(s / 3600), int(std::fmod(s, 3600) / 60));
+    else std::snprintf(buf, sizeof buf, "%dm%02ds", int(s / 60), int(std::fmod(s, 60)));
+    return buf;
+}
+}  // namespace
+
+void progress_bar::on_step_end(fit_context& ctx, const step_log& s) {
+    const double ips = s.seconds > 0 ? double(s.seen) / s.seconds : 0;
+    const double eta = double(s.steps - s.step) * s.seconds / double(s.step);
+    const std::size_t filled = width_ * s.step / s.steps;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "] %zu/%zu loss %.4f %.0f img/s ETA %s   ", s.step, s.steps, s.mean_loss, ips,
+                  duration_text(eta).c_str());
+    out_ << "\repoch " << s.epoch << '/' << ctx.options.epochs << " [" << std::string(filled, '#')
+         << std::string(width_ - filled, '.') << buf << std::flush;
+    drawn_ = true;
+}
+
+void progress_bar::on_epoch_end(fit_context& ctx, const epoch_log& e) {
+    if (drawn_) out_ << '\r' << std::string(width_ + 76, ' ') << '\r';
+    drawn_ = false;
+    char buf[320];
+    int n = std::snprintf(buf, sizeof buf, "epoch %zu/%zu: train loss %.4f acc %.2f%%", e.epoch, ctx.options.epochs,
+                          e.train_loss, 100 * e.train_accuracy);
+    if (e.validation)
+        n += std::snprintf(buf + n, sizeof buf - std::size_t(n), " | val loss %.4f acc %.2f%%", e.validation->loss,
+                           100 * e.validation->accuracy);
+    std::snprintf(buf + n, sizeof buf - std::size_t(n), " | grad norm %.3g | lr %.4g | %.1f s, %.0f img/s%s%s",
+                  e.grad_norm, e.lr, e.seconds, e.images_per_second, e.diverged ? " (diverged)" : "",
+                  e.complete ? "" : " (stopped early)");
+    out_ << buf << '\n' << std::flush;
+}
+
+// ---- loggers ---------------------------------------------------------------------------------
+namespace {
+std::string number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+}  // namespace
+
+std::string csv_logger::header() {
+    return "epoch,steps,train_loss,train_accuracy,val_loss,val_accuracy,grad_norm,lr,seconds,images_per_second,"
+           "wait_seconds,diverged,complete";
+}
+
+std::string csv_logger::row(const epoch_log& e) {
+    std::string r = std::to_string(e.epoch) + ',' + std::to_string(e.steps) + ',' + number(e.train_loss) + ',' +
+                    number(e.train_accuracy) + ',';
+    r += e.validation ? number(e.validation->loss) + ',' + number(e.validation->accuracy) : std::string(",");
+    r += ',' + number(e.grad_norm) + ',' + number(e.lr) + ',' + number(e.seconds) + ',' + number(e.images_per_second) +
+         ',' + number(e.wait_seconds) + ',' + (e.diverged ? '1' : '0') + ',' + (e.complete ? '1' : '0');
+    return r;
+}
+
+void csv_logger::on_epoch_end(fit_context& ctx, const epoch_log&) {
+    std::string text = header() + '\n';
+    for (const auto& e : ctx.history) text += row(e) + '\n';
+    train::write_file_atomic(file_, text);
+}
+
+std::string jsonl_logger::line(const epoch_log& e) {
+    const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    nlohmann::ordered_json j;
+    j["epoch"] = e.epoch;
+    j["steps"] = e.steps;
+    j["train_loss"] = num(e.train_loss);
+    j["train_accuracy"] = num(e.train_accuracy);
+    if (e.validation) {
+        j["val_loss"] = num(e.validation->loss);
+        j["val_accuracy"] = num(e.validation->accuracy);
+        j["val_samples"] = e.validation->samples;
+    }
+    j["grad_norm"] = num(e.grad_norm);
+    j["lr"] = num(e.lr);
+    j["seconds"] = num(e.seconds);
+    j["images_per_second"] = num(e.images_per_second);
+    j["wait_seconds"] = num(e.wait_seconds);
+    j["diverged"] = e.diverged;
+    j["complete"] = e.complete;
+    return j.dump();
+}
+
+void jsonl_logger::on_epoch_end(fit_context& ctx, const epoch_log&) {
+    std::string text;
+    for (const auto& e : ctx.history) text += line(e) + '\n';
+    train::write_file_atomic(file_, text);
+}
+
+// ---- checkpoint_saver ------------------------------------------------------------------------
+void checkpoint_saver::on_train_begin(fit_context& ctx) {
+    std::filesystem::create_directories(dir_);
+    best_ = std::numeric_limits<double>::quiet_NaN();  // a resumed run: the best so far, from its history
+    for (const auto& e : ctx.history)
+        if (e.complete && improves(monitored_value(e, o_.watch), best_, effective(e, o_.watch))) best_ = monitored_value(e, o_.watch);
+}
+
+void checkpoint_saver::on_epoch_end(fit_context& ctx, const epoch_log& e) {
+    if (!e.complete) return;  // the state is mid-epoch: last.ckpt stays the last finished epoch
+    if (o_.last) ctx.save_checkpoint(dir_ / "last.ckpt");
+    const double v = monitored_value(e, o_.watch);
+    if (o_.best && improves(v, best_, effective(e, o_.watch))) {
+        best_ = v;
+        ctx.save_checkpoint(dir_ / "best.ckpt");
+    }
+}
+
+// ---- early_stopping --------------------------------------------------------------------------
+void early_stopping::on_train_begin(fit_context& ctx) {
+    best_ = std::numeric_limits<double>::quiet_NaN();
+    waited_ = 0;
+    for (const auto& e : ctx.history) {
+        const double v = monitored_value(e, watch_);
+        if (improves(v, best_, effective(e, watch_), min_delta_)) best_ = v, waited_ = 0;
+        else ++waited_;
+    }
+}
+
+void early_stopping::on_epoch_end(fit_context& ctx, const epoch_log& e) {
+    const double v = monitored_value(e, watch_);
+    if (improves(v, best_, effective(e, watch_), min_delta_)) {
+        best_ = v;
+        waited_ = 0;
+        return;
+    }
+    if (++waited_ >= patience_)
+        ctx.request_stop("early stopping: the " + std::string(monitor_name(effective(e, watch_))) + " has not improved for " +
+                         std::to_string(waited_) + " epochs (best " + number(best_) + ")");
+}
+
+// ---- divergence_stop -------------------------------------------------------------------------
+void divergence_stop::on_before_update(fit_context& ctx, const step_log& s) {
+    if (std::isfinite(s.loss) && std::isfinite(s.grad_norm)) return;
+    const std::string what = !std::isfinite(s.loss) ? "the loss is " + number(s.loss) : "the gradient norm is " + number(s.grad_norm);
+    ctx.skip_update();
+    ctx.request_stop("epoch " + std::to_string(s.epoch) + ", step " + std::to_string(s.step) + ": " + what +
+                     " (the run diverged); stopped before this update");
+}
+
+}  // namespace typenet

@@ -1,0 +1,365 @@
+// typenet::fit with its callbacks, predict and load_for_inference: fit equals typenet-train's
+// trainer on the same CIFAR-10 files (metrics and every checkpoint tensor, bit for bit); a run
+// stopped and resumed equals the uninterrupted run; early stopping, divergence stop, the
+// loggers' files, best.ckpt, and predict against evaluate.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "typenet/init.hpp"
+#include "typenet/train/trainer.hpp"
+#include "typenet/typenet.hpp"
+
+using namespace typenet;
+namespace fs = std::filesystem;
+
+namespace {
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        path = fs::temp_directory_path() /
+               ("typenet-fit-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(path);
+    }
+    ~temp_dir() { fs::remove_all(path); }
+};
+
+// A CIFAR-10 folder of random records (data_batch_1..5 with `per_file` each, test_batch with `test`).
+void write_cifar_dir(const fs::path& dir, std::size_t per_file, std::size_t test, std::uint64_t seed) {
+    rng g(seed);
+    auto file = [&](const fs::path& p, std::size_t n) {
+        std::string bytes;
+        for (std::size_t r = 0; r < n; ++r) {
+            bytes += char(g.below(10));
+            for (std::size_t j = 0; j < 3072; ++j) bytes += char(g.below(256));
+        }
+        std::ofstream(p, std::ios::binary) << bytes;
+    };
+    fs::create_directories(dir);
+    for (int k = 1; k <= 5; ++k) file(dir / ("data_batch_" + std::to_string(k) + ".bin"), per_file);
+    file(dir / "test_batch.bin", test);
+}
+
+using small_cifar_net = net<input<3, 32, 32>, conv_bn<3, 8, 3, 2, same>, max_pool<2, 2>, conv_bn<8, 16, 3, 1, same>,
+                            global_avg_pool, dense<16, 10>>;
+
+// 1x8x8 bars (horizontal, vertical, diagonal) with noise: learnable in a few epochs.
+using bars = data::memory_source<shape<1, 8, 8>, 3>;
+using bar_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dense<128, 3>>;
+bars make_bars(std::size_t count, std::uint64_t seed) {
+    rng g(seed);
+    std::vector<float> pixels(count * 64);
+    std::vector<std::int32_t> labels(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const int kind = int(g.below(3)), at = int(g.below(8));
+        labels[i] = kind;
+        for (int y = 0; y < 8; ++y)
+            for (int x = 0; x < 8; ++x) {
+                const bool on = kind == 0 ? y == at : kind == 1 ? x == at : (x + y) % 8 == at;
+                pixels[i * 64 + std::size_t(y * 8 + x)] = (on ? 1.0f : 0.0f) + 0.3f * float(g.normal());
+            }
+    }
+    return bars(std::move(pixels), std::move(labels), {"horizontal", "vertical", "diagonal"});
+}
+
+std::vector<float> parameters_of(bar_net& n) {
+    std::vector<float> v;
+    n.for_each_parameter([&](const parameter_view<float>& p) { v.insert(v.end(), p.value.begin(), p.value.end()); });
+    n.for_each_state([&](const state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
+    return v;
+}
+
+std::vector<std::string> lines_of(const fs::path& p) {
+    std::ifstream in(p);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+// A CSV row of csv_logger without its seconds, images_per_second and wait_seconds columns.
+std::string without_times(const std::string& row) {
+    std::vector<std::string> cells;
+    std::stringstream s(row);
+    for (std::string c; std::getline(s, c, ',');) cells.push_back(c);
+    REQUIRE(cells.size() == 13);
+    cells.erase(cells.begin() + 8, cells.begin() + 11);
+    std::string out;
+    for (const auto& c : cells) out += c + ',';
+    return out;
+}
+
+// Records every event, to check the order fit tells callbacks of them.
+struct recorder : callback {
+    std::vector<std::string> events;
+    void on_train_begin(fit_context&) override { events.push_back("train_begin"); }
+    void on_epoch_begin(fit_context& c) override { events.push_back("epoch_begin " + std::to_string(c.epoch)); }
+    void on_before_update(fit_context&, const step_log& s) override { events.push_back("before " + std::to_string(s.step)); }
+    void on_step_end(fit_context&, const step_log& s) override { events.push_back("step " + std::to_string(s.step)); }
+    void on_epoch_end(fit_context&, const epoch_log& e) override { events.push_back("epoch_end " + std::to_string(e.epoch)); }
+    void on_train_end(fit_context&) override { events.push_back("train_end"); }
+};
+}  // namespace
+
+TEST_CASE("fit equals typenet-train's trainer on the same CIFAR-10 files: metrics and checkpoints bit for bit") {
+    temp_dir d;
+    write_cifar_dir(d.path / "cifar", 40, 50, 1);  // 200 training images, 50 test images
+    train::train_config cfg;
+    cfg.data_dir = d.path / "cifar";
+    cfg.out = d.path / "trainer";
+    cfg.epochs = 3;
+    cfg.batch = 32;
+    cfg.seed = 5;
+    cfg.augment = true;
+    cfg.cutout = 8;
+    cfg.optimizer.momentum = 0.9;
+    cfg.optimizer.weight_decay = 5e-4;
+    cfg.schedule.kind = schedule_kind::cosine;
+    cfg.schedule.base_lr = 0.05;
+    cfg.label_smoothing = 0.1;
+    cfg.quiet = true;
+    cfg.model = "small";
+    train::trainer<small_cifar_net> t(cfg, "small");
+    REQUIRE(t.run() == train::exit_ok);
+
+    const data::cifar10_source train(data::load_cifar10_train(d.path / "cifar"));
+    const data::cifar10_source test(data::load_cifar10_test(d.path / "cifar"));
+    small_cifar_net model(cfg.seed);
+    initialize(model, cfg.seed, init_scheme::kaiming_normal);
+    fit_options o{.epochs = 3,
+                  .data = {.batch = 32, .augment = {.pad_crop = 4, .flip = true, .cutout = 8}, .seed = 5},
+                  .optimizer = cfg.optimizer,
+                  .schedule = cfg.schedule,
+                  .label_smoothing = 0.1,
+                  .eval_batch = 32,
+                  .model_name = "small"};
+    checkpoint_saver saver(d.path / "fit", {.best = false});
+    const fit_result r = fit(model, train, test, o, {&saver});
+    REQUIRE(r.history.size() == 3);
+    REQUIRE(t.rows().size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+        const auto& a = t.rows()[e];
+        const auto& b = r.history[e];
+        CHECK(a.train_loss == b.train_loss);
+        CHECK(a.train_accuracy == b.train_accuracy);
+        CHECK(a.grad_norm == b.grad_norm);
+        CHECK(a.lr == b.lr);
+        REQUIRE(b.validation);
+        CHECK(a.test_loss == b.validation->loss);
+        CHECK(a.test_accuracy == b.validation->accuracy);
+    }
+    const auto mine = io::read_checkpoint(d.path / "fit" / "last.ckpt");
+    const auto theirs = io::read_checkpoint(cfg.out / "last.ckpt");
+    std::size_t compared = 0;
+    for (const auto& t : theirs.tensors) {
+        const auto* m = mine.find_tensor(t.name);
+        REQUIRE(m);
+        CHECK(m->bytes == t.bytes);
+        ++compared;
+    }
+    CHECK(compared > 10);
+    // And fit's checkpoint says what inference needs.
+    const auto info = io::read_inference_info(mine, "last.ckpt");
+    CHECK(info.model == "small");
+    CHECK(info.input_shape == "3x32x32");
+    CHECK(info.class_names == data::cifar10_class_names());
+    CHECK(info.normalization.mean == r.normalization.mean);
+    CHECK(info.normalization.std == r.normalization.std);
+}
+
+TEST_CASE("a fit stopped after epoch 2 and resumed from last.ckpt equals the uninterrupted run") {
+    temp_dir d;
+    const bars train = make_bars(300, 1), val = make_bars(100, 2);
+    fit_options o{.epochs = 4,
+                  .data = {.batch = 32, .augment = {.pad_crop = 1, .flip = true}, .seed = 3},
+                  .optimizer = {.momentum = 0.9},
+                  .schedule = {.kind = schedule_kind::cosine, .base_lr = 0.05}};
+    bar_net whole(7);
+    csv_logger whole_csv(d.path / "whole.csv");
+    const auto a = fit(whole, train, val, o, {&whole_csv});
+
+    struct stop_after : callback {  // the user pressing Ctrl-C after epoch 2
+        void on_epoch_end(fit_context& c, const epoch_log& e) override {
+            if (e.epoch == 2) c.request_stop("interrupted");
+        }
+    } stop;
+    bar_net part(7);
+    checkpoint_saver saver(d.path / "run");
+    csv_logger csv(d.path / "part.csv");
+    const auto b1 = fit(part, train, val, o, {&saver, &stop, &csv});
+    CHECK(b1.history.size() == 2);
+    CHECK(b1.stop_reason == "interrupted");
+    bar_net resumed(99);  // other initial weights: everything comes from the checkpoint
+    fit_options again = o;
+    again.resume = d.path / "run" / "last.ckpt";
+    const auto b2 = fit(resumed, train, val, again, {&saver, &csv});
+    REQUIRE(b2.history.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+        CHECK(b2.history[e].train_loss == a.history[e].train_loss);
+        CHECK(b2.history[e].validation->accuracy == a.history[e].validation->accuracy);
+        CHECK(b2.history[e].grad_norm == a.history[e].grad_norm);
+    }
+    CHECK(parameters_of(resumed) == parameters_of(whole));
+    // The logger's file holds each epoch once, the same numbers as the uninterrupted run's
+    // (apart from the seconds columns).
+    const auto w = lines_of(d.path / "whole.csv"), p = lines_of(d.path / "part.csv");
+    REQUIRE(w.size() == 5);
+    REQUIRE(p.size() == 5);
+    CHECK(w[0] == csv_logger::header());
+    for (std::size_t i = 1; i < 5; ++i) CHECK(without_times(w[i]) == without_times(p[i]));
+
+    // A resume with another batch size or seed is another run: refused, naming the file.
+    fit_options other = again;
+    other.data.batch = 16;
+    bar_net n3(1);
+    CHECK_THROWS_WITH(fit(n3, train, val, other),
+                      Catch::Contains("last.ckpt: written by a run with batch 32, this one has 16"));
+    // A network of another structure: refused.
+    using other_net = net<input<1, 8, 8>, conv_bn<1, 4, 3, 1, same>, max_pool<2, 2>, flatten, dense<64, 3>>;
+    other_net n4(1);
+    CHECK_THROWS_WITH(fit(n4, train, val, again), Catch::Contains("structure hash"));
+}
+
+TEST_CASE("callbacks are told of every event in order; early stopping and divergence stop end the run") {
+    const bars train = make_bars(64, 1), val = make_bars(32, 2);
+    SECTION("event order") {
+        recorder rec;
+        bar_net n(1);
+        fit(n, train, val, {.epochs = 1, .data = {.batch = 32}}, {&rec});
+        CHECK(rec.events == std::vector<std::string>{"train_begin", "epoch_begin 1", "before 1", "step 1", "before 2",
+                                                     "step 2", "epoch_end 1", "train_end"});
+    }
+    SECTION("early stopping: nothing learnt at a vanishing rate, so the run stops after `patience` epochs") {
+        bar_net n(1);
+        early_stopping stop(2, monitor::val_loss, 1e-3);
+        const auto r = fit(n, train, val, {.epochs = 10, .data = {.batch = 32}, .schedule = {.base_lr = 1e-12}}, {&stop});
+        CHECK(r.history.size() == 3);  // epoch 1 sets the best, 2 and 3 do not improve it
+        CHECK_THAT(r.stop_reason, Catch::StartsWith("early stopping: the validation loss has not improved for 2 epochs"));
+    }
+    SECTION("divergence stop: the update of the first non-finite step is skipped and the run ends") {
+        // One sample holds an infinity, so the step that meets it has a non-finite loss.
+        std::vector<float> px(train.sample(0), train.sample(0) + 64 * train.size());
+        px[64 * 40 + 9] = INFINITY;
+        std::vector<std::int32_t> labels(train.size());
+        for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = train.label(i);
+        const bars poisoned(px, labels);
+        bar_net n(1);
+        divergence_stop guard;
+        recorder rec;
+        fit_options o{.epochs = 5, .data = {.batch = 8}, .normalization = data::identity_normalization<bars>()};
+        const auto r = fit(n, poisoned, val, o, {&guard, &rec});
+        CHECK(r.history.size() == 1);
+        REQUIRE(!r.history.empty());
+        CHECK(r.history.back().diverged);
+        CHECK_FALSE(r.history.back().complete);
+        CHECK_THAT(r.stop_reason, Catch::Contains("(the run diverged); stopped before this update"));
+        const auto p = parameters_of(n);
+        CHECK(std::all_of(p.begin(), p.end(), [](float v) { return std::isfinite(v); }));
+        CHECK(rec.events.back() == "train_end");
+    }
+}
+
+TEST_CASE("the loggers write every epoch; best.ckpt holds the best validation epoch; predict agrees with evaluate") {
+    temp_dir d;
+    const bars train = make_bars(600, 1), val = make_bars(200, 2);
+    bar_net n(3);
+    csv_logger csv(d.path / "m.csv");
+    jsonl_logger jsonl(d.path / "m.jsonl");
+    checkpoint_saver saver(d.path / "ck");
+    std::ostringstream bar_text;
+    progress_bar bar(bar_text);
+    const auto r = fit(n, train, val,
+                       {.epochs = 4, .data = {.batch = 32, .seed = 1}, .optimizer = {.momentum = 0.9}, .schedule = {.base_lr = 0.05},
+                        .model_name = "bars"},
+                       {&bar, &csv, &jsonl, &saver});
+    REQUIRE(r.history.size() == 4);
+    CHECK(r.history.back().validation->accuracy > 0.9);  // it learns
+    CHECK(r.history.back().wait_seconds >= 0);
+    CHECK(r.history.back().wait_seconds < r.history.back().seconds);
+
+    const auto csv_lines = lines_of(d.path / "m.csv");
+    REQUIRE(csv_lines.size() == 5);
+    CHECK(csv_lines[4].rfind("4,19,", 0) == 0);  // epoch 4 of 19 steps (18 batches of 32 and one of 24)
+    const auto json_lines = lines_of(d.path / "m.jsonl");
+    REQUIRE(json_lines.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+        const auto j = nlohmann::json::parse(json_lines[e]);
+        CHECK(j["epoch"] == e + 1);
+        CHECK(j["val_accuracy"].get<double>() == r.history[e].validation->accuracy);
+        CHECK(j["train_loss"].get<double>() == r.history[e].train_loss);
+    }
+    CHECK_THAT(bar_text.str(), Catch::Contains("epoch 4/4: train loss"));
+    CHECK_THAT(bar_text.str(), Catch::Contains("| val loss"));
+
+    // best.ckpt: the epoch of the highest validation accuracy (the first such epoch).
+    std::size_t best = 0;
+    for (std::size_t e = 1; e < 4; ++e)
+        if (r.history[e].validation->accuracy > r.history[best].validation->accuracy) best = e;
+    bar_net loaded(42);
+    const auto info = load_for_inference(loaded, d.path / "ck" / "best.ckpt");
+    CHECK(info.model == "bars");
+    CHECK(info.class_names == std::vector<std::string>{"horizontal", "vertical", "diagonal"});
+    const evaluation e = evaluate(loaded, val, info.normalization, 256);
+    CHECK(e.accuracy == r.history[best].validation->accuracy);
+    CHECK(e.loss == r.history[best].validation->loss);
+
+    // predict: probabilities that sum to 1, whose argmax is right exactly as often as evaluate says.
+    const auto p = predict(loaded, val, info.normalization);
+    REQUIRE(p.size() == val.size() * 3);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < val.size(); ++i) {
+        const std::span<const double> row(p.data() + 3 * i, 3);
+        CHECK(std::accumulate(row.begin(), row.end(), 0.0) == Approx(1.0).epsilon(1e-12));
+        correct += top_k(row, 1)[0].first == std::size_t(val.label(i));
+    }
+    CHECK(correct == e.correct);
+    // The same samples as raw values give the same probabilities.
+    std::vector<float> raw(val.sample(0), val.sample(0) + 64 * val.size());
+    CHECK(predict(loaded, std::span<const float>(raw), info.normalization) == p);
+    CHECK_THROWS_WITH(predict(loaded, std::span<const float>(raw.data(), 65), info.normalization),
+                      "predict: 65 values are not a whole number of 1x8x8 samples");
+    const auto top = top_k(std::span<const double>(p.data(), 3), 5);
+    CHECK(top.size() == 3);
+    CHECK(top[0].second >= top[1].second);
+
+    // load_for_inference refuses what does not fit, naming the file.
+    using wide_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dense<128, 4>>;
+    wide_net w(1);
+    CHECK_THROWS_WITH(load_for_inference(w, d.path / "ck" / "best.ckpt"), Catch::Contains("best.ckpt: trained for 3 classes, this network has 4 outputs"));
+    // A checkpoint without inference information (as typenet-train wrote before): a clear error.
+    auto old = io::read_checkpoint(d.path / "ck" / "best.ckpt");
+    std::erase_if(old.metadata, [](const auto& kv) { return kv.first.rfind("model.", 0) == 0; });
+    io::write_checkpoint(d.path / "old.ckpt", old);
+    CHECK_THROWS_WITH(load_for_inference(loaded, d.path / "old.ckpt"),
+                      Catch::Contains("old.ckpt: this checkpoint does not say what inference needs"));
+}
+
+TEST_CASE("fit's history survives its text form exactly, non-finite values included; bad text is an error") {
+    std::vector<epoch_log> h(2);
+    h[0].epoch = 1, h[0].steps = 7, h[0].train_loss = 0.1 + 0.2, h[0].lr = 1e-300, h[0].grad_norm = INFINITY;
+    h[1].epoch = 2, h[1].steps = 3, h[1].train_loss = NAN, h[1].diverged = true, h[1].complete = false;
+    h[1].validation = evaluation{NAN, 0.25, 5, 20};
+    const auto back = history_from_text(history_to_text(h));
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].train_loss == h[0].train_loss);
+    CHECK(back[0].lr == 1e-300);
+    CHECK(std::isinf(back[0].grad_norm));
+    CHECK(std::isnan(back[1].train_loss));
+    CHECK(back[1].diverged);
+    CHECK_FALSE(back[1].complete);
+    REQUIRE(back[1].validation);
+    CHECK(std::isnan(back[1].validation->loss));
+    CHECK(back[1].validation->samples == 20);
+    CHECK_THROWS_WITH(history_from_text("1 2 x"), "fit history, line 1: 'x' is not a number");
+    CHECK_THROWS_WITH(history_from_text("1 2 0.5"), "fit history, line 1: the row ends early");
+    CHECK_THROWS_WITH(history_from_text("1 2 0 0 0 0 0 0 0 2 1 0"), "fit history, line 1: a flag is not 0 or 1");
+}

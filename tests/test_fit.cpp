@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -227,6 +228,83 @@ TEST_CASE("a fit stopped after epoch 2 and resumed from last.ckpt equals the uni
     using other_net = net<input<1, 8, 8>, conv_bn<1, 4, 3, 1, same>, max_pool<2, 2>, flatten, dense<64, 3>>;
     other_net n4(1);
     CHECK_THROWS_WITH(fit(n4, train, val, again), Catch::Contains("structure hash"));
+}
+
+TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninterrupted run, dropout included") {
+    using drop_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dropout<std::ratio<1, 4>>,
+                         dense<128, 3>>;
+    temp_dir d;
+    const bars train = make_bars(200, 1), val = make_bars(60, 2);
+    const fit_options o{.epochs = 3,
+                        .data = {.batch = 16, .augment = {.pad_crop = 1, .flip = true, .cutout = 3}, .seed = 8},
+                        .optimizer = {.momentum = 0.9},
+                        .schedule = {.kind = schedule_kind::cosine, .base_lr = 0.05}};
+    drop_net whole(4);
+    const auto a = fit(whole, train, val, o);
+
+    for (std::size_t stop_at : {1, 5, 13}) {  // 13: the epoch's last step (200 = 12 x 16 + 8)
+        std::atomic<bool> flag{false};
+        struct press_ctrl_c : callback {  // sets the flag as a SIGINT handler would
+            std::atomic<bool>& flag;
+            std::size_t at;
+            press_ctrl_c(std::atomic<bool>& f, std::size_t a) : flag(f), at(a) {}
+            void on_step_end(fit_context&, const step_log& s) override {
+                if (s.epoch == 2 && s.step == at) flag = true;
+            }
+        } press(flag, stop_at);
+        stop_flag on_flag(flag);
+        const fs::path dir = d.path / ("run" + std::to_string(stop_at));
+        checkpoint_saver saver(dir);
+        drop_net part(4);
+        const auto b1 = fit(part, train, val, o, {&press, &on_flag, &saver});
+        CHECK(b1.stop_reason == "interrupted");
+        REQUIRE(b1.history.size() == 2);
+        CHECK(b1.history[1].steps == stop_at);
+        const auto ck = io::read_checkpoint(dir / "last.ckpt");
+        if (stop_at < 13) {
+            CHECK_FALSE(b1.history[1].validation);  // a stopped epoch is not validated
+            REQUIRE(ck.find_meta("fit.partial"));
+            CHECK(ck.find_meta("fit.partial")->rfind("2 " + std::to_string(stop_at) + " ", 0) == 0);
+        } else {  // stopped after the epoch's last step: the epoch is finished, validated and saved so
+            CHECK(b1.history[1].validation);
+            CHECK_FALSE(ck.find_meta("fit.partial"));
+            CHECK(*ck.find_meta("fit.epoch") == "2");
+        }
+
+        fs::copy_file(dir / "last.ckpt", d.path / ("stopped" + std::to_string(stop_at) + ".ckpt"));
+        drop_net resumed(77);
+        fit_options again = o;
+        again.resume = dir / "last.ckpt";
+        const auto b2 = fit(resumed, train, val, again, {&saver});
+        REQUIRE(b2.history.size() == 3);
+        for (std::size_t e = 0; e < 3; ++e) {
+            CHECK(b2.history[e].train_loss == a.history[e].train_loss);
+            CHECK(b2.history[e].train_accuracy == a.history[e].train_accuracy);
+            CHECK(b2.history[e].grad_norm == a.history[e].grad_norm);
+            CHECK(b2.history[e].steps == a.history[e].steps);
+            CHECK(b2.history[e].validation->loss == a.history[e].validation->loss);
+        }
+        std::vector<float> pw, pr;
+        whole.for_each_parameter([&](const parameter_view<float>& p) { pw.insert(pw.end(), p.value.begin(), p.value.end()); });
+        resumed.for_each_parameter([&](const parameter_view<float>& p) { pr.insert(pr.end(), p.value.begin(), p.value.end()); });
+        CHECK(pr == pw);
+    }
+
+    // every_seconds: a save after every step here (any positive interval has passed), each one a
+    // checkpoint that resumes.
+    checkpoint_saver often(d.path / "often", {.every_seconds = 1e-9});
+    drop_net n(4);
+    fit(n, train, val, {.epochs = 1, .data = {.batch = 16, .seed = 8}}, {&often});
+    CHECK_FALSE(io::read_checkpoint(d.path / "often" / "last.ckpt").find_meta("fit.partial"));  // the epoch end's
+    // A partial record that does not follow its epoch is refused.
+    auto ck = io::read_checkpoint(d.path / "stopped5.ckpt");
+    for (auto& [k, v] : ck.metadata)
+        if (k == "fit.partial") v = "3" + v.substr(1);
+    io::write_checkpoint(d.path / "bad.ckpt", ck);
+    drop_net m(1);
+    fit_options bad = o;
+    bad.resume = d.path / "bad.ckpt";
+    CHECK_THROWS_WITH(fit(m, train, val, bad), Catch::Contains("bad.ckpt: its epoch in progress (3 5 "));
 }
 
 TEST_CASE("callbacks are told of every event in order; early stopping and divergence stop end the run") {

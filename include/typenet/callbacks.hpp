@@ -8,12 +8,15 @@
 //                               atomically after each epoch (so a resumed run's file holds exactly
 //                               its epochs); jsonl_logger(file) the same as JSON lines (non-finite
 //                               numbers as null, which JSON has no other way to say).
-//   checkpoint_saver(dir)       dir/last.ckpt after every finished epoch (atomically), and
+//   checkpoint_saver(dir)       dir/last.ckpt after every finished epoch (atomically), every N
+//                               seconds mid-epoch if asked, and when the run stops mid-epoch;
 //                               dir/best.ckpt whenever the monitored value improves.
 //   early_stopping(patience)    stops when the monitored value has not improved for `patience`
 //                               epochs in a row (by more than min_delta).
 //   divergence_stop()           stops before the update of the first step whose loss or gradient
 //                               norm is not finite: the parameters stay the last finite ones.
+//   stop_flag(flag)             stops after the step in which an std::atomic<bool> became true
+//                               (set by the caller's SIGINT handler, say).
 //
 // Monitored values: validation accuracy (higher is better) and validation loss, or the training
 // loss when fit has no validation source. Files are written with the library's atomic write
@@ -21,6 +24,8 @@
 // std::filesystem::filesystem_error or std::runtime_error naming the file.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <iosfwd>
@@ -76,19 +81,48 @@ struct checkpoint_saver_options {
     bool last = true;                 // dir/last.ckpt after every finished epoch
     bool best = true;                 // dir/best.ckpt when the monitored value improves
     monitor watch = monitor::val_accuracy;
+    double every_seconds = 0;         // also dir/last.ckpt mid-epoch, after the first step this long
+                                      // after the last save; 0: at epoch ends only
 };
 
+// last.ckpt is also written when the run stops in the middle of an epoch (a stop requested by
+// a callback, e.g. stop_flag after Ctrl-C), unless that epoch diverged: resuming from it
+// continues with the next batch, exactly as the uninterrupted run would have.
 class checkpoint_saver : public callback {
 public:
     explicit checkpoint_saver(std::filesystem::path dir, checkpoint_saver_options o = {}) : dir_(std::move(dir)), o_(o) {}
     void on_train_begin(fit_context& ctx) override;
+    void on_step_end(fit_context& ctx, const step_log& s) override;
     void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+    void on_train_end(fit_context& ctx) override;
     const std::filesystem::path& dir() const { return dir_; }
 
 private:
+    void save_last(fit_context& ctx);
     std::filesystem::path dir_;
     checkpoint_saver_options o_;
     double best_ = std::numeric_limits<double>::quiet_NaN();
+    std::chrono::steady_clock::time_point last_save_{};
+};
+
+// Requests a stop after the current step once `flag` is set: the way to stop fit from a signal
+// handler (which may only set a lock-free atomic), a watchdog thread or a user interface.
+//   static std::atomic<bool> interrupted{false};
+//   std::signal(SIGINT, [](int) { interrupted = true; });
+//   typenet::stop_flag on_ctrl_c(interrupted);   // with a checkpoint_saver: last.ckpt mid-epoch
+class stop_flag : public callback {
+public:
+    explicit stop_flag(const std::atomic<bool>& flag, std::string reason = "interrupted")
+        : flag_(flag), reason_(std::move(reason)) {}
+    void on_step_end(fit_context& ctx, const step_log&) override { check(ctx); }
+    void on_epoch_end(fit_context& ctx, const epoch_log&) override { check(ctx); }
+
+private:
+    void check(fit_context& ctx) const {
+        if (flag_.load()) ctx.request_stop(reason_);
+    }
+    const std::atomic<bool>& flag_;
+    std::string reason_;
 };
 
 class early_stopping : public callback {

@@ -121,6 +121,11 @@ public:
     void reseed_layers(rng& g) {
         std::apply([&](auto&... l) { (reseed_one(l, g), ...); }, layers_);
     }
+    // f(rng&) for the generator of every layer that draws in train mode, inside blocks too, in
+    // the order reseed_layers reseeds them (checkpoints store their states mid-epoch).
+    template <class F> void for_each_generator(F&& f) {
+        std::apply([&](auto&... l) { (generator_one(l, f), ...); }, layers_);
+    }
     // The running-statistics momentum of every batch-norm layer, inside blocks too.
     void set_bn_momentum(double m) {
         std::apply([&](auto&... l) { (set_momentum_one(l, m), ...); }, layers_);
@@ -225,6 +230,10 @@ private:
     template <class L> static void reseed_one(L& l, rng& g) {
         if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
         else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);
+    }
+    template <class L, class F> static void generator_one(L& l, F& f) {
+        if constexpr (requires { l.generator(); }) f(l.generator());
+        else if constexpr (requires { l.for_each_generator(f); }) l.for_each_generator(f);
     }
     template <class L> static void set_momentum_one(L& l, double m) {
         if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);

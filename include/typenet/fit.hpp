@@ -13,7 +13,8 @@
 // label smoothing), backward, the gradient's global L2 norm (clipped to clip_grad_norm when
 // that is positive), then the optimizer's step at the schedule's learning rate of that step.
 // After the epoch, when a validation source was given, typenet::evaluate on it (eval mode; the
-// loss with the training's label smoothing, as typenet-train has always reported it).
+// loss with the training's label smoothing, as typenet-train has always reported it); an epoch
+// ended early by a stop is not validated.
 //
 // Callbacks (callbacks.hpp) are told, in the order given: on_train_begin, then per epoch
 // on_epoch_begin, per step on_before_update (after backward, before the optimizer; a callback
@@ -30,9 +31,12 @@
 // Checkpoints (fit_context::save_checkpoint, used by checkpoint_saver) hold the parameters, the
 // running statistics, the optimizer's state, the epoch, step and history, and what inference
 // needs without the training data: the model's name, input shape, class names and the
-// normalisation (io::inference_info in io/checkpoint.hpp). options.resume names such a
-// checkpoint: fit restores all of it and continues with the epoch after it, and the epochs it
-// runs are the ones an uninterrupted fit would have run (tests/test_fit.cpp).
+// normalisation (io::inference_info in io/checkpoint.hpp). A checkpoint written in the middle
+// of an epoch (checkpoint_saver's every_seconds, or a stop mid-epoch) also holds the batches
+// trained on so far, the epoch's running sums and the states of the network's random generators
+// (dropout). options.resume names such a checkpoint: fit restores all of it and continues with
+// the next batch, and the run is then the one an uninterrupted fit would have run, bit for bit
+// (tests/test_fit.cpp).
 //
 // Errors: a network and a source that do not fit do not compile (data::fits); bad options
 // throw std::invalid_argument; a checkpoint that does not belong to this network or run throws
@@ -40,6 +44,7 @@
 // nothing itself, reads no terminal, and never exits.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -108,6 +113,17 @@ struct epoch_log {
 std::string history_to_text(const std::vector<epoch_log>& rows);
 std::vector<epoch_log> history_from_text(const std::string& text);
 
+// The epoch in progress, as a checkpoint written in its middle stores it (fit.partial): the
+// batches trained on so far and the sums the epoch's row is made of.
+struct fit_progress {
+    bool active = false;  // an epoch has begun and not finished
+    std::size_t epoch = 0, batches = 0, steps = 0, correct = 0, seen = 0;
+    double lr = 0, loss_sum = 0, norm_sum = 0, seconds = 0, wait = 0;
+    bool diverged = false;
+    std::string to_text() const;
+    static fit_progress from_text(const std::string& text, const std::string& file);  // throws io::checkpoint_error
+};
+
 // What callbacks can see of the run and do to it.
 class fit_context {
 public:
@@ -122,15 +138,22 @@ public:
     bool stop_requested() const { return stop_; }
     const std::string& stop_reason() const { return stop_reason_; }
     void skip_update() { skip_ = true; }  // from on_before_update: this step changes no parameter
-    // The whole training state after the last finished epoch, atomically (write to a temporary
-    // file, then rename): the file is the old one or the new one, never a mixture.
+    // The whole training state, atomically (a temporary file, fsync'ed, then renamed: the file
+    // is the old one or the new one, never a mixture): after the last finished epoch, and in the
+    // middle of an epoch also the batches trained on so far (see mid_epoch()).
     void save_checkpoint(const std::filesystem::path& file) const { save_(file); }
     const data::normalization& normalization() const { return *norm_; }
     const std::vector<std::string>& class_names() const { return *names_; }
 
+    // Whether an epoch has begun and not finished: from on_train_end, a run stopped in the
+    // middle of an epoch; save_checkpoint then saves that point (fit.partial), and resuming from
+    // it continues with the next batch.
+    bool mid_epoch() const { return progress_->active && progress_->batches > 0; }
+    const fit_progress& progress() const { return *progress_; }
+
     fit_context(const fit_options& o, const std::vector<epoch_log>& h, std::function<void(const std::filesystem::path&)> save,
-                const data::normalization& norm, const std::vector<std::string>& names)
-        : options(o), history(h), save_(std::move(save)), norm_(&norm), names_(&names) {}
+                const data::normalization& norm, const std::vector<std::string>& names, const fit_progress& p)
+        : options(o), history(h), save_(std::move(save)), norm_(&norm), names_(&names), progress_(&p) {}
 
 private:
     bool stop_ = false, skip_ = false;
@@ -138,6 +161,7 @@ private:
     std::function<void(const std::filesystem::path&)> save_;
     const data::normalization* norm_;
     const std::vector<std::string>* names_;
+    const fit_progress* progress_;
 
 public:
     bool take_skip() {  // for fit: whether the current step's update was skipped (and reset)
@@ -192,22 +216,31 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     const softmax_cross_entropy loss(o.label_smoothing);
 
     const io::inference_info info{o.model_name, Net::input_shape::to_string(), train.class_names(),
-                                     result.normalization};
+                                  result.normalization};
     std::vector<epoch_log>& history = result.history;
-    std::size_t first_epoch = 1, step = 0;
-    auto run_meta = [&](std::size_t epoch) {
-        std::vector<std::pair<std::string, std::string>> meta{
-            {"fit.epoch", std::to_string(epoch)},       {"fit.step", std::to_string(step)},
-            {"fit.batch", std::to_string(lo.batch)},    {"fit.seed", std::to_string(lo.seed)},
-            {"fit.history", history_to_text(history)}};
-        return meta;
-    };
-    std::size_t finished_epoch = 0;
+    std::size_t step = 0, finished_epoch = 0;
+    fit_progress cur;  // the epoch in progress, as a checkpoint written in its middle stores it
     const auto save = [&](const std::filesystem::path& file) {
-        io::checkpoint ck = train::make_checkpoint(net, o.model_name, &opt, run_meta(finished_epoch));
+        std::vector<epoch_log> done;
+        for (const auto& r : history)
+            if (r.epoch <= finished_epoch) done.push_back(r);
+        std::vector<std::pair<std::string, std::string>> meta{
+            {"fit.epoch", std::to_string(finished_epoch)}, {"fit.step", std::to_string(step)},
+            {"fit.batch", std::to_string(lo.batch)},       {"fit.seed", std::to_string(lo.seed)},
+            {"fit.history", history_to_text(done)}};
+        if (cur.active && cur.batches > 0) {
+            meta.emplace_back("fit.partial", cur.to_text());
+            std::string g;
+            net.for_each_generator([&](rng& r) {
+                for (auto w : r.state()) g += std::to_string(w) + ' ';
+            });
+            meta.emplace_back("fit.generators", g);
+        }
+        io::checkpoint ck = train::make_checkpoint(net, o.model_name, &opt, std::move(meta));
         io::store_inference_info(ck, info);
         io::write_checkpoint(file, ck);
     };
+    std::size_t first_epoch = 1;
     if (!o.resume.empty()) {
         const io::checkpoint ck = io::read_checkpoint(o.resume);
         const std::string file = o.resume.string();
@@ -227,6 +260,25 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         finished_epoch = std::stoull(*ck.find_meta("fit.epoch"));
         first_epoch = finished_epoch + 1;
         history = history_from_text(*ck.find_meta("fit.history"));
+        if (const std::string* partial = ck.find_meta("fit.partial")) {
+            cur = fit_progress::from_text(*partial, file);
+            if (cur.epoch != first_epoch || cur.batches == 0 || cur.batches > steps_per_epoch)
+                throw io::checkpoint_error(file + ": its epoch in progress (" + *partial + ") does not follow epoch " +
+                                           std::to_string(finished_epoch) + " of " + std::to_string(steps_per_epoch) +
+                                           " steps");
+            const std::string* gens = ck.find_meta("fit.generators");
+            std::istringstream g(gens ? *gens : std::string());
+            std::size_t count = 0;
+            net.for_each_generator([&](rng& r) {
+                std::array<std::uint64_t, 4> w{};
+                for (auto& x : w)
+                    if (!(g >> x)) throw io::checkpoint_error(file + ": fit.generators holds too few states for this network");
+                r.set_state(w);
+                ++count;
+            });
+            std::string extra;
+            if (g >> extra) throw io::checkpoint_error(file + ": fit.generators holds more states than this network has");
+        }
         opt.set_steps(step);
     }
 
@@ -236,7 +288,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         ~input_gradient_guard() { net.set_input_gradient(was); }
     } no_input_gradient{net};
     net.set_input_gradient(false);
-    fit_context ctx(o, history, save, result.normalization, train.class_names());
+    fit_context ctx(o, history, save, result.normalization, train.class_names(), cur);
     ctx.steps_per_epoch = steps_per_epoch;
     ctx.global_step = step;
     ctx.epoch = finished_epoch;
@@ -249,14 +301,19 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         const auto t0 = clock::now();
         ctx.epoch = epoch;
         net.train();
-        net.reseed_layers(data::epoch_rng(lo.seed, epoch, 3).next());
+        const bool resumed = cur.active;  // continuing an epoch a checkpoint stopped in
+        if (!resumed) {
+            cur = fit_progress{};
+            cur.active = true;
+            cur.epoch = epoch;
+            net.reseed_layers(data::epoch_rng(lo.seed, epoch, 3).next());
+        }
         for (auto* c : callbacks) c->on_epoch_begin(ctx);
-        batches.start(epoch);
-        const double wait0 = batches.wait_seconds();
-        epoch_log row;
-        row.epoch = epoch;
-        double loss_sum = 0, norm_sum = 0;
-        std::size_t correct = 0, seen = 0, b = 0;
+        batches.start(epoch, cur.batches);
+        const double wait0 = batches.wait_seconds(), seconds0 = cur.seconds, waited0 = cur.wait;
+        double skipped_loss = 0;  // a step whose update a callback skipped still counts in the row
+        std::size_t skipped_seen = 0, skipped_correct = 0;
+        bool skipped = false;
         while (!ctx.stop_requested()) {
             const auto* batch = batches.next();
             if (!batch) break;
@@ -269,50 +326,68 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
             const auto& y = net.forward(x);
             const double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
-            correct += count_correct(y, batch->labels());
+            const std::size_t c = count_correct(y, batch->labels());
             opt.zero_grad();
             net.backward(dlogits);
             const double norm = o.clip_grad_norm > 0 ? opt.clip_gradient_norm(o.clip_grad_norm) : opt.gradient_norm();
-            if (!std::isfinite(l) || !std::isfinite(norm)) row.diverged = true;
-            step_log s{epoch, ++b, steps_per_epoch, step, n, l, norm, schedule.at(step), 0, 0, 0};
-            for (auto* c : callbacks) c->on_before_update(ctx, s);
-            loss_sum += l * double(n);
-            seen += n;
-            s.mean_loss = loss_sum / double(seen);
-            s.seen = seen;
+            if (!std::isfinite(l) || !std::isfinite(norm)) cur.diverged = true;
+            step_log s{epoch, cur.batches + 1, steps_per_epoch, step, n, l, norm, schedule.at(step), 0, 0, 0};
+            for (auto* cb : callbacks) cb->on_before_update(ctx, s);
             if (ctx.take_skip()) {
                 std::size_t at = 0;
                 net.for_each_state([&](const state_view<T>& v) {
                     std::copy_n(saved_state.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
                     at += v.value.size();
                 });
-                s.seconds = since(t0);
-                for (auto* c : callbacks) c->on_step_end(ctx, s);
+                skipped = true;
+                skipped_loss = l * double(n), skipped_seen = n, skipped_correct = c;
+                s.seen = cur.seen + n;
+                s.mean_loss = (cur.loss_sum + skipped_loss) / double(s.seen);
+                s.seconds = seconds0 + since(t0);
+                for (auto* cb : callbacks) cb->on_step_end(ctx, s);
                 break;  // a skipped update ends the epoch: the state is the one before this step
             }
-            norm_sum += norm;
             opt.step(s.lr);
-            row.lr = s.lr;
             ++step;
-            ++row.steps;
+            cur.batches += 1;
+            cur.steps += 1;
+            cur.lr = s.lr;
+            cur.loss_sum += l * double(n);
+            cur.norm_sum += norm;
+            cur.correct += c;
+            cur.seen += n;
+            cur.seconds = seconds0 + since(t0);
+            cur.wait = waited0 + (batches.wait_seconds() - wait0);
             ctx.global_step = step;
-            s.seconds = since(t0);
-            for (auto* c : callbacks) c->on_step_end(ctx, s);
+            s.seen = cur.seen;
+            s.mean_loss = cur.loss_sum / double(cur.seen);
+            s.seconds = cur.seconds;
+            for (auto* cb : callbacks) cb->on_step_end(ctx, s);
         }
-        row.complete = row.steps == steps_per_epoch;
-        const double train_seconds = since(t0);
-        row.train_loss = seen ? loss_sum / double(seen) : 0;
-        row.train_accuracy = seen ? double(correct) / double(seen) : 0;
-        row.grad_norm = row.steps ? norm_sum / double(row.steps) : 0;
+        epoch_log row;
+        row.epoch = epoch;
+        row.steps = cur.steps;
+        row.lr = cur.lr;
+        row.diverged = cur.diverged;
+        row.complete = cur.batches == steps_per_epoch && !skipped;
+        const double train_seconds = seconds0 + since(t0);
+        const std::size_t seen = cur.seen + skipped_seen;
+        row.train_loss = seen ? (cur.loss_sum + skipped_loss) / double(seen) : 0;
+        row.train_accuracy = seen ? double(cur.correct + skipped_correct) / double(seen) : 0;
+        row.grad_norm = cur.steps ? cur.norm_sum / double(cur.steps) : 0;
         row.images_per_second = train_seconds > 0 ? double(seen) / train_seconds : 0;
-        row.wait_seconds = batches.wait_seconds() - wait0;
+        row.wait_seconds = waited0 + (batches.wait_seconds() - wait0);
         net.release_buffers();  // evaluation needs no training activations
-        if (validation) row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss);
+        if (validation && row.complete)  // a stopped epoch is not validated: stopping stays quick
+            row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss);
         net.release_buffers();
-        row.seconds = since(t0);
+        row.seconds = seconds0 + since(t0);
         history.push_back(row);
-        if (row.complete) finished_epoch = epoch;
-        for (auto* c : callbacks) c->on_epoch_end(ctx, row);
+        if (row.complete) {
+            finished_epoch = epoch;
+            cur.active = false;
+        }
+        for (auto* cb : callbacks) cb->on_epoch_end(ctx, row);
     }
     for (auto* c : callbacks) c->on_train_end(ctx);
     result.stop_reason = ctx.stop_reason();

@@ -310,6 +310,10 @@ public:
         chain_.reseed_layers(g);
     }
 
+    // f(rng&) for each of those generators, in the same order: their states are what a
+    // checkpoint written in the middle of an epoch stores so that the epoch resumes exactly.
+    template <class F> void for_each_generator(F&& f) { chain_.for_each_generator(f); }
+
     // The running-statistics momentum of every batch-norm layer (weight of the new batch).
     void set_bn_momentum(double m) { chain_.set_bn_momentum(m); }
 

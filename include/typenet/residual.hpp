@@ -275,6 +275,10 @@ public:
         main_.reseed_layers(g);
         if constexpr (has_shortcut_layers) shortcut_.reseed_layers(g);
     }
+    template <class F> void for_each_generator(F&& f) {
+        main_.for_each_generator(f);
+        if constexpr (has_shortcut_layers) shortcut_.for_each_generator(f);
+    }
 
     main_chain& main() { return main_; }
     short_chain& shortcut() { return shortcut_; }

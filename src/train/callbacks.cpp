@@ -28,51 +28,84 @@ std::string history_to_text(const std::vector<epoch_log>& rows) {
     return s.str();
 }
 
+namespace {
+// The whitespace-separated numbers of one line of fit's checkpoint text; `where` starts every
+// error message.
+class field_reader {
+public:
+    field_reader(const std::string& line, std::string where) : s_(line), where_(std::move(where)) {}
+    io::checkpoint_error bad(const std::string& what) const { return io::checkpoint_error(where_ + what); }
+    double num() {
+        std::string t;
+        if (!(s_ >> t)) throw bad("the row ends early");
+        char* end = nullptr;
+        const double v = std::strtod(t.c_str(), &end);  // reads nan and inf too
+        if (end != t.c_str() + t.size()) throw bad("'" + t + "' is not a number");
+        return v;
+    }
+    std::size_t whole() {
+        const double d = num();
+        if (!(d >= 0 && d <= 9007199254740992.0 && d == std::floor(d))) throw bad("a count is not a whole number");
+        return std::size_t(d);
+    }
+    bool flag() {
+        const std::size_t d = whole();
+        if (d > 1) throw bad("a flag is not 0 or 1");
+        return d == 1;
+    }
+    void end() {
+        std::string extra;
+        if (s_ >> extra) throw bad("unexpected '" + extra + "' at the end of the row");
+    }
+
+private:
+    std::istringstream s_;
+    std::string where_;
+};
+}  // namespace
+
 std::vector<epoch_log> history_from_text(const std::string& text) {
     std::vector<epoch_log> rows;
     std::istringstream lines(text);
     std::string line;
     std::size_t number = 0;
     while (std::getline(lines, line)) {
-        ++number;
-        std::istringstream s(line);
-        const auto bad = [&](const std::string& what) {
-            return io::checkpoint_error("fit history, line " + std::to_string(number) + ": " + what);
-        };
-        const auto num = [&](double& v) {
-            std::string t;
-            if (!(s >> t)) throw bad("the row ends early");
-            char* end = nullptr;
-            v = std::strtod(t.c_str(), &end);  // reads nan and inf too
-            if (end != t.c_str() + t.size()) throw bad("'" + t + "' is not a number");
-        };
-        const auto whole = [&](std::size_t& v) {
-            double d = 0;
-            num(d);
-            if (!(d >= 0 && d <= 9007199254740992.0 && d == std::floor(d))) throw bad("a count is not a whole number");
-            v = std::size_t(d);
-        };
-        const auto flag = [&](bool& v) {
-            std::size_t d = 0;
-            whole(d);
-            if (d > 1) throw bad("a flag is not 0 or 1");
-            v = d == 1;
-        };
+        field_reader f(line, "fit history, line " + std::to_string(++number) + ": ");
         epoch_log r;
-        bool has_val = false;
-        whole(r.epoch), whole(r.steps), num(r.train_loss), num(r.train_accuracy), num(r.grad_norm), num(r.lr),
-            num(r.seconds), num(r.images_per_second), num(r.wait_seconds), flag(r.diverged), flag(r.complete),
-            flag(has_val);
-        if (has_val) {
+        r.epoch = f.whole(), r.steps = f.whole();
+        r.train_loss = f.num(), r.train_accuracy = f.num(), r.grad_norm = f.num(), r.lr = f.num(), r.seconds = f.num();
+        r.images_per_second = f.num(), r.wait_seconds = f.num();
+        r.diverged = f.flag(), r.complete = f.flag();
+        if (f.flag()) {
             evaluation e;
-            num(e.loss), num(e.accuracy), whole(e.correct), whole(e.samples);
+            e.loss = f.num(), e.accuracy = f.num(), e.correct = f.whole(), e.samples = f.whole();
             r.validation = e;
         }
-        std::string extra;
-        if (s >> extra) throw bad("unexpected '" + extra + "' at the end of the row");
+        f.end();
         rows.push_back(r);
     }
     return rows;
+}
+
+// ---- the epoch in progress -------------------------------------------------------------------
+std::string fit_progress::to_text() const {
+    std::ostringstream s;
+    s.precision(17);
+    s << epoch << ' ' << batches << ' ' << steps << ' ' << correct << ' ' << seen << ' ' << lr << ' ' << loss_sum << ' '
+      << norm_sum << ' ' << seconds << ' ' << wait << ' ' << diverged;
+    return s.str();
+}
+
+fit_progress fit_progress::from_text(const std::string& text, const std::string& file) {
+    field_reader f(text, file + ": fit.partial '" + text + "': ");
+    fit_progress p;
+    p.active = true;
+    p.epoch = f.whole(), p.batches = f.whole(), p.steps = f.whole(), p.correct = f.whole(), p.seen = f.whole();
+    p.lr = f.num(), p.loss_sum = f.num(), p.norm_sum = f.num(), p.seconds = f.num(), p.wait = f.num();
+    p.diverged = f.flag();
+    f.end();
+    if (p.steps != p.batches || p.correct > p.seen) throw f.bad("its counts disagree");
+    return p;
 }
 
 // ---- monitoring ------------------------------------------------------------------------------
@@ -204,14 +237,32 @@ void jsonl_logger::on_epoch_end(fit_context& ctx, const epoch_log&) {
 // ---- checkpoint_saver ------------------------------------------------------------------------
 void checkpoint_saver::on_train_begin(fit_context& ctx) {
     std::filesystem::create_directories(dir_);
+    last_save_ = std::chrono::steady_clock::now();
     best_ = std::numeric_limits<double>::quiet_NaN();  // a resumed run: the best so far, from its history
     for (const auto& e : ctx.history)
         if (e.complete && improves(monitored_value(e, o_.watch), best_, effective(e, o_.watch))) best_ = monitored_value(e, o_.watch);
 }
 
+void checkpoint_saver::save_last(fit_context& ctx) {
+    ctx.save_checkpoint(dir_ / "last.ckpt");
+    last_save_ = std::chrono::steady_clock::now();
+}
+
+void checkpoint_saver::on_step_end(fit_context& ctx, const step_log&) {
+    if (!o_.last || !(o_.every_seconds > 0) || !ctx.mid_epoch() || ctx.progress().diverged) return;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save_).count() >= o_.every_seconds)
+        save_last(ctx);
+}
+
+void checkpoint_saver::on_train_end(fit_context& ctx) {
+    // Stopped in the middle of an epoch: save where it stopped, unless the epoch diverged (then
+    // last.ckpt stays the last finished epoch, the state to resume from with other settings).
+    if (o_.last && ctx.mid_epoch() && !ctx.progress().diverged) save_last(ctx);
+}
+
 void checkpoint_saver::on_epoch_end(fit_context& ctx, const epoch_log& e) {
-    if (!e.complete) return;  // the state is mid-epoch: last.ckpt stays the last finished epoch
-    if (o_.last) ctx.save_checkpoint(dir_ / "last.ckpt");
+    if (!e.complete) return;  // a stop in mid-epoch: on_train_end saves it
+    if (o_.last) save_last(ctx);
     const double v = monitored_value(e, o_.watch);
     if (o_.best && improves(v, best_, effective(e, o_.watch))) {
         best_ = v;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/train/config.hpp"
+#include "config.hpp"  // src/cli
 #include "typenet/train/escape.hpp"
 #include "typenet/train/report.hpp"
 

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "typenet/init.hpp"
-#include "typenet/train/trainer.hpp"
+#include "trainer.hpp"  // src/cli: typenet-train's driver
 #include "typenet/typenet.hpp"
 
 using namespace typenet;

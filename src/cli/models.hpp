@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/train/config.hpp"
+#include "config.hpp"
 
 namespace typenet::cli {
 

@@ -6,8 +6,8 @@
 #include "models.hpp"
 #include "typenet/data/cifar10.hpp"
 #include "typenet/io/checkpoint.hpp"
-#include "typenet/train/config.hpp"
-#include "typenet/train/trainer.hpp"
+#include "config.hpp"
+#include "trainer.hpp"
 
 int main(int argc, char** argv) {
     using namespace typenet;

@@ -1,6 +1,5 @@
 #include "typenet/train/report.hpp"
 
-#include "typenet/train/build_info.hpp"
 #include "typenet/train/escape.hpp"
 
 #include <algorithm>
@@ -46,20 +45,6 @@ void append_line(const fs::path& file, const std::string& line) {
     if (::close(fd) != 0 || n != ssize_t(text.size()))
         throw std::runtime_error(file.string() + ": write failed: " +
                                  (n < 0 ? std::strerror(write_errno) : "short write (disk full?)"));
-}
-
-std::string invocation_json(const invocation& inv) {
-    char when[32];
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    auto str = [](std::string_view v) { return json_string(std::string(v)); };
-    return std::string("{\"started\": ") + str(when) + ", \"commit\": " + str(build_commit()) +
-           ", \"compiler\": " + str(build_compiler()) + ", \"build_type\": " + str(build_type()) +
-           ", \"first_epoch\": " + std::to_string(inv.first_epoch) + ", \"epochs\": " + std::to_string(inv.epochs) +
-           ", \"kernels\": " + str(inv.kernels) + ", \"winograd\": " + (inv.winograd ? "true" : "false") +
-           ", \"threads\": " + std::to_string(inv.threads) + "}";
 }
 
 namespace {

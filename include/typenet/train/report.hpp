@@ -57,15 +57,6 @@ std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& tit
 // Writes text to a file atomically (temp file + rename).
 void write_file_atomic(const std::filesystem::path& file, const std::string& text);
 
-// One line of a run's invocations.jsonl: each start or resume of typenet-train on a run
-// directory appends which binary ran it (commit, compiler, build type), when (UTC), from which
-// epoch, and on which kernels, so a run's record names every binary that wrote its epochs.
-struct invocation {
-    std::size_t first_epoch = 1, epochs = 0, threads = 0;
-    std::string kernels;  // kernels::isa_name()
-    bool winograd = false;
-};
-std::string invocation_json(const invocation& inv);
 // Appends one line to a file (created if missing); the line is written with one write call.
 void append_line(const std::filesystem::path& file, const std::string& line);
 

@@ -1,4 +1,4 @@
-// typenet/train/trainer.hpp - the training loop for any CIFAR-10 network type.
+// src/cli/trainer.hpp (private to typenet-train) - the training loop for any CIFAR-10 network type.
 //
 // Per epoch: train (train mode, batch statistics) over the shuffled training set, then
 // evaluate the test set in eval mode (running statistics). Writes into config.out:
@@ -35,9 +35,10 @@
 #include "typenet/optim.hpp"
 #include "typenet/schedule.hpp"
 #include "typenet/train/checkpoint_io.hpp"
-#include "typenet/train/config.hpp"
-#include "typenet/train/out_lock.hpp"
+#include "config.hpp"
+#include "out_lock.hpp"
 #include "typenet/train/report.hpp"
+#include "invocation.hpp"
 
 namespace typenet::train {
 

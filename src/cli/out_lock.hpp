@@ -1,4 +1,4 @@
-// typenet/train/out_lock.hpp - one writer per run directory.
+// src/cli/out_lock.hpp (private to the tools) - one writer per run directory.
 //
 // typenet-train writes a run's checkpoints, metrics and charts into --out DIR. Two runs in the
 // same directory (a second terminal, a script started twice) would interleave their epochs in

@@ -1,5 +1,5 @@
-// src/train/out_lock.cpp - see typenet/train/out_lock.hpp.
-#include "typenet/train/out_lock.hpp"
+// src/cli/out_lock.cpp - see out_lock.hpp.
+#include "out_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "typenet/train/config.hpp"
+#include "config.hpp"
 
 namespace typenet::train {
 

@@ -1,4 +1,4 @@
-// typenet/train/config.hpp - everything a training run is made of, the recipes, and the
+// src/cli/config.hpp (private to the tools) - everything a training run is made of, the recipes, and the
 // typenet-train command line.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The compiler and build type this library was compiled with (see build_info.hpp).
-#include <typenet/train/build_info.hpp>
+#include "build_info.hpp"
 
 #ifndef TYPENET_BUILD_TYPE
 #define TYPENET_BUILD_TYPE "unknown"

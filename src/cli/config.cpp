@@ -1,4 +1,4 @@
-#include "typenet/train/config.hpp"
+#include "config.hpp"
 
 #include "typenet/init.hpp"
 #include "typenet/train/escape.hpp"

@@ -4,6 +4,14 @@
 // loggers' files, best.ckpt, and predict against evaluate.
 #include <catch2/catch.hpp>
 
+// g++ 12 at -O2 reports the milestones vector inside fit_options' schedule_config as "may be
+// used uninitialized" in the destructor of any fit_options built by designated initializers,
+// once fit is inlined into the test: a false positive (the member has a default initializer;
+// clang 14 and the sanitizers see nothing). docs/library.md#fit says so for users.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <unistd.h>
 
 #include <atomic>
@@ -18,7 +26,8 @@
 #include <nlohmann/json.hpp>
 
 #include "typenet/init.hpp"
-#include "trainer.hpp"  // src/cli: typenet-train's driver
+#include "trainer.hpp"  // src/cli: typenet-train's own evaluation, for the reference loop
+#include "typenet/data/pipeline.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
@@ -87,6 +96,11 @@ std::vector<std::string> lines_of(const fs::path& p) {
     return out;
 }
 
+void set_lr(fit_options& o, double lr, schedule_kind kind = schedule_kind::constant) {
+    o.schedule.kind = kind;
+    o.schedule.base_lr = lr;
+}
+
 // A CSV row of csv_logger without its seconds, images_per_second and wait_seconds columns.
 std::string without_times(const std::string& row) {
     std::vector<std::string> cells;
@@ -111,44 +125,84 @@ struct recorder : callback {
 };
 }  // namespace
 
-TEST_CASE("fit equals typenet-train's trainer on the same CIFAR-10 files: metrics and checkpoints bit for bit") {
+// The training loop typenet-train ran before it moved onto fit (commit 26e1a26), written out
+// over the CIFAR-10 pipeline (data::batch_plan) and the driver's own evaluation: the reference
+// fit is checked against, so that the tools' results stay what they were.
+struct reference_epoch {
+    double train_loss, train_accuracy, grad_norm, lr, test_loss, test_accuracy;
+};
+template <class Net>
+std::vector<reference_epoch> reference_training(Net& net, const data::cifar10_set& train, const data::cifar10_set& test,
+                                                const data::pipeline_config& pc, std::size_t epochs,
+                                                const optimizer_config& oc, const schedule_config& sc, double smoothing) {
+    const auto stats = data::compute_channel_stats(train);
+    optimizer<float> opt(collect_parameters(net), oc);
+    const std::size_t steps = data::batch_plan(train, stats, pc, 0, true).batches();
+    const lr_schedule schedule(sc, steps, epochs);
+    const softmax_cross_entropy loss(smoothing);
+    typename Net::input_tensor x;
+    tensor<float, typename Net::output_shape> dlogits;
+    std::vector<std::int32_t> labels(pc.batch);
+    std::vector<reference_epoch> out;
+    std::size_t step = 0;
+    for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
+        net.train();
+        net.reseed_layers(data::epoch_rng(pc.seed, epoch, 3).next());
+        data::batch_plan plan(train, stats, pc, epoch, true);
+        double loss_sum = 0, norm_sum = 0, lr = 0;
+        std::size_t correct = 0, seen = 0;
+        for (std::size_t b = 0; b < plan.batches(); ++b, ++step) {
+            const std::size_t n = plan.batch_size(b);
+            x.resize(n);
+            plan.fill(b, x.data(), labels.data());
+            const std::span<const std::int32_t> lab(labels.data(), n);
+            const auto& y = net.forward(x);
+            const double l = loss.loss_and_gradient(y, lab, dlogits);
+            correct += count_correct(y, lab);
+            opt.zero_grad();
+            net.backward(dlogits);
+            norm_sum += opt.gradient_norm();
+            lr = schedule.at(step);
+            opt.step(lr);
+            loss_sum += l * double(n);
+            seen += n;
+        }
+        net.release_buffers();
+        const auto ev = train::evaluate(net, test, stats, pc.batch, loss);
+        out.push_back({loss_sum / double(seen), double(correct) / double(seen), norm_sum / double(plan.batches()), lr,
+                       ev.loss, ev.accuracy});
+    }
+    return out;
+}
+
+TEST_CASE("fit equals the training loop typenet-train ran before it, bit for bit: metrics and parameters") {
     temp_dir d;
     write_cifar_dir(d.path / "cifar", 40, 50, 1);  // 200 training images, 50 test images
-    train::train_config cfg;
-    cfg.data_dir = d.path / "cifar";
-    cfg.out = d.path / "trainer";
-    cfg.epochs = 3;
-    cfg.batch = 32;
-    cfg.seed = 5;
-    cfg.augment = true;
-    cfg.cutout = 8;
-    cfg.optimizer.momentum = 0.9;
-    cfg.optimizer.weight_decay = 5e-4;
-    cfg.schedule.kind = schedule_kind::cosine;
-    cfg.schedule.base_lr = 0.05;
-    cfg.label_smoothing = 0.1;
-    cfg.quiet = true;
-    cfg.model = "small";
-    train::trainer<small_cifar_net> t(cfg, "small");
-    REQUIRE(t.run() == train::exit_ok);
+    const auto train_set = data::load_cifar10_train(d.path / "cifar");
+    const auto test_set = data::load_cifar10_test(d.path / "cifar");
+    optimizer_config oc{.momentum = 0.9, .weight_decay = 5e-4};
+    schedule_config sc;
+    sc.kind = schedule_kind::cosine;
+    sc.base_lr = 0.05;
+    small_cifar_net reference(5);
+    initialize(reference, 5, init_scheme::kaiming_normal);
+    const auto want = reference_training(reference, train_set, test_set, {32, true, false, true, 5, 8}, 3, oc, sc, 0.1);
 
-    const data::cifar10_source train(data::load_cifar10_train(d.path / "cifar"));
-    const data::cifar10_source test(data::load_cifar10_test(d.path / "cifar"));
-    small_cifar_net model(cfg.seed);
-    initialize(model, cfg.seed, init_scheme::kaiming_normal);
+    const data::cifar10_source train(train_set), test(test_set);
+    small_cifar_net model(5);
+    initialize(model, 5, init_scheme::kaiming_normal);
     fit_options o{.epochs = 3,
                   .data = {.batch = 32, .augment = {.pad_crop = 4, .flip = true, .cutout = 8}, .seed = 5},
-                  .optimizer = cfg.optimizer,
-                  .schedule = cfg.schedule,
+                  .optimizer = oc,
                   .label_smoothing = 0.1,
                   .eval_batch = 32,
                   .model_name = "small"};
+    o.schedule = sc;
     checkpoint_saver saver(d.path / "fit", {.best = false});
     const fit_result r = fit(model, train, test, o, {&saver});
     REQUIRE(r.history.size() == 3);
-    REQUIRE(t.rows().size() == 3);
     for (std::size_t e = 0; e < 3; ++e) {
-        const auto& a = t.rows()[e];
+        const auto& a = want[e];
         const auto& b = r.history[e];
         CHECK(a.train_loss == b.train_loss);
         CHECK(a.train_accuracy == b.train_accuracy);
@@ -158,16 +212,14 @@ TEST_CASE("fit equals typenet-train's trainer on the same CIFAR-10 files: metric
         CHECK(a.test_loss == b.validation->loss);
         CHECK(a.test_accuracy == b.validation->accuracy);
     }
+    std::vector<float> pa, pb;
+    reference.for_each_parameter([&](const parameter_view<float>& p) { pa.insert(pa.end(), p.value.begin(), p.value.end()); });
+    reference.for_each_state([&](const state_view<float>& p) { pa.insert(pa.end(), p.value.begin(), p.value.end()); });
+    model.for_each_parameter([&](const parameter_view<float>& p) { pb.insert(pb.end(), p.value.begin(), p.value.end()); });
+    model.for_each_state([&](const state_view<float>& p) { pb.insert(pb.end(), p.value.begin(), p.value.end()); });
+    CHECK(pa == pb);
+    CHECK(pa.size() > 1000);
     const auto mine = io::read_checkpoint(d.path / "fit" / "last.ckpt");
-    const auto theirs = io::read_checkpoint(cfg.out / "last.ckpt");
-    std::size_t compared = 0;
-    for (const auto& t : theirs.tensors) {
-        const auto* m = mine.find_tensor(t.name);
-        REQUIRE(m);
-        CHECK(m->bytes == t.bytes);
-        ++compared;
-    }
-    CHECK(compared > 10);
     // And fit's checkpoint says what inference needs.
     const auto info = io::read_inference_info(mine, "last.ckpt");
     CHECK(info.model == "small");
@@ -182,8 +234,8 @@ TEST_CASE("a fit stopped after epoch 2 and resumed from last.ckpt equals the uni
     const bars train = make_bars(300, 1), val = make_bars(100, 2);
     fit_options o{.epochs = 4,
                   .data = {.batch = 32, .augment = {.pad_crop = 1, .flip = true}, .seed = 3},
-                  .optimizer = {.momentum = 0.9},
-                  .schedule = {.kind = schedule_kind::cosine, .base_lr = 0.05}};
+                  .optimizer = {.momentum = 0.9}};
+    set_lr(o, 0.05, schedule_kind::cosine);
     bar_net whole(7);
     csv_logger whole_csv(d.path / "whole.csv");
     const auto a = fit(whole, train, val, o, {&whole_csv});
@@ -235,10 +287,10 @@ TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninte
                          dense<128, 3>>;
     temp_dir d;
     const bars train = make_bars(200, 1), val = make_bars(60, 2);
-    const fit_options o{.epochs = 3,
-                        .data = {.batch = 16, .augment = {.pad_crop = 1, .flip = true, .cutout = 3}, .seed = 8},
-                        .optimizer = {.momentum = 0.9},
-                        .schedule = {.kind = schedule_kind::cosine, .base_lr = 0.05}};
+    fit_options o{.epochs = 3,
+                  .data = {.batch = 16, .augment = {.pad_crop = 1, .flip = true, .cutout = 3}, .seed = 8},
+                  .optimizer = {.momentum = 0.9}};
+    set_lr(o, 0.05, schedule_kind::cosine);
     drop_net whole(4);
     const auto a = fit(whole, train, val, o);
 
@@ -319,7 +371,9 @@ TEST_CASE("callbacks are told of every event in order; early stopping and diverg
     SECTION("early stopping: nothing learnt at a vanishing rate, so the run stops after `patience` epochs") {
         bar_net n(1);
         early_stopping stop(2, monitor::val_loss, 1e-3);
-        const auto r = fit(n, train, val, {.epochs = 10, .data = {.batch = 32}, .schedule = {.base_lr = 1e-12}}, {&stop});
+        fit_options o{.epochs = 10, .data = {.batch = 32}};
+        set_lr(o, 1e-12);
+        const auto r = fit(n, train, val, o, {&stop});
         CHECK(r.history.size() == 3);  // epoch 1 sets the best, 2 and 3 do not improve it
         CHECK_THAT(r.stop_reason, Catch::StartsWith("early stopping: the validation loss has not improved for 2 epochs"));
     }
@@ -339,7 +393,7 @@ TEST_CASE("callbacks are told of every event in order; early stopping and diverg
         REQUIRE(!r.history.empty());
         CHECK(r.history.back().diverged);
         CHECK_FALSE(r.history.back().complete);
-        CHECK_THAT(r.stop_reason, Catch::Contains("(the run diverged); stopped before this update"));
+        CHECK_THAT(r.stop_reason, Catch::Contains("(the run diverged); stopping before this update"));
         const auto p = parameters_of(n);
         CHECK(std::all_of(p.begin(), p.end(), [](float v) { return std::isfinite(v); }));
         CHECK(rec.events.back() == "train_end");
@@ -355,10 +409,9 @@ TEST_CASE("the loggers write every epoch; best.ckpt holds the best validation ep
     checkpoint_saver saver(d.path / "ck");
     std::ostringstream bar_text;
     progress_bar bar(bar_text);
-    const auto r = fit(n, train, val,
-                       {.epochs = 4, .data = {.batch = 32, .seed = 1}, .optimizer = {.momentum = 0.9}, .schedule = {.base_lr = 0.05},
-                        .model_name = "bars"},
-                       {&bar, &csv, &jsonl, &saver});
+    fit_options o{.epochs = 4, .data = {.batch = 32, .seed = 1}, .optimizer = {.momentum = 0.9}, .model_name = "bars"};
+    set_lr(o, 0.05);
+    const auto r = fit(n, train, val, o, {&bar, &csv, &jsonl, &saver});
     REQUIRE(r.history.size() == 4);
     CHECK(r.history.back().validation->accuracy > 0.9);  // it learns
     CHECK(r.history.back().wait_seconds >= 0);

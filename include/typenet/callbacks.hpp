@@ -46,13 +46,16 @@ const char* monitor_name(monitor m);
 
 class progress_bar : public callback {
 public:
-    explicit progress_bar(std::ostream& out, std::size_t width = 24) : out_(out), width_(width) {}
+    // summary: also one line per epoch when it ends (else the bar is only cleared)
+    explicit progress_bar(std::ostream& out, bool summary = true, std::size_t width = 24)
+        : out_(out), width_(width), summary_(summary) {}
     void on_step_end(fit_context& ctx, const step_log& s) override;
     void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
 
 private:
     std::ostream& out_;
     std::size_t width_;
+    bool summary_;
     bool drawn_ = false;
 };
 

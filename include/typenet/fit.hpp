@@ -80,6 +80,7 @@ struct fit_options {
     std::string model_name = "net";  // stored in checkpoints (inference_info::model)
     std::optional<data::normalization> normalization{};  // default: from the training source
     std::filesystem::path resume{};  // a checkpoint written during an earlier fit; empty: start afresh
+    std::vector<std::pair<std::string, std::string>> checkpoint_metadata{};  // stored in every checkpoint as is
 };
 
 // One step, as callbacks see it.
@@ -224,10 +225,11 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         std::vector<epoch_log> done;
         for (const auto& r : history)
             if (r.epoch <= finished_epoch) done.push_back(r);
-        std::vector<std::pair<std::string, std::string>> meta{
+        std::vector<std::pair<std::string, std::string>> meta = o.checkpoint_metadata;
+        meta.insert(meta.end(), {
             {"fit.epoch", std::to_string(finished_epoch)}, {"fit.step", std::to_string(step)},
             {"fit.batch", std::to_string(lo.batch)},       {"fit.seed", std::to_string(lo.seed)},
-            {"fit.history", history_to_text(done)}};
+            {"fit.history", history_to_text(done)}});
         if (cur.active && cur.batches > 0) {
             meta.emplace_back("fit.partial", cur.to_text());
             std::string g;
@@ -412,6 +414,23 @@ fit_result fit(Net& net, const Train& train, const Val& validation, const fit_op
     if constexpr (data::fits<Net, Train> && data::fits<Net, Val>)
         return detail::fit_impl<Net, Train, Val>(net, train, &validation, options,
                                                  std::span<callback* const>(callbacks.begin(), callbacks.size()));
+    else
+        return {};
+}
+
+// Both, with the callbacks in a span (a list put together at run time).
+template <class Net, data::source Train>
+fit_result fit(Net& net, const Train& train, const fit_options& options, std::span<callback* const> callbacks) {
+    if constexpr (data::fits<Net, Train>)
+        return detail::fit_impl<Net, Train, Train>(net, train, nullptr, options, callbacks);
+    else
+        return {};
+}
+template <class Net, data::source Train, data::source Val>
+fit_result fit(Net& net, const Train& train, const Val& validation, const fit_options& options,
+               std::span<callback* const> callbacks) {
+    if constexpr (data::fits<Net, Train> && data::fits<Net, Val>)
+        return detail::fit_impl<Net, Train, Val>(net, train, &validation, options, callbacks);
     else
         return {};
 }

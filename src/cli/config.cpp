@@ -189,7 +189,8 @@ bool parse_bool(const std::string& flag, const std::string& v) {
 const std::vector<flag_info>& flags() {
     const train_config d = recipe("baseline");
     static const std::vector<flag_info> f = {
-        {"--model", "NAME", "network: cnn-bn, cnn-nobn, resnet20, resnet56, resnet18, resnet34 (default " + d.model + ")"},
+        {"--model", "NAME", "network: cnn-bn, cnn-nobn, resnet20, resnet56, resnet18, resnet34 (default " + d.model +
+                                "; with --eval-only, the checkpoint's)"},
         {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (SGD Nesterov 0.1, cosine, augment, "
                              "30 epochs), resnet (SGD 0.1 momentum 0.9, wd 5e-4, cosine, augment, 30 epochs) "
                              "(default baseline); flags after it override single settings"},
@@ -231,6 +232,8 @@ const std::vector<flag_info>& flags() {
         {"--eval-batch", "N", "images per evaluation batch (default: --batch); eval mode gives the same logits at any N"},
         {"--eval-bn", "WHAT", "with --eval-only: running (eval mode, default) or batch (train-mode batch statistics of each "
                               "test batch, the train/eval gap of batch norm)"},
+        {"--checkpoint-every", "MINUTES", "also write last.ckpt mid-epoch, at most this often (0 = at epoch ends only, "
+                                          "the default); SIGINT/SIGTERM always write it before the run stops"},
         {"--on-divergence", "WHAT", "stop (default: exit code 3 on a non-finite loss) or continue (record it)"},
         {"--quiet", nullptr, "print nothing but errors"},
         {"--help", nullptr, "this text"},
@@ -244,8 +247,9 @@ std::string help_text() {
     std::string s =
         "usage: typenet-train [--model NAME] [--recipe NAME] [overrides...] [--data DIR] [--out DIR]\n"
         "Trains a CIFAR-10 network, writing metrics.csv, metrics.jsonl, config.json, curves.svg and\n"
-        "checkpoints (last.ckpt, epoch-N.ckpt) into --out. Exit codes: 0 done, 2 bad flags or input,\n"
-        "3 stopped on a non-finite loss.\n\n";
+        "checkpoints (last.ckpt, final.ckpt) into --out. Exit codes: 0 done, 2 bad flags or input,\n"
+        "3 stopped on a non-finite loss, 130 (SIGINT) or 143 (SIGTERM) stopped by the signal after\n"
+        "writing last.ckpt (--resume continues it).\n\n";
     for (const auto& f : flags()) {
         std::string left = std::string("  ") + f.name + (f.arg ? std::string(" ") + f.arg : "");
         if (left.size() < 28) left += std::string(28 - left.size(), ' ');
@@ -294,7 +298,7 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
             throw config_error(flag + " takes no value");
         }
 
-        if (flag == "--model") c.model = value;
+        if (flag == "--model") c.model = value, c.model_given = true;
         else if (flag == "--recipe") c.recipe = value;
         else if (flag == "--lr") { c.schedule.base_lr = parse_double(flag, value); lr_set = true; }
         else if (flag == "--optimizer") {
@@ -368,6 +372,10 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
             if (value == "stop") c.on_divergence = divergence_policy::stop;
             else if (value == "continue") c.on_divergence = divergence_policy::continue_run;
             else throw config_error("--on-divergence: expected stop or continue, got '" + value + "'");
+        }
+        else if (flag == "--checkpoint-every") {
+            c.checkpoint_every = parse_double(flag, value);
+            if (!(c.checkpoint_every >= 0)) throw config_error("--checkpoint-every: must be >= 0 minutes, got " + value);
         }
         else if (flag == "--quiet") c.quiet = true;
     }

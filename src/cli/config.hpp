@@ -55,6 +55,8 @@ struct train_config {
     std::size_t eval_batch = 0;       // images per evaluation batch; 0 = batch
     bool eval_batch_stats = false;    // --eval-bn batch: batch norm with each test batch's statistics
     divergence_policy on_divergence = divergence_policy::stop;
+    double checkpoint_every = 0;  // minutes between mid-epoch checkpoints; 0 = at epoch ends only
+    bool model_given = false;     // --model was on the command line (--eval-only reads it from the checkpoint otherwise)
     bool quiet = false;
     bool progress = true;  // a progress bar when stderr is a terminal
 

@@ -7,13 +7,20 @@
 #include "typenet/data/cifar10.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "config.hpp"
-#include "trainer.hpp"
+#include "interrupt.hpp"
+#include "trainer.hpp"  // exit codes
 
 int main(int argc, char** argv) {
     using namespace typenet;
     try {
-        const auto cfg = train::parse_command_line(argc, argv);
+        auto cfg = train::parse_command_line(argc, argv);
         if (!cfg) return train::exit_ok;
+        if (cfg->eval_only && !cfg->model_given) {  // the checkpoint names its network
+            cfg->model = io::read_checkpoint(*cfg->checkpoint).network;
+            if (cfg->model.empty()) throw train::config_error("--eval-only: " + cfg->checkpoint->string() +
+                                                              " names no network; give --model");
+        }
+        train::install_interrupt_handlers();  // SIGINT/SIGTERM: finish the step, write last.ckpt, exit 128 + signal
         for (const auto& m : cli::model_registry())
             if (cfg->model == m.name) return m.run(*cfg);
         std::string names;

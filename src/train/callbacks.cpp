@@ -163,6 +163,7 @@ void progress_bar::on_step_end(fit_context& ctx, const step_log& s) {
 void progress_bar::on_epoch_end(fit_context& ctx, const epoch_log& e) {
     if (drawn_) out_ << '\r' << std::string(width_ + 76, ' ') << '\r';
     drawn_ = false;
+    if (!summary_) return;
     char buf[320];
     int n = std::snprintf(buf, sizeof buf, "epoch %zu/%zu: train loss %.4f acc %.2f%%", e.epoch, ctx.options.epochs,
                           e.train_loss, 100 * e.train_accuracy);
@@ -299,7 +300,7 @@ void divergence_stop::on_before_update(fit_context& ctx, const step_log& s) {
     const std::string what = !std::isfinite(s.loss) ? "the loss is " + number(s.loss) : "the gradient norm is " + number(s.grad_norm);
     ctx.skip_update();
     ctx.request_stop("epoch " + std::to_string(s.epoch) + ", step " + std::to_string(s.step) + ": " + what +
-                     " (the run diverged); stopped before this update");
+                     " (the run diverged); stopping before this update");
 }
 
 }  // namespace typenet

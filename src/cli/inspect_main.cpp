@@ -4,6 +4,7 @@
 // L2 norm (over the finite elements) and how many elements are NaN or infinite. The weight
 // norms and NaN counts in docs/results.md come from it. A file that is not a whole checkpoint
 // (wrong magic, truncated, checksum mismatch) is refused with the reason, exit code 2.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -41,8 +42,10 @@ int main(int argc, char** argv) {
         const auto ck = typenet::io::read_checkpoint(argv[1]);
         std::printf("%s: network %s (structure %016llx)\n", argv[1], ck.network.c_str(),
                     static_cast<unsigned long long>(ck.structure_hash));
-        for (const auto& [k, v] : ck.metadata)
-            if (v.size() <= 80) std::printf("  %s = %s\n", k.c_str(), v.c_str());
+        for (const auto& [k, v] : ck.metadata) {  // long or multi-line values (a run's history) cut short
+            const std::size_t cut = std::min(v.find('\n'), std::size_t(100));
+            std::printf("  %s = %s%s\n", k.c_str(), v.substr(0, cut).c_str(), cut < v.size() ? " ..." : "");
+        }
         for (const auto& t : ck.tensors) {
             if (t.dtype == sizeof(double)) summarise<double>(t);  // dtype: bytes per element
             else summarise<float>(t);

@@ -156,6 +156,10 @@ public:
 
         std::filesystem::create_directories(cfg_.out);
         const out_dir_lock lock(cfg_.out);  // one writer per run directory, until this run ends
+        // A run killed in the middle of a save leaves its temporary file (name.tmp-PID): with the
+        // folder locked, every one there is such a leftover.
+        for (const auto& f : std::filesystem::directory_iterator(cfg_.out))
+            if (f.path().filename().string().find(".tmp-") != std::string::npos) std::filesystem::remove(f.path());
         const auto last = cfg_.out / "last.ckpt";
         if (!cfg_.resume && !cfg_.overwrite && std::filesystem::exists(last))
             throw config_error("--out " + cfg_.out.string() + " holds a run already (" + last.string() +

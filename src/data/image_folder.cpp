@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <stb/stb_image.h>  // declarations only: the implementation is Debian's libstb (-lstb)
+#include <stb/stb_image_write.h>
 
 #include "stream_bytes.hpp"
 
@@ -160,6 +161,21 @@ image_folder_set load_image_folder(const fs::path& root, image_geometry want, st
         }
     }
     return set;
+}
+
+void save_png(const std::filesystem::path& file, std::span<const std::uint8_t> chw, image_geometry g) {
+    if (g.channels < 1 || g.channels > 4 || g.height == 0 || g.width == 0 || g.height > 1u << 20 || g.width > 1u << 20)
+        throw data_error(file.string() + ": cannot write a PNG of " + std::to_string(g.channels) + " channels and " +
+                         std::to_string(g.height) + "x" + std::to_string(g.width) + " pixels");
+    const std::size_t plane = g.height * g.width;
+    if (chw.size() != g.channels * plane)
+        throw data_error(file.string() + ": " + std::to_string(chw.size()) + " bytes for a " + std::to_string(g.channels) +
+                         "x" + std::to_string(g.height) + "x" + std::to_string(g.width) + " image");
+    std::vector<std::uint8_t> hwc(chw.size());
+    for (std::size_t c = 0; c < g.channels; ++c)
+        for (std::size_t i = 0; i < plane; ++i) hwc[i * g.channels + c] = chw[c * plane + i];
+    if (!stbi_write_png(file.c_str(), int(g.width), int(g.height), int(g.channels), hwc.data(), int(g.width * g.channels)))
+        throw data_error(file.string() + ": cannot write the PNG (a missing folder, no permission or a full disk?)");
 }
 
 }  // namespace typenet::data

@@ -421,6 +421,65 @@ case $case_name in
     # typenet-bench --json: every string in it (model, description, CPU name, layers) a JSON string
     "$bin/typenet-bench" --model cnn-bn --batch 2 --steps 1 --warmup 0 --no-peak --profile --json > "$work/bench.json" ||
       fail "typenet-bench --json failed" ;;
+  interrupt)
+    # SIGINT in the middle of an epoch: the step finishes, last.ckpt is written there (fit.partial),
+    # the exit code is 130; --resume continues with the next batch and the run's metrics equal an
+    # uninterrupted run's. No training data is needed afterwards to evaluate the checkpoint.
+    need_data
+    args="--model cnn-bn --limit-train 3072 --limit-test 256 --batch 64 --augment true --momentum 0.9 --epochs 2"
+    expect 0 "" -- "$train" $args --quiet --out "$work/straight"
+    "$train" $args --out "$work/split" > "$work/split.log" 2>&1 &
+    pid=$!
+    trap 'kill -9 $pid 2> /dev/null' EXIT
+    # after the first epoch's checkpoint, into the second epoch
+    for _ in $(seq 600); do [ -f "$work/split/last.ckpt" ] && break; kill -0 $pid 2> /dev/null || break; sleep 0.2; done
+    sleep 1
+    kill -INT $pid; wait $pid; rc=$?
+    cat "$work/split.log"
+    [ "$rc" -eq 130 ] || fail "SIGINT: expected exit 130, got $rc"
+    grep -q "interrupted: .*last.ckpt holds the run so far; --resume continues it" "$work/split.log" || fail "no word of the interruption"
+    "$bin/typenet-inspect" "$work/split/last.ckpt" > "$work/inspect.txt" || fail "last.ckpt is unreadable after SIGINT"
+    grep -Eq "^  fit.partial = 2 [1-9]" "$work/inspect.txt" || fail "last.ckpt is not in the middle of epoch 2: $(grep fit. "$work/inspect.txt")"
+    expect 0 "resuming" -- "$train" $args --resume --out "$work/split"
+    same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
+    # the checkpoint carries its normalisation and names its network: --eval-only needs no --model
+    # and no training data (a --data folder holding only the test batch)
+    d=$(for d in "${TYPENET_DATA:-}" data/cifar-10-batches-bin ../shared/data/cifar10/cifar-10-batches-bin; do
+          [ -n "$d" ] && [ -f "$d/test_batch.bin" ] && echo "$d" && break; done)
+    mkdir -p "$work/testonly" && cp "$d/test_batch.bin" "$work/testonly/"
+    acc=$(tail -1 "$work/straight/metrics.csv" | cut -d, -f5)
+    pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
+    expect 0 "accuracy $pct" -- "$train" --limit-test 256 --batch 64 --data "$work/testonly" --eval-only --checkpoint "$work/straight/final.ckpt" ;;
+  kill9)
+    # SIGKILL at random moments, with a checkpoint after every step (--checkpoint-every 0.001
+    # minutes: saving is then a good part of the time, so some kills land in a save, which the
+    # temporary file they leave shows): last.ckpt is always readable, never further back than it
+    # was (its step only grows), and the run finished by resuming has the uninterrupted run's
+    # metrics.
+    need_data
+    args="--model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --epochs 2 --quiet"
+    expect 0 "" -- "$train" $args --out "$work/straight"
+    steps=0 kills=0
+    for i in $(seq 12); do
+      resume=""; [ -f "$work/run/last.ckpt" ] && resume=--resume
+      "$train" $args $resume --checkpoint-every 0.001 --out "$work/run" > "$work/run-$i.log" 2>&1 &
+      pid=$!
+      sleep "$(awk -v s="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + (s % 150) / 100 }')"
+      kill -9 $pid 2> /dev/null && kills=$((kills + 1))
+      wait $pid 2> /dev/null
+      [ -f "$work/run/last.ckpt" ] || continue
+      "$bin/typenet-inspect" "$work/run/last.ckpt" > "$work/inspect.txt" || fail "kill $i: last.ckpt is unreadable"
+      now=$(sed -n 's/^  fit.step = //p' "$work/inspect.txt")
+      [ "$now" -ge "$steps" ] || fail "kill $i: last.ckpt went back from step $steps to $now"
+      steps=$now
+      tmps=$(ls "$work/run" | grep -c "\.tmp-")
+      [ "$tmps" -le 1 ] || fail "kill $i: $tmps temporary files in the run folder (the next run should remove a killed one's)"
+      [ "$tmps" -eq 1 ] && echo "kill $i landed in a save (it left a temporary file; the next run removes it)"
+    done
+    echo "$kills kills, last checkpoint at step $steps"
+    [ "$kills" -ge 6 ] || fail "only $kills of 12 runs were still running when killed: the test proved little"
+    expect 0 "" -- "$train" $args $([ -f "$work/run/last.ckpt" ] && echo --resume) --out "$work/run"
+    same_metrics "$work/straight/metrics.csv" "$work/run/metrics.csv" ;;
   *) fail "unknown case" ;;
 esac
 # Whatever the case, every SVG, JSON and JSON-lines file it left behind parses (curves.svg,

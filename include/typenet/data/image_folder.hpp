@@ -38,6 +38,10 @@ std::vector<std::uint8_t> decode_image(std::span<const std::uint8_t> bytes, cons
                                        image_geometry want);
 // The same, from a file.
 std::vector<std::uint8_t> load_image(const std::filesystem::path& file, image_geometry want);
+// Writes C x H x W bytes (C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) as a PNG file, with Debian's
+// stb_image_write; throws data_error naming the file when the sizes disagree or it cannot be
+// written. (Not atomic: for data sets and pictures, not for a run's state.)
+void save_png(const std::filesystem::path& file, std::span<const std::uint8_t> chw, image_geometry g);
 
 struct image_folder_set {
     std::vector<std::uint8_t> pixels;  // size() * C*H*W bytes

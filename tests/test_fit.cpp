@@ -359,7 +359,7 @@ TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninte
     CHECK_THROWS_WITH(fit(m, train, val, bad), Catch::Contains("bad.ckpt: its epoch in progress (3 5 "));
 }
 
-TEST_CASE("callbacks are told of every event in order; early stopping and divergence stop end the run") {
+TEST_CASE("callbacks are told of every event in order, and early stopping and divergence stop end the run") {
     const bars train = make_bars(64, 1), val = make_bars(32, 2);
     SECTION("event order") {
         recorder rec;
@@ -400,7 +400,7 @@ TEST_CASE("callbacks are told of every event in order; early stopping and diverg
     }
 }
 
-TEST_CASE("the loggers write every epoch; best.ckpt holds the best validation epoch; predict agrees with evaluate") {
+TEST_CASE("the loggers write every epoch, best.ckpt holds the best validation epoch, predict agrees with evaluate") {
     temp_dir d;
     const bars train = make_bars(600, 1), val = make_bars(200, 2);
     bar_net n(3);
@@ -474,7 +474,7 @@ TEST_CASE("the loggers write every epoch; best.ckpt holds the best validation ep
                       Catch::Contains("old.ckpt: this checkpoint does not say what inference needs"));
 }
 
-TEST_CASE("fit's history survives its text form exactly, non-finite values included; bad text is an error") {
+TEST_CASE("fit's history survives its text form exactly, non-finite values included, and bad text is an error") {
     std::vector<epoch_log> h(2);
     h[0].epoch = 1, h[0].steps = 7, h[0].train_loss = 0.1 + 0.2, h[0].lr = 1e-300, h[0].grad_norm = INFINITY;
     h[1].epoch = 2, h[1].steps = 3, h[1].train_loss = NAN, h[1].diverged = true, h[1].complete = false;

@@ -250,7 +250,7 @@ private:
             t.rows_.clear();
             for (const auto& h : ctx.history)
                 if (h.complete || h.diverged) t.rows_.push_back(to_metrics(h));
-            if (e.complete || e.diverged) t.log_epoch(to_metrics(e));
+            if (e.complete || e.diverged) t.log_epoch(to_metrics(e), e.wait_seconds);
             write_metrics(t.cfg_.out, t.rows_);
             write_file_atomic(t.cfg_.out / "curves.svg", curves_svg(t.rows_, t.cfg_.model + " (" + t.cfg_.recipe + ")"));
         }
@@ -364,13 +364,14 @@ private:
     }
     static void error(const std::string& s) { std::cerr << "typenet-train: " << s << std::endl; }
     bool show_bar() const { return !cfg_.quiet && cfg_.progress && ::isatty(2); }
-    void log_epoch(const epoch_metrics& r) const {
-        char buf[256];
+    // wait: of the epoch's training time, the seconds spent waiting for the loader's next batch
+    void log_epoch(const epoch_metrics& r, double wait) const {
+        char buf[300];
         std::snprintf(buf, sizeof buf,
                       "epoch %zu/%zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | grad norm %.3g | lr %.4g | "
-                      "%.1f s, %.0f img/s%s",
+                      "%.1f s, %.0f img/s, %.2f s waiting for batches%s",
                       r.epoch, cfg_.epochs, r.train_loss, 100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy,
-                      r.grad_norm, r.lr, r.seconds, r.images_per_second, r.diverged ? " (diverged)" : "");
+                      r.grad_norm, r.lr, r.seconds, r.images_per_second, wait, r.diverged ? " (diverged)" : "");
         log(buf);
     }
 

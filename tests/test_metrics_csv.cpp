@@ -52,3 +52,28 @@ TEST_CASE("a cell that is only partly a number is an error, not its leading digi
     CHECK_THROWS_WITH(read_metrics_csv(p), Catch::Contains(p.string() + ": line 2: '2.3x' is not a number"));
     fs::remove(p);
 }
+
+TEST_CASE("the validation columns of a --val-split run load, and a file without them reads as NaN") {
+    const std::string with_val =
+        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged,"
+        "val_loss,val_accuracy\n";
+    const auto p = write("val.csv", with_val + "1,2.3,0.1,nan,nan,1.5,0.1,12.3,4000.0,0,2.1,0.25\n"
+                                               "2,2.0,0.2,1.9,0.3,1.4,0.1,12.3,4000.0,0,1.8,0.35\n");
+    const auto rows = read_metrics_csv(p);
+    fs::remove(p);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].val_accuracy == 0.25);
+    CHECK(std::isnan(rows[0].test_accuracy));
+    CHECK(rows[1].val_loss == 1.8);
+    CHECK(rows[1].test_accuracy == 0.3);
+    const auto old = write("old.csv", header + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.345,4000.0,0\n");
+    CHECK(std::isnan(read_metrics_csv(old).at(0).val_accuracy));
+    fs::remove(old);
+    // the header decides: 10 fields under the new header, 12 under the old, are errors
+    const auto short_row = write("short.csv", with_val + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    CHECK_THROWS_WITH(read_metrics_csv(short_row), Catch::Contains("line 2 has 10 fields, expected 12"));
+    fs::remove(short_row);
+    const auto long_row = write("long.csv", header + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0,1,0.5\n");
+    CHECK_THROWS_WITH(read_metrics_csv(long_row), Catch::Contains("line 2 has 12 fields, expected 10"));
+    fs::remove(long_row);
+}

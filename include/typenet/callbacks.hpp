@@ -134,8 +134,10 @@ public:
         : patience_(patience), watch_(watch), min_delta_(min_delta) {}
     void on_train_begin(fit_context& ctx) override;
     void on_epoch_end(fit_context& ctx, const epoch_log& e) override;
+    bool stopped() const { return stopped_; }  // it requested the stop
 
 private:
+    bool stopped_ = false;
     std::size_t patience_, waited_ = 0;
     monitor watch_;
     double min_delta_;

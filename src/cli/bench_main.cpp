@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "model_list.hpp"
 #include "typenet/kernels.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/models.hpp"
@@ -424,7 +425,7 @@ bench_result run_model(const options& o, const char* name, const char* descripti
     return r;
 }
 
-// ---- the model registry: one line per model ---------------------------------------------------
+// ---- the model registry (src/cli/model_list.hpp) ---------------------------------------------------
 
 struct model_entry {
     const char* name;
@@ -432,21 +433,12 @@ struct model_entry {
     bench_result (*run)(const options&, const char*, const char*, const peak_result*);
 };
 
-const std::vector<model_entry>& model_registry() {
-    static const std::vector<model_entry> models = {
-        {"cnn-bn", "CIFAR CNN: 4 x conv_bn, 2 max pools, 3 dense (typenet::models::cifar_cnn_bn)",
-         run_model<typenet::models::cifar_cnn_bn>},
-        {"cnn-nobn", "the same CNN with conv2d + bias + ReLU instead of conv_bn (cifar_cnn_nobn)",
-         run_model<typenet::models::cifar_cnn_nobn>},
-        {"resnet20", "CIFAR ResNet-20 (He et al. 2016): 3 x 3 basic blocks, 16/32/64 channels (typenet::models::resnet20)",
-         run_model<typenet::models::resnet20>},
-        {"resnet56", "CIFAR ResNet-56: 3 x 9 basic blocks, 16/32/64 channels (typenet::models::resnet56)",
-         run_model<typenet::models::resnet56>},
-        {"resnet18", "ResNet-18, CIFAR stem: 2/2/2/2 basic blocks, 64-512 channels (typenet::models::resnet18)",
-         run_model<typenet::models::resnet18>},
-        {"resnet34", "ResNet-34, CIFAR stem: 3/4/6/3 basic blocks, 64-512 channels (typenet::models::resnet34)",
-         run_model<typenet::models::resnet34>},
-    };
+const std::vector<model_entry>& model_registry() {  // model_list.hpp's networks
+    static const std::vector<model_entry> models = [] {
+        std::vector<model_entry> v;
+        typenet::cli::for_each_model([&](auto m) { v.push_back({m.name, m.description, run_model<typename decltype(m)::type>}); });
+        return v;
+    }();
     return models;
 }
 

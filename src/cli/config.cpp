@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "model_list.hpp"
 
 #include "typenet/init.hpp"
 #include "typenet/train/escape.hpp"
@@ -138,6 +139,9 @@ std::vector<std::pair<std::string, std::string>> train_config::to_pairs() const 
         {"drop_last", drop_last ? "true" : "false"},
         {"limit_train", std::to_string(limit_train)},
         {"limit_test", std::to_string(limit_test)},
+        {"val_split", std::to_string(val_split)},
+        {"test_every_epoch", test_every_epoch ? "true" : "false"},
+        {"early_stop", std::to_string(early_stop)},
         {"seed", std::to_string(seed)},
         {"on_divergence", on_divergence == divergence_policy::stop ? "stop" : "continue"},
     };
@@ -189,7 +193,7 @@ bool parse_bool(const std::string& flag, const std::string& v) {
 const std::vector<flag_info>& flags() {
     const train_config d = recipe("baseline");
     static const std::vector<flag_info> f = {
-        {"--model", "NAME", "network: cnn-bn, cnn-nobn, resnet20, resnet56, resnet18, resnet34 (default " + d.model +
+        {"--model", "NAME", "network: " + cli::model_names() + " (default " + d.model +
                                 "; with --eval-only, the checkpoint's)"},
         {"--recipe", "NAME", "baseline (SGD 0.1, batch 128, constant), sgd-0.02, full (SGD Nesterov 0.1, cosine, augment, "
                              "30 epochs), resnet (SGD 0.1 momentum 0.9, wd 5e-4, cosine, augment, 30 epochs) "
@@ -216,6 +220,13 @@ const std::vector<flag_info>& flags() {
         {"--drop-last", "BOOL", "drop the last, smaller training batch (default false)"},
         {"--limit-train", "N", "use only the first N training images (default all)"},
         {"--limit-test", "N", "use only the first N test images (default all)"},
+        {"--val-split", "N", "hold out N training images (seeded, the same share of every class) as the validation set "
+                             "evaluated after every epoch; best.ckpt is the epoch with the best validation accuracy, and "
+                             "the test set is evaluated once, at the end (default 0: the test set after every epoch, "
+                             "as before)"},
+        {"--test-every-epoch", nullptr, "with --val-split: evaluate the test set after every epoch too"},
+        {"--early-stop", "PATIENCE", "with --val-split: stop when the validation accuracy has not improved for "
+                                     "PATIENCE epochs (0 = off, default)"},
         {"--seed", "N", "seed of initialisation, shuffling and augmentation (default 0)"},
         {"--threads", "N", "threads (default: all cores)"},
         {"--simd", "NAME", "auto, avx512, avx2, scalar (default auto)"},
@@ -345,6 +356,9 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
         else if (flag == "--drop-last") c.drop_last = parse_bool(flag, value);
         else if (flag == "--limit-train") c.limit_train = parse_count(flag, value);
         else if (flag == "--limit-test") c.limit_test = parse_count(flag, value);
+        else if (flag == "--val-split") c.val_split = parse_count(flag, value);
+        else if (flag == "--test-every-epoch") c.test_every_epoch = true;
+        else if (flag == "--early-stop") c.early_stop = parse_count(flag, value);
         else if (flag == "--seed") c.seed = parse_count(flag, value);
         else if (flag == "--threads") c.threads = parse_count(flag, value);
         else if (flag == "--winograd") {
@@ -396,6 +410,13 @@ std::optional<train_config> parse_command_line(int argc, const char* const* argv
     if (c.eval_batch_stats && !c.eval_only) throw config_error("--eval-bn batch needs --eval-only");
     if (c.eval_batch_stats && c.eval_batch == 1)
         throw config_error("--eval-bn batch: batch statistics need --eval-batch of at least 2");
+    if (c.early_stop > 0 && c.val_split == 0)
+        throw config_error("--early-stop needs --val-split N: stopping on the test set's accuracy would tune the run on it");
+    if (c.test_every_epoch && c.val_split == 0)
+        throw config_error("--test-every-epoch needs --val-split N (without it the test set is evaluated after every epoch)");
+    if (c.val_split > 0 && c.limit_train > 0 && c.val_split >= c.limit_train)
+        throw config_error("--val-split: " + std::to_string(c.val_split) + " images held out of --limit-train " +
+                           std::to_string(c.limit_train) + " leave none to train on");
     if (c.eval_only && c.resume) throw config_error("--eval-only and --resume exclude each other");
     if (c.overwrite && c.resume) throw config_error("--overwrite and --resume exclude each other");
     try {

@@ -21,6 +21,9 @@ public:
     using std::invalid_argument::invalid_argument;
 };
 
+// typenet-train's exit codes, and 128 + the signal when SIGINT or SIGTERM stopped it.
+inline constexpr int exit_ok = 0, exit_bad_input = 2, exit_diverged = 3;
+
 enum class divergence_policy { stop, continue_run };
 
 struct train_config {
@@ -41,6 +44,9 @@ struct train_config {
     bool drop_last = false;
     std::size_t limit_train = 0;  // 0 = all
     std::size_t limit_test = 0;
+    std::size_t val_split = 0;    // training images held out for validation (seeded, per class); 0 = validate on the test set
+    bool test_every_epoch = false;  // with val_split: the test set after every epoch, not only at the end
+    std::size_t early_stop = 0;   // with val_split: stop after this many epochs without a better validation accuracy; 0 = off
     std::optional<std::filesystem::path> data_dir;
     // run
     std::uint64_t seed = 0;

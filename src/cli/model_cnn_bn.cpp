@@ -1,7 +1,3 @@
-#include "models.hpp"
-#include "typenet/models.hpp"
-#include "trainer.hpp"
+#include "run_model.hpp"
 
-namespace typenet::cli {
-int run_cnn_bn(const train::train_config& c) { return train::trainer<models::cifar_cnn_bn>(c, "cnn-bn").run(); }
-}  // namespace typenet::cli
+template int typenet::cli::run_model<typenet::models::cifar_cnn_bn>(const typenet::train::train_config&);

@@ -1,7 +1,3 @@
-#include "models.hpp"
-#include "typenet/models.hpp"
-#include "trainer.hpp"
+#include "run_model.hpp"
 
-namespace typenet::cli {
-int run_cnn_nobn(const train::train_config& c) { return train::trainer<models::cifar_cnn_nobn>(c, "cnn-nobn").run(); }
-}  // namespace typenet::cli
+template int typenet::cli::run_model<typenet::models::cifar_cnn_nobn>(const typenet::train::train_config&);

@@ -1,7 +1,3 @@
-#include "models.hpp"
-#include "typenet/models.hpp"
-#include "trainer.hpp"
+#include "run_model.hpp"
 
-namespace typenet::cli {
-int run_resnet18(const train::train_config& c) { return train::trainer<models::resnet18>(c, "resnet18").run(); }
-}  // namespace typenet::cli
+template int typenet::cli::run_model<typenet::models::resnet18>(const typenet::train::train_config&);

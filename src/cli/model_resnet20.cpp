@@ -1,7 +1,3 @@
-#include "models.hpp"
-#include "typenet/models.hpp"
-#include "trainer.hpp"
+#include "run_model.hpp"
 
-namespace typenet::cli {
-int run_resnet20(const train::train_config& c) { return train::trainer<models::resnet20>(c, "resnet20").run(); }
-}  // namespace typenet::cli
+template int typenet::cli::run_model<typenet::models::resnet20>(const typenet::train::train_config&);

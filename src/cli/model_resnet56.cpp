@@ -1,7 +1,3 @@
-#include "models.hpp"
-#include "typenet/models.hpp"
-#include "trainer.hpp"
+#include "run_model.hpp"
 
-namespace typenet::cli {
-int run_resnet56(const train::train_config& c) { return train::trainer<models::resnet56>(c, "resnet56").run(); }
-}  // namespace typenet::cli
+template int typenet::cli::run_model<typenet::models::resnet56>(const typenet::train::train_config&);

@@ -8,7 +8,6 @@
 #include "typenet/io/checkpoint.hpp"
 #include "config.hpp"
 #include "interrupt.hpp"
-#include "trainer.hpp"  // exit codes
 
 int main(int argc, char** argv) {
     using namespace typenet;
@@ -23,9 +22,7 @@ int main(int argc, char** argv) {
         train::install_interrupt_handlers();  // SIGINT/SIGTERM: finish the step, write last.ckpt, exit 128 + signal
         for (const auto& m : cli::model_registry())
             if (cfg->model == m.name) return m.run(*cfg);
-        std::string names;
-        for (const auto& m : cli::model_registry()) names += std::string(names.empty() ? "" : ", ") + m.name;
-        throw train::config_error("--model: unknown model '" + cfg->model + "' (choose one of: " + names + ")");
+        throw train::config_error("--model: unknown model '" + cfg->model + "' (choose one of: " + cli::model_names() + ")");
     } catch (const train::config_error& e) {
         std::fprintf(stderr, "typenet-train: %s\n", e.what());
         return train::exit_bad_input;

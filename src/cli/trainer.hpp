@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -40,6 +41,7 @@
 #include "typenet/schedule.hpp"
 #include "typenet/callbacks.hpp"
 #include "typenet/data/source.hpp"
+#include "typenet/data/split.hpp"
 #include "typenet/fit.hpp"
 #include "typenet/train/checkpoint_io.hpp"
 #include "config.hpp"
@@ -50,7 +52,6 @@
 
 namespace typenet::train {
 
-inline constexpr int exit_ok = 0, exit_bad_input = 2, exit_diverged = 3;  // and 128 + signal when interrupted
 
 namespace detail {
 inline std::vector<epoch_metrics> metrics_from_text(const std::string& text) {
@@ -130,6 +131,7 @@ template <class Net>
 class trainer {
 public:
     using T = typename Net::value_type;
+    using part = data::subset_source<data::cifar10_source>;  // the training, validation and test sets
 
     trainer(train_config cfg, std::string network_name) : cfg_(std::move(cfg)), name_(std::move(network_name)) {}
 
@@ -150,8 +152,20 @@ public:
         if (cfg_.eval_only) return eval_only(*net);
 
         const auto dir = data::find_cifar10_dir(cfg_.data_dir);
-        const data::cifar10_source train(data::load_cifar10_train(dir, limit(cfg_.limit_train)));
-        const data::cifar10_source test(data::load_cifar10_test(dir, limit(cfg_.limit_test)));
+        const data::cifar10_source train_file(data::load_cifar10_train(dir, limit(cfg_.limit_train)));
+        const data::cifar10_source test_file(data::load_cifar10_test(dir, limit(cfg_.limit_test)));
+        // One source type for all three sets (one instantiation of fit per network): parts of the files.
+        std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split{every_index(train_file.size()), {}};
+        if (cfg_.val_split > 0) {
+            try {
+                split = data::split_indices_per_class(train_file, cfg_.val_split, cfg_.seed);
+            } catch (const std::invalid_argument& e) {
+                throw config_error(std::string("--val-split: ") + e.what());
+            }
+        }
+        const part train(train_file, std::move(split.first)), held_out(train_file, std::move(split.second));
+        const part test(test_file, every_index(test_file.size()));
+        const part& validation = cfg_.val_split > 0 ? held_out : test;
         const data::normalization norm = data::compute_normalization(train);
 
         std::filesystem::create_directories(cfg_.out);
@@ -166,7 +180,7 @@ public:
                                "): --resume continues it, --overwrite starts over in its place (replacing its "
                                "checkpoints and metrics), or choose another --out");
         if (cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
-            for (const char* f : {"last.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl"})
+            for (const char* f : {"last.ckpt", "best.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl"})
                 std::filesystem::remove(cfg_.out / f);
 
         fit_options o;
@@ -183,7 +197,7 @@ public:
         o.model_name = name_;
         o.normalization = norm;
         o.checkpoint_metadata = cfg_.to_pairs();
-        if (data::loader<data::cifar10_source>(train, norm, o.data).batches() == 0)
+        if (data::loader<part>(train, norm, o.data).batches() == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));
 
@@ -191,9 +205,10 @@ public:
         if (cfg_.resume) {
             io::checkpoint ck = io::read_checkpoint(last);
             check_resume_config(ck, last);
-            if (!ck.find_meta("fit.epoch")) upgrade_checkpoint(ck, last, train, test, norm, o);
+            if (!ck.find_meta("fit.epoch")) upgrade_checkpoint(ck, last, train, validation, norm, o);
             first_epoch = std::stoull(*ck.find_meta("fit.epoch")) + 1;
             o.resume = last;
+            recover_test_rows(first_epoch);
         }
         // Which binary writes the epochs from here (first, so that a failure changes nothing); a
         // resume of a finished run writes none and records nothing.
@@ -201,9 +216,11 @@ public:
             append_line(cfg_.out / "invocations.jsonl",
                         invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
         write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
-        const std::size_t steps = data::loader<data::cifar10_source>(train, norm, o.data).batches();
+        const std::size_t steps = data::loader<part>(train, norm, o.data).batches();
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
-            std::to_string(train.size()) + " training and " + std::to_string(test.size()) + " test images from " +
+            std::to_string(train.size()) + " training, " +
+            (cfg_.val_split ? std::to_string(validation.size()) + " validation (held out of the training files) and " : "") +
+            std::to_string(test.size()) + " test images from " +
             dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " + std::to_string(steps) +
             " steps; kernels: " + kernels::isa_name() + (kernels::winograd() ? " + Winograd" : "") + ", " +
             std::to_string(kernels::threads()) + " threads");
@@ -211,7 +228,9 @@ public:
 
         run_files files(*this);
         progress_bar bar(std::cerr, /*summary=*/false);
-        checkpoint_saver saver(cfg_.out, {.best = false, .every_seconds = cfg_.checkpoint_every * 60});
+        checkpoint_saver saver(cfg_.out, {.best = cfg_.val_split > 0, .every_seconds = cfg_.checkpoint_every * 60});
+        early_stopping early(cfg_.early_stop);
+        test_evaluation test_eval(*this, *net, test, norm, o.eval_batch, cfg_.early_stop ? &early : nullptr);
         divergence_stop guard;
         divergence_note note(*this);
         stop_flag on_signal(interrupted());
@@ -220,18 +239,33 @@ public:
         cbs.push_back(&on_signal);
         if (cfg_.on_divergence == divergence_policy::stop) cbs.push_back(&guard);
         else cbs.push_back(&note);
+        if (cfg_.early_stop) cbs.push_back(&early);
+        if (cfg_.val_split) cbs.push_back(&test_eval);
         cbs.push_back(&saver);
         cbs.push_back(&files);
-        const fit_result r = fit(*net, train, test, o, std::span<callback* const>(cbs));
+        files.early = cfg_.early_stop ? &early : nullptr;
+        const fit_result r = fit(*net, train, validation, o, std::span<callback* const>(cbs));
         net->release_buffers();
         detail::return_free_memory();
         if (interrupt_signal() != 0 && r.stop_reason == "interrupted") {
             log("interrupted: " + last.string() + " holds the run so far; --resume continues it");
             return 128 + interrupt_signal();
         }
-        if (!r.stop_reason.empty() && !r.history.empty() && r.history.back().diverged) {
+        if (!r.stop_reason.empty() && !early.stopped() && !r.history.empty() && r.history.back().diverged) {
             error(r.stop_reason + ". Use --on-divergence=continue to record it and go on, or lower --lr.");
             return exit_diverged;
+        }
+        if (early.stopped()) log(r.stop_reason);
+        if (cfg_.val_split > 0 && !r.history.empty()) {
+            std::size_t best = 0;
+            for (std::size_t i = 0; i < r.history.size(); ++i)
+                if (r.history[i].complete && r.history[i].validation &&
+                    (best == 0 || r.history[i].validation->accuracy > r.history[best - 1].validation->accuracy))
+                    best = i + 1;
+            if (best)
+                log("best.ckpt: epoch " + std::to_string(best) + ", validation accuracy " +
+                    fixed(100 * r.history[best - 1].validation->accuracy, 2) + "% (typenet-train --eval-only --checkpoint " +
+                    (cfg_.out / "best.ckpt").string() + " gives its test accuracy)");
         }
         return exit_ok;
     }
@@ -249,14 +283,33 @@ private:
             ran = true;
             t.rows_.clear();
             for (const auto& h : ctx.history)
-                if (h.complete || h.diverged) t.rows_.push_back(to_metrics(h));
-            if (e.complete || e.diverged) t.log_epoch(to_metrics(e), e.wait_seconds);
+                if (h.complete || h.diverged) t.rows_.push_back(t.to_metrics(h));
+            if (e.complete || e.diverged) t.log_epoch(t.to_metrics(e), e.wait_seconds);
             write_metrics(t.cfg_.out, t.rows_);
             write_file_atomic(t.cfg_.out / "curves.svg", curves_svg(t.rows_, t.cfg_.model + " (" + t.cfg_.recipe + ")"));
         }
         void on_train_end(fit_context& ctx) override {
-            if (ran && !ctx.stop_requested() && ctx.epoch == t.cfg_.epochs && !ctx.mid_epoch())
+            const bool early_end = early && early->stopped();
+            if (ran && !ctx.mid_epoch() && ((!ctx.stop_requested() && ctx.epoch == t.cfg_.epochs) || early_end))
                 ctx.save_checkpoint(t.cfg_.out / "final.ckpt");
+        }
+        const early_stopping* early = nullptr;
+    };
+    // --val-split: the test set, after the last epoch (the one early stopping ends with, too) or,
+    // with --test-every-epoch, after every epoch. Its figures go to the test columns of metrics.csv.
+    struct test_evaluation : callback {
+        trainer& t;
+        Net& net;
+        const part& test;
+        const data::normalization& norm;
+        std::size_t batch;
+        const early_stopping* early;
+        test_evaluation(trainer& tr, Net& n, const part& s, const data::normalization& nm, std::size_t b, const early_stopping* e)
+            : t(tr), net(n), test(s), norm(nm), batch(b), early(e) {}
+        void on_epoch_end(fit_context&, const epoch_log& e) override {
+            if (!e.complete) return;
+            if (t.cfg_.test_every_epoch || e.epoch == t.cfg_.epochs || (early && early->stopped()))
+                t.test_[e.epoch] = typenet::evaluate(net, test, norm, batch, softmax_cross_entropy(t.cfg_.label_smoothing));
         }
     };
     // --on-divergence=continue: say so once, and go on.
@@ -273,13 +326,44 @@ private:
         }
     };
 
-    static epoch_metrics to_metrics(const epoch_log& e) {
+    static std::vector<std::size_t> every_index(std::size_t n) {
+        std::vector<std::size_t> v(n);
+        for (std::size_t i = 0; i < n; ++i) v[i] = i;
+        return v;
+    }
+    static std::string fixed(double v, int digits) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+        return buf;
+    }
+
+    // A resumed --val-split run: the test figures of the epochs before it, from its metrics.csv.
+    void recover_test_rows(std::size_t first_epoch) {
+        if (cfg_.val_split == 0 || !std::filesystem::exists(cfg_.out / "metrics.csv")) return;
+        try {
+            for (const auto& m : read_metrics_csv(cfg_.out / "metrics.csv"))
+                if (m.epoch < first_epoch && std::isfinite(m.test_accuracy))
+                    test_[m.epoch] = evaluation{m.test_loss, m.test_accuracy, 0, 0};
+        } catch (const std::exception& e) {
+            log(std::string("note: the test figures of earlier epochs are not kept: ") + e.what());
+        }
+    }
+
+    epoch_metrics to_metrics(const epoch_log& e) const {
         epoch_metrics m;
         m.epoch = e.epoch;
         m.train_loss = e.train_loss;
         m.train_accuracy = e.train_accuracy;
-        m.test_loss = e.validation ? e.validation->loss : std::nan("");
-        m.test_accuracy = e.validation ? e.validation->accuracy : std::nan("");
+        if (cfg_.val_split > 0) {
+            m.val_loss = e.validation ? e.validation->loss : std::nan("");
+            m.val_accuracy = e.validation ? e.validation->accuracy : std::nan("");
+            const auto t = test_.find(e.epoch);
+            m.test_loss = t != test_.end() ? t->second.loss : std::nan("");
+            m.test_accuracy = t != test_.end() ? t->second.accuracy : std::nan("");
+        } else {
+            m.test_loss = e.validation ? e.validation->loss : std::nan("");
+            m.test_accuracy = e.validation ? e.validation->accuracy : std::nan("");
+        }
         m.grad_norm = e.grad_norm;
         m.lr = e.lr;
         m.seconds = e.seconds;
@@ -321,7 +405,9 @@ private:
     // A resumed run must continue the same job: the settings that shape the run must match.
     void check_resume_config(const io::checkpoint& ck, const std::filesystem::path& file) const {
         for (const auto& [key, value] : cfg_.to_pairs()) {
-            if (key == "epochs" || key == "on_divergence" || key == "checkpoint_every") continue;  // may change
+            if (key == "epochs" || key == "on_divergence" || key == "checkpoint_every" || key == "early_stop" ||
+                key == "test_every_epoch")
+                continue;  // may change
             const std::string* stored = ck.find_meta(key);
             if (stored && *stored != value)
                 throw config_error("--resume: " + file.string() + " was written with " + key + " = " + *stored +
@@ -336,10 +422,10 @@ private:
     // A last.ckpt of typenet-train before it ran on typenet::fit (metadata epoch, step, metrics;
     // no inference information): rewritten in place in fit's form, tensors unchanged, so that the
     // run resumes. Its test-set rows become fit's validation entries.
-    void upgrade_checkpoint(io::checkpoint& ck, const std::filesystem::path& file, const data::cifar10_source& train,
-                            const data::cifar10_source& test, const data::normalization& norm, const fit_options& o) {
+    void upgrade_checkpoint(io::checkpoint& ck, const std::filesystem::path& file, const part& train,
+                            const part& test, const data::normalization& norm, const fit_options& o) {
         std::vector<epoch_log> history;
-        const std::size_t steps = data::loader<data::cifar10_source>(train, norm, o.data).batches();
+        const std::size_t steps = data::loader<part>(train, norm, o.data).batches();
         for (const auto& m : detail::metrics_from_text(*ck.find_meta("metrics"))) {
             epoch_log e;
             e.epoch = m.epoch, e.steps = steps, e.train_loss = m.train_loss, e.train_accuracy = m.train_accuracy;
@@ -366,11 +452,20 @@ private:
     bool show_bar() const { return !cfg_.quiet && cfg_.progress && ::isatty(2); }
     // wait: of the epoch's training time, the seconds spent waiting for the loader's next batch
     void log_epoch(const epoch_metrics& r, double wait) const {
-        char buf[300];
+        char buf[400];
+        std::string sets;
+        if (std::isfinite(r.val_accuracy) || cfg_.val_split > 0) {
+            std::snprintf(buf, sizeof buf, " | val loss %.4f acc %.2f%%", r.val_loss, 100 * r.val_accuracy);
+            sets += buf;
+        }
+        if (std::isfinite(r.test_accuracy) || cfg_.val_split == 0) {
+            std::snprintf(buf, sizeof buf, " | test loss %.4f acc %.2f%%", r.test_loss, 100 * r.test_accuracy);
+            sets += buf;
+        }
         std::snprintf(buf, sizeof buf,
-                      "epoch %zu/%zu: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | grad norm %.3g | lr %.4g | "
+                      "epoch %zu/%zu: train loss %.4f acc %.2f%%%s | grad norm %.3g | lr %.4g | "
                       "%.1f s, %.0f img/s, %.2f s waiting for batches%s",
-                      r.epoch, cfg_.epochs, r.train_loss, 100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy,
+                      r.epoch, cfg_.epochs, r.train_loss, 100 * r.train_accuracy, sets.c_str(),
                       r.grad_norm, r.lr, r.seconds, r.images_per_second, wait, r.diverged ? " (diverged)" : "");
         log(buf);
     }
@@ -378,6 +473,7 @@ private:
     train_config cfg_;
     std::string name_;
     std::vector<epoch_metrics> rows_;
+    std::map<std::size_t, evaluation> test_;  // --val-split: test-set figures by epoch
 };
 
 }  // namespace typenet::train

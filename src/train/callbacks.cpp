@@ -273,6 +273,7 @@ void checkpoint_saver::on_epoch_end(fit_context& ctx, const epoch_log& e) {
 
 // ---- early_stopping --------------------------------------------------------------------------
 void early_stopping::on_train_begin(fit_context& ctx) {
+    stopped_ = false;
     best_ = std::numeric_limits<double>::quiet_NaN();
     waited_ = 0;
     for (const auto& e : ctx.history) {
@@ -289,9 +290,11 @@ void early_stopping::on_epoch_end(fit_context& ctx, const epoch_log& e) {
         waited_ = 0;
         return;
     }
-    if (++waited_ >= patience_)
+    if (++waited_ >= patience_) {
+        stopped_ = true;
         ctx.request_stop("early stopping: the " + std::string(monitor_name(effective(e, watch_))) + " has not improved for " +
                          std::to_string(waited_) + " epochs (best " + number(best_) + ")");
+    }
 }
 
 // ---- divergence_stop -------------------------------------------------------------------------

@@ -20,8 +20,11 @@ std::vector<epoch_metrics> read_metrics_csv(const std::filesystem::path& file) {
 std::vector<epoch_metrics> read_metrics_csv(std::istream& in, const std::string& source) {
     std::string line;
     std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.rfind("epoch,train_loss,", 0) != 0)
         throw std::runtime_error(source + ": line 1 is not the metrics.csv header");
+    // 10 columns up to diverged; files written since --val-split have val_loss, val_accuracy after it
+    const std::size_t fields = line.find(",val_loss,val_accuracy") != std::string::npos ? 12 : 10;
     std::vector<epoch_metrics> rows;
     std::size_t lineno = 1;
     while (std::getline(in, line)) {
@@ -42,14 +45,17 @@ std::vector<epoch_metrics> read_metrics_csv(std::istream& in, const std::string&
             if (used == 0 || used != cell.size())
                 throw std::runtime_error(where + ": '" + cell + "' is not a number");
         }
-        if (v.size() != 10)
-            throw std::runtime_error(where + " has " + std::to_string(v.size()) + " fields, expected 10");
+        if (v.size() != fields)
+            throw std::runtime_error(where + " has " + std::to_string(v.size()) + " fields, expected " +
+                                     std::to_string(fields));
         // The epoch goes into an integer: NaN, a fraction, 0, a negative or a huge value would
         // make that conversion undefined or the charts' x axis meaningless.
         if (!(v[0] >= 1 && v[0] <= 9007199254740992.0 && v[0] == std::floor(v[0])))
             throw std::runtime_error(where + ": epoch '" + line.substr(0, line.find(',')) +
                                      "' is not a whole number from 1 to 2^53");
-        rows.push_back({std::size_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] != 0});
+        epoch_metrics m{std::size_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] != 0};
+        if (fields == 12) m.val_loss = v[10], m.val_accuracy = v[11];
+        rows.push_back(m);
     }
     return rows;
 }

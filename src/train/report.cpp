@@ -59,19 +59,20 @@ std::string json_num(double v) { return std::isfinite(v) ? num(v, "%.9g") : "nul
 }  // namespace
 
 void write_metrics(const fs::path& dir, const std::vector<epoch_metrics>& rows) {
-    std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged\n";
+    std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged,val_loss,val_accuracy\n";
     std::string jsonl;
     for (const auto& r : rows) {
         csv += std::to_string(r.epoch) + "," + num(r.train_loss, "%.9g") + "," + num(r.train_accuracy, "%.9g") + "," +
                num(r.test_loss, "%.9g") + "," + num(r.test_accuracy, "%.9g") + "," + num(r.grad_norm, "%.9g") + "," +
                num(r.lr, "%.9g") + "," + num(r.seconds, "%.3f") + "," + num(r.images_per_second, "%.1f") + "," +
-               (r.diverged ? "1" : "0") + "\n";
+               (r.diverged ? "1" : "0") + "," + num(r.val_loss, "%.9g") + "," + num(r.val_accuracy, "%.9g") + "\n";
         jsonl += "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + json_num(r.train_loss) +
                  ", \"train_accuracy\": " + json_num(r.train_accuracy) + ", \"test_loss\": " + json_num(r.test_loss) +
                  ", \"test_accuracy\": " + json_num(r.test_accuracy) + ", \"grad_norm\": " + json_num(r.grad_norm) +
                  ", \"lr\": " + json_num(r.lr) + ", \"seconds\": " + json_num(r.seconds) +
                  ", \"images_per_second\": " + json_num(r.images_per_second) +
-                 ", \"diverged\": " + (r.diverged ? "true" : "false") + "}\n";
+                 ", \"diverged\": " + (r.diverged ? "true" : "false") + ", \"val_loss\": " + json_num(r.val_loss) +
+                 ", \"val_accuracy\": " + json_num(r.val_accuracy) + "}\n";
     }
     write_file_atomic(dir / "metrics.csv", csv);
     write_file_atomic(dir / "metrics.jsonl", jsonl);
@@ -258,6 +259,10 @@ std::string curves_svg(const std::vector<epoch_metrics>& rows, const std::string
                              make("test loss", palette[1], false, rows, &epoch_metrics::test_loss)};
     std::vector<series> acc{make("train accuracy %", palette[0], true, rows, &epoch_metrics::train_accuracy, 100),
                             make("test accuracy %", palette[1], false, rows, &epoch_metrics::test_accuracy, 100)};
+    if (std::any_of(rows.begin(), rows.end(), [](const epoch_metrics& r) { return std::isfinite(r.val_accuracy); })) {
+        loss.push_back(make("validation loss", palette[2], false, rows, &epoch_metrics::val_loss));
+        acc.push_back(make("validation accuracy %", palette[2], false, rows, &epoch_metrics::val_accuracy, 100));
+    }
     const double lh = std::max(legend_height(loss, 450), legend_height(acc, 450));
     return document(900, 360 + lh, title,
                     panel(0, 0, 450, 360, title + ": loss", "loss", loss, true, true) +

@@ -30,7 +30,7 @@ need_data() {
 
 # Compares two metrics.csv files on every column but the timing ones (seconds, images/s).
 same_metrics() {
-  diff <(cut -d, -f1-7,10 "$1") <(cut -d, -f1-7,10 "$2") || fail "metrics differ: $1 vs $2"
+  diff <(cut -d, -f1-7,10- "$1") <(cut -d, -f1-7,10- "$2") || fail "metrics differ: $1 vs $2"
 }
 
 # chart_layout SVG LEGEND_ENTRIES: the chart has two panels whose y-axis labels are evenly
@@ -199,7 +199,7 @@ case $case_name in
       [ -s "$work/run/$f" ] || fail "missing $f"
     done
     [ "$(wc -l < "$work/run/metrics.csv")" -eq 3 ] || fail "metrics.csv should have a header and 2 rows"
-    head -1 "$work/run/metrics.csv" | grep -q "^epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged$" || fail "metrics.csv header"
+    head -1 "$work/run/metrics.csv" | grep -q "^epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged,val_loss,val_accuracy$" || fail "metrics.csv header"
     [ "$(wc -l < "$work/run/metrics.jsonl")" -eq 2 ] || fail "metrics.jsonl rows"
     grep -q '"model": "cnn-bn"' "$work/run/config.json" || fail "config.json lacks the model"
     grep -q '<svg' "$work/run/curves.svg" || fail "curves.svg is not SVG"
@@ -351,12 +351,81 @@ case $case_name in
     expect 2 "batch statistics need --eval-batch of at least 2" -- "$train" $ev --eval-batch 1 --eval-bn batch
     expect 2 "the last test batch would hold 1 image" -- "$train" $ev --eval-batch 299 --eval-bn batch
     expect 2 "--eval-bn: expected running or batch" -- "$train" $ev --eval-bn median ;;
+  validation)
+    need_data
+    # --val-split: 300 of 1,500 training images held out and evaluated every epoch (val columns),
+    # the test set only after the last epoch; best.ckpt is the epoch of the best validation
+    # accuracy; a resumed run (with --test-every-epoch) ends with the straight run's metrics.
+    vs="--model cnn-bn --limit-train 1500 --limit-test 200 --batch 64 --val-split 300"
+    expect 0 "1200 training, 300 validation .held out of the training files. and 200 test images" -- \
+      "$train" $vs --epochs 3 --out "$work/val"
+    m=$work/val/metrics.csv
+    head -1 "$m" | grep -q ",diverged,val_loss,val_accuracy$" || fail "metrics.csv lacks the validation columns"
+    awk -F, 'NR > 1 && ($12 == "nan" || $12 < 0 || $12 > 1) { exit 1 }' "$m" || fail "a row without validation accuracy"
+    [ "$(awk -F, 'NR > 1 && $5 != "nan"' "$m" | wc -l)" -eq 1 ] && [ "$(tail -1 "$m" | cut -d, -f5)" != nan ] ||
+      fail "the test set should be evaluated once, after the last epoch"
+    best=$(awk -F, 'NR > 1 && (b == "" || $12 > b) { b = $12; e = $1 } END { print e }' "$m")
+    grep -q "fit.epoch = $best$" <<<"$("$bin/typenet-inspect" "$work/val/best.ckpt")" ||
+      fail "best.ckpt is not epoch $best, the one with the best validation accuracy"
+    expect 0 "eval .*best.ckpt on 200 test images" -- "$train" --eval-only --checkpoint "$work/val/best.ckpt" --limit-test 200
+    # resume: 1 epoch, then to 3, equals 3 straight (the test columns of epoch 1 kept from metrics.csv)
+    expect 0 "" -- "$train" $vs --quiet --test-every-epoch --momentum 0.9 --epochs 3 --out "$work/straight"
+    expect 0 "" -- "$train" $vs --quiet --test-every-epoch --momentum 0.9 --epochs 1 --out "$work/split"
+    expect 0 "" -- "$train" $vs --quiet --test-every-epoch --momentum 0.9 --epochs 3 --resume --out "$work/split"
+    same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
+    [ "$(awk -F, 'NR > 1 && $5 != "nan"' "$work/split/metrics.csv" | wc -l)" -eq 3 ] || fail "--test-every-epoch: a row without test figures"
+    a=$("$train" --eval-only --checkpoint "$work/straight/best.ckpt" --limit-test 200 | sed 's/^eval [^ ]* //')
+    b=$("$train" --eval-only --checkpoint "$work/split/best.ckpt" --limit-test 200 | sed 's/^eval [^ ]* //')
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "best.ckpt of the resumed run evaluates differently: $a / $b"
+    expect 2 "--val-split: .* of class" -- "$train" $vs --val-split 1499 --out "$work/x"
+    expect 2 "--val-split: 1500 images held out of --limit-train 1500 leave none" -- "$train" $vs --val-split 1500 --out "$work/x"
+    # Early stopping: a diverged network's validation accuracy never improves, so with patience
+    # 2 the run ends after epoch 3 of 6, with the test set evaluated and final.ckpt written.
+    expect 0 "early stopping: the validation accuracy has not improved for 2 epochs" -- \
+      "$train" $vs --epochs 6 --lr 1e7 --on-divergence=continue --early-stop 2 --out "$work/early"
+    [ "$(tail -n +2 "$work/early/metrics.csv" | wc -l)" -eq 3 ] || fail "early stopping should end the run after epoch 3"
+    [ "$(tail -1 "$work/early/metrics.csv" | cut -d, -f5)" != nan ] || fail "an early-stopped run's test figures are missing"
+    [ -f "$work/early/final.ckpt" ] || fail "an early-stopped run should write final.ckpt"
+    expect 2 "--early-stop needs --val-split" -- "$train" --model cnn-bn $small --early-stop 3 --out "$work/x"
+    expect 2 "--test-every-epoch needs --val-split" -- "$train" --model cnn-bn $small --test-every-epoch --out "$work/x" ;;
+  predict)
+    need_data
+    # typenet-predict by the checkpoint alone: its logits for test:0-199 are typenet-train
+    # --eval-only's (the CRC-32 of all of them), PNGs of records give those records' lines, a
+    # JPEG is predicted, and each bad input gets an error naming it while the good ones go on.
+    predict=$bin/typenet-predict
+    expect 0 "" -- "$train" --model cnn-bn --limit-train 512 --limit-test 200 --batch 64 --quiet --epochs 1 --out "$work/run"
+    ck=$work/run/final.ckpt
+    crc() { sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$1"; }
+    a=$("$train" --eval-only --checkpoint "$ck" --limit-test 200) || fail "eval-only"
+    b=$("$predict" --checkpoint "$ck" --crc --batch 7 test:0-199) || fail "predict test:0-199"
+    echo "$a"; tail -1 <<<"$b"
+    [ -n "$(crc "$a")" ] && [ "$(crc "$a")" = "$(crc "$b")" ] || fail "typenet-predict's logits are not typenet-train's"
+    [ "$(grep -c '^test:[0-9]*: [a-z]* 0\.[0-9]*, [a-z]* 0\.[0-9]*, [a-z]* 0\.[0-9]*$' <<<"$b")" -eq 200 ] || fail "not one line of 3 classes per input"
+    "$bin/write_images" "$work/img" || fail "write_images"
+    files=$("$predict" --checkpoint "$ck" --top 10 --logits "$work"/img/test_{0,1,2,3,4}.png | sed 's/^[^ ]*: //')
+    records=$("$predict" --checkpoint "$ck" --top 10 --logits test:0-4 | sed 's/^[^ ]*: //')
+    [ -n "$files" ] && [ "$files" = "$records" ] || fail "a PNG of a record is not predicted as the record"
+    awk -F'[,|]' '{ s = 0; for (i = 1; i <= 10; i++) { n = split($i, w, " "); s += w[n] } if (s < 0.999 || s > 1.001) exit 1 }' <<<"$records" ||
+      fail "the 10 probabilities of an input do not sum to 1"
+    expect 0 "test_0.jpg: [a-z]+ 0\.[0-9]+" -- "$predict" --checkpoint "$ck" --top 1 "$work/img/test_0.jpg"
+    expect 2 "small.png.*16 x 16" -- "$predict" --checkpoint "$ck" "$work/img/small.png" test:0
+    out=$("$predict" --checkpoint "$ck" "$work/img/grey.png" "$work/img/corrupt.png" test:10000 nothing.png test:1 2>&1); rc=$?
+    echo "$out"
+    [ "$rc" -eq 2 ] || fail "bad inputs should exit 2, got $rc"
+    for w in "grey.png.*channel" "corrupt.png" "test:10000: the test set has 10000 records" "nothing.png: no such file" "^test:1: "; do
+      grep -Eq -- "$w" <<<"$out" || fail "no line matching /$w/"
+    done
+    expect 2 "checkpoint: .*no-such.ckpt" -- "$predict" --checkpoint "$work/no-such.ckpt" test:0
+    expect 2 "--checkpoint FILE is required" -- "$predict" test:0
+    expect 2 "--top: expected a whole number >= 1" -- "$predict" --checkpoint "$ck" --top 0 test:0 ;;
   divergence)
     need_data
     expect 3 "the (loss|gradient norm) is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"
-    [ -f "$work/stop/metrics.csv" ] && grep -q ",1$" "$work/stop/metrics.csv" || fail "the diverged epoch is not recorded"
+    [ -f "$work/stop/metrics.csv" ] && awk -F, 'NR > 1 && $10 == 1 { d = 1 } END { exit !d }' "$work/stop/metrics.csv" ||
+      fail "the diverged epoch is not recorded"
     expect 0 "" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --on-divergence=continue --out "$work/cont"
-    [ "$(grep -c ',1$' "$work/cont/metrics.csv")" -ge 1 ] || fail "diverged epochs not marked" ;;
+    [ "$(awk -F, 'NR > 1 && $10 == 1' "$work/cont/metrics.csv" | wc -l)" -ge 1 ] || fail "diverged epochs not marked" ;;
   inspect)
     # typenet-inspect reads a checkpoint's tensors: the figures of docs/results.md (weight norms,
     # NaN counts) come from it.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cmath>
 #include <filesystem>
 #include <iosfwd>
 #include <string>
@@ -18,6 +19,9 @@ struct epoch_metrics {
     double seconds = 0;         // wall time of the epoch (training + evaluation)
     double images_per_second = 0;  // training images / training seconds
     bool diverged = false;      // a non-finite loss was seen in this epoch
+    // the held-out validation set (typenet-train --val-split); NaN when there is none. The test
+    // columns are then NaN except after the last epoch (or every epoch with --test-every-epoch).
+    double val_loss = std::nan(""), val_accuracy = std::nan("");
 };
 
 // Writes all rows (header first) to metrics.csv and metrics.jsonl in `dir`, replacing the
@@ -25,8 +29,9 @@ struct epoch_metrics {
 void write_metrics(const std::filesystem::path& dir, const std::vector<epoch_metrics>& rows);
 // Reads a metrics.csv written by write_metrics (src/train/metrics_csv.cpp); throws
 // std::runtime_error naming the file, the line and what is wrong: a missing header, a cell that
-// is not wholly a number, a row without 10 fields, an epoch that is not a whole number from 1
-// to 2^53. The istream form names `source` in its messages (fuzzed by tests/fuzz/).
+// is not wholly a number, a row without the header's 10 or 12 fields (the last two, val_loss and
+// val_accuracy, came with --val-split: files without them read as NaN), an epoch that is not a
+// whole number from 1 to 2^53. The istream form names `source` in its messages (fuzzed by tests/fuzz/).
 std::vector<epoch_metrics> read_metrics_csv(const std::filesystem::path& file);
 std::vector<epoch_metrics> read_metrics_csv(std::istream& in, const std::string& source);
 

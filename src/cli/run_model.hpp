@@ -1,0 +1,13 @@
+// The definition of run_model<Net> (models.hpp), for src/cli/model_NAME.cpp alone: a file that
+// saw it and called model_registry() would instantiate every network's training.
+#pragma once
+
+#include "models.hpp"
+#include "trainer.hpp"
+
+namespace typenet::cli {
+template <class Net>
+int run_model(const train::train_config& c) {
+    return train::trainer<Net>(c, c.model).run();
+}
+}  // namespace typenet::cli

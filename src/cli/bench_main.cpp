@@ -81,6 +81,8 @@ struct options {
     bool profile = false;
     bool json = false;
     bool peak = true;
+    bool memory = false;  // --memory: the training footprint instead of the speed
+    double max_mb = 0;    // with --memory: exit 1 above this peak
 };
 
 // ---- results ----------------------------------------------------------------------------------
@@ -427,16 +429,89 @@ bench_result run_model(const options& o, const char* name, const char* descripti
 
 // ---- the model registry (src/cli/model_list.hpp) ---------------------------------------------------
 
+// ---- --memory: the memory a network itself needs to train, without a data set -------------------
+// What typenet-train runs per step (train-mode forward, softmax cross-entropy, zero_grad,
+// backward, an SGD step) on random images, --steps times, then one eval-mode forward; prints
+// the peak resident set (VmHWM) next to the resident set before the network existed (the
+// program, its libraries and the C++ runtime). typenet-train adds the data set to that: 3,073
+// bytes per CIFAR-10 image kept in memory (154 MB for the 50,000 training images, 31 MB for the
+// 10,000 test images). With --max-mb N it exits 1 when the peak exceeds N MB (the CTest case
+// memory.cnn_bn_batch128 runs it so, as a regression test of the training footprint).
+// A field of /proc/self/status in kB ("VmRSS", "VmHWM"), 0 where there is no /proc.
+std::size_t status_kb(const std::string& field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0) return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
+    return exit_ok;
+}
+double mb(std::size_t kb) { return double(kb) / 1024.0; }
+
+template <class Net>
+int memory_probe(const options& o) {
+    using T = typename Net::value_type;
+    const std::size_t before_kb = status_kb("VmRSS");
+
+    auto net = std::make_unique<Net>(1);
+    // What typenet-train does: nothing downstream reads dL/d(images).
+    if constexpr (requires { net->set_input_gradient(false); }) net->set_input_gradient(false);
+    typenet::optimizer_config oc;  // SGD, as the baseline recipe
+    typenet::optimizer<T> opt(typenet::collect_parameters(*net), oc);
+    const typenet::softmax_cross_entropy loss;
+
+    typename Net::input_tensor x(o.batch);
+    typenet::tensor<T, typename Net::output_shape> dlogits;
+    std::vector<std::int32_t> labels(o.batch);
+    typenet::rng g(7);
+    for (auto& v : x.flat()) v = T(g.normal());
+    for (std::size_t i = 0; i < o.batch; ++i) labels[i] = std::int32_t(i % 10);
+
+    net->train();
+    double l = 0;
+    for (std::size_t s = 0; s < o.steps; ++s) {
+        const auto& y = net->forward(x);
+        l = loss.loss_and_gradient(y, labels, dlogits);
+        opt.zero_grad();
+        net->backward(dlogits);
+        opt.step(0.01);
+    }
+    const std::size_t train_peak_kb = status_kb("VmHWM");
+    net->eval();
+    net->forward(x);
+    const std::size_t peak_kb = status_kb("VmHWM");
+
+    std::printf("model %s, batch %zu, %zu training steps (loss %.4f), then one eval forward\n", o.model.c_str(),
+                o.batch, o.steps, l);
+    std::printf("  resident before the network:  %8.1f MB (program, libraries)\n", mb(before_kb));
+    std::printf("  parameters + gradients:       %8.1f MB (%zu parameters; SGD keeps one more copy)\n",
+                double(2 * Net::parameter_count * sizeof(T)) / (1 << 20), std::size_t(Net::parameter_count));
+    std::printf("  peak after training steps:    %8.1f MB\n", mb(train_peak_kb));
+    std::printf("  peak after eval forward:      %8.1f MB\n", mb(peak_kb));
+    std::printf("  network's own (peak - before):%8.1f MB\n", mb(peak_kb - before_kb));
+    std::printf("peak_rss_mb %.1f\n", mb(peak_kb));
+    if (o.max_mb > 0 && mb(peak_kb) > o.max_mb) {
+        std::fprintf(stderr, "typenet-bench --memory: peak %.1f MB exceeds the budget of %.1f MB\n", mb(peak_kb),
+                     o.max_mb);
+        return 1;
+    }
+    return exit_ok;
+}
+
+
 struct model_entry {
     const char* name;
     const char* description;
     bench_result (*run)(const options&, const char*, const char*, const peak_result*);
+    int (*memory)(const options&);
 };
 
 const std::vector<model_entry>& model_registry() {  // model_list.hpp's networks
     static const std::vector<model_entry> models = [] {
         std::vector<model_entry> v;
-        typenet::cli::for_each_model([&](auto m) { v.push_back({m.name, m.description, run_model<typename decltype(m)::type>}); });
+        typenet::cli::for_each_model([&](auto m) {
+            using net = typename decltype(m)::type;
+            v.push_back({m.name, m.description, run_model<net>, memory_probe<net>});
+        });
         return v;
     }();
     return models;
@@ -610,6 +685,9 @@ void print_help() {
         "  --profile         per-layer forward/backward/infer times, loss, zero_grad, optimizer\n"
         "  --json            one JSON object on stdout instead of the table\n"
         "  --no-peak         skip the FMA peak probe (fraction of peak is then not reported)\n"
+        "  --memory          instead of speed: the peak resident set of --steps training steps and one\n"
+        "                    eval forward at --batch on random images, without a data set\n"
+        "  --max-mb N        with --memory: exit 1 when that peak exceeds N MB\n"
         "  --help            this text\n"
         "\n"
         "train step = forward + softmax cross-entropy + zero_grad + backward + SGD momentum step\n"
@@ -633,16 +711,16 @@ std::size_t parse_count(const std::string& flag, const std::string& v, std::size
     return std::size_t(n);
 }
 
-double parse_seconds(const std::string& flag, const std::string& v) {
+double parse_seconds(const std::string& flag, const std::string& v, const char* unit = "seconds") {
     std::size_t pos = 0;
     double s = 0;
     try {
         s = std::stod(v, &pos);
     } catch (const std::exception&) {
-        throw usage_error(flag + ": expected a number of seconds, got '" + v + "'");
+        throw usage_error(flag + ": expected a number of " + unit + ", got '" + v + "'");
     }
     if (pos != v.size() || !(s > 0) || !std::isfinite(s))
-        throw usage_error(flag + ": expected a positive number of seconds, got '" + v + "'");
+        throw usage_error(flag + ": expected a positive number of " + unit + ", got '" + v + "'");
     return s;
 }
 
@@ -681,6 +759,8 @@ std::optional<options> parse(int argc, char** argv) {
         else if (a == "--profile") no_value(), o.profile = true;
         else if (a == "--json") no_value(), o.json = true;
         else if (a == "--no-peak") no_value(), o.peak = false;
+        else if (a == "--memory") no_value(), o.memory = true;
+        else if (a == "--max-mb") o.max_mb = parse_seconds(a, take(), "MB");
         else throw usage_error("unknown option '" + a + "' (see --help)");
     }
     return o;
@@ -712,6 +792,18 @@ int main(int argc, char** argv) {
     } catch (const usage_error& e) {
         std::fprintf(stderr, "typenet-bench: %s\n", e.what());
         return exit_bad_input;
+    }
+    if (o.max_mb > 0 && !o.memory) {
+        std::fprintf(stderr, "typenet-bench: --max-mb needs --memory\n");
+        return exit_bad_input;
+    }
+    if (o.memory) {
+        try {
+            return model->memory(o);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "typenet-bench: error: %s\n", e.what());
+            return 1;
+        }
     }
     try {
         // The probe runs first, before the kernels' OpenMP team exists (no spinning workers).

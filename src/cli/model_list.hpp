@@ -1,6 +1,6 @@
 // src/cli/model_list.hpp (private to the tools) - the networks the tools know, by name: the one
 // list that typenet-train, typenet-predict and typenet-bench read. A new model is one line here
-// (and, for typenet-train, one file src/cli/model_NAME.cpp that instantiates its training).
+// (CMakeLists.txt generates typenet-train's translation unit for it).
 #pragma once
 
 #include <string>

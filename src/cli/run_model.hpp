@@ -1,4 +1,4 @@
-// The definition of run_model<Net> (models.hpp), for src/cli/model_NAME.cpp alone: a file that
+// The definition of run_model<Net> (models.hpp), for the generated train_TYPE.cpp alone: a file that
 // saw it and called model_registry() would instantiate every network's training.
 #pragma once
 

@@ -1,3 +1,0 @@
-#include "run_model.hpp"
-
-template int typenet::cli::run_model<typenet::models::cifar_cnn_nobn>(const typenet::train::train_config&);

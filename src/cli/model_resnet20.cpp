@@ -1,3 +1,0 @@
-#include "run_model.hpp"
-
-template int typenet::cli::run_model<typenet::models::resnet20>(const typenet::train::train_config&);

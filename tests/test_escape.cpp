@@ -129,7 +129,7 @@ TEST_CASE("config.json: text values are JSON strings, numbers stay numbers") {
     CHECK(j.find("\"init\": \"1e\",") != std::string::npos);
     CHECK(j.find("\"recipe\": \"a \\\"b\\\" <c>\",") != std::string::npos);
     CHECK(j.find("\"lr\": 0.1,") != std::string::npos);
-    CHECK(j.find("\"weight_decay\": 0,") != std::string::npos);
+    CHECK(j.find("\"weight_decay\": 0.0,") != std::string::npos);
     CHECK(j.find("\"nesterov\": false,") != std::string::npos);
     c.optimizer.weight_decay = 1e-5;
     CHECK(c.to_json().find("\"weight_decay\": 1e-05,") != std::string::npos);

@@ -82,6 +82,9 @@ std::vector<std::string> recipe_names();
 // Returns nullopt when --help was given (help text already printed to stdout).
 std::optional<train_config> parse_command_line(int argc, const char* const* argv);
 std::string help_text();
+// A run's config.json (train_config::to_json) back into its settings, starting from the
+// baseline recipe for keys it lacks; throws config_error naming `source` and the key.
+train_config config_from_json(const std::string& text, const std::string& source);
 
 std::string optimizer_name(optimizer_kind k);
 std::string schedule_name(schedule_kind k);

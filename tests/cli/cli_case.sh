@@ -124,7 +124,7 @@ small="--limit-train 256 --limit-test 128 --batch 64 --quiet"
 
 case $case_name in
   help)
-    expect 0 "--lr X.*baseline 0.1" -- "$train" --help
+    expect 0 "--lr X.*default 0.1" -- "$train" --help
     help=$("$train" --help)  # once: grep -q on a pipe may end the writer with SIGPIPE (pipefail)
     for f in --model --recipe --lr --optimizer --momentum --nesterov --weight-decay --epochs --batch --schedule \
              --warmup-epochs --label-smoothing --augment --seed --threads --data --out --resume --eval-only \
@@ -139,13 +139,13 @@ case $case_name in
     expect 2 "--epochs: expected a whole number" -- "$train" --epochs -3
     expect 2 "--model: unknown model 'resnet9000'" -- "$train" --model resnet9000 --limit-train 2
     expect 2 "--recipe: unknown recipe 'magic'" -- "$train" --recipe magic
-    expect 2 "--optimizer: unknown optimizer 'lion'" -- "$train" --optimizer lion
+    expect 2 "--optimizer: unknown value 'lion' \(choose sgd, adam, adamw\)" -- "$train" --optimizer lion
     expect 2 "--batch: must be at least 2" -- "$train" --batch 1
     expect 2 "--lr: missing value" -- "$train" --lr
     expect 2 "Nesterov momentum needs momentum > 0" -- "$train" --nesterov true
     expect 2 "--eval-only needs --checkpoint" -- "$train" --eval-only
     expect 2 "--schedule step needs --milestones" -- "$train" --schedule step
-    expect 2 "--on-divergence: expected stop or continue" -- "$train" --on-divergence=maybe
+    expect 2 "--on-divergence: unknown value 'maybe' \(choose stop, continue\)" -- "$train" --on-divergence=maybe
     expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5
     expect 2 "--cutout: the square's side must be at most 32 pixels, got 33" -- "$train" --cutout 33
     expect 2 "--cutout: expected a whole number" -- "$train" --cutout big
@@ -178,13 +178,13 @@ case $case_name in
     # The recipes are what docs/training.md says (config.json records every setting of a run).
     expect 0 "" -- "$train" --model cnn-bn --recipe full --epochs 2 --limit-train 300 --limit-test 50 --quiet --out "$work/full"
     for kv in '"recipe": "full",' '"optimizer": "sgd",' '"lr": 0.1,' '"momentum": 0.9,' '"nesterov": true,' \
-              '"weight_decay": 0.0005,' '"decay_norm_and_bias": false,' '"schedule": "cosine",' '"warmup_epochs": 1,' \
+              '"weight_decay": 0.0005,' '"decay_norm_and_bias": false,' '"schedule": "cosine",' '"warmup_epochs": 1.0,' \
               '"batch": 128,' '"label_smoothing": 0.1,' '"augment": true,' '"cutout": 0,'; do
       grep -qF "$kv" "$work/full/config.json" || fail "recipe full: config.json lacks $kv"
     done
     expect 0 "" -- "$train" --model cnn-bn --recipe baseline --epochs 1 --limit-train 300 --limit-test 50 --quiet --out "$work/base"
-    for kv in '"optimizer": "sgd",' '"lr": 0.1,' '"momentum": 0,' '"weight_decay": 0,' '"schedule": "constant",' \
-              '"label_smoothing": 0,' '"augment": false,'; do
+    for kv in '"optimizer": "sgd",' '"lr": 0.1,' '"momentum": 0.0,' '"weight_decay": 0.0,' '"schedule": "constant",' \
+              '"label_smoothing": 0.0,' '"augment": false,'; do
       grep -qF "$kv" "$work/base/config.json" || fail "recipe baseline: config.json lacks $kv"
     done ;;
   bad-data)
@@ -419,6 +419,21 @@ case $case_name in
     expect 2 "checkpoint: .*no-such.ckpt" -- "$predict" --checkpoint "$work/no-such.ckpt" test:0
     expect 2 "--checkpoint FILE is required" -- "$predict" test:0
     expect 2 "--top: expected a whole number >= 1" -- "$predict" --checkpoint "$ck" --top 0 test:0 ;;
+  config)
+    need_data
+    # --config replays a run from its config.json: the same metrics and the same config.json;
+    # flags override it; a bad file is an error naming it and the setting.
+    expect 0 "" -- "$train" --model cnn-bn $small --epochs 2 --momentum 0.9 --augment true --cutout 8 --out "$work/a"
+    expect 0 "" -- "$train" --config "$work/a/config.json" --quiet --out "$work/b"
+    same_metrics "$work/a/metrics.csv" "$work/b/metrics.csv"
+    cmp -s "$work/a/config.json" "$work/b/config.json" || fail "the replay's config.json differs"
+    expect 0 "" -- "$train" --config "$work/a/config.json" --quiet --epochs 1 --out "$work/c"
+    [ "$(tail -n +2 "$work/c/metrics.csv" | wc -l)" -eq 1 ] || fail "--epochs did not override the config"
+    sed 's/"momentum"/"momentun"/' "$work/a/config.json" > "$work/typo.json"
+    expect 2 "--config .*typo.json: unknown setting 'momentun'" -- "$train" --config "$work/typo.json" --out "$work/x"
+    sed 's/"batch": 64/"batch": "64"/' "$work/a/config.json" > "$work/type.json"
+    expect 2 "--config .*type.json: batch: expected a whole number" -- "$train" --config "$work/type.json" --out "$work/x"
+    expect 2 "--recipe and --config exclude each other" -- "$train" --config "$work/a/config.json" --recipe full --out "$work/x" ;;
   divergence)
     need_data
     expect 3 "the (loss|gradient norm) is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"

@@ -26,3 +26,4 @@
 #include "typenet/schedule.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"
+#include "typenet/train/npz_io.hpp"

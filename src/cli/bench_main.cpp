@@ -47,12 +47,13 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model_list.hpp"
 #include "typenet/kernels.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/models.hpp"
 #include "typenet/optim.hpp"
-#include "typenet/train/escape.hpp"
 
 namespace {
 
@@ -546,72 +547,65 @@ double gflops_of(double flops_per_image, std::size_t batch, double ms) {
     return ms > 0 ? flops_per_image * double(batch) / (ms * 1e6) : 0;
 }
 
-using typenet::train::json_string;  // every string value of --json goes through it
-
 void print_json(const bench_result& r, const std::optional<peak_result>& peak, const options& o) {
-    std::ostringstream s;
-    auto phase = [&](const char* key, const phase_result& p, double flops_per_image) {
-        s << "  \"" << key << "\": {\"images_per_second\": " << num(p.images_per_second, 2)
-          << ", \"median_images_per_second\": " << num(p.median_images_per_second, 2) << ", \"steps\": " << p.steps
-          << ", \"seconds\": " << num(p.seconds) << ", \"median_step_ms\": " << num(p.median_step_ms, 3)
-          << ", \"flops_per_image\": " << num(flops_per_image, 0) << ", \"gflops\": " << num(p.gflops, 2)
-          << ", \"fraction_of_peak\": " << (peak ? num(p.fraction_of_peak) : "null") << "},\n";
+    using json = nlohmann::ordered_json;
+    auto phase = [&](const phase_result& p, double flops_per_image) {
+        json j;
+        j["images_per_second"] = p.images_per_second;
+        j["median_images_per_second"] = p.median_images_per_second;
+        j["steps"] = p.steps;
+        j["seconds"] = p.seconds;
+        j["median_step_ms"] = p.median_step_ms;
+        j["flops_per_image"] = flops_per_image;
+        j["gflops"] = p.gflops;
+        j["fraction_of_peak"] = peak ? json(p.fraction_of_peak) : json(nullptr);
+        return j;
     };
-    s << "{\n";
-    s << "  \"tool\": \"typenet-bench\",\n";
-    s << "  \"model\": " << json_string(r.model) << ",\n";
-    s << "  \"description\": " << json_string(r.description) << ",\n";
-    s << "  \"batch\": " << r.batch << ",\n";
-    s << "  \"threads\": " << r.threads << ",\n";
-    s << "  \"isa\": " << json_string(r.isa) << ",\n";
-    s << "  \"winograd\": " << (typenet::kernels::winograd() ? "true" : "false") << ",\n";
-    s << "  \"cpu\": " << json_string(cpu_model_name()) << ",\n";
-    s << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n";
-    s << "  \"warmup\": " << o.warmup << ",\n";
-    s << "  \"parameters\": " << r.parameters << ",\n";
-    s << "  \"forward_flops_per_image\": " << r.forward_flops << ",\n";
-    s << "  \"flop_convention\": \"multiply-add = 2 FLOPs, elementwise = 0; train = 3 x forward (forward + "
-         "backward-data + backward-params), eval = 1 x forward\",\n";
-    phase("train", r.train, 3.0 * double(r.forward_flops));
-    phase("eval", r.eval, double(r.forward_flops));
-    s << "  \"final_loss\": " << num(r.final_loss, 6) << ",\n";
+    json j;
+    j["tool"] = "typenet-bench";
+    j["model"] = r.model;
+    j["description"] = r.description;
+    j["batch"] = r.batch;
+    j["threads"] = r.threads;
+    j["isa"] = r.isa;
+    j["winograd"] = typenet::kernels::winograd();
+    j["cpu"] = cpu_model_name();
+    j["hardware_threads"] = std::thread::hardware_concurrency();
+    j["warmup"] = o.warmup;
+    j["parameters"] = r.parameters;
+    j["forward_flops_per_image"] = r.forward_flops;
+    j["flop_convention"] = "multiply-add = 2 FLOPs, elementwise = 0; train = 3 x forward (forward + backward-data + "
+                           "backward-params), eval = 1 x forward";
+    j["train"] = phase(r.train, 3.0 * double(r.forward_flops));
+    j["eval"] = phase(r.eval, double(r.forward_flops));
+    j["final_loss"] = r.final_loss;
+    j["peak"] = nullptr;
     if (peak)
-        s << "  \"peak\": {\"gflops\": " << num(peak->gflops, 2) << ", \"gflops_1thread\": " << num(peak->gflops_1thread, 2)
-          << ", \"threads\": " << peak->threads << ", \"isa\": " << json_string(peak->isa)
-          << ", \"vector_floats\": " << peak->vector_floats << ", \"accumulators_per_thread\": " << peak->accumulators
-          << "},\n";
-    else
-        s << "  \"peak\": null,\n";
+        j["peak"] = {{"gflops", peak->gflops}, {"gflops_1thread", peak->gflops_1thread}, {"threads", peak->threads},
+                     {"isa", peak->isa}, {"vector_floats", peak->vector_floats},
+                     {"accumulators_per_thread", peak->accumulators}};
+    j["profile"] = nullptr;
     if (r.profile) {
         const auto& p = *r.profile;
         double fsum = 0, bsum = 0, isum = 0;
-        s << "  \"profile\": {\n    \"layers\": [\n";
-        for (std::size_t i = 0; i < p.layers.size(); ++i) {
-            const auto& l = p.layers[i];
+        json layers = json::array();
+        for (const auto& l : p.layers) {
             fsum += l.forward_ms, bsum += l.backward_ms, isum += l.infer_ms;
-            s << "      {\"index\": " << l.index << ", \"layer\": " << json_string(l.layer) << ", \"output\": "
-              << json_string(l.output) << ", \"forward_flops_per_image\": " << l.forward_flops
-              << ", \"forward_ms\": " << num(l.forward_ms, 3) << ", \"backward_ms\": " << num(l.backward_ms, 3)
-              << ", \"infer_ms\": " << num(l.infer_ms, 3)
-              << ", \"forward_gflops\": " << num(gflops_of(double(l.forward_flops), r.batch, l.forward_ms), 2)
-              << ", \"backward_gflops\": " << num(gflops_of(2.0 * double(l.forward_flops), r.batch, l.backward_ms), 2)
-              << ", \"infer_gflops\": " << num(gflops_of(double(l.forward_flops), r.batch, l.infer_ms), 2) << "}"
-              << (i + 1 < p.layers.size() ? "," : "") << "\n";
+            layers.push_back({{"index", l.index}, {"layer", l.layer}, {"output", l.output},
+                              {"forward_flops_per_image", l.forward_flops}, {"forward_ms", l.forward_ms},
+                              {"backward_ms", l.backward_ms}, {"infer_ms", l.infer_ms},
+                              {"forward_gflops", gflops_of(double(l.forward_flops), r.batch, l.forward_ms)},
+                              {"backward_gflops", gflops_of(2.0 * double(l.forward_flops), r.batch, l.backward_ms)},
+                              {"infer_gflops", gflops_of(double(l.forward_flops), r.batch, l.infer_ms)}});
         }
         const double parts = fsum + bsum + p.loss_ms + p.zero_grad_ms + p.optimizer_ms + p.input_copy_ms;
-        s << "    ],\n";
-        s << "    \"forward_ms\": " << num(fsum, 3) << ", \"backward_ms\": " << num(bsum, 3)
-          << ", \"infer_ms\": " << num(isum, 3) << ",\n";
-        s << "    \"loss_ms\": " << num(p.loss_ms, 3) << ", \"zero_grad_ms\": " << num(p.zero_grad_ms, 3)
-          << ", \"optimizer_ms\": " << num(p.optimizer_ms, 3) << ", \"input_copy_ms\": " << num(p.input_copy_ms, 3)
-          << ",\n";
-        s << "    \"sum_of_parts_ms\": " << num(parts, 3) << ", \"measured_step_ms\": " << num(r.train.median_step_ms, 3)
-          << "\n  },\n";
-    } else {
-        s << "  \"profile\": null,\n";
+        j["profile"] = {{"layers", layers}, {"forward_ms", fsum}, {"backward_ms", bsum}, {"infer_ms", isum},
+                        {"loss_ms", p.loss_ms}, {"zero_grad_ms", p.zero_grad_ms}, {"optimizer_ms", p.optimizer_ms},
+                        {"input_copy_ms", p.input_copy_ms}, {"sum_of_parts_ms", parts},
+                        {"measured_step_ms", r.train.median_step_ms}};
     }
-    s << "  \"ok\": true\n}\n";
-    std::fputs(s.str().c_str(), stdout);
+    j["ok"] = true;
+    std::fputs((j.dump(2, ' ', false, json::error_handler_t::replace) + "\n").c_str(), stdout);
 }
 
 void print_table(const bench_result& r, const std::optional<peak_result>& peak) {

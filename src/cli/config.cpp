@@ -434,7 +434,7 @@ train_config config_from_json(const std::string& text, const std::string& source
         try {
             o->from_json(c, value);
         } catch (const std::invalid_argument& e) {
-            throw config_error(source + ": " + key + ": " + e.what() + ", got " + value.dump());
+            throw config_error(source + ": " + key + ": " + e.what() + ", got " + value.dump(-1, ' ', false, json::error_handler_t::replace));
         } catch (const json::exception& e) {
             throw config_error(source + ": " + key + ": " + e.what());
         }

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "build_info.hpp"
-#include "typenet/train/escape.hpp"
+#include <nlohmann/json.hpp>
 
 namespace typenet::train {
 
@@ -15,12 +15,18 @@ std::string invocation_json(const invocation& inv) {
     std::tm utc{};
     gmtime_r(&now, &utc);
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    auto str = [](std::string_view v) { return json_string(std::string(v)); };
-    return std::string("{\"started\": ") + str(when) + ", \"commit\": " + str(build_commit()) +
-           ", \"compiler\": " + str(build_compiler()) + ", \"build_type\": " + str(build_type()) +
-           ", \"first_epoch\": " + std::to_string(inv.first_epoch) + ", \"epochs\": " + std::to_string(inv.epochs) +
-           ", \"kernels\": " + str(inv.kernels) + ", \"winograd\": " + (inv.winograd ? "true" : "false") +
-           ", \"threads\": " + std::to_string(inv.threads) + "}";
+    nlohmann::ordered_json j;
+    j["started"] = when;
+    j["commit"] = std::string(build_commit());
+    j["compiler"] = std::string(build_compiler());
+    j["build_type"] = std::string(build_type());
+    j["first_epoch"] = inv.first_epoch;
+    j["epochs"] = inv.epochs;
+    j["kernels"] = inv.kernels;
+    j["winograd"] = inv.winograd;
+    j["threads"] = inv.threads;
+    // strings that are not UTF-8 (a compiler's name, say) become U+FFFD rather than an exception
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace typenet::train

@@ -2,7 +2,8 @@
 // line's settings and a run folder around typenet::fit.
 //
 // Per epoch fit trains (train mode, batch statistics) over the shuffled training set, then
-// evaluates the test set in eval mode (running statistics). Writes into config.out:
+// evaluates the test set in eval mode (running statistics); with --val-split, the held-out
+// validation set instead, and the test set after the last epoch. Writes into config.out:
 //   config.json      the full configuration
 //   metrics.csv      one row per epoch (header first); metrics.jsonl the same as JSON lines
 //   curves.svg       loss and accuracy per epoch, train and test
@@ -11,7 +12,8 @@
 //   last.ckpt        parameters, running statistics, optimizer state, the run's progress and
 //                    settings, and what inference needs (io::inference_info), after every epoch,
 //                    every --checkpoint-every minutes mid-epoch, and when SIGINT or SIGTERM stops
-//                    the run (atomically); final.ckpt at the end
+//                    the run (atomically); final.ckpt at the end; best.ckpt (--val-split) at the
+//                    epoch of the best validation accuracy
 // A non-finite loss stops the run (exit code 3) unless on_divergence = continue; SIGINT/SIGTERM
 // finish the step, write last.ckpt and exit 128 + the signal (130, 143).
 #pragma once

@@ -2,6 +2,8 @@
 
 #include "typenet/train/escape.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cerrno>
@@ -55,7 +57,6 @@ std::string num(double v, const char* f = "%.6g") {
     std::snprintf(buf, sizeof buf, f, v);
     return buf;
 }
-std::string json_num(double v) { return std::isfinite(v) ? num(v, "%.9g") : "null"; }
 }  // namespace
 
 void write_metrics(const fs::path& dir, const std::vector<epoch_metrics>& rows) {
@@ -66,13 +67,17 @@ void write_metrics(const fs::path& dir, const std::vector<epoch_metrics>& rows) 
                num(r.test_loss, "%.9g") + "," + num(r.test_accuracy, "%.9g") + "," + num(r.grad_norm, "%.9g") + "," +
                num(r.lr, "%.9g") + "," + num(r.seconds, "%.3f") + "," + num(r.images_per_second, "%.1f") + "," +
                (r.diverged ? "1" : "0") + "," + num(r.val_loss, "%.9g") + "," + num(r.val_accuracy, "%.9g") + "\n";
-        jsonl += "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + json_num(r.train_loss) +
-                 ", \"train_accuracy\": " + json_num(r.train_accuracy) + ", \"test_loss\": " + json_num(r.test_loss) +
-                 ", \"test_accuracy\": " + json_num(r.test_accuracy) + ", \"grad_norm\": " + json_num(r.grad_norm) +
-                 ", \"lr\": " + json_num(r.lr) + ", \"seconds\": " + json_num(r.seconds) +
-                 ", \"images_per_second\": " + json_num(r.images_per_second) +
-                 ", \"diverged\": " + (r.diverged ? "true" : "false") + ", \"val_loss\": " + json_num(r.val_loss) +
-                 ", \"val_accuracy\": " + json_num(r.val_accuracy) + "}\n";
+        nlohmann::ordered_json j;  // non-finite numbers become null, which JSON has no other way to say
+        j["epoch"] = r.epoch;
+        for (const auto& [key, v] : {std::pair{"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
+                                      {"test_loss", r.test_loss}, {"test_accuracy", r.test_accuracy},
+                                      {"grad_norm", r.grad_norm}, {"lr", r.lr}, {"seconds", r.seconds},
+                                      {"images_per_second", r.images_per_second}})
+            j[key] = v;
+        j["diverged"] = r.diverged;
+        j["val_loss"] = r.val_loss;
+        j["val_accuracy"] = r.val_accuracy;
+        jsonl += j.dump() + "\n";
     }
     write_file_atomic(dir / "metrics.csv", csv);
     write_file_atomic(dir / "metrics.jsonl", jsonl);

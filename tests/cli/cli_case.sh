@@ -205,10 +205,10 @@ case $case_name in
     grep -q '<svg' "$work/run/curves.svg" || fail "curves.svg is not SVG"
     # the run's record of the binary that wrote it: one line per start, naming this tree's commit
     [ "$(wc -l < "$work/run/invocations.jsonl")" -eq 1 ] || fail "invocations.jsonl should have one line"
-    grep -Eq '^\{"started": "20[0-9-]{8}T[0-9:]{8}Z", "commit": "[^"]+", "compiler": "[^"]+", "build_type": "[^"]*", "first_epoch": 1, "epochs": 2, "kernels": "[a-z0-9]+", "winograd": (true|false), "threads": [1-9][0-9]*\}$' \
+    grep -Eq '^\{"started":"20[0-9-]{8}T[0-9:]{8}Z","commit":"[^"]+","compiler":"[^"]+","build_type":"[^"]*","first_epoch":1,"epochs":2,"kernels":"[a-z0-9]+","winograd":(true|false),"threads":[1-9][0-9]*\}$' \
       "$work/run/invocations.jsonl" || fail "invocations.jsonl: unexpected line: $(cat "$work/run/invocations.jsonl")"
     if head=$(git rev-parse --short=7 HEAD 2>/dev/null); then
-      grep -q "\"commit\": \"$head" "$work/run/invocations.jsonl" || fail "invocations.jsonl does not name commit $head (a stale build?)"
+      grep -q "\"commit\":\"$head" "$work/run/invocations.jsonl" || fail "invocations.jsonl does not name commit $head (a stale build?)"
     fi
     # eval-only on the final checkpoint reproduces the last epoch's test accuracy
     acc=$(tail -1 "$work/run/metrics.csv" | cut -d, -f5)
@@ -310,7 +310,7 @@ case $case_name in
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --resume --out "$work/split"
     same_metrics "$work/straight/metrics.csv" "$work/split/metrics.csv"
     [ "$(wc -l < "$work/split/invocations.jsonl")" -eq 2 ] || fail "a resumed run should record two invocations"
-    tail -1 "$work/split/invocations.jsonl" | grep -q '"first_epoch": 2, "epochs": 3' || fail "the resume's invocation should start at epoch 2"
+    tail -1 "$work/split/invocations.jsonl" | grep -q '"first_epoch":2,"epochs":3' || fail "the resume's invocation should start at epoch 2"
     # resuming a finished run trains nothing and records nothing
     expect 0 "" -- "$train" --model cnn-bn $small --epochs 3 --augment true --momentum 0.9 --resume --out "$work/split"
     [ "$(wc -l < "$work/split/invocations.jsonl")" -eq 2 ] || fail "resuming a finished run recorded an invocation"

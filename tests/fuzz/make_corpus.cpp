@@ -15,6 +15,8 @@
 
 #include "../crafted_checkpoint.hpp"
 #include "typenet/io/checkpoint.hpp"
+#include "typenet/io/npz.hpp"
+#include "config.hpp"  // src/cli: typenet-train --config
 
 namespace fs = std::filesystem;
 using bytes = std::vector<unsigned char>;
@@ -57,6 +59,50 @@ std::string pattern(std::size_t n, int mod) {
     std::string s(n, '\0');
     for (std::size_t i = 0; i < n; ++i) s[i] = char((i * 7) % std::size_t(mod));
     return s;
+}
+
+// A one-entry stored zip the way numpy.savez writes it: a zip64 extra field (sizes) in the
+// local header, none in the central directory.
+bytes numpy_style_zip(const std::string& name, const std::string& npy) {
+    bytes out, cd;
+    const auto w16 = [](bytes& b, std::uint32_t v) { b.push_back(std::uint8_t(v)), b.push_back(std::uint8_t(v >> 8)); };
+    const auto w32 = [&](bytes& b, std::uint32_t v) { w16(b, v & 0xffff), w16(b, v >> 16); };
+    const std::uint32_t crc = typenet::io::crc32(reinterpret_cast<const unsigned char*>(npy.data()), npy.size());
+    const auto header = [&](bytes& b, bool central) {
+        w32(b, central ? 0x02014b50 : 0x04034b50);
+        if (central) w16(b, 0x0314);
+        for (std::uint32_t v : {20u, 0u, 0u, 0u, 0x21u}) w16(b, v);
+        w32(b, crc);
+        w32(b, std::uint32_t(npy.size()));
+        w32(b, std::uint32_t(npy.size()));
+        w16(b, std::uint32_t(name.size()));
+        w16(b, central ? 0 : 20);
+        if (central)
+            for (std::uint32_t v : {0u, 0u, 0u}) w16(b, v);
+        if (central) w32(b, 0x01800000u), w32(b, 0);
+        b.insert(b.end(), name.begin(), name.end());
+        if (!central) {
+            w16(b, 1), w16(b, 16);
+            for (int k = 0; k < 2; ++k) w32(b, std::uint32_t(npy.size())), w32(b, 0);
+        }
+    };
+    header(out, false);
+    out.insert(out.end(), npy.begin(), npy.end());
+    header(cd, true);
+    const std::uint32_t at = std::uint32_t(out.size());
+    out.insert(out.end(), cd.begin(), cd.end());
+    w32(out, 0x06054b50);
+    for (std::uint32_t v : {0u, 0u, 1u, 1u}) w16(out, v);
+    w32(out, std::uint32_t(cd.size()));
+    w32(out, at);
+    w16(out, 0);
+    return out;
+}
+std::string npy_text(const std::string& dict, const std::string& data) {
+    std::string h = dict;
+    h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
+    h += '\n';
+    return std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 0xff) + char(h.size() >> 8) + h + data;
 }
 }  // namespace
 
@@ -177,5 +223,34 @@ int main(int argc, char** argv) {
     put(mc / "bad-epoch.csv", header + "nan,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n1e300,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
     put(mc / "short-row.csv", header + "1,2.3,0.1\n");
     put(mc / "not-a-number.csv", header + "1,2.3x,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    // ---- config (typenet-train --config: a run's config.json and edge cases) ----
+    const fs::path cj = dir / "config";
+    const std::string full = typenet::train::recipe("full").to_json();
+    put(cj / "full.json", full);
+    put(cj / "baseline.json", typenet::train::recipe("baseline").to_json());
+    put(cj / "partial.json", std::string("{\"epochs\": 5, \"milestones\": [1.5, 3], \"seed\": 18446744073709551615}"));
+    put(cj / "typo.json", std::string("{\"learning_rate\": 0.1}"));
+    put(cj / "types.json", std::string("{\"lr\": \"0.1\", \"augment\": 1, \"epochs\": -2, \"optimizer\": \"lion\"}"));
+    put(cj / "truncated.json", full.substr(0, full.size() / 2));
+    put(cj / "nested.json", std::string("{\"milestones\": [[[1]]], \"model\": {\"a\": null}}"));
+    // ---- npz (typenet's writer, numpy.savez's layout, and edge cases) ----
+    const fs::path nz = dir / "npz";
+    const bytes valid_npz = typenet::io::encode_npz(
+        {{"0.conv_bn.weight", {2, 1, 2, 2}, {1, -2, 3, 4, 5, 6, 7, 8}, 4}, {"0.conv_bn.gamma", {2}, {1, 1}, 4},
+         {"scalar", {}, {0.5f}, 4}, {"empty", {0, 3}, {}, 4}});
+    put(nz / "valid-small.npz", valid_npz);
+    put(nz / "valid-empty.npz", typenet::io::encode_npz({}));
+    put(nz / "truncated.npz", bytes(valid_npz.begin(), valid_npz.begin() + std::ptrdiff_t(valid_npz.size() / 2)));
+    bytes flipped_npz = valid_npz;
+    flipped_npz[200] ^= 0x04;
+    put(nz / "flipped.npz", flipped_npz);
+    bytes compressed = typenet::io::encode_npz({{"w", {2}, {1, 2}, 4}});
+    compressed[8] = 8;  // deflate in the local header
+    compressed[compressed.size() - 22 - (46 + 5) + 10] = 8;  // and in the central directory ("w.npy")
+    put(nz / "compressed.npz", compressed);
+    const std::string f8 = std::string("\0\0\0\0\0\0\x04\x40", 8);  // 2.5 as a little-endian double
+    put(nz / "numpy-style-f8.npz", numpy_style_zip("s.npy", npy_text("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", f8)));
+    put(nz / "shape-overflow.npz", numpy_style_zip("w.npy", npy_text("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967297), }", "")));
+    put(nz / "fortran.npz", numpy_style_zip("w.npy", npy_text("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", "abcd")));
     return 0;
 }

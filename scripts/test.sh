@@ -18,6 +18,9 @@
 #       needs that size); cli.lock  trains epochs of 2,048 images. Training, checkpoints and
 #       resuming still run sanitized in cli.outputs, cli.resume, cli.resnet, cli.bad-checkpoint;
 #       the run-directory lock (src/cli/out_lock.cpp) runs only in the normal suite.
+#   cli.validation  trains ten short runs (a split, a resume, early stopping); data::split_per_class
+#       and subset_source run sanitized in test_split, early_stopping and checkpoint_saver's
+#       best.ckpt in test_fit.
 #   cli.interrupt, cli.kill9  train 2 epochs of 3,072 and 2,048 images, with signals sent at
 #       moments chosen for the normal build's speed. Stopping mid-epoch and resuming exactly runs
 #       sanitized in test_fit (stop_flag, checkpoint_saver); the signal handlers
@@ -30,7 +33,7 @@ bash scripts/build.sh
 exclude=()
 if [ "${SANITIZE:-0}" = 1 ]; then
   build_dir=${BUILD_DIR:-build-sanitize}
-  exclude=(-LE '^(compile_fail|compile_time|docs)$' -E '^(memory\.cnn_bn_batch128|cli\.ablation|cli\.lock|cli\.interrupt|cli\.kill9)$')
+  exclude=(-LE '^(compile_fail|compile_time|docs)$' -E '^(memory\.cnn_bn_batch128|cli\.ablation|cli\.lock|cli\.interrupt|cli\.kill9|cli\.validation)$')
   # halt_on_error: stop at the first report; detect_leaks: LeakSanitizer at exit (it works in
   # these containers); detect_stack_use_after_return: also catch references to a returned
   # function's locals (xtensor's lazy expressions dangle so). UBSan: a stack trace per report.

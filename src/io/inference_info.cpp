@@ -63,14 +63,16 @@ inference_info read_inference_info(const checkpoint& ck, const std::string& file
         if (!name) throw checkpoint_error(file + ": model.class." + std::to_string(k) + " is missing (" + count + " classes)");
         info.class_names.push_back(*name);
     }
-    for (const char* key : {"data.mean", "data.std"}) {
+    const auto vector_of = [&](const char* key) {
         const tensor_record& t = *ck.find_tensor(key);
         if (t.dtype != 4 || t.dims.size() != 1 || t.bytes.size() != t.dims[0] * 4)
             throw checkpoint_error(file + ": tensor '" + std::string(key) + "' is not a vector of 32-bit floats");
         std::vector<float> v(t.dims[0]);
         if (!v.empty()) std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
-        (key[5] == 'm' ? info.normalization.mean : info.normalization.std) = std::move(v);
-    }
+        return v;
+    };
+    info.normalization.mean = vector_of("data.mean");
+    info.normalization.std = vector_of("data.std");
     if (info.normalization.mean.size() != info.normalization.std.size() || info.normalization.mean.empty())
         throw checkpoint_error(file + ": data.mean has " + std::to_string(info.normalization.mean.size()) +
                                " values and data.std " + std::to_string(info.normalization.std.size()));

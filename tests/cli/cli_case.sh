@@ -353,11 +353,11 @@ case $case_name in
     expect 2 "--eval-bn: expected running or batch" -- "$train" $ev --eval-bn median ;;
   validation)
     need_data
-    # --val-split: 300 of 1,500 training images held out and evaluated every epoch (val columns),
+    # --val-split: 200 of 1,000 training images held out and evaluated every epoch (val columns),
     # the test set only after the last epoch; best.ckpt is the epoch of the best validation
     # accuracy; a resumed run (with --test-every-epoch) ends with the straight run's metrics.
-    vs="--model cnn-bn --limit-train 1500 --limit-test 200 --batch 64 --val-split 300"
-    expect 0 "1200 training, 300 validation .held out of the training files. and 200 test images" -- \
+    vs="--model cnn-bn --limit-train 1000 --limit-test 200 --batch 64 --val-split 200"
+    expect 0 "800 training, 200 validation .held out of the training files. and 200 test images" -- \
       "$train" $vs --epochs 3 --out "$work/val"
     m=$work/val/metrics.csv
     head -1 "$m" | grep -q ",diverged,val_loss,val_accuracy$" || fail "metrics.csv lacks the validation columns"
@@ -377,12 +377,12 @@ case $case_name in
     a=$("$train" --eval-only --checkpoint "$work/straight/best.ckpt" --limit-test 200 | sed 's/^eval [^ ]* //')
     b=$("$train" --eval-only --checkpoint "$work/split/best.ckpt" --limit-test 200 | sed 's/^eval [^ ]* //')
     [ -n "$a" ] && [ "$a" = "$b" ] || fail "best.ckpt of the resumed run evaluates differently: $a / $b"
-    expect 2 "--val-split: .* of class" -- "$train" $vs --val-split 1499 --out "$work/x"
-    expect 2 "--val-split: 1500 images held out of --limit-train 1500 leave none" -- "$train" $vs --val-split 1500 --out "$work/x"
+    expect 2 "--val-split: .* of class" -- "$train" $vs --val-split 999 --out "$work/x"
+    expect 2 "--val-split: 1000 images held out of --limit-train 1000 leave none" -- "$train" $vs --val-split 1000 --out "$work/x"
     # Early stopping: a diverged network's validation accuracy never improves, so with patience
-    # 2 the run ends after epoch 3 of 6, with the test set evaluated and final.ckpt written.
+    # 2 the run ends after epoch 3 of 5, with the test set evaluated and final.ckpt written.
     expect 0 "early stopping: the validation accuracy has not improved for 2 epochs" -- \
-      "$train" $vs --epochs 6 --lr 1e7 --on-divergence=continue --early-stop 2 --out "$work/early"
+      "$train" $vs --epochs 5 --lr 1e7 --on-divergence=continue --early-stop 2 --out "$work/early"
     [ "$(tail -n +2 "$work/early/metrics.csv" | wc -l)" -eq 3 ] || fail "early stopping should end the run after epoch 3"
     [ "$(tail -1 "$work/early/metrics.csv" | cut -d, -f5)" != nan ] || fail "an early-stopped run's test figures are missing"
     [ -f "$work/early/final.ckpt" ] || fail "an early-stopped run should write final.ckpt"

@@ -4,7 +4,9 @@
 // the right CRC-32, so a crafted but well-checksummed file reaches the code after the parser.
 // A parse that succeeds must hold what the tools rely on: every tensor's bytes are exactly
 // element_count() * dtype (typenet-inspect reads them all), and encoding it again gives the
-// input back. Any other exception type, a sanitizer report or a broken invariant is a crash.
+// input back; a checkpoint that carries inference information (io::read_inference_info, what
+// typenet-predict and --eval-only read) gives a consistent one or an error naming the file. Any
+// other exception type, a sanitizer report or a broken invariant is a crash.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -50,6 +52,17 @@ void check(std::span<const unsigned char> in) {
         }
     }
     (void)sum;
+    if (typenet::io::has_inference_info(ck)) {  // what typenet-predict and --eval-only read next
+        try {
+            const auto info = typenet::io::read_inference_info(ck, "fuzz.ckpt");
+            if (info.normalization.mean.size() != info.normalization.std.size() || info.normalization.mean.empty())
+                std::abort();
+            for (const float s : info.normalization.std)
+                if (!(s > 0)) std::abort();
+        } catch (const typenet::io::checkpoint_error& e) {
+            if (std::strstr(e.what(), "fuzz.ckpt") == nullptr) std::abort();
+        }
+    }
     const std::vector<unsigned char> again = typenet::io::encode_checkpoint(ck);
     if (again.size() != in.size() || !std::equal(again.begin(), again.end(), in.begin())) std::abort();
 }

@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
     const bytes valid = encode_checkpoint(small);
     put(ck / "valid-small.ckpt", valid);
     put(ck / "valid-empty.ckpt", encode_checkpoint(typenet::io::checkpoint{}));
+    typenet::io::checkpoint with_info = small;  // what inference needs (read_inference_info)
+    typenet::io::store_inference_info(with_info, {"small", "3x2x2", {"cat", "dog", "ship"}, {{0.5f, 0.4f, 0.3f}, {0.2f, 0.2f, 0.25f}}});
+    put(ck / "valid-inference-info.ckpt", encode_checkpoint(with_info));
     put(ck / "truncated.ckpt", bytes(valid.begin(), valid.begin() + std::ptrdiff_t(valid.size() / 2)));
     bytes flipped = valid;
     flipped[flipped.size() / 2] ^= 0x40;

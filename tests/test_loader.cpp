@@ -241,3 +241,21 @@ TEST_CASE("the loader rejects what it cannot do, and rethrows a source's error f
     l.start(1);
     CHECK(l.next() != nullptr);
 }
+
+TEST_CASE("batches_per_epoch is the number of batches a loader gives, without building one") {
+    for (std::size_t n = 1; n <= 40; ++n) {
+        const data::memory_source<shape<1>, 2> s(std::vector<float>(n, 0.5f), std::vector<std::int32_t>(n, 1));
+        for (std::size_t batch = 1; batch <= 9; ++batch)
+            for (const bool drop_last : {false, true})
+                for (const bool training : {false, true}) {
+                    const data::loader_options o{.batch = batch, .drop_last = drop_last, .training = training, .prefetch = false};
+                    data::loader<data::memory_source<shape<1>, 2>> l(s, data::identity_normalization<decltype(s)>(), o);
+                    std::size_t counted = 0;
+                    l.start(1);
+                    while (l.next()) ++counted;
+                    INFO("n " << n << ", batch " << batch << ", drop_last " << drop_last << ", training " << training);
+                    CHECK(data::batches_per_epoch(n, o) == counted);
+                    CHECK(l.batches() == counted);
+                }
+    }
+}

@@ -199,7 +199,7 @@ public:
         o.model_name = name_;
         o.normalization = norm;
         o.checkpoint_metadata = cfg_.to_pairs();
-        if (data::loader<part>(train, norm, o.data).batches() == 0)
+        if (data::batches_per_epoch(train.size(), o.data) == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));
 
@@ -218,7 +218,7 @@ public:
             append_line(cfg_.out / "invocations.jsonl",
                         invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
         write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
-        const std::size_t steps = data::loader<part>(train, norm, o.data).batches();
+        const std::size_t steps = data::batches_per_epoch(train.size(), o.data);
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train.size()) + " training, " +
             (cfg_.val_split ? std::to_string(validation.size()) + " validation (held out of the training files) and " : "") +
@@ -427,7 +427,7 @@ private:
     void upgrade_checkpoint(io::checkpoint& ck, const std::filesystem::path& file, const part& train,
                             const part& test, const data::normalization& norm, const fit_options& o) {
         std::vector<epoch_log> history;
-        const std::size_t steps = data::loader<part>(train, norm, o.data).batches();
+        const std::size_t steps = data::batches_per_epoch(train.size(), o.data);
         for (const auto& m : detail::metrics_from_text(*ck.find_meta("metrics"))) {
             epoch_log e;
             e.epoch = m.epoch, e.steps = steps, e.train_loss = m.train_loss, e.train_accuracy = m.train_accuracy;

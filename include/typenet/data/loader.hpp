@@ -117,6 +117,15 @@ struct loader_options {
     bool prefetch = true;    // prepare the next batch on a background thread
 };
 
+// The batches of an epoch of n samples under options o: what loader::batches() is, without
+// building a loader (its two batch buffers).
+inline std::size_t batches_per_epoch(std::size_t n, const loader_options& o) {
+    if (o.batch == 0) return 0;
+    std::size_t b = o.training && o.drop_last ? n / o.batch : (n + o.batch - 1) / o.batch;  // drop_last: training only
+    if (o.training && b > 0 && std::min(o.batch, n - (b - 1) * o.batch) == 1) --b;  // no batch of one sample
+    return b;
+}
+
 template <source S, class T = float>
 class loader {
     static_assert(std::is_floating_point_v<T>, "typenet: data::loader<Source, T> makes float or double batches");
@@ -156,9 +165,7 @@ public:
             b.label_storage.resize(opt_.batch);
         }
         if constexpr (sample_shape::rank == 3) scratch_.resize(sample_shape::size);
-        const std::size_t n = source_.size();
-        batches_ = opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
-        if (opt_.training && batches_ > 0 && size_of(batches_ - 1) == 1) --batches_;
+        batches_ = batches_per_epoch(source_.size(), opt_);
     }
     loader(const loader&) = delete;
     loader& operator=(const loader&) = delete;

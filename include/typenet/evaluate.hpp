@@ -26,6 +26,41 @@
 
 namespace typenet {
 
+namespace detail {
+// Eval mode for the guard's lifetime, then the mode it found (a throw included).
+template <class Net>
+struct eval_guard {
+    Net& net;
+    bool was_training;
+    explicit eval_guard(Net& n) : net(n), was_training(n.training()) { net.eval(); }
+    eval_guard(const eval_guard&) = delete;
+    eval_guard& operator=(const eval_guard&) = delete;
+    ~eval_guard() {
+        if (was_training) net.train();
+    }
+};
+
+// The eval-mode forward pass over every sample of a source, in order, `batch` at a time (the last
+// batch smaller): f(logits, labels) per batch. What evaluate and predict_logits share.
+template <class Net, class S, class F>
+void for_each_eval_batch(Net& net, const S& source, const data::normalization& norm, std::size_t batch, F&& f) {
+    const eval_guard<Net> guard(net);
+    const std::size_t n = source.size();
+    typename Net::input_tensor x(std::min(batch, n));
+    std::vector<std::size_t> indices;
+    std::vector<std::int32_t> labels;
+    for (std::size_t first = 0; first < n; first += batch) {
+        const std::size_t count = std::min(batch, n - first);
+        indices.resize(count);
+        std::iota(indices.begin(), indices.end(), first);
+        labels.resize(count);
+        x.resize(count);
+        data::fill_batch(source, indices, norm, x.data(), labels.data());
+        f(net.forward(x), std::span<const std::int32_t>(labels));
+    }
+}
+}  // namespace detail
+
 struct evaluation {
     double loss = 0;      // mean softmax cross-entropy over the samples
     double accuracy = 0;  // correct / samples
@@ -39,29 +74,11 @@ evaluation evaluate(Net& net, const S& source, const data::normalization& norm, 
     if constexpr (data::fits<Net, S>) {
         if (batch == 0) throw std::invalid_argument("evaluate: the batch size must be at least 1");
         const std::size_t n = source.size();
-        struct mode_guard {  // restores train mode however evaluate leaves (a throw included)
-            Net& net;
-            bool was_training;
-            ~mode_guard() {
-                if (was_training) net.train();
-            }
-        } guard{net, net.training()};
-        net.eval();
-        typename Net::input_tensor x(std::min(batch, n));
-        std::vector<std::size_t> indices;
-        std::vector<std::int32_t> labels;
         double total = 0;
-        for (std::size_t first = 0; first < n; first += batch) {
-            const std::size_t count = std::min(batch, n - first);
-            indices.resize(count);
-            std::iota(indices.begin(), indices.end(), first);
-            labels.resize(count);
-            x.resize(count);
-            data::fill_batch(source, indices, norm, x.data(), labels.data());
-            const auto& logits = net.forward(x);
-            total += loss.loss(logits, labels) * double(count);
-            e.correct += count_correct(logits, std::span<const std::int32_t>(labels));
-        }
+        detail::for_each_eval_batch(net, source, norm, batch, [&](const auto& logits, std::span<const std::int32_t> labels) {
+            total += loss.loss(logits, labels) * double(labels.size());
+            e.correct += count_correct(logits, labels);
+        });
         e.samples = n;
         if (n > 0) {
             e.loss = total / double(n);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "typenet/data/source.hpp"
+#include "typenet/evaluate.hpp"  // detail::for_each_eval_batch
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/train/checkpoint_io.hpp"
 
@@ -45,16 +46,6 @@ struct span_source {
     const std::vector<std::string>& class_names() const {
         static const std::vector<std::string> names = data::numbered_class_names(Classes);
         return names;
-    }
-};
-
-template <class Net>
-struct eval_guard {  // eval mode for the guard's lifetime, then the mode it found
-    Net& net;
-    bool was_training;
-    explicit eval_guard(Net& n) : net(n), was_training(n.training()) { net.eval(); }
-    ~eval_guard() {
-        if (was_training) net.train();
     }
 };
 }  // namespace detail
@@ -79,22 +70,10 @@ std::vector<double> predict_logits(Net& net, const S& source, const data::normal
     if constexpr (data::fits<Net, S>) {
         if (batch == 0) throw std::invalid_argument("predict: the batch size must be at least 1");
         constexpr std::size_t classes = Net::output_shape::size;
-        const detail::eval_guard<Net> guard(net);
-        const std::size_t n = source.size();
-        out.reserve(n * classes);
-        typename Net::input_tensor x(std::min(batch, n));
-        std::vector<std::size_t> indices;
-        std::vector<std::int32_t> labels;
-        for (std::size_t first = 0; first < n; first += batch) {
-            const std::size_t count = std::min(batch, n - first);
-            indices.resize(count);
-            std::iota(indices.begin(), indices.end(), first);
-            labels.resize(count);
-            x.resize(count);
-            data::fill_batch(source, indices, norm, x.data(), labels.data());
-            const auto& y = net.forward(x);
-            for (std::size_t i = 0; i < count * classes; ++i) out.push_back(double(y.data()[i]));
-        }
+        out.reserve(source.size() * classes);
+        detail::for_each_eval_batch(net, source, norm, batch, [&](const auto& y, std::span<const std::int32_t> labels) {
+            for (std::size_t i = 0; i < labels.size() * classes; ++i) out.push_back(double(y.data()[i]));
+        });
     }
     return out;
 }

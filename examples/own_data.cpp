@@ -1,5 +1,6 @@
 // examples/own_data.cpp - your own network type on your own data: 1x8x8 images of three kinds
-// of bars (horizontal, vertical, diagonal) with noise, held in a data::memory_source; the
+// of bars (horizontal, vertical, diagonal) with noise, held in a data::memory_source and split
+// into training and held-out images by data::split_per_class; the
 // network is checked against the source while it compiles (data::fits); a few epochs of SGD
 // written out by hand, then typenet::evaluate on held-out images. docs/library.md quotes the
 // parts between the [name] markers. Exit code 0 when the held-out accuracy reaches 90%.
@@ -35,7 +36,8 @@ bars make_bars(std::size_t count, std::uint64_t seed) {
 
 int main() {
     // [train]
-    const bars train = make_bars(600, 1), test = make_bars(300, 2);
+    const bars all = make_bars(900, 1);
+    const auto [train, test] = data::split_per_class(all, 300, /*seed=*/2);  // 600 + 300, each class its share
     const data::normalization norm = data::compute_normalization(train);  // from the training set only
     bar_net model(/*seed=*/3);
     optimizer<float> sgd(collect_parameters(model), {.momentum = 0.9});

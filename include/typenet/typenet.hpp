@@ -9,6 +9,7 @@
 #include "typenet/data/loader.hpp"
 #include "typenet/data/mnist.hpp"
 #include "typenet/data/source.hpp"
+#include "typenet/data/split.hpp"
 #include "typenet/errors.hpp"
 #include "typenet/evaluate.hpp"
 #include "typenet/fit.hpp"

@@ -216,7 +216,9 @@ TEST_CASE("npz: arrays round-trip bit for bit, scalars and empty shapes included
         CHECK(a.arrays[i].name == arrays[i].name);
         CHECK(a.arrays[i].shape == arrays[i].shape);
         REQUIRE(a.arrays[i].values.size() == arrays[i].values.size());
-        CHECK(std::memcmp(a.arrays[i].values.data(), arrays[i].values.data(), arrays[i].values.size() * 4) == 0);
+        // bit for bit (NaN and -0 included); memcmp is not called on an empty vector's null data()
+        if (!arrays[i].values.empty())
+            CHECK(std::memcmp(a.arrays[i].values.data(), arrays[i].values.data(), arrays[i].values.size() * 4) == 0);
     }
     CHECK(a.find("scalar")->values[0] == 42);
     CHECK(a.find("missing") == nullptr);

@@ -786,6 +786,177 @@ TEST_CASE("fast batch norm (+ fused ReLU) inference matches the double reference
 
 // ---- ReLU and pooling: exact ---------------------------------------------------------------------
 
+// ---- normalisation over blocks (norm_statistics, norm_apply, norm_backward) -----------------------
+
+struct norm_case {
+    std::size_t batch, channels, spatial, sample_group, channel_group;
+    bool per_sample_group;
+};
+// Group norm (2 groups of 2, 8 groups of 8 on a map large enough for the threads), layer norm,
+// instance norm, flat inputs, batch norm over groups of samples with a remainder (7 = 3 + 4: the
+// remainder joins the last group; 3 < 5: one group), and affine parameters per sample group
+// (batch renormalisation's r and d folded in).
+const std::vector<norm_case> norm_cases = {{3, 4, 7, 1, 2, false},  {2, 64, 256, 1, 8, false}, {2, 6, 33, 1, 6, false},
+                                           {5, 3, 16, 1, 1, false}, {9, 8, 1, 1, 4, false},    {7, 3, 5, 3, 1, false},
+                                           {7, 3, 5, 3, 1, true},   {4, 16, 64, 2, 1, true},   {3, 5, 1, 3, 1, false},
+                                           {3, 2, 4, 5, 1, true}};
+
+TEST_CASE("fast normalisation over blocks matches the double reference within the float bound", "[kernels][norm]") {
+    for (const auto& c : norm_cases)
+        for (int variant = 0; variant < 3; ++variant) {  // plain, + ReLU, + addend and ReLU
+            const bool relu = variant > 0, add = variant == 2;
+            INFO("norm batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial << " sample group "
+                               << c.sample_group << " channel group " << c.channel_group
+                               << (c.per_sample_group ? " affine per sample group" : "") << (relu ? " +relu" : "")
+                               << (add ? " +addend" : ""));
+            const k::norm_geometry g{c.batch, c.channels, c.spatial, c.sample_group, c.channel_group};
+            const std::size_t n = c.batch * c.channels * c.spatial, nb = g.blocks(),
+                              na = (c.per_sample_group ? g.sample_groups() : 1) * c.channels;
+            const auto x = random_floats(n, 41, 2.f, 3.f), gamma = random_floats(na, 42, 0.5f, 1.f),
+                       beta = random_floats(na, 43), a = random_floats(n, 44), dy = random_floats(n, 45);
+            const auto xd = to_double(x), gd = to_double(gamma), bd = to_double(beta), ad = to_double(a);
+            std::vector<double> mean(nb), var(nb), istd(nb), y(n);
+            ref::norm_statistics<double>(g, xd.data(), 1e-5, mean.data(), var.data(), istd.data());
+            ref::norm_apply<double>(g, xd.data(), mean.data(), istd.data(), gd.data(), bd.data(), c.per_sample_group,
+                                    add ? ad.data() : nullptr, relu, y.data());
+            // The bounds of the batch-norm tests above, per block (A: the block's mean |x|; G bounds
+            // a run's float sums), and for the addend one more rounding.
+            const double G = double(c.spatial + 16) * u32;
+            // The sample group of b, written out: the remainder joins the last group.
+            const std::size_t groups = std::max<std::size_t>(1, c.batch / c.sample_group);
+            auto sgroup = [&](std::size_t b) { return std::min(b / c.sample_group, groups - 1); };
+            REQUIRE(g.sample_groups() == groups);
+            auto block = [&](std::size_t b, std::size_t ch) {
+                return sgroup(b) * g.channel_groups() + ch / c.channel_group;
+            };
+            auto affine = [&](std::size_t b, std::size_t ch) { return c.per_sample_group ? sgroup(b) * c.channels + ch : ch; };
+            std::vector<double> A(nb), count(nb);
+            for (std::size_t b = 0; b < c.batch; ++b)
+                for (std::size_t ch = 0; ch < c.channels; ++ch)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        A[block(b, ch)] += std::fabs(x[(b * c.channels + ch) * c.spatial + i]);
+                        count[block(b, ch)] += 1;
+                    }
+            std::vector<double> tol_mean(nb), tol_var(nb), tol_istd(nb), tol_y(n);
+            for (std::size_t j = 0; j < nb; ++j) {
+                A[j] /= count[j];
+                tol_mean[j] = 2 * G * A[j] + u32 * std::fabs(mean[j]);
+                tol_var[j] = 4 * G * var[j] + u32 * var[j];
+                tol_istd[j] = (2 * G + 2 * u32) * istd[j];
+            }
+            for (std::size_t b = 0; b < c.batch; ++b)
+                for (std::size_t ch = 0; ch < c.channels; ++ch)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t v = (b * c.channels + ch) * c.spatial + i, j = block(b, ch), p = affine(b, ch);
+                        const double h = (xd[v] - mean[j]) * istd[j];
+                        const double tol_h = 4 * G * (std::fabs(h) + istd[j] * (A[j] + std::fabs(mean[j])));
+                        const double pre = std::fabs(gd[p] * h) + std::fabs(bd[p]);
+                        tol_y[v] = std::fabs(gd[p]) * tol_h + 2 * u32 * pre + (add ? u32 * (pre + std::fabs(ad[v])) : 0.0);
+                    }
+            // Backward (without the addend: its gradient passes through), from the fast forward's
+            // statistics, which both sides then share.
+            std::vector<float> fmean(nb), fvar(nb), fistd(nb);
+            k::norm_statistics<float>(g, x.data(), 1e-5, fmean.data(), fvar.data(), fistd.data());
+            const auto md = to_double(fmean), id = to_double(fistd), dyd = to_double(dy);
+            const auto dgamma0 = random_floats(na, 46), dbeta0 = random_floats(na, 47);
+            std::vector<double> dx(n), dgamma = to_double(dgamma0), dbeta = to_double(dbeta0);
+            ref::norm_backward<double>(g, xd.data(), md.data(), id.data(), gd.data(), bd.data(), c.per_sample_group, relu,
+                                       dyd.data(), dx.data(), dgamma.data(), dbeta.data());
+            // With dm = dy masked by the ReLU, per block of m values and k = istd / m:
+            //   dx: k (G sum|gamma dm| + G sum|gamma dm xhat| |xhat|) + 4u k (m |gamma dm| + |sum gamma dm| +
+            //       |xhat| |sum gamma dm xhat|);  dgamma, dbeta: G times their sums of absolute values, + u.
+            std::vector<double> s(nb), sx(nb), sa(nb), sax(nb), pa(na), pax(na), hx(n), dm(n);
+            for (std::size_t b = 0; b < c.batch; ++b)
+                for (std::size_t ch = 0; ch < c.channels; ++ch)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t v = (b * c.channels + ch) * c.spatial + i, j = block(b, ch), p = affine(b, ch);
+                        hx[v] = (xd[v] - md[j]) * id[j];
+                        dm[v] = (!relu || gd[p] * hx[v] + bd[p] > 0) ? dyd[v] : 0.0;
+                        s[j] += gd[p] * dm[v], sx[j] += gd[p] * dm[v] * hx[v];
+                        sa[j] += std::fabs(gd[p] * dm[v]), sax[j] += std::fabs(gd[p] * dm[v] * hx[v]);
+                        pa[p] += std::fabs(dm[v]), pax[p] += std::fabs(dm[v] * hx[v]);
+                    }
+            std::vector<double> tol_dx(n), tol_dg(na), tol_db(na);
+            for (std::size_t b = 0; b < c.batch; ++b)
+                for (std::size_t ch = 0; ch < c.channels; ++ch)
+                    for (std::size_t i = 0; i < c.spatial; ++i) {
+                        const std::size_t v = (b * c.channels + ch) * c.spatial + i, j = block(b, ch), p = affine(b, ch);
+                        const double kk = id[j] / count[j], h = std::fabs(hx[v]);
+                        tol_dx[v] = kk * (G * sa[j] + G * sax[j] * h) +
+                                    4 * u32 * kk * (count[j] * std::fabs(gd[p] * dm[v]) + std::fabs(s[j]) + h * std::fabs(sx[j]));
+                    }
+            for (std::size_t p = 0; p < na; ++p) {
+                tol_dg[p] = G * pax[p] + u32 * (std::fabs(dgamma[p]) + std::fabs(dgamma0[p]));
+                tol_db[p] = G * pa[p] + u32 * (std::fabs(dbeta[p]) + std::fabs(dbeta0[p]));
+            }
+            for_each_isa([&] {
+                std::vector<float> m(nb), vr(nb), is(nb), fy(n, 1e30f);
+                k::norm_statistics<float>(g, x.data(), 1e-5, m.data(), vr.data(), is.data());
+                CHECK(count_outside(m, mean, tol_mean, "mean") == 0);
+                CHECK(count_outside(vr, var, tol_var, "var") == 0);
+                CHECK(count_outside(is, istd, tol_istd, "istd") == 0);
+                k::norm_apply<float>(g, x.data(), m.data(), is.data(), gamma.data(), beta.data(), c.per_sample_group,
+                                     add ? a.data() : nullptr, relu, fy.data());
+                CHECK(count_outside(fy, y, tol_y, "y") == 0);
+                // In place (y == x) gives the same result.
+                std::vector<float> inplace = x;
+                k::norm_apply<float>(g, inplace.data(), m.data(), is.data(), gamma.data(), beta.data(),
+                                     c.per_sample_group, add ? a.data() : nullptr, relu, inplace.data());
+                CHECK(bit_identical(inplace, fy));
+
+                std::vector<float> fdx(n, 1e30f), fdg = dgamma0, fdb = dbeta0;
+                k::norm_backward<float>(g, x.data(), fmean.data(), fistd.data(), gamma.data(), beta.data(),
+                                        c.per_sample_group, relu, dy.data(), fdx.data(), fdg.data(), fdb.data());
+                CHECK(count_outside(fdx, dx, tol_dx, "dx") == 0);
+                CHECK(count_outside(fdg, dgamma, tol_dg, "dgamma") == 0);
+                CHECK(count_outside(fdb, dbeta, tol_db, "dbeta") == 0);
+                // dx == dy (conv_norm calls it in place) gives the same result.
+                std::vector<float> in2 = dy, g2 = dgamma0, b2 = dbeta0;
+                k::norm_backward<float>(g, x.data(), fmean.data(), fistd.data(), gamma.data(), beta.data(),
+                                        c.per_sample_group, relu, in2.data(), in2.data(), g2.data(), b2.data());
+                CHECK(bit_identical(in2, fdx));
+                CHECK(bit_identical(g2, fdg));
+            });
+        }
+}
+
+TEST_CASE("normalisation over one block of the whole batch per channel is batch norm", "[kernels][norm][bn]") {
+    // sample_group = batch, channel_group = 1: the statistics and y of batch_norm_forward_train bit
+    // for bit (the same runs merged in the same order), the VJP within a few roundings.
+    for (const auto& c : bn_cases) {
+        INFO("batch " << c.batch << " channels " << c.channels << " spatial " << c.spatial);
+        const std::size_t n = c.batch * c.channels * c.spatial;
+        const k::norm_geometry g{c.batch, c.channels, c.spatial, c.batch, 1};
+        const k::bn_geometry bg{c.batch, c.channels, c.spatial};
+        const auto x = random_floats(n, 51, 2.f, 3.f), gamma = random_floats(c.channels, 52, 0.5f, 1.f),
+                   beta = random_floats(c.channels, 53), dy = random_floats(n, 54);
+        for_each_isa([&] {
+            std::vector<float> y1(n), m1(c.channels), v1(c.channels), i1(c.channels);
+            k::batch_norm_relu_forward_train<float>(bg, x.data(), gamma.data(), beta.data(), 1e-5, y1.data(), nullptr,
+                                                    i1.data(), m1.data(), v1.data());
+            std::vector<float> y2(n), m2(c.channels), v2(c.channels), i2(c.channels);
+            k::norm_statistics<float>(g, x.data(), 1e-5, m2.data(), v2.data(), i2.data());
+            k::norm_apply<float>(g, x.data(), m2.data(), i2.data(), gamma.data(), beta.data(), false, nullptr, true,
+                                 y2.data());
+            CHECK(bit_identical(m1, m2));
+            CHECK(bit_identical(v1, v2));
+            CHECK(bit_identical(i1, i2));
+            CHECK(bit_identical(y1, y2));
+            std::vector<float> dx1(n), dg1(c.channels), db1(c.channels), dx2(n), dg2(c.channels), db2(c.channels);
+            k::batch_norm_backward_from_input<float>(bg, x.data(), m1.data(), i1.data(), gamma.data(), beta.data(),
+                                                     dy.data(), dx1.data(), dg1.data(), db1.data());
+            k::norm_backward<float>(g, x.data(), m2.data(), i2.data(), gamma.data(), beta.data(), false, true, dy.data(),
+                                    dx2.data(), dg2.data(), db2.data());
+            CHECK(bit_identical(dg1, dg2));
+            CHECK(bit_identical(db1, db2));
+            double worst = 0, scale = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                worst = std::max(worst, std::fabs(double(dx1[i]) - dx2[i])), scale = std::max(scale, std::fabs(double(dx1[i])));
+            CHECK(worst <= 8 * u32 * scale);
+        });
+    }
+}
+
 TEST_CASE("fast ReLU, residual add and max pooling match the float reference bit for bit", "[kernels][exact]") {
     for (std::size_t n : {1u, 15u, 16u, 17u, 1000u, 70001u}) {
         auto x = random_floats(n, 51), dy = random_floats(n, 52);

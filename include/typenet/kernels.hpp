@@ -35,6 +35,7 @@
 // every kernel (both precisions) to stderr.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -182,6 +183,49 @@ template <class T> void batch_norm_add_infer(const bn_geometry& g, const T* x, c
 template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
                                                        const T* istd, const T* gamma, const T* relu_beta, const T* dy,
                                                        T* dx, T* dgamma, T* dbeta);
+
+// ---- normalisation over blocks: group, layer and instance norm; batch norm over sample groups ---
+// x is (batch, channels, spatial). Statistics are taken over blocks of sample_group consecutive
+// samples x channel_group consecutive channels x all spatial values:
+//   batch norm               sample_group = batch, channel_group = 1
+//   batch norm over groups   sample_group = n (ghost batch norm), channel_group = 1
+//   group norm with G groups sample_group = 1, channel_group = channels / G
+//   layer norm / instance    sample_group = 1, channel_group = channels / 1
+// channel_group divides channels. When sample_group does not divide batch the remainder joins the
+// last sample group (which then has between sample_group and 2 sample_group - 1 samples), so no
+// group is smaller than sample_group; a batch smaller than sample_group is one group. Block
+// (s, k) -- sample group s, channel group k -- has index s * channel_groups() + k in the mean /
+// var / istd arrays.
+// The affine parameters gamma and beta are per channel, or (per_sample_group) per sample group
+// and channel, index s * channels + c: batch renormalisation folds its r and d into them.
+struct norm_geometry {
+    std::size_t batch, channels, spatial, sample_group, channel_group;
+    std::size_t sample_groups() const { return batch >= sample_group ? batch / sample_group : 1; }
+    // The sample group of sample b, and the first sample of group s (s = sample_groups(): batch).
+    std::size_t sample_group_of(std::size_t b) const { return std::min(b / sample_group, sample_groups() - 1); }
+    std::size_t group_begin(std::size_t s) const { return s >= sample_groups() ? batch : s * sample_group; }
+    std::size_t channel_groups() const { return channels / channel_group; }
+    std::size_t blocks() const { return sample_groups() * channel_groups(); }
+};
+// Per block: mean, biased variance and istd = 1 / sqrt(var + eps), combined from per-(sample,
+// channel) partial statistics in a fixed order (the same numbers for every thread count).
+// run_stats: null, or x's per-plane statistics from conv2d_forward_bn_stats (it returned true).
+template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
+                                        const double* run_stats = nullptr);
+// y = act(gamma * (x - mean) * istd + beta (+ a)) with the mean and istd of x's block; a may be
+// null; act = ReLU when relu. y may equal x or a.
+template <class T> void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
+                                   const T* beta, bool per_sample_group, const T* a, bool relu, T* y);
+// The VJP of norm_statistics + norm_apply (without the addend: a residual sum's gradient passes
+// through unchanged) with gamma and beta as given. dm = dy, first masked by the forward's ReLU
+// when relu (the mask gamma * xhat + beta > 0 recomputed from x, as norm_apply computed it).
+// Per block of m values, with g_c = gamma of value i's channel:
+//   dx_i = istd * (g_c dm_i - (sum_j g_c(j) dm_j + xhat_i sum_j g_c(j) dm_j xhat_j) / m)
+// and ADDS sum dm * xhat into dgamma and sum dm into dbeta (per channel, or per sample group and
+// channel, like gamma). ALIASING: dx may equal dy or x.
+template <class T> void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
+                                      const T* beta, bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma,
+                                      T* dbeta);
 
 // ---- pooling ----------------------------------------------------------------------------------
 

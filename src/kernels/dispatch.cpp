@@ -32,6 +32,7 @@
 #endif
 
 #include "typenet/kernels_reference.hpp"
+#include "runtime.hpp"
 
 #if TYPENET_FAST_X86
 #include <xsimd/xsimd.hpp>
@@ -41,145 +42,13 @@
 
 namespace typenet::kernels {
 
+using namespace rt;
+
 namespace {
 
-// ---- threads ----------------------------------------------------------------------------------
-
-std::atomic<std::size_t> requested_threads{0};
 std::atomic<bool> winograd_on{true};  // set_winograd
 
-std::size_t thread_count() {
-#ifdef _OPENMP
-    const std::size_t n = requested_threads.load(std::memory_order_relaxed);
-    return n ? n : std::size_t(std::max(1, omp_get_max_threads()));
-#else
-    return 1;
-#endif
-}
-
-// Runs f(i) for i in [0, n) on min(threads, n) threads, or serially when the work is small.
-// Iterations are handed out dynamically: every caller makes f(i)'s result independent of the
-// thread that runs it (outputs and partial sums are per image, chunk or channel, combined
-// afterwards in a fixed order), so this costs no determinism, and a thread that is slow to get
-// a CPU (a busy shared machine) delays the call less than a static split. An exception thrown
-// by f (std::bad_alloc from a scratch buffer) is rethrown after the parallel region.
-template <class F>
-void parallel_for(std::size_t n, F&& f, bool worth_threads = true) {
-#ifdef _OPENMP
-    const std::size_t nt = std::min(thread_count(), n);
-    if (worth_threads && nt > 1) {
-        std::exception_ptr error;
-        std::atomic<bool> failed{false};
-#pragma omp parallel for schedule(dynamic, 1) num_threads(int(nt))
-        for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
-            if (failed.load(std::memory_order_relaxed)) continue;
-            try {
-                f(std::size_t(i));
-            } catch (...) {
-#pragma omp critical(typenet_kernels_error)
-                if (!error) error = std::current_exception();
-                failed.store(true, std::memory_order_relaxed);
-            }
-        }
-        if (error) std::rethrow_exception(error);
-        return;
-    }
-#else
-    (void)worth_threads;
-#endif
-    for (std::size_t i = 0; i < n; ++i) f(i);
-}
-
-// Splits [0, n) into `parts` ranges whose boundaries are multiples of `align` (except n).
-std::pair<std::size_t, std::size_t> split_range(std::size_t n, std::size_t align, std::size_t parts, std::size_t part) {
-    const std::size_t blocks = (n + align - 1) / align;
-    const std::size_t b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
-    return {std::min(n, b0 * align), std::min(n, b1 * align)};
-}
-
-std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
-
-// ---- optional profile ----------------------------------------------------------------------------
-// TYPENET_KERNEL_PROFILE=1 in the environment: wall time and calls per public kernel (float and
-// double), printed to stderr at exit. Off by default; when off, each kernel pays one branch.
-enum kernel_id {
-    k_conv_fwd, k_conv_bwd_data, k_conv_bwd_params, k_dense_fwd, k_dense_bwd_data, k_dense_bwd_params, k_bn_fwd,
-    k_bn_infer, k_bn_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd, k_add, k_optim, k_count
-};
-const char* const kernel_names[k_count] = {"conv2d_forward",        "conv2d_backward_data", "conv2d_backward_params",
-                                           "dense_forward",         "dense_backward_data",  "dense_backward_params",
-                                           "batch_norm(+relu)_fwd", "batch_norm(+relu)_infer", "batch_norm(+relu)_bwd",
-                                           "pool_forward",          "pool_backward",        "relu_forward",
-                                           "relu_backward",         "add(+relu)",           "optimizer_update"};
-
-struct kernel_profile {
-    bool on = [] {
-        const char* e = std::getenv("TYPENET_KERNEL_PROFILE");
-        return e && *e && std::string(e) != "0";
-    }();
-    std::atomic<std::uint64_t> ns[k_count]{}, calls[k_count]{};
-    ~kernel_profile() {
-        if (!on) return;
-        double total = 0;
-        for (int i = 0; i < k_count; ++i) total += double(ns[i].load()) * 1e-6;
-        std::fprintf(stderr, "typenet kernel profile (wall time on the calling thread):\n");
-        for (int i = 0; i < k_count; ++i)
-            if (calls[i].load())
-                std::fprintf(stderr, "  %-26s %8llu calls %10.1f ms %5.1f%%\n", kernel_names[i],
-                             (unsigned long long)calls[i].load(), double(ns[i].load()) * 1e-6,
-                             100.0 * double(ns[i].load()) * 1e-6 / total);
-        std::fprintf(stderr, "  %-26s %25.1f ms\n", "total", total);
-    }
-};
-kernel_profile profile;
-
-class profile_scope {
-public:
-    explicit profile_scope(kernel_id id) : id_(id), on_(profile.on) {
-        if (on_) t0_ = std::chrono::steady_clock::now();
-    }
-    ~profile_scope() {
-        if (!on_) return;
-        const auto dt = std::chrono::steady_clock::now() - t0_;
-        profile.ns[id_] += std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count());
-        profile.calls[id_] += 1;
-    }
-
-private:
-    kernel_id id_;
-    bool on_;
-    std::chrono::steady_clock::time_point t0_;
-};
-
 // ---- scratch ----------------------------------------------------------------------------------
-
-// A grow-only, 64-byte aligned float buffer. One per thread and role (thread_local), so the
-// kernels never allocate per call once the largest layer has run, and concurrent callers do
-// not share scratch.
-class scratch {
-public:
-    scratch() = default;
-    scratch(const scratch&) = delete;
-    scratch& operator=(const scratch&) = delete;
-    ~scratch() { std::free(p_); }
-    float* get(std::size_t n) {
-        if (n > n_) {
-            std::free(p_);
-            const std::size_t bytes = round_up(std::max<std::size_t>(n, 16) * sizeof(float), 64);
-            p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-            if (!p_) {
-                n_ = 0;
-                throw std::bad_alloc();
-            }
-            n_ = bytes / sizeof(float);
-        }
-        return p_;
-    }
-
-private:
-    float* p_ = nullptr;
-    std::size_t n_ = 0;
-};
 
 thread_local scratch tl_work;     // per worker thread: the per-image work area
 thread_local scratch tl_weights;  // calling thread: packed weights
@@ -189,44 +58,7 @@ thread_local std::vector<std::size_t> tl_offsets;
 
 #if TYPENET_FAST_X86
 
-// ---- instruction set --------------------------------------------------------------------------
-
 using fast::isa_table;
-
-struct pick_table {
-    const isa_table* operator()(xsimd::avx512f) const { return fast::table_avx512(); }
-    const isa_table* operator()(xsimd::fma3<xsimd::avx2>) const { return fast::table_avx2(); }
-    const isa_table* operator()(xsimd::sse2) const { return fast::table_sse2(); }
-};
-
-bool cpu_has_avx512() {
-    const auto a = xsimd::available_architectures();
-    return a.avx512f && a.avx512dq;  // xsimd 8.1's hadd on avx512f uses a DQ instruction
-}
-bool cpu_has_avx2() {
-    const auto a = xsimd::available_architectures();
-    return a.avx2 && a.fma3_avx2;
-}
-
-const isa_table* auto_table() {
-    // The dispatcher is created once; it calls pick_table with the best architecture of the list
-    // that this CPU supports.
-    static auto dispatcher =
-        xsimd::dispatch<xsimd::arch_list<xsimd::avx512f, xsimd::fma3<xsimd::avx2>, xsimd::sse2>>(pick_table{});
-    static const isa_table* best = [] {
-        const isa_table* t = dispatcher();
-        if (t == fast::table_avx512() && !cpu_has_avx512()) t = cpu_has_avx2() ? fast::table_avx2() : fast::table_sse2();
-        return t;
-    }();
-    return best;
-}
-
-std::atomic<const isa_table*> pinned{nullptr};
-
-const isa_table* table() {
-    const isa_table* t = pinned.load(std::memory_order_acquire);
-    return t ? t : auto_table();
-}
 
 // ---- convolution plans --------------------------------------------------------------------------
 
@@ -723,120 +555,6 @@ void fast_dense_backward_params(const isa_table& t, std::size_t batch, std::size
         }
 }
 
-// ---- batch norm ------------------------------------------------------------------------------------
-// Three phases, all in memory order and split over images (a channel's runs are one page each,
-// so walking them channel by channel defeats the prefetchers):
-//   1. per run (image b, channel c): sum and centred sum of squares (isa_table::bn_run_stats);
-//   2. per channel, serially: merge the runs in image order in double (Chan et al.), giving mean,
-//      biased variance, 1/sqrt(var + eps) -- the same numbers for every thread count;
-//   3. per run: normalise.
-
-thread_local std::vector<double> tl_bn_stats;
-thread_local std::vector<float> tl_bn_coef;
-
-void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, const float* a,
-                     bool relu, const double* run_stats) {
-    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    const bool big = B * C * S > (1u << 15);
-    const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
-    if (!st) {
-        tl_bn_stats.resize(2 * B * C);
-        double* out = tl_bn_stats.data();
-        parallel_for(B, [&](std::size_t b) {
-            for (std::size_t c = 0; c < C; ++c)
-                t.bn_run_stats(x + (b * C + c) * S, S, &out[2 * (b * C + c)], &out[2 * (b * C + c) + 1]);
-        }, big);
-        st = out;
-    }
-    std::vector<float>& coef = tl_bn_coef;
-    coef.resize(2 * C);
-    for (std::size_t c = 0; c < C; ++c) {
-        double count = 0, m = 0, m2 = 0;
-        for (std::size_t b = 0; b < B; ++b) {
-            const double n_r = double(S), mean_r = st[2 * (b * C + c)] / n_r, total = count + n_r, delta = mean_r - m;
-            m += delta * n_r / total;
-            m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
-            count = total;
-        }
-        const double v = count > 0 ? m2 / count : 0.0, is = 1.0 / std::sqrt(v + eps);
-        mean[c] = float(m), var[c] = float(v), istd[c] = float(is);
-        coef[2 * c] = float(m), coef[2 * c + 1] = float(is);
-    }
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], a ? a + o : nullptr, relu, y + o,
-                               xhat ? xhat + o : nullptr);
-        }
-    }, big);
-}
-
-// h: the stored xhat (ReLU mask relu_y > 0 when relu_y is not null), or (from_input) the
-// forward's input x, with its batch mean and istd (ReLU mask recomputed when relu_beta is not null).
-void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* dy, const float* h, bool from_input,
-                      const float* relu_y, const float* relu_beta, const float* mean, const float* gamma,
-                      const float* istd, float* dx, float* dgamma, float* dbeta) {
-    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    std::vector<double>& st = tl_bn_stats;
-    st.resize(2 * B * C);
-    const bool big = B * C * S > (1u << 15);
-    const bool relu = relu_beta != nullptr;
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            double* out = &st[2 * (b * C + c)];
-            if (from_input)
-                t.bn_backward_run_sums_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S,
-                                         out, out + 1);
-            else
-                t.bn_backward_run_sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, out, out + 1);
-        }
-    }, big);
-    std::vector<float>& coef = tl_bn_coef;
-    coef.resize(3 * C);
-    const double n = double(B * S);
-    for (std::size_t c = 0; c < C; ++c) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (std::size_t b = 0; b < B; ++b) sum_dy += st[2 * (b * C + c)], sum_dy_xhat += st[2 * (b * C + c) + 1];
-        dgamma[c] += float(sum_dy_xhat);
-        dbeta[c] += float(sum_dy);
-        // dx = k (n dm - sum_dy - xhat sum_dy_xhat) = ka dm - (kb + kc xhat)
-        const double k = double(gamma[c]) * double(istd[c]) / n;
-        coef[3 * c] = float(k * n), coef[3 * c + 1] = float(k * sum_dy), coef[3 * c + 2] = float(k * sum_dy_xhat);
-    }
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            const float* k = &coef[3 * c];
-            if (from_input)
-                t.bn_backward_run_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S, k[0],
-                                    k[1], k[2], dx + o);
-            else
-                t.bn_backward_run(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, k[0], k[1], k[2], dx + o);
-        }
-    }, big);
-}
-
-void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                   const float* running_mean, const float* running_var, double eps, float* y, const float* a,
-                   bool relu) {
-    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    std::vector<float>& coef = tl_bn_coef;
-    coef.resize(2 * C);
-    for (std::size_t c = 0; c < C; ++c) {
-        // The same scale and shift as the reference: rounded once from double.
-        const float scale = float(gamma[c] / std::sqrt(double(running_var[c]) + eps));
-        coef[2 * c] = scale, coef[2 * c + 1] = beta[c] - scale * running_mean[c];
-    }
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            t.bn_infer_run(x + o, S, coef[2 * c], coef[2 * c + 1], a ? a + o : nullptr, relu, y + o);
-        }
-    }, B * C * S > (1u << 15));
-}
-
 #endif  // TYPENET_FAST_X86
 
 // ---- pooling and ReLU for float (plain C++; split over threads) --------------------------------------
@@ -946,9 +664,6 @@ void fast_max_pool_backward(const pool_geometry& g, const float* dy, const std::
 
 // ---- control ----------------------------------------------------------------------------------------
 
-void set_threads(std::size_t n) { requested_threads.store(n, std::memory_order_relaxed); }
-std::size_t threads() { return thread_count(); }
-
 void set_winograd(bool on) { winograd_on.store(on, std::memory_order_relaxed); }
 bool winograd() { return winograd_on.load(std::memory_order_relaxed); }
 
@@ -972,54 +687,9 @@ const char* conv_algorithm_name(conv_algorithm a) {
     return "direct";
 }
 
-#if TYPENET_FAST_X86
-std::vector<std::string> supported_isas() {
-    std::vector<std::string> v;
-    if (cpu_has_avx512()) v.push_back("avx512");
-    if (cpu_has_avx2()) v.push_back("avx2");
-    v.push_back("sse2");
-    return v;
-}
-
-void set_isa(std::string_view name) {
-    const isa_table* t = nullptr;
-    if (name == "auto") t = nullptr;
-    else if (name == "avx512" && cpu_has_avx512()) t = fast::table_avx512();
-    else if (name == "avx2" && cpu_has_avx2()) t = fast::table_avx2();
-    else if (name == "sse2" || name == "scalar") t = fast::table_sse2();
-    else {
-        std::string have;
-        for (const auto& s : supported_isas()) have += ", " + s;
-        const bool known = name == "avx512" || name == "avx2";
-        throw std::invalid_argument("typenet::kernels::set_isa: " +
-                                    (known ? "this CPU does not support '" + std::string(name) + "'"
-                                           : "unknown instruction set '" + std::string(name) + "'") +
-                                    "; choose auto" + have + " or scalar");
-    }
-    pinned.store(t, std::memory_order_release);
-}
-
-std::string isa_name() { return table()->name; }
-#else
-std::vector<std::string> supported_isas() { return {}; }
-void set_isa(std::string_view name) {
-    if (name != "auto" && name != "scalar" && name != "reference")
-        throw std::invalid_argument("typenet::kernels::set_isa: this build has no SIMD kernels; only auto and scalar");
-}
-std::string isa_name() { return "reference"; }
-#endif
 
 // ---- the public kernels ----------------------------------------------------------------------------
 
-#if TYPENET_FAST_X86
-#define TYPENET_FAST(call)                                        \
-    if constexpr (std::is_same_v<T, float>) {                     \
-        call;                                                     \
-        return;                                                   \
-    }
-#else
-#define TYPENET_FAST(call)
-#endif
 
 template <class T>
 bool conv2d_forward_bn_stats(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y, double* run_stats) {
@@ -1068,71 +738,6 @@ void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, c
     const profile_scope scope(k_dense_bwd_params);
     TYPENET_FAST(fast_dense_backward_params(*table(), batch, in, out, x, dy, dw, dbias))
     reference::dense_backward_params<T>(batch, in, out, x, dy, dw, dbias);
-}
-template <class T>
-void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                              T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, false, run_stats))
-    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
-}
-template <class T>
-void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                   T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, true, run_stats))
-    reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
-}
-template <class T>
-void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                      const T* running_var, double eps, T* y) {
-    const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, false))
-    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
-}
-template <class T>
-void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                           const T* running_var, double eps, T* y) {
-    const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, true))
-    reference::batch_norm_relu_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
-}
-template <class T>
-void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
-                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var,
-                                  const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, nullptr, istd, batch_mean, batch_var, a, relu,
-                                 run_stats))
-    reference::batch_norm_add_forward_train<T>(g, x, gamma, beta, eps, a, relu, y, istd, batch_mean, batch_var);
-}
-template <class T>
-void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                          const T* running_var, double eps, const T* a, bool relu, T* y) {
-    const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, a, relu))
-    reference::batch_norm_add_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, a, relu, y);
-}
-template <class T>
-void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
-                         T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, nullptr, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_backward<T>(g, dy, xhat, gamma, istd, dx, dgamma, dbeta);
-}
-template <class T>
-void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
-                              const T* istd, T* dx, T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, y, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_relu_backward<T>(g, y, dy, xhat, gamma, istd, dx, dgamma, dbeta);
-}
-template <class T>
-void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
-                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, x, true, nullptr, relu_beta, batch_mean, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_beta, dy, dx, dgamma, dbeta);
 }
 template <class T>
 void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax) {
@@ -1294,23 +899,6 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
     template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
     template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
     template void dense_backward_params<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*, T*);   \
-    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
-                                              T*, T*, T*, const double*);                                         \
-    template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
-                                      double, T*);                                                                \
-    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
-    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
-                                                   T*, T*, T*, T*, const double*);                                \
-    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
-                                           double, T*);                                                           \
-    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
-                                              const T*, T*, T*, T*);                                              \
-    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
-                                                    const T*, const T*, T*, T*, T*);                              \
-    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
-                                                  const T*, bool, T*, T*, T*, T*, const double*);                 \
-    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
-                                          double, const T*, bool, T*);                                            \
     template void max_pool_forward<T>(const pool_geometry&, const T*, T*, std::uint32_t*);                        \
     template void max_pool_infer<T>(const pool_geometry&, const T*, T*);                                          \
     template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \

@@ -5,9 +5,11 @@
 //     and ReLU loops), generic in the xsimd architecture type and compiled once per instruction set
 //     (fast_avx512.cpp, fast_avx2.cpp, fast_sse2.cpp). Each of those translation units exports one
 //     isa_table and touches no shared state and no standard containers.
-//   - dispatch.cpp: the public typenet::kernels functions. It picks the table (xsimd::dispatch, or
-//     the ISA pinned with set_isa), prepares per-call data (packed weights, offset tables), owns the
-//     scratch memory and the OpenMP threads, and combines per-chunk partial sums in a fixed order.
+//   - the public typenet::kernels functions, split by operation: dispatch.cpp (convolutions,
+//     Winograd, dense, pooling, ReLU, optimizer updates) and norm.cpp (normalisation). They prepare
+//     per-call data (packed weights, offset tables), own the scratch memory, and combine per-chunk
+//     partial sums in a fixed order; runtime.hpp / runtime.cpp pick the table (xsimd::dispatch, or
+//     the ISA pinned with set_isa) and run the OpenMP threads.
 //
 // Nothing here is installed or part of the public interface.
 #pragma once
@@ -167,7 +169,7 @@ struct isa_table {
     void (*gemm)(const gemm_args& a);
 
     // Batch norm, one run = one image's plane of one channel (len = spatial values). The caller
-    // merges run statistics across the batch in a fixed order (dispatch.cpp).
+    // merges run statistics across the batch in a fixed order (norm.cpp).
     // stats: the run's sum and its sum of squares about its own mean.
     void (*bn_run_stats)(const float* x, std::size_t len, double* sum, double* m2);
     // xhat = (x - mean) * istd (not stored if xhat is null); y = gamma * xhat + beta, plus a[i]

@@ -1,5 +1,5 @@
 // The float kernels for AVX2 + FMA3. Built with -mavx2 -mfma; only ever called after run-time
-// detection (see dispatch.cpp).
+// detection (see runtime.cpp).
 #define TYPENET_FAST_ISA_NS isa_avx2
 #include "fast_impl.hpp"
 

@@ -1,5 +1,5 @@
 // The float kernels for AVX-512 (F + DQ: xsimd 8.1's hadd needs DQ). Built with
-// -march=skylake-avx512; only ever called after run-time detection (see dispatch.cpp).
+// -march=skylake-avx512; only ever called after run-time detection (see runtime.cpp).
 #define TYPENET_FAST_ISA_NS isa_avx512
 #include "fast_impl.hpp"
 

@@ -1,6 +1,6 @@
 // Reference kernels: plain loops, written for clarity. They define the numerics every fast
 // kernel is compared against, and they serve double precision (gradient checks): the public
-// typenet::kernels functions forward double here (dispatch.cpp). Declared in
+// typenet::kernels functions forward double here (dispatch.cpp, norm.cpp). Declared in
 // typenet/kernels_reference.hpp.
 #include "typenet/kernels_reference.hpp"
 
@@ -403,6 +403,108 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
     }
 }
 
+// ---- normalisation over blocks (kernels.hpp: norm_geometry) -----------------------------------------
+// The block of value (b, c): sample group b / sample_group, channel group c / channel_group.
+namespace {
+std::size_t block_of(const norm_geometry& g, std::size_t b, std::size_t c) {
+    return g.sample_group_of(b) * g.channel_groups() + c / g.channel_group;
+}
+std::size_t affine_of(const norm_geometry& g, bool per_sample_group, std::size_t b, std::size_t c) {
+    return per_sample_group ? g.sample_group_of(b) * g.channels + c : c;
+}
+// Calls f(b, c) for every (sample, channel) plane of block (s, k).
+template <class F> void for_each_plane(const norm_geometry& g, std::size_t s, std::size_t k, F&& f) {
+    for (std::size_t b = g.group_begin(s); b < g.group_begin(s + 1); ++b)
+        for (std::size_t c = k * g.channel_group; c < (k + 1) * g.channel_group; ++c) f(b, c);
+}
+}  // namespace
+
+template <class T>
+void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd) {
+    for (std::size_t s = 0; s < g.sample_groups(); ++s)
+        for (std::size_t k = 0; k < g.channel_groups(); ++k) {
+            // Two passes in double: the mean, then the centred sum of squares (no cancellation).
+            double sum = 0, count = 0;
+            for_each_plane(g, s, k, [&](std::size_t b, std::size_t c) {
+                const T* p = x + (b * g.channels + c) * g.spatial;
+                for (std::size_t i = 0; i < g.spatial; ++i) sum += p[i];
+                count += double(g.spatial);
+            });
+            const double m = sum / count;
+            double sq = 0;
+            for_each_plane(g, s, k, [&](std::size_t b, std::size_t c) {
+                const T* p = x + (b * g.channels + c) * g.spatial;
+                for (std::size_t i = 0; i < g.spatial; ++i) sq += (p[i] - m) * (p[i] - m);
+            });
+            const std::size_t j = s * g.channel_groups() + k;
+            mean[j] = T(m);
+            var[j] = T(sq / count);
+            istd[j] = T(1.0 / std::sqrt(sq / count + eps));
+        }
+}
+
+template <class T>
+void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
+                bool per_sample_group, const T* a, bool relu, T* y) {
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c) {
+            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t off = (b * g.channels + c) * g.spatial;
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const T h = T((double(x[off + i]) - double(mean[j])) * double(istd[j]));
+                T v = pre_relu(gamma[p], h, beta[p]);
+                if (a) v = v + a[off + i];
+                y[off + i] = relu ? (v > T(0) ? v : T(0)) : v;
+            }
+        }
+}
+
+template <class T>
+void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
+                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    const std::size_t n = g.batch * g.channels * g.spatial;
+    std::vector<T> xhat(n), dm(n);
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c) {
+            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const std::size_t v = (b * g.channels + c) * g.spatial + i;
+                xhat[v] = T((double(x[v]) - double(mean[j])) * double(istd[j]));
+                dm[v] = (!relu || pre_relu(gamma[p], xhat[v], beta[p]) > T(0)) ? dy[v] : T(0);
+            }
+        }
+    // Per block: the sums of dxhat = gamma * dm and of dxhat * xhat, in double.
+    std::vector<double> sum_dxhat(g.blocks()), sum_dxhat_xhat(g.blocks()), count(g.blocks());
+    const std::size_t affine_rows = per_sample_group ? g.sample_groups() : 1;
+    std::vector<double> sum_dm(affine_rows * g.channels), sum_dm_xhat(affine_rows * g.channels);
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c) {
+            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const std::size_t v = (b * g.channels + c) * g.spatial + i;
+                const double d = dm[v], h = xhat[v];
+                sum_dxhat[j] += double(gamma[p]) * d;
+                sum_dxhat_xhat[j] += double(gamma[p]) * d * h;
+                sum_dm[p] += d;
+                sum_dm_xhat[p] += d * h;
+            }
+            count[j] += double(g.spatial);
+        }
+    for (std::size_t p = 0; p < sum_dm.size(); ++p) {
+        dgamma[p] += T(sum_dm_xhat[p]);
+        dbeta[p] += T(sum_dm[p]);
+    }
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c) {
+            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            for (std::size_t i = 0; i < g.spatial; ++i) {
+                const std::size_t v = (b * g.channels + c) * g.spatial + i;
+                dx[v] = T(double(istd[j]) * (double(gamma[p]) * double(dm[v]) -
+                                             (sum_dxhat[j] + double(xhat[v]) * sum_dxhat_xhat[j]) / count[j]));
+            }
+        }
+}
+
 #define TYPENET_INSTANTIATE(T)                                                                                    \
     template void conv2d_forward<T>(const conv_geometry&, const T*, const T*, const T*, T*);                     \
     template void conv2d_backward_data<T>(const conv_geometry&, const T*, const T*, T*, bool);                         \
@@ -432,6 +534,11 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
                                                   const T*, bool, T*, T*, T*, T*);                                \
     template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
                                           double, const T*, bool, T*);                                            \
+    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*);                          \
+    template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
+                                const T*, bool, T*);                                                              \
+    template void norm_backward<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,   \
+                                   bool, const T*, T*, T*, T*);                                                   \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
     template void relu_backward_copy<T>(std::size_t, const T*, const T*, T*, T*);                                 \

@@ -1,0 +1,384 @@
+// src/kernels/norm.cpp - the public normalisation kernels (kernels.hpp): batch norm (train, eval,
+// VJP, with the fused ReLU and residual addend) and normalisation over blocks (norm_statistics,
+// norm_apply, norm_backward: group, layer and instance norm, batch norm over groups of samples).
+// double runs the reference kernels (reference.cpp); float the fast ones, built from the per-run
+// loops of fast_impl.hpp (one run = one sample's plane of one channel) on the OpenMP team of
+// runtime.hpp. Every sum over runs is combined serially in a fixed order: results do not depend
+// on the thread count.
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "runtime.hpp"
+#include "typenet/kernels.hpp"
+#include "typenet/kernels_reference.hpp"
+
+namespace typenet::kernels {
+
+using namespace rt;
+
+namespace {
+
+#if TYPENET_FAST_X86
+using fast::isa_table;
+
+// ---- batch norm ------------------------------------------------------------------------------------
+// Three phases, all in memory order and split over images (a channel's runs are one page each,
+// so walking them channel by channel defeats the prefetchers):
+//   1. per run (image b, channel c): sum and centred sum of squares (isa_table::bn_run_stats);
+//   2. per channel, serially: merge the runs in image order in double (Chan et al.), giving mean,
+//      biased variance, 1/sqrt(var + eps) -- the same numbers for every thread count;
+//   3. per run: normalise.
+
+thread_local std::vector<double> tl_bn_stats;
+thread_local std::vector<float> tl_bn_coef;
+
+void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, const float* a,
+                     bool relu, const double* run_stats) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    const bool big = B * C * S > (1u << 15);
+    const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
+    if (!st) {
+        tl_bn_stats.resize(2 * B * C);
+        double* out = tl_bn_stats.data();
+        parallel_for(B, [&](std::size_t b) {
+            for (std::size_t c = 0; c < C; ++c)
+                t.bn_run_stats(x + (b * C + c) * S, S, &out[2 * (b * C + c)], &out[2 * (b * C + c) + 1]);
+        }, big);
+        st = out;
+    }
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(2 * C);
+    for (std::size_t c = 0; c < C; ++c) {
+        double count = 0, m = 0, m2 = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+            const double n_r = double(S), mean_r = st[2 * (b * C + c)] / n_r, total = count + n_r, delta = mean_r - m;
+            m += delta * n_r / total;
+            m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
+            count = total;
+        }
+        const double v = count > 0 ? m2 / count : 0.0, is = 1.0 / std::sqrt(v + eps);
+        mean[c] = float(m), var[c] = float(v), istd[c] = float(is);
+        coef[2 * c] = float(m), coef[2 * c + 1] = float(is);
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], a ? a + o : nullptr, relu, y + o,
+                               xhat ? xhat + o : nullptr);
+        }
+    }, big);
+}
+
+// h: the stored xhat (ReLU mask relu_y > 0 when relu_y is not null), or (from_input) the
+// forward's input x, with its batch mean and istd (ReLU mask recomputed when relu_beta is not null).
+void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* dy, const float* h, bool from_input,
+                      const float* relu_y, const float* relu_beta, const float* mean, const float* gamma,
+                      const float* istd, float* dx, float* dgamma, float* dbeta) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<double>& st = tl_bn_stats;
+    st.resize(2 * B * C);
+    const bool big = B * C * S > (1u << 15);
+    const bool relu = relu_beta != nullptr;
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            double* out = &st[2 * (b * C + c)];
+            if (from_input)
+                t.bn_backward_run_sums_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S,
+                                         out, out + 1);
+            else
+                t.bn_backward_run_sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, out, out + 1);
+        }
+    }, big);
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(3 * C);
+    const double n = double(B * S);
+    for (std::size_t c = 0; c < C; ++c) {
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (std::size_t b = 0; b < B; ++b) sum_dy += st[2 * (b * C + c)], sum_dy_xhat += st[2 * (b * C + c) + 1];
+        dgamma[c] += float(sum_dy_xhat);
+        dbeta[c] += float(sum_dy);
+        // dx = k (n dm - sum_dy - xhat sum_dy_xhat) = ka dm - (kb + kc xhat)
+        const double k = double(gamma[c]) * double(istd[c]) / n;
+        coef[3 * c] = float(k * n), coef[3 * c + 1] = float(k * sum_dy), coef[3 * c + 2] = float(k * sum_dy_xhat);
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            const float* k = &coef[3 * c];
+            if (from_input)
+                t.bn_backward_run_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S, k[0],
+                                    k[1], k[2], dx + o);
+            else
+                t.bn_backward_run(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, k[0], k[1], k[2], dx + o);
+        }
+    }, big);
+}
+
+void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                   const float* running_mean, const float* running_var, double eps, float* y, const float* a,
+                   bool relu) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<float>& coef = tl_bn_coef;
+    coef.resize(2 * C);
+    for (std::size_t c = 0; c < C; ++c) {
+        // The same scale and shift as the reference: rounded once from double.
+        const float scale = float(gamma[c] / std::sqrt(double(running_var[c]) + eps));
+        coef[2 * c] = scale, coef[2 * c + 1] = beta[c] - scale * running_mean[c];
+    }
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S;
+            t.bn_infer_run(x + o, S, coef[2 * c], coef[2 * c + 1], a ? a + o : nullptr, relu, y + o);
+        }
+    }, B * C * S > (1u << 15));
+}
+
+
+// ---- normalisation over blocks ------------------------------------------------------------------
+// The same three phases as batch norm, with runs grouped into blocks (kernels.hpp's norm_geometry):
+// per-run statistics (parallel over samples), a serial merge per block in (sample, channel)
+// order, then the per-run normalisation (parallel over samples).
+
+thread_local std::vector<double> tl_norm_runs;
+thread_local std::vector<float> tl_norm_coef;
+
+std::size_t block_of(const norm_geometry& g, std::size_t b, std::size_t c) {
+    return g.sample_group_of(b) * g.channel_groups() + c / g.channel_group;
+}
+std::size_t affine_of(const norm_geometry& g, bool per_sample_group, std::size_t b, std::size_t c) {
+    return per_sample_group ? g.sample_group_of(b) * g.channels + c : c;
+}
+bool worth_threads(const norm_geometry& g) { return g.batch * g.channels * g.spatial > (1u << 15); }
+
+void fast_norm_statistics(const isa_table& t, const norm_geometry& g, const float* x, double eps, float* mean,
+                          float* var, float* istd, const double* run_stats) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
+    if (!st) {
+        tl_norm_runs.resize(2 * B * C);
+        double* out = tl_norm_runs.data();
+        parallel_for(B, [&](std::size_t b) {
+            for (std::size_t c = 0; c < C; ++c)
+                t.bn_run_stats(x + (b * C + c) * S, S, &out[2 * (b * C + c)], &out[2 * (b * C + c) + 1]);
+        }, worth_threads(g));
+        st = out;
+    }
+    const std::size_t KG = g.channel_groups();
+    for (std::size_t s = 0; s < g.sample_groups(); ++s)
+        for (std::size_t k = 0; k < KG; ++k) {
+            // Chan et al.'s pairwise update, run by run.
+            double count = 0, m = 0, m2 = 0;
+            for (std::size_t b = g.group_begin(s); b < g.group_begin(s + 1); ++b)
+                for (std::size_t c = k * g.channel_group; c < (k + 1) * g.channel_group; ++c) {
+                    const double n_r = double(S), mean_r = st[2 * (b * C + c)] / n_r, total = count + n_r,
+                                 delta = mean_r - m;
+                    m += delta * n_r / total;
+                    m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
+                    count = total;
+                }
+            const double v = count > 0 ? m2 / count : 0.0;
+            const std::size_t j = s * KG + k;
+            mean[j] = float(m), var[j] = float(v), istd[j] = float(1.0 / std::sqrt(v + eps));
+        }
+}
+
+void fast_norm_apply(const isa_table& t, const norm_geometry& g, const float* x, const float* mean, const float* istd,
+                     const float* gamma, const float* beta, bool per_sample_group, const float* a, bool relu,
+                     float* y) {
+    const std::size_t C = g.channels, S = g.spatial;
+    parallel_for(g.batch, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            t.bn_normalize_run(x + o, S, mean[j], istd[j], gamma[p], beta[p], a ? a + o : nullptr, relu, y + o, nullptr);
+        }
+    }, worth_threads(g));
+}
+
+void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float* x, const float* mean,
+                        const float* istd, const float* gamma, const float* beta, bool per_sample_group, bool relu,
+                        const float* dy, float* dx, float* dgamma, float* dbeta) {
+    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
+    std::vector<double>& st = tl_norm_runs;  // per run: sum dm, sum dm * xhat
+    st.resize(2 * B * C);
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            double* out = &st[2 * (b * C + c)];
+            t.bn_backward_run_sums_x(dy + o, x + o, mean[j], istd[j], relu, gamma[p], relu ? beta[p] : 0.f, S, out,
+                                     out + 1);
+        }
+    }, worth_threads(g));
+    // Per block: sum of dxhat = gamma dm and of dxhat * xhat; per affine entry: the parameter sums.
+    const std::size_t KG = g.channel_groups();
+    const std::size_t affine = (per_sample_group ? g.sample_groups() : 1) * C;
+    std::vector<float>& coef = tl_norm_coef;  // per run: ka, kb, kc of bn_backward_run_x
+    coef.resize(3 * B * C);
+    std::vector<double> param(2 * affine, 0.0);
+    for (std::size_t s = 0; s < g.sample_groups(); ++s)
+        for (std::size_t k = 0; k < KG; ++k) {
+            const std::size_t b0 = g.group_begin(s), b1 = g.group_begin(s + 1);
+            const std::size_t c0 = k * g.channel_group, c1 = (k + 1) * g.channel_group;
+            double sum_dxhat = 0, sum_dxhat_xhat = 0;
+            for (std::size_t b = b0; b < b1; ++b)
+                for (std::size_t c = c0; c < c1; ++c) {
+                    const double gm = gamma[affine_of(g, per_sample_group, b, c)];
+                    sum_dxhat += gm * st[2 * (b * C + c)];
+                    sum_dxhat_xhat += gm * st[2 * (b * C + c) + 1];
+                }
+            // dx = istd (gamma dm - (sum_dxhat + xhat sum_dxhat_xhat) / m) = ka dm - (kb + kc xhat)
+            const double is = istd[s * KG + k], m = double((b1 - b0) * (c1 - c0) * S);
+            for (std::size_t b = b0; b < b1; ++b)
+                for (std::size_t c = c0; c < c1; ++c) {
+                    float* q = &coef[3 * (b * C + c)];
+                    q[0] = float(double(gamma[affine_of(g, per_sample_group, b, c)]) * is);
+                    q[1] = float(is * sum_dxhat / m), q[2] = float(is * sum_dxhat_xhat / m);
+                }
+        }
+    for (std::size_t b = 0; b < B; ++b)  // in sample order: the same sums for every thread count
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t p = affine_of(g, per_sample_group, b, c);
+            param[2 * p] += st[2 * (b * C + c) + 1];
+            param[2 * p + 1] += st[2 * (b * C + c)];
+        }
+    for (std::size_t p = 0; p < affine; ++p) dgamma[p] += float(param[2 * p]), dbeta[p] += float(param[2 * p + 1]);
+    parallel_for(B, [&](std::size_t b) {
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const float* q = &coef[3 * (b * C + c)];
+            t.bn_backward_run_x(dy + o, x + o, mean[j], istd[j], relu, gamma[p], relu ? beta[p] : 0.f, S, q[0], q[1],
+                                q[2], dx + o);
+        }
+    }, worth_threads(g));
+}
+
+#endif  // TYPENET_FAST_X86
+
+}  // namespace
+
+// ---- the public kernels ----------------------------------------------------------------------------
+
+template <class T>
+void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                              T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, false, run_stats))
+    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                                   T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, true, run_stats))
+    reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                      const T* running_var, double eps, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, false))
+    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+}
+template <class T>
+void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                           const T* running_var, double eps, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, true))
+    reference::batch_norm_relu_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
+}
+template <class T>
+void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
+                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var,
+                                  const double* run_stats) {
+    const profile_scope scope(k_bn_fwd);
+    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, nullptr, istd, batch_mean, batch_var, a, relu,
+                                 run_stats))
+    reference::batch_norm_add_forward_train<T>(g, x, gamma, beta, eps, a, relu, y, istd, batch_mean, batch_var);
+}
+template <class T>
+void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                          const T* running_var, double eps, const T* a, bool relu, T* y) {
+    const profile_scope scope(k_bn_infer);
+    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, a, relu))
+    reference::batch_norm_add_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, a, relu, y);
+}
+template <class T>
+void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
+                         T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, nullptr, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_backward<T>(g, dy, xhat, gamma, istd, dx, dgamma, dbeta);
+}
+template <class T>
+void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
+                              const T* istd, T* dx, T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, y, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_relu_backward<T>(g, y, dy, xhat, gamma, istd, dx, dgamma, dbeta);
+}
+template <class T>
+void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
+                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    const profile_scope scope(k_bn_bwd);
+    TYPENET_FAST(fast_bn_backward(*table(), g, dy, x, true, nullptr, relu_beta, batch_mean, gamma, istd, dx, dgamma, dbeta))
+    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_beta, dy, dx, dgamma, dbeta);
+}
+
+template <class T>
+void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
+                     const double* run_stats) {
+    const profile_scope scope(k_norm_stats);
+    TYPENET_FAST(fast_norm_statistics(*table(), g, x, eps, mean, var, istd, run_stats))
+    (void)run_stats;
+    reference::norm_statistics<T>(g, x, eps, mean, var, istd);
+}
+template <class T>
+void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
+                bool per_sample_group, const T* a, bool relu, T* y) {
+    const profile_scope scope(k_norm_apply);
+    TYPENET_FAST(fast_norm_apply(*table(), g, x, mean, istd, gamma, beta, per_sample_group, a, relu, y))
+    reference::norm_apply<T>(g, x, mean, istd, gamma, beta, per_sample_group, a, relu, y);
+}
+template <class T>
+void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
+                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    const profile_scope scope(k_norm_bwd);
+    TYPENET_FAST(fast_norm_backward(*table(), g, x, mean, istd, gamma, beta, per_sample_group, relu, dy, dx, dgamma,
+                                    dbeta))
+    reference::norm_backward<T>(g, x, mean, istd, gamma, beta, per_sample_group, relu, dy, dx, dgamma, dbeta);
+}
+
+#undef TYPENET_FAST
+
+#define TYPENET_INSTANTIATE(T)                                                                                    \
+    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
+                                              T*, T*, T*, const double*);                                         \
+    template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
+                                      double, T*);                                                                \
+    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
+    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
+                                                   T*, T*, T*, T*, const double*);                                \
+    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
+                                           double, T*);                                                           \
+    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
+                                              const T*, T*, T*, T*);                                              \
+    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
+                                                    const T*, const T*, T*, T*, T*);                              \
+    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
+                                                  const T*, bool, T*, T*, T*, T*, const double*);                 \
+    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
+                                          double, const T*, bool, T*);                                            \
+    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*, const double*);          \
+    template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
+                                const T*, bool, T*);                                                              \
+    template void norm_backward<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,   \
+                                   bool, const T*, T*, T*, T*);
+
+TYPENET_INSTANTIATE(float)
+TYPENET_INSTANTIATE(double)
+
+#undef TYPENET_INSTANTIATE
+
+}  // namespace typenet::kernels

@@ -628,7 +628,7 @@ const std::vector<std::vector<double>> running_batches{{1, 3}, {0, 3, 6}, {2, 4,
 // after each batch, read through for_each_state.
 std::vector<std::pair<std::vector<double>, std::vector<double>>> running_after_each(double momentum, bool set) {
     tn::batch_norm<>::bind<double, tn::shape<2>> bn;
-    if (set) bn.set_momentum(momentum);
+    if (set) bn.set_bn_momentum(momentum);
     std::vector<std::pair<std::vector<double>, std::vector<double>>> out;
     for (const auto& values : running_batches) {
         dtensor<tn::shape<2>> x(values.size()), y(values.size());
@@ -828,24 +828,24 @@ TEST_CASE("train mode at batch 1 is an error with a clear message", "[batch_norm
     }
 }
 
-TEST_CASE("set_momentum rejects 0 and values above 1", "[batch_norm][running]") {
+TEST_CASE("set_bn_momentum rejects 0 and values above 1", "[batch_norm][running]") {
     tn::batch_norm<>::bind<double, tn::shape<2>> bn;
     for (const double bad : {0.0, -0.1, 1.0000001, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
         INFO("momentum " << bad);
-        REQUIRE_THROWS_AS(bn.set_momentum(bad), std::invalid_argument);
-        REQUIRE_THROWS_WITH(bn.set_momentum(bad), Catch::Contains("momentum") && Catch::Contains("must be in (0, 1]"));
+        REQUIRE_THROWS_AS(bn.set_bn_momentum(bad), std::invalid_argument);
+        REQUIRE_THROWS_WITH(bn.set_bn_momentum(bad), Catch::Contains("momentum") && Catch::Contains("must be in (0, 1]"));
         CHECK(bn.momentum() == 0.1);  // unchanged
     }
-    CHECK_NOTHROW(bn.set_momentum(1.0));
+    CHECK_NOTHROW(bn.set_bn_momentum(1.0));
     CHECK(bn.momentum() == 1.0);
-    CHECK_NOTHROW(bn.set_momentum(1e-6));
+    CHECK_NOTHROW(bn.set_bn_momentum(1e-6));
     CHECK(bn.momentum() == 1e-6);
 
     tn::basic_net<double, tn::input<2, 2, 2>, tn::conv_bn<2, 2, 1, 1, tn::valid>, tn::batch_norm<>> net(0);
     REQUIRE_THROWS_AS(net.set_bn_momentum(0.0), std::invalid_argument);
     REQUIRE_THROWS_AS(net.set_bn_momentum(2.0), std::invalid_argument);
     net.set_bn_momentum(0.25);
-    CHECK(net.layer<0>().bn().momentum() == 0.25);
+    CHECK(net.layer<0>().norm().momentum() == 0.25);
     CHECK(net.layer<1>().momentum() == 0.25);
 }
 
@@ -914,7 +914,7 @@ void check_conv_bn_equals_composition(std::uint64_t seed) {
     static_assert(fused_net::state_count == split_net::state_count);
     fused_net fused(seed);
     split_net split(seed + 1);  // different seed: the copy below must be what makes them equal
-    set_affine(fused.template layer<0>().bn(), seed + 2);
+    set_affine(fused.template layer<0>().norm(), seed + 2);
 
     // Copy every parameter of the fused layer into the three layers, in visiting order
     // (weight, gamma, beta in both).
@@ -990,4 +990,274 @@ TEST_CASE("conv_bn equals conv2d<..., identity, no_bias> -> batch_norm -> relu i
     SECTION("3x3, stride 1, same") { check_conv_bn_equals_composition<2, 3, 3, 1, tn::same, 5, 5>(1); }
     SECTION("3x3, stride 2, valid") { check_conv_bn_equals_composition<3, 4, 3, 2, tn::valid, 7, 7>(2); }
     SECTION("1x1, stride 1, same") { check_conv_bn_equals_composition<2, 2, 1, 1, tn::same, 3, 4>(3); }
+}
+
+TEST_CASE("group norm is per sample with no running statistics and its gradient sums to zero per group",
+          "[group_norm]") {
+    // group_norm<2> on 4 channels: groups {0, 1} and {2, 3}, m = 2 * 3 * 3 values each.
+    using net = tn::basic_net<double, tn::input<4, 3, 3>, tn::group_norm<2>>;
+    net a;
+    a.initialize(7);
+    auto& layer = a.layer<0>();
+    tn::rng g(11);
+    for (auto& v : layer.gamma()) v = g.uniform(0.5, 1.5);
+    for (auto& v : layer.beta()) v = g.normal();
+    static_assert(net::state_count == 0);
+    tn::tensor<double, tn::shape<4, 3, 3>> x(3), dy(3);
+    for (auto& v : x.flat()) v = 3.0 + 2.0 * g.normal();
+    for (auto& v : dy.flat()) v = g.normal();
+    auto copy = [](const auto& t) { return std::vector<double>(t.data(), t.data() + t.size()); };
+    a.train();
+    const auto y_train = copy(a.forward(x));
+    const auto dx = copy(a.backward(dy));
+    // Train mode = eval mode, and sample 1 alone (batch 1, train mode) gives its row of batch 3.
+    a.eval();
+    CHECK(copy(a.forward(x)) == y_train);
+    tn::tensor<double, tn::shape<4, 3, 3>> one(1);
+    std::copy(x.data() + 36, x.data() + 72, one.data());
+    a.train();
+    const auto y_one = copy(a.forward(one));
+    CHECK(std::equal(y_one.begin(), y_one.end(), y_train.begin() + 36));
+    // Sum of dx over each sample's group: 0 (within rounding of the terms, |dx| ~ 1).
+    for (std::size_t b = 0; b < 3; ++b)
+        for (std::size_t grp = 0; grp < 2; ++grp) {
+            double sum = 0;
+            for (std::size_t i = 0; i < 18; ++i) sum += dx[b * 36 + grp * 18 + i];
+            CHECK(std::fabs(sum) < 1e-12);
+        }
+}
+
+TEST_CASE("batch norm over groups of samples is batch norm of each group with the running statistics pooled",
+          "[batch_norm][bn_group]") {
+    // Batch 7 in groups of 3: [0, 3) and [3, 7) (the remainder joins the last group). The grouped
+    // layer must give what two separate batch-norm layers give on the two groups: outputs, input
+    // gradients, the parameter gradients summed; and the running statistics must take the batch
+    // mean and the pooled within-group variance sum_g m_g var_g / sum_g (m_g - 1).
+    using shape = tn::shape<3, 2, 2>;
+    using net_t = tn::basic_net<double, tn::input<3, 2, 2>, tn::conv_bn<3, 3, 1, 1, tn::same>>;
+    constexpr std::size_t S = 12;  // values per sample
+    net_t grouped, a, b;
+    grouped.initialize(3);
+    tn::rng g(5);
+    for (auto& v : grouped.layer<0>().norm().gamma()) v = g.uniform(0.5, 1.5);
+    for (auto& v : grouped.layer<0>().norm().beta()) v = g.normal();
+    for (auto* n : {&a, &b}) {
+        n->initialize(3);
+        n->layer<0>().conv().weight() = grouped.layer<0>().conv().weight();
+        n->layer<0>().norm().gamma() = grouped.layer<0>().norm().gamma();
+        n->layer<0>().norm().beta() = grouped.layer<0>().norm().beta();
+    }
+    grouped.set_bn_group(3);
+    tn::tensor<double, shape> x(7), dy(7), xa(3), dya(3), xb(4), dyb(4);
+    for (auto& v : x.flat()) v = 1.0 + g.normal();
+    for (auto& v : dy.flat()) v = g.normal();
+    std::copy(x.data(), x.data() + 3 * S, xa.data());
+    std::copy(x.data() + 3 * S, x.data() + 7 * S, xb.data());
+    std::copy(dy.data(), dy.data() + 3 * S, dya.data());
+    std::copy(dy.data() + 3 * S, dy.data() + 7 * S, dyb.data());
+    auto copy = [](const auto& t) { return std::vector<double>(t.data(), t.data() + t.size()); };
+    for (auto* n : {&grouped, &a, &b}) n->train();
+    const auto y = copy(grouped.forward(x));
+    const auto dx = copy(grouped.backward(dy));
+    auto ya = copy(a.forward(xa)), dxa = copy(a.backward(dya));
+    const auto yb = copy(b.forward(xb)), dxb = copy(b.backward(dyb));
+    ya.insert(ya.end(), yb.begin(), yb.end());
+    dxa.insert(dxa.end(), dxb.begin(), dxb.end());
+    auto close = [](const std::vector<double>& p, const std::vector<double>& q) {
+        double worst = 0, scale = 1e-300;
+        for (std::size_t i = 0; i < p.size(); ++i) worst = std::max(worst, std::fabs(p[i] - q[i])), scale = std::max(scale, std::fabs(q[i]));
+        return worst / scale;
+    };
+    CHECK(close(y, ya) < 1e-13);
+    CHECK(close(dx, dxa) < 1e-13);
+    auto& gl = grouped.layer<0>();
+    std::vector<double> dg, dgs;
+    gl.for_each_parameter([&](auto p) { dg.insert(dg.end(), p.gradient.begin(), p.gradient.end()); });
+    std::vector<double> ga, gb;
+    a.layer<0>().for_each_parameter([&](auto p) { ga.insert(ga.end(), p.gradient.begin(), p.gradient.end()); });
+    b.layer<0>().for_each_parameter([&](auto p) { gb.insert(gb.end(), p.gradient.begin(), p.gradient.end()); });
+    for (std::size_t i = 0; i < ga.size(); ++i) dgs.push_back(ga[i] + gb[i]);
+    CHECK(close(dg, dgs) < 1e-13);
+    // Running statistics (momentum 0.1 from mean 0, var 1), from the convolution's output z.
+    tn::basic_net<double, tn::input<3, 2, 2>, tn::conv2d<3, 3, 1, 1, tn::same, tn::identity, tn::no_bias>> conv;
+    conv.layer<0>().weight() = gl.conv().weight();
+    conv.eval();
+    const auto z = copy(conv.forward(x));
+    for (std::size_t c = 0; c < 3; ++c) {
+        double mean_all = 0, ss = 0, dof = 0;
+        for (const auto& [b0, b1] : {std::pair<std::size_t, std::size_t>{0, 3}, {3, 7}}) {
+            double m = 0, v = 0;
+            const double count = double((b1 - b0) * 4);
+            for (std::size_t s = b0; s < b1; ++s)
+                for (std::size_t i = 0; i < 4; ++i) m += z[s * S + c * 4 + i] / count;
+            for (std::size_t s = b0; s < b1; ++s)
+                for (std::size_t i = 0; i < 4; ++i) v += (z[s * S + c * 4 + i] - m) * (z[s * S + c * 4 + i] - m);
+            mean_all += m * count / 28.0;
+            ss += v;
+            dof += count - 1.0;
+        }
+        CHECK(gl.norm().running_mean()[c] == Approx(0.1 * mean_all).epsilon(1e-12));
+        CHECK(gl.norm().running_var()[c] == Approx(0.9 + 0.1 * ss / dof).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("set_bn_group: 0 and groups as large as the batch are plain batch norm and 1 is refused",
+          "[batch_norm][bn_group]") {
+    using net_t = tn::net<tn::input<4, 3, 3>, tn::conv_bn<4, 4, 3, 1, tn::same>, tn::batch_norm<>>;
+    net_t plain, whole;
+    plain.initialize(9);
+    whole.initialize(9);
+    whole.set_bn_group(16);
+    tn::tensor<float, tn::shape<4, 3, 3>> x(16);
+    tn::rng g(3);
+    for (auto& v : x.flat()) v = float(g.normal());
+    plain.train();
+    whole.train();
+    const auto& ya = plain.forward(x);
+    const std::vector<float> a(ya.data(), ya.data() + ya.size());
+    const auto& yb = whole.forward(x);
+    const std::vector<float> b(yb.data(), yb.data() + yb.size());
+    CHECK(a == b);
+    REQUIRE_THROWS_WITH(whole.set_bn_group(1), Catch::Contains("at least 2 samples"));
+    REQUIRE_THROWS_WITH(whole.layer<1>().set_bn_group(1), Catch::Contains("at least 2"));
+}
+
+namespace {
+// Batch renormalisation written out from Ioffe 2017 (algorithm 1) for a (batch, C, spatial)
+// buffer in double, with r and d either computed (r_in empty) or given (held fixed).
+struct renorm_ref {
+    std::vector<double> y, r, d, mean, var;
+};
+renorm_ref batch_renorm_reference(const std::vector<double>& x, std::size_t B, std::size_t C, std::size_t S,
+                                  const std::vector<double>& gamma, const std::vector<double>& beta,
+                                  const std::vector<double>& rmean, const std::vector<double>& rvar, double rmax,
+                                  double dmax, const std::vector<double>& r_in = {}, const std::vector<double>& d_in = {}) {
+    const double eps = 1e-5;
+    renorm_ref o;
+    o.y.resize(x.size());
+    for (std::size_t c = 0; c < C; ++c) {
+        double m = 0, v = 0;
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t i = 0; i < S; ++i) m += x[(b * C + c) * S + i] / double(B * S);
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t i = 0; i < S; ++i) v += std::pow(x[(b * C + c) * S + i] - m, 2) / double(B * S);
+        const double sb = std::sqrt(v + eps), s = std::sqrt(rvar[c] + eps);
+        const double r = r_in.empty() ? std::clamp(sb / s, 1 / rmax, rmax) : r_in[c];
+        const double d = d_in.empty() ? std::clamp((m - rmean[c]) / s, -dmax, dmax) : d_in[c];
+        o.r.push_back(r), o.d.push_back(d), o.mean.push_back(m), o.var.push_back(v);
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t i = 0; i < S; ++i) {
+                const std::size_t j = (b * C + c) * S + i;
+                o.y[j] = gamma[c] * ((x[j] - m) / sb * r + d) + beta[c];
+            }
+    }
+    return o;
+}
+}  // namespace
+
+TEST_CASE("batch renorm: train mode against the paper's algorithm and its VJP with r and d held fixed",
+          "[batch_renorm]") {
+    constexpr std::size_t B = 5, C = 3, S = 4;
+    using net_t = tn::basic_net<double, tn::input<3, 2, 2>, tn::batch_renorm<>>;
+    net_t net;
+    net.initialize(1);
+    auto& core = net.layer<0>();
+    // Running statistics that make r clip at rmax (channel 1: sigma 0.1), d clip at dmax
+    // (channel 1: mean far from -3), and neither (channel 2).
+    const std::vector<double> rmean{0.5, -3.0, 0.1}, rvar{4.0, 0.01, 1.2}, gamma{1.3, 0.7, -0.9}, beta{0.2, -0.4, 0.6};
+    std::copy(rmean.begin(), rmean.end(), core.running_mean().begin());
+    std::copy(rvar.begin(), rvar.end(), core.running_var().begin());
+    std::copy(gamma.begin(), gamma.end(), core.gamma().begin());
+    std::copy(beta.begin(), beta.end(), core.beta().begin());
+    net.set_renorm_schedule({0, 100, 50, 3.0, 5.0});
+    net.set_train_step(200);  // past both ramps: rmax 3, dmax 5
+    tn::tensor<double, tn::shape<3, 2, 2>> x(B), dy(B);
+    tn::rng g(17);
+    for (auto& v : x.flat()) v = 0.8 + 1.5 * g.normal();
+    for (auto& v : dy.flat()) v = g.normal();
+    const std::vector<double> xv(x.data(), x.data() + x.size()), dyv(dy.data(), dy.data() + dy.size());
+    const auto ref = batch_renorm_reference(xv, B, C, S, gamma, beta, rmean, rvar, 3.0, 5.0);
+    REQUIRE(ref.r[1] == 3.0);          // clipped
+    REQUIRE(std::fabs(ref.d[1]) == 5.0);
+    REQUIRE(ref.r[2] > 1.0 / 3.0);      // not clipped
+    REQUIRE(ref.r[2] < 3.0);
+    net.train();
+    const auto& y = net.forward(x);
+    double err = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) err = std::max(err, std::fabs(y.data()[i] - ref.y[i]));
+    CHECK(err < 1e-12);
+    // The running statistics: as batch norm's (momentum 0.1, the variance times n / (n - 1)).
+    for (std::size_t c = 0; c < C; ++c) {
+        CHECK(core.running_mean()[c] == Approx(0.9 * rmean[c] + 0.1 * ref.mean[c]).epsilon(1e-13));
+        CHECK(core.running_var()[c] ==
+              Approx(0.9 * rvar[c] + 0.1 * ref.var[c] * double(B * S) / double(B * S - 1)).epsilon(1e-13));
+    }
+    // The VJP against central differences of <dy, y(x)> with r and d held at this batch's values.
+    net.zero_grad();
+    const auto& dxt = net.backward(dy);
+    const std::vector<double> dx(dxt.data(), dxt.data() + dxt.size());
+    auto objective = [&](const std::vector<double>& xx, const std::vector<double>& gm, const std::vector<double>& bt) {
+        const auto o = batch_renorm_reference(xx, B, C, S, gm, bt, rmean, rvar, 3.0, 5.0, ref.r, ref.d);
+        double f = 0;
+        for (std::size_t i = 0; i < xx.size(); ++i) f += dyv[i] * o.y[i];
+        return f;
+    };
+    const double h = 1e-6;
+    double worst = 0, scale = 1e-8;
+    for (std::size_t i = 0; i < xv.size(); ++i) {
+        auto xp = xv, xm = xv;
+        xp[i] += h, xm[i] -= h;
+        const double fd = (objective(xp, gamma, beta) - objective(xm, gamma, beta)) / (2 * h);
+        worst = std::max(worst, std::fabs(fd - dx[i])), scale = std::max(scale, std::fabs(fd));
+    }
+    CHECK(worst / scale < 1e-6);
+    for (std::size_t c = 0; c < C; ++c) {
+        auto gp = gamma, gm = gamma, bp = beta, bm = beta;
+        gp[c] += h, gm[c] -= h, bp[c] += h, bm[c] -= h;
+        const double fdg = (objective(xv, gp, beta) - objective(xv, gm, beta)) / (2 * h);
+        const double fdb = (objective(xv, gamma, bp) - objective(xv, gamma, bm)) / (2 * h);
+        std::vector<double> grads;
+        core.for_each_parameter([&](auto p) { grads.push_back(p.gradient[c]); });
+        CHECK(grads[0] == Approx(fdg).epsilon(1e-6));
+        CHECK(grads[1] == Approx(fdb).epsilon(1e-6));
+    }
+    // Eval mode is batch norm's with the running statistics.
+    net.eval();
+    const auto& ye = net.forward(x);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t i = 0; i < S; ++i) {
+                const std::size_t j = (b * C + c) * S + i;
+                const double want = gamma[c] * (xv[j] - core.running_mean()[c]) / std::sqrt(core.running_var()[c] + 1e-5) +
+                                    beta[c];
+                CHECK(ye.data()[j] == Approx(want).epsilon(1e-12));
+            }
+}
+
+TEST_CASE("batch renorm is batch norm until its schedule starts and the schedule ramps linearly",
+          "[batch_renorm]") {
+    const tn::renorm_schedule s{100, 300, 200, 3.0, 5.0};
+    CHECK(s.at(0) == std::pair<double, double>{1.0, 0.0});
+    CHECK(s.at(100) == std::pair<double, double>{1.0, 0.0});
+    CHECK(s.at(200).first == Approx(2.0));
+    CHECK(s.at(200).second == Approx(5.0));
+    CHECK(s.at(150).second == Approx(2.5));
+    CHECK(s.at(1000) == std::pair<double, double>{3.0, 5.0});
+    // Before the start (rmax 1, dmax 0): the output of batch_norm on the same parameters.
+    tn::basic_net<double, tn::input<4, 3, 3>, tn::conv_norm<4, 4, 3, 1, tn::same, tn::batch_renorm<>>> brn;
+    tn::basic_net<double, tn::input<4, 3, 3>, tn::conv_bn<4, 4, 3, 1, tn::same>> bn;
+    brn.initialize(21);
+    bn.initialize(21);
+    brn.set_renorm_schedule(s);
+    brn.set_train_step(50);
+    tn::tensor<double, tn::shape<4, 3, 3>> x(6);
+    tn::rng g(2);
+    for (auto& v : x.flat()) v = g.normal();
+    brn.train();
+    bn.train();
+    const auto& a = brn.forward(x);
+    const auto& b = bn.forward(x);
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a.data()[i] - b.data()[i]));
+    CHECK(worst < 1e-14);
 }

@@ -118,6 +118,25 @@ using layer_cases = std::tuple<
     // Without the ReLU (a residual block's last layer and projection): with forward_add.
     bound<tn::conv_bn<3, 4, 3, 1, same, identity>, S<3, 6, 6>, S<4, 6, 6>>,
     bound<tn::conv_bn<3, 4, 1, 2, same, identity>, S<3, 7, 7>, S<4, 4, 4>>,
+    // batch_renorm at its initial limits (rmax 1, dmax 0: batch norm; its clipped VJP is checked
+    // in test_batch_norm.cpp), alone and after a convolution.
+    bound<tn::batch_renorm<>, S<3, 4, 5>, S<3, 4, 5>>,
+    bound<tn::batch_renorm<>, S<6>, S<6>>,
+    bound<tn::conv_norm<3, 4, 3, 1, same, tn::batch_renorm<>, identity>, S<3, 6, 6>, S<4, 6, 6>>,
+    // Per-sample normalisations (group_norm.hpp): groups of 2 and 3 channels, odd spatial
+    // sizes, flat inputs (the features are the channels), another eps.
+    bound<tn::group_norm<2>, S<4, 3, 3>, S<4, 3, 3>>,
+    bound<tn::group_norm<3>, S<6, 2, 5>, S<6, 2, 5>>,
+    bound<tn::group_norm<2>, S<6>, S<6>>,
+    bound<tn::layer_norm<>, S<3, 4, 5>, S<3, 4, 5>>,
+    bound<tn::layer_norm<>, S<7>, S<7>>,
+    bound<tn::layer_norm<std::ratio<1, 1000>>, S<2, 3, 3>, S<2, 3, 3>>,
+    bound<tn::instance_norm<>, S<3, 4, 4>, S<3, 4, 4>>,
+    // conv_norm with each of them, ReLU or not (with identity: forward_add).
+    bound<tn::conv_norm<3, 4, 3, 1, same, tn::group_norm<2>>, S<3, 6, 6>, S<4, 6, 6>>,
+    bound<tn::conv_norm<3, 4, 3, 2, same, tn::layer_norm<>, identity>, S<3, 7, 7>, S<4, 4, 4>>,
+    bound<tn::conv_norm<2, 3, 3, 1, valid, tn::instance_norm<>>, S<2, 6, 6>, S<3, 4, 4>>,
+    bound<tn::conv_norm<3, 6, 1, 1, same, tn::group_norm<3>, identity>, S<3, 5, 5>, S<6, 5, 5>>,
     // Elementwise.
     bound<tn::relu, S<3, 4, 4>, S<3, 4, 4>>,
     bound<tn::relu, S<10>, S<10>>,
@@ -147,7 +166,8 @@ void fill_normal(tn::rng& g, tn::tensor<T, Shape>& t) {
 }
 
 template <class L>
-constexpr bool is_batch_norm_like = L::kind == std::string_view("batch_norm") || L::kind == std::string_view("conv_bn");
+constexpr bool is_batch_norm_like = L::kind == std::string_view("batch_norm") || L::kind == std::string_view("conv_bn") ||
+                                    L::kind == std::string_view("batch_renorm") || L::kind == std::string_view("conv_brn");
 template <class L>
 constexpr bool is_dropout = L::kind == std::string_view("dropout");
 
@@ -236,12 +256,12 @@ TEMPLATE_LIST_TEST_CASE("layer laws", "[layer][laws]", layer_cases) {
     harness<L> h;
     tn::rng g(20240611);
     h.layer.initialize(g);
-    // Batch-norm parameters start at gamma = 1, beta = 0, which would hide a VJP that forgets
+    // Normalisation parameters start at gamma = 1, beta = 0, which would hide a VJP that forgets
     // gamma: move every parameter away from its initial value.
     for (auto& p : h.parameters()) {
         for (auto& v : p.value) {
-            if (p.role == tn::parameter_role::bn_gamma) v = g.uniform(0.5, 1.5);
-            else if (p.role == tn::parameter_role::bn_beta) v = 0.5 * g.normal();
+            if (p.role == tn::parameter_role::norm_scale) v = g.uniform(0.5, 1.5);
+            else if (p.role == tn::parameter_role::norm_shift) v = 0.5 * g.normal();
         }
     }
     h.save_rng();
@@ -421,7 +441,7 @@ TEMPLATE_LIST_TEST_CASE("layer laws", "[layer][laws]", layer_cases) {
             // variance per channel of the batch-norm input (x itself, or the conv output of conv_bn).
             constexpr std::size_t C = out_shape::dims[0], spatial = out_shape::size / C;
             std::vector<double> z(x.size() / in_shape::size * out_shape::size);
-            if constexpr (L::kind == std::string_view("conv_bn")) {
+            if constexpr (L::kind == std::string_view("conv_bn") || L::kind == std::string_view("conv_brn")) {
                 out_t zt(batch);
                 h.layer.conv().infer(x, zt);
                 std::copy(zt.data(), zt.data() + zt.size(), z.begin());

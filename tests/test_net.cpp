@@ -163,12 +163,12 @@ TEST_CASE("tensor names are stable: <layer index>.<kind>.<tensor>", "[net][names
     SECTION("cifar_cnn_bn") {
         cifar_cnn_bn net(3);
         const std::vector<tensor_info> expected_params = {
-            {"0.conv_bn.weight", {32, 3, 3, 3}, R::weight, {}},  {"0.conv_bn.gamma", {32}, R::bn_gamma, {}},
-            {"0.conv_bn.beta", {32}, R::bn_beta, {}},            {"1.conv_bn.weight", {32, 32, 3, 3}, R::weight, {}},
-            {"1.conv_bn.gamma", {32}, R::bn_gamma, {}},          {"1.conv_bn.beta", {32}, R::bn_beta, {}},
-            {"3.conv_bn.weight", {64, 32, 3, 3}, R::weight, {}}, {"3.conv_bn.gamma", {64}, R::bn_gamma, {}},
-            {"3.conv_bn.beta", {64}, R::bn_beta, {}},            {"4.conv_bn.weight", {64, 64, 3, 3}, R::weight, {}},
-            {"4.conv_bn.gamma", {64}, R::bn_gamma, {}},          {"4.conv_bn.beta", {64}, R::bn_beta, {}},
+            {"0.conv_bn.weight", {32, 3, 3, 3}, R::weight, {}},  {"0.conv_bn.gamma", {32}, R::norm_scale, {}},
+            {"0.conv_bn.beta", {32}, R::norm_shift, {}},            {"1.conv_bn.weight", {32, 32, 3, 3}, R::weight, {}},
+            {"1.conv_bn.gamma", {32}, R::norm_scale, {}},          {"1.conv_bn.beta", {32}, R::norm_shift, {}},
+            {"3.conv_bn.weight", {64, 32, 3, 3}, R::weight, {}}, {"3.conv_bn.gamma", {64}, R::norm_scale, {}},
+            {"3.conv_bn.beta", {64}, R::norm_shift, {}},            {"4.conv_bn.weight", {64, 64, 3, 3}, R::weight, {}},
+            {"4.conv_bn.gamma", {64}, R::norm_scale, {}},          {"4.conv_bn.beta", {64}, R::norm_shift, {}},
             {"7.dense.weight", {512, 4096}, R::weight, {}},      {"7.dense.bias", {512}, R::bias, {}},
             {"8.dense.weight", {512, 512}, R::weight, {}},       {"8.dense.bias", {512}, R::bias, {}},
             {"9.dense.weight", {10, 512}, R::weight, {}},        {"9.dense.bias", {10}, R::bias, {}},

@@ -104,9 +104,9 @@ void check_against_unshared_chain(bool input_gradient) {
     tn::rng g(12);
     // Batch-norm parameters away from gamma = 1, beta = 0, so that a VJP forgetting them shows.
     net->for_each_parameter([&](tn::parameter_view<T> p) {
-        if (p.role == tn::parameter_role::bn_gamma)
+        if (p.role == tn::parameter_role::norm_scale)
             for (auto& v : p.value) v = T(g.uniform(0.5, 1.5));
-        if (p.role == tn::parameter_role::bn_beta)
+        if (p.role == tn::parameter_role::norm_shift)
             for (auto& v : p.value) v = T(0.3 * g.normal());
     });
     net->set_input_gradient(input_gradient);

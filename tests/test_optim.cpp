@@ -50,7 +50,7 @@ TEST_CASE("SGD: plain, momentum, Nesterov and weight decay follow PyTorch's rule
     // ... and no decay on a bias when norm and bias parameters are exempt: p = 0.95
     d.decay_norm_and_bias = false;
     CHECK(run(d, 0.1, {0.5}, parameter_role::bias) == Approx(0.95).epsilon(1e-15));
-    CHECK(run(d, 0.1, {0.5}, parameter_role::bn_gamma) == Approx(0.95).epsilon(1e-15));
+    CHECK(run(d, 0.1, {0.5}, parameter_role::norm_scale) == Approx(0.95).epsilon(1e-15));
     CHECK(run(d, 0.1, {0.5}, parameter_role::weight) == Approx(0.94).epsilon(1e-15));
 }
 

@@ -116,19 +116,47 @@ public:
     template <class F> void for_each_state(std::string_view prefix, F&& f) {
         visit_views<state_view<T>>(prefix, f, [](auto& l, auto&& g) { l.for_each_state(g); });
     }
-    // Reseeds every layer that draws in train mode (dropout: generator()), and the layers
-    // inside every block (reseed_layers), one draw from g each, in layer order.
+    // f(layer) for every layer in order, and for the layers inside every block instead of the
+    // block itself (a block, residual.hpp, offers for_each_layer). The one way the network reaches
+    // its layers' hooks (layer.hpp: generator(), set_bn_momentum, set_bn_group).
+    template <class F> void for_each_layer(F&& f) {
+        std::apply([&](auto&... l) { (visit_layer(l, f), ...); }, layers_);
+    }
+    // Reseeds every layer that draws in train mode (generator()), one draw from g each, in layer order.
     void reseed_layers(rng& g) {
-        std::apply([&](auto&... l) { (reseed_one(l, g), ...); }, layers_);
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
+        });
     }
-    // f(rng&) for the generator of every layer that draws in train mode, inside blocks too, in
-    // the order reseed_layers reseeds them (checkpoints store their states mid-epoch).
+    // f(rng&) for the generator of every layer that draws in train mode, in the order
+    // reseed_layers reseeds them (checkpoints store their states mid-epoch).
     template <class F> void for_each_generator(F&& f) {
-        std::apply([&](auto&... l) { (generator_one(l, f), ...); }, layers_);
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.generator(); }) f(l.generator());
+        });
     }
-    // The running-statistics momentum of every batch-norm layer, inside blocks too.
+    // The running-statistics momentum of every layer with batch statistics.
     void set_bn_momentum(double m) {
-        std::apply([&](auto&... l) { (set_momentum_one(l, m), ...); }, layers_);
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.set_bn_momentum(m); }) l.set_bn_momentum(m);
+        });
+    }
+    // The samples per statistics group of every layer with batch statistics (0: the whole batch).
+    void set_bn_group(std::size_t n) {
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.set_bn_group(n); }) l.set_bn_group(n);
+        });
+    }
+    // Batch renormalisation's clipping schedule, and the training step it is evaluated at.
+    void set_renorm_schedule(const renorm_schedule& r) {
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.set_renorm_schedule(r); }) l.set_renorm_schedule(r);
+        });
+    }
+    void set_train_step(std::size_t step) {
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.set_train_step(step); }) l.set_train_step(step);
+        });
     }
     template <std::size_t I> layer_type<I>& layer() { return std::get<I>(layers_); }
     template <std::size_t I> const layer_type<I>& layer() const { return std::get<I>(layers_); }
@@ -227,16 +255,9 @@ private:
         (f(std::string(prefix) + std::to_string(I) + "." + std::string(layer_type<I>::kind) + ".", std::get<I>(layers_)),
          ...);
     }
-    template <class L> static void reseed_one(L& l, rng& g) {
-        if constexpr (requires { l.generator(); }) l.generator().reseed(g.next());
-        else if constexpr (requires { l.reseed_layers(g); }) l.reseed_layers(g);
-    }
-    template <class L, class F> static void generator_one(L& l, F& f) {
-        if constexpr (requires { l.generator(); }) f(l.generator());
-        else if constexpr (requires { l.for_each_generator(f); }) l.for_each_generator(f);
-    }
-    template <class L> static void set_momentum_one(L& l, double m) {
-        if constexpr (requires { l.set_momentum(m); }) l.set_momentum(m);
+    template <class L, class F> static void visit_layer(L& l, F& f) {
+        if constexpr (requires { l.for_each_layer(f); }) l.for_each_layer(f);
+        else f(l);
     }
 
     template <std::size_t I> static const auto& input_of(const input_tensor& x, const tape& t) {

@@ -123,6 +123,16 @@ struct eps_must_be_positive {
                   "when a channel's batch variance is 0. Use the default (1e-5) or a positive std::ratio.");
 };
 
+template <std::size_t G> struct channels_divisible_by {};
+
+template <class Where, class Layer, class Expected, class Got>
+struct groups_must_divide_channels {
+    static_assert(always_false<Where, Layer, Expected, Got>,
+                  "typenet: group_norm<G> splits the C channels of its input into G groups of C / G "
+                  "channels, so G must divide C. Choose a G that divides the C shown in got<shape<C, ...>> "
+                  "(e.g. 8 or 16 for 32 channels; 1 is layer_norm, C is instance_norm).");
+};
+
 template <class Where, class Layer, class Expected, class Got>
 struct dropout_rate_out_of_range {
     static_assert(always_false<Where, Layer, Expected, Got>,

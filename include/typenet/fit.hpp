@@ -325,6 +325,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             // The running statistics move in the forward pass: kept, so that a skipped update
             // leaves the network exactly as the previous step left it.
             saved_state.clear();
+            net.set_train_step(step);  // schedules inside layers (batch_renorm's clipping limits)
             net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
             const auto& y = net.forward(x);
             const double l = loss.loss_and_gradient(y, batch->labels(), dlogits);

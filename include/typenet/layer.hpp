@@ -20,6 +20,16 @@
 //   template <class T, class In> using bind = ...;
 //       The concrete layer for scalar type T (float or double) and input shape In. Only
 //       named (never instantiated) unless check<Where, In>() passed.
+// (describe() belongs to the bound layer, below; the built-in specs have one as well.)
+// typenet::layer_spec<S, In> below is what the network checks first: an entry without check()
+// and output_shape<In> gets error::not_a_layer rather than a page of template errors.
+//
+// A normalisation that conv_norm (layers/conv_norm.hpp) can put after its convolution also
+// provides kind and conv_kind (the kinds of the layer alone and after a convolution, e.g.
+// "group_norm", "conv_gn"), eps, and template <class T, std::size_t C, std::size_t Spatial>
+// using core = ...: the arithmetic over a (batch, C, Spatial) buffer with forward (fused ReLU
+// and residual addend), infer, backward and the parameter / state visitors
+// (detail::batch_norm_core, group_norm_core, batch_renorm_core are the three there are).
 //
 // ----------------------------------------------------------------------------------------
 // The bound layer: the typenet::layer concept below
@@ -119,6 +129,21 @@
 //       dy's. (The layer still implements them, as copies, for use outside a network.)
 // tests/test_layer_laws.cpp checks both overloads, backward_params and backward_add against backward(),
 // forward_add and infer_add against forward and infer.
+//
+// ----------------------------------------------------------------------------------------
+// Hooks: run-time settings the network passes to the layers that have them
+// ----------------------------------------------------------------------------------------
+// The network (net.hpp) has a member of the same name for each; it calls it on every layer
+// that has it, inside residual blocks too (a block offers for_each_layer(f), chain.hpp).
+//   rng& generator();                                 a layer that draws in train mode (dropout):
+//                                                     reseeded per epoch, saved in checkpoints
+//   void set_bn_momentum(double m);                   layers with running statistics: the weight
+//                                                     of the new batch (0.1)
+//   void set_bn_group(std::size_t n);                 layers with batch statistics: over groups of
+//                                                     n samples in train mode (0: the batch)
+//   void set_renorm_schedule(const renorm_schedule&); batch renormalisation's clipping limits
+//   void set_train_step(std::size_t step);            the global training step (fit calls it
+//                                                     before every forward): schedules in layers
 #pragma once
 
 #include <concepts>
@@ -126,15 +151,18 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "typenet/errors.hpp"
 #include "typenet/rng.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"
 
 namespace typenet {
 
-// What an optimizer may treat differently (e.g. no weight decay on BatchNorm and biases).
-enum class parameter_role { weight, bias, bn_gamma, bn_beta };
+// What an optimizer may treat differently (e.g. no weight decay on biases and on the scale and
+// shift of every normalisation layer: batch, group, layer, instance norm, batch renorm).
+enum class parameter_role { weight, bias, norm_scale, norm_shift };
 
 template <class T>
 struct parameter_view {
@@ -150,6 +178,31 @@ struct state_view {
     std::string_view name;                  // local ("running_mean")
     std::span<T> value;
     std::span<const std::size_t> dims;
+};
+
+// The clipping limits of batch renormalisation over training steps (Ioffe 2017, section 4):
+// the set_renorm_schedule hook above, layers/batch_renorm.hpp.
+struct renorm_schedule {
+    std::size_t start = 5000;      // steps of plain batch norm (rmax = 1, dmax = 0)
+    std::size_t rmax_end = 40000;  // rmax reaches its final value here
+    std::size_t dmax_end = 25000;  // dmax reaches its final value here
+    double rmax = 3.0, dmax = 5.0;
+    // The limits {rmax, dmax} at global step `step` (0-based): linear ramps after `start`.
+    std::pair<double, double> at(std::size_t step) const {
+        auto ramp = [&](std::size_t end) {
+            if (step <= start) return 0.0;
+            if (end <= start || step >= end) return 1.0;
+            return double(step - start) / double(end - start);
+        };
+        return {1.0 + (rmax - 1.0) * ramp(rmax_end), dmax * ramp(dmax_end)};
+    }
+};
+
+// What the network requires of every entry before calling check<Where, In>() (above).
+template <class S, class In>
+concept layer_spec = requires {
+    { S::template check<error::at_layer<0>, In>() } -> std::same_as<bool>;
+    typename S::template output_shape<In>;
 };
 
 namespace detail {

@@ -11,18 +11,22 @@
 
 namespace typenet::models {
 
-using cifar_cnn_bn = net<
+// The CIFAR CNN with the normalisation Norm after every convolution (batch_norm<>: conv_bn).
+template <class Norm>
+using cifar_cnn = net<
     input<3, 32, 32>,
-    conv_bn<3, 32, 3, 1, same>,
-    conv_bn<32, 32, 3, 1, same>,
+    conv_then_norm<3, 32, 3, 1, same, Norm>,
+    conv_then_norm<32, 32, 3, 1, same, Norm>,
     max_pool<2, 2>,
-    conv_bn<32, 64, 3, 1, same>,
-    conv_bn<64, 64, 3, 1, same>,
+    conv_then_norm<32, 64, 3, 1, same, Norm>,
+    conv_then_norm<64, 64, 3, 1, same, Norm>,
     max_pool<2, 2>,
     flatten,
     dense<4096, 512, relu>,
     dense<512, 512, relu>,
     dense<512, 10, identity>>;
+using cifar_cnn_bn = cifar_cnn<batch_norm<>>;
+using cifar_cnn_gn = cifar_cnn<group_norm<8>>;  // 4 or 8 channels per group
 
 using cifar_cnn_nobn = net<
     input<3, 32, 32>,
@@ -41,17 +45,26 @@ using cifar_cnn_nobn = net<
 // channels, three stages of N basic blocks with 16, 32, 64 channels (the first block of the
 // second and third stage halves the map with stride 2 and a projection shortcut), global
 // average pooling, a dense layer to 10 classes. N = 3: ResNet-20, N = 9: ResNet-56.
-template <std::size_t N>
+// Norm: the normalisation after every convolution (batch_norm<> by default; group_norm<G>,
+// layer_norm<>, instance_norm<>, or no_norm for convolutions with biases and nothing after them).
+template <std::size_t N, class Norm = batch_norm<>>
 using cifar_resnet = net<
     input<3, 32, 32>,
-    conv_bn<3, 16, 3, 1, same>,
-    repeat<N, basic_block<16, 16, 1>>,
-    basic_block<16, 32, 2>, repeat<N - 1, basic_block<32, 32, 1>>,
-    basic_block<32, 64, 2>, repeat<N - 1, basic_block<64, 64, 1>>,
+    conv_then_norm<3, 16, 3, 1, same, Norm>,
+    repeat<N, basic_block<16, 16, 1, Norm>>,
+    basic_block<16, 32, 2, Norm>, repeat<N - 1, basic_block<32, 32, 1, Norm>>,
+    basic_block<32, 64, 2, Norm>, repeat<N - 1, basic_block<64, 64, 1, Norm>>,
     global_avg_pool,
     dense<64, 10, identity>>;
 using resnet20 = cifar_resnet<3>;
 using resnet56 = cifar_resnet<9>;
+// ResNet-20 with other normalisations: group norm with 8 groups (2, 4 and 8 channels per group
+// in the three stages; Wu and He use 32 groups on ImageNet's wider layers), layer norm, batch
+// renormalisation, none.
+using resnet20_gn = cifar_resnet<3, group_norm<8>>;
+using resnet20_ln = cifar_resnet<3, layer_norm<>>;
+using resnet20_brn = cifar_resnet<3, batch_renorm<>>;  // batch renormalisation (Ioffe 2017)
+using resnet20_nonorm = cifar_resnet<3, no_norm>;      // no normalisation: convolutions with biases
 
 // ResNet-18 and ResNet-34 (He et al. 2016, table 1) with the CIFAR stem: one 3x3 conv_bn with
 // 64 channels and no max pool, four stages of basic blocks with 64, 128, 256, 512 channels

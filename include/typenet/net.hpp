@@ -56,12 +56,6 @@ template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type
 
 // Checks spec S at position I only while every earlier layer passed, so one mistake gives
 // one error rather than a cascade through the rest of the network.
-template <class S, class In>
-concept layer_spec = requires {
-    { S::template check<error::at_layer<0>, In>() } -> std::same_as<bool>;
-    typename S::template output_shape<In>;
-};
-
 template <class Where, class In, class S, bool EarlierOk>
 consteval bool checked() {
     if constexpr (!EarlierOk) {
@@ -316,6 +310,21 @@ public:
 
     // The running-statistics momentum of every batch-norm layer (weight of the new batch).
     void set_bn_momentum(double m) { chain_.set_bn_momentum(m); }
+    // Batch statistics over groups of n consecutive samples of the batch ("ghost" batch norm;
+    // the remainder joins the last group): in train mode every layer with batch statistics
+    // (batch_norm, conv_bn) normalises each group with its own mean and variance. 0 (the
+    // default), or n >= the batch: the whole batch. n = 1 is refused (a group needs 2 samples).
+    void set_bn_group(std::size_t n) {
+        if (n == 1)
+            throw std::invalid_argument("typenet::net::set_bn_group: a statistics group needs at least 2 samples; "
+                                        "use 0 for the whole batch");
+        chain_.set_bn_group(n);
+    }
+    // Batch renormalisation's clipping schedule (renorm_schedule, layer.hpp) for every
+    // batch_renorm layer, and the global training step it is evaluated at (fit sets it before
+    // every training step; a loop of your own calls it likewise).
+    void set_renorm_schedule(const renorm_schedule& r) { chain_.set_renorm_schedule(r); }
+    void set_train_step(std::size_t step) { chain_.set_train_step(step); }
 
     template <std::size_t I> layer_type<I>& layer() { return chain_.template layer<I>(); }
     template <std::size_t I> const layer_type<I>& layer() const { return chain_.template layer<I>(); }

@@ -6,7 +6,8 @@
 //   Adam:  g = grad + wd * p;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //          p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
 //   AdamW: p *= 1 - lr * wd;  then Adam with wd = 0
-// With decay_norm_and_bias = false (the default is true, PyTorch's), batch-norm gamma/beta
+// With decay_norm_and_bias = false (the default is true, PyTorch's), the scale and shift of every
+// normalisation layer (parameter_role::norm_scale, norm_shift)
 // and biases get no weight decay. The learning rate is passed to every step() so that a
 // schedule (schedule.hpp) owns it.
 #pragma once

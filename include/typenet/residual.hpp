@@ -34,7 +34,7 @@
 #include "typenet/chain.hpp"
 #include "typenet/errors.hpp"
 #include "typenet/kernels.hpp"
-#include "typenet/layers/conv_bn.hpp"
+#include "typenet/layers/conv_norm.hpp"
 #include "typenet/net.hpp"
 
 namespace typenet {
@@ -43,8 +43,9 @@ namespace typenet {
 template <class... Specs> struct branch {};
 // The shortcut that passes x through unchanged.
 struct identity_shortcut {};
-// The projection shortcut of He et al. (option B): 1x1 convolution with stride, batch norm.
-template <std::size_t InC, std::size_t OutC, std::size_t Stride> struct projection {};
+// The projection shortcut of He et al. (option B): 1x1 convolution with stride, then the
+// normalisation Norm (batch norm by default; conv_then_norm in conv_norm.hpp).
+template <std::size_t InC, std::size_t OutC, std::size_t Stride, class Norm = batch_norm<>> struct projection {};
 
 namespace error {
 template <class Shape> struct main_branch_gives {};
@@ -74,8 +75,9 @@ template <class S> struct shortcut_list {
     using type = type_list<>;
 };
 template <> struct shortcut_list<identity_shortcut> { using type = type_list<>; };
-template <std::size_t InC, std::size_t OutC, std::size_t Stride> struct shortcut_list<projection<InC, OutC, Stride>> {
-    using type = type_list<conv_bn<InC, OutC, 1, Stride, same, identity>>;
+template <std::size_t InC, std::size_t OutC, std::size_t Stride, class Norm>
+struct shortcut_list<projection<InC, OutC, Stride, Norm>> {
+    using type = type_list<conv_then_norm<InC, OutC, 1, Stride, same, Norm, identity>>;
 };
 template <class... S> struct shortcut_list<branch<S...>> { using type = expand_specs<S...>; };
 
@@ -162,12 +164,14 @@ struct residual {
     }
 };
 
-// The basic block of the CIFAR ResNets (He et al. 2016): two 3x3 conv_bn (the first with the
-// stride, the second without ReLU), identity shortcut when the shape is kept, else projection.
-template <std::size_t InC, std::size_t OutC, std::size_t Stride>
-using basic_block = residual<branch<conv_bn<InC, OutC, 3, Stride, same>, conv_bn<OutC, OutC, 3, 1, same, identity>>,
+// The basic block of the CIFAR ResNets (He et al. 2016): two 3x3 convolutions each followed by
+// the normalisation Norm (the first with the stride, the second without ReLU; conv_bn for batch
+// norm), identity shortcut when the shape is kept, else projection.
+template <std::size_t InC, std::size_t OutC, std::size_t Stride, class Norm = batch_norm<>>
+using basic_block = residual<branch<conv_then_norm<InC, OutC, 3, Stride, same, Norm>,
+                                    conv_then_norm<OutC, OutC, 3, 1, same, Norm, identity>>,
                              std::conditional_t<InC == OutC && Stride == 1, identity_shortcut,
-                                                projection<InC, OutC, Stride>>>;
+                                                projection<InC, OutC, Stride, Norm>>>;
 
 namespace detail {
 
@@ -267,17 +271,10 @@ public:
         main_.for_each_state("main.", f);
         if constexpr (has_shortcut_layers) shortcut_.for_each_state("shortcut.", f);
     }
-    void set_momentum(double m) {
-        main_.set_bn_momentum(m);
-        if constexpr (has_shortcut_layers) shortcut_.set_bn_momentum(m);
-    }
-    void reseed_layers(rng& g) {
-        main_.reseed_layers(g);
-        if constexpr (has_shortcut_layers) shortcut_.reseed_layers(g);
-    }
-    template <class F> void for_each_generator(F&& f) {
-        main_.for_each_generator(f);
-        if constexpr (has_shortcut_layers) shortcut_.for_each_generator(f);
+    // The layers of both branches, main first (chain.hpp's for_each_layer: the network's hooks).
+    template <class F> void for_each_layer(F&& f) {
+        main_.for_each_layer(f);
+        if constexpr (has_shortcut_layers) shortcut_.for_each_layer(f);
     }
 
     main_chain& main() { return main_; }

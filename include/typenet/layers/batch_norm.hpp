@@ -8,7 +8,12 @@
 //   running_mean <- (1 - momentum) * running_mean + momentum * mean
 //   running_var  <- (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased)
 // momentum is the weight of the NEW batch (PyTorch's convention), 0.1 by default, set at run
-// time with set_momentum(). Train mode needs batch >= 2 (a clear std::invalid_argument otherwise).
+// time with set_bn_momentum(). Train mode needs batch >= 2 (a clear std::invalid_argument otherwise).
+// Statistics over groups of n samples ("ghost" batch norm, Hoffer et al. 2017): set_bn_group(n)
+// (the network's set_bn_group) cuts the batch into consecutive groups of n samples (the remainder
+// joins the last group), each normalised with its own mean and variance, and the VJP is the
+// three-term formula per group; the running statistics take the batch mean and the pooled
+// within-group variance (each group's with Bessel's correction): see batch_norm_core.
 // Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta; works at batch 1
 // and does not depend on the other samples of the batch.
 // Backward (train mode) is the closed-form three-term VJP, per channel:
@@ -19,6 +24,7 @@
 
 #include <ratio>
 #include <stdexcept>
+#include <vector>
 
 #include "typenet/layers/common.hpp"
 
@@ -26,6 +32,7 @@ namespace typenet {
 
 namespace detail {
 template <class T, class Spec, class In> class batch_norm_layer;
+template <class T, std::size_t C, std::size_t Spatial> class batch_norm_core;
 
 template <class Spec, class In>
 inline constexpr std::size_t bn_channels = In::dims[0];
@@ -52,6 +59,10 @@ struct batch_norm {
     template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_norm, In>(); }
     template <class In> using output_shape = In;
     template <class T, class In> using bind = detail::batch_norm_layer<T, batch_norm, In>;
+    // As the normalisation of conv_norm (conv_norm.hpp): the core for C channels of Spatial values.
+    template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_norm_core<T, C, Spatial>;
+    static constexpr std::string_view kind = "batch_norm";
+    static constexpr std::string_view conv_kind = "conv_bn";
     static std::string describe() {
         if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return "batch_norm";
         else return "batch_norm<eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den) + ">";
@@ -61,7 +72,7 @@ struct batch_norm {
 namespace detail {
 
 // The arithmetic of one batch-norm over a (batch, C, spatial) buffer, shared by batch_norm
-// and conv_bn. Holds parameters, running statistics and the buffers saved for backward.
+// and conv_norm. Holds parameters, running statistics and the buffers saved for backward.
 template <class T, std::size_t C, std::size_t Spatial>
 class batch_norm_core {
 public:
@@ -69,10 +80,15 @@ public:
     // backward recomputes it from the forward's input, (x - mean) * istd, exactly as the forward
     // computed it (kernels::batch_norm_backward_from_input), which saves one activation-sized
     // buffer per batch-norm layer.
+    // With statistics over groups of samples (set_bn_group): per group and channel, and the
+    // group size the forward used (0: the whole batch).
     struct saved {
-        xt::xtensor<T, 1> mean = zeros<T>(C);
-        xt::xtensor<T, 1> istd = zeros<T>(C);
+        std::vector<T> mean = std::vector<T>(C);
+        std::vector<T> istd = std::vector<T>(C);
+        std::size_t group = 0;
     };
+
+    static constexpr std::size_t state_count = 2 * C;  // running mean and variance
 
     batch_norm_core()
         : gamma_(zeros<T>(C)), beta_(gamma_), gamma_grad_(gamma_), beta_grad_(gamma_), running_mean_(gamma_),
@@ -95,11 +111,11 @@ public:
     // relu = false and dy already masked by the caller.
     void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
                  const double* run_stats = nullptr, const T* addend = nullptr) {
-        if (batch < 2)
-            throw std::invalid_argument(std::string(who) +
-                                        ": train mode needs a batch of at least 2 samples to estimate batch "
-                                        "statistics, got batch " + std::to_string(batch) +
-                                        "; evaluate single samples in eval mode, or drop the last batch");
+        check_batch(who, batch);
+        if (group_for(batch)) return forward_groups(eps, batch, x, y, s, relu, run_stats, addend);
+        s.group = 0;
+        s.mean.resize(C);
+        s.istd.resize(C);
         if (addend)
             kernels::batch_norm_add_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, addend, relu,
                                                      y, s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
@@ -132,22 +148,35 @@ public:
     // forward ran with relu = true (dy is masked by its y > 0 first, the mask recomputed from x,
     // gamma and beta exactly as the forward computed y: y itself is not read).
     void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, bool relu = false) {
+        if (s.group)
+            return kernels::norm_backward<T>(group_geometry(batch, s.group), x, s.mean.data(), s.istd.data(),
+                                             gamma_.data(), beta_.data(), false, relu, dy, dx, gamma_grad_.data(),
+                                             beta_grad_.data());
         kernels::batch_norm_backward_from_input<T>(geometry(batch), x, s.mean.data(), s.istd.data(), gamma_.data(),
                                                    relu ? beta_.data() : nullptr, dy, dx, gamma_grad_.data(),
                                                    beta_grad_.data());
     }
 
     template <class F> void for_each_parameter(F&& f) {
-        f(parameter_view<T>{"gamma", {gamma_.data(), C}, {gamma_grad_.data(), C}, gamma_.shape(), parameter_role::bn_gamma});
-        f(parameter_view<T>{"beta", {beta_.data(), C}, {beta_grad_.data(), C}, beta_.shape(), parameter_role::bn_beta});
+        f(parameter_view<T>{"gamma", {gamma_.data(), C}, {gamma_grad_.data(), C}, gamma_.shape(), parameter_role::norm_scale});
+        f(parameter_view<T>{"beta", {beta_.data(), C}, {beta_grad_.data(), C}, beta_.shape(), parameter_role::norm_shift});
     }
     template <class F> void for_each_state(F&& f) {
         f(state_view<T>{"running_mean", {running_mean_.data(), C}, running_mean_.shape()});
         f(state_view<T>{"running_var", {running_var_.data(), C}, running_var_.shape()});
     }
 
+    // Train-mode statistics over groups of n consecutive samples (net.set_bn_group): 0 = the batch.
+    std::size_t bn_group() const { return group_; }
+    void set_bn_group(std::size_t n) {
+        if (n == 1)
+            throw std::invalid_argument("batch_norm: statistics over groups of 1 sample are not batch statistics; "
+                                        "the group size must be at least 2 (or 0 for the whole batch)");
+        group_ = n;
+    }
+
     double momentum() const { return momentum_; }
-    void set_momentum(double m) {
+    void set_bn_momentum(double m) {
         if (!(m > 0.0 && m <= 1.0))
             throw std::invalid_argument("batch_norm: momentum (the weight of the new batch in the running "
                                         "statistics) must be in (0, 1], got " + std::to_string(m));
@@ -158,14 +187,66 @@ public:
     xt::xtensor<T, 1>& running_mean() { return running_mean_; }
     xt::xtensor<T, 1>& running_var() { return running_var_; }
 
-private:
+protected:
+    static kernels::norm_geometry group_geometry(std::size_t batch, std::size_t n) { return {batch, C, Spatial, n, 1}; }
+
+    // Train mode over groups of n samples (the remainder joins the last group): each group
+    // normalised with its own statistics (kernels::norm_statistics / norm_apply). The running
+    // statistics then estimate the same population values as whole-batch statistics do: the
+    // mean of the batch (the groups' means weighted by their sizes) and the pooled within-group
+    // variance sum_g m_g var_g / sum_g (m_g - 1), i.e. each group's variance with Bessel's
+    // correction, pooled (m_g = the group's samples times Spatial).
+    void forward_groups(double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu, const double* run_stats,
+                        const T* addend) {
+        const auto g = group_geometry(batch, group_);
+        const std::size_t groups = g.sample_groups();
+        s.group = group_;
+        s.mean.resize(groups * C);
+        s.istd.resize(groups * C);
+        group_var_.resize(groups * C);
+        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), group_var_.data(), s.istd.data(), run_stats);
+        kernels::norm_apply<T>(g, x, s.mean.data(), s.istd.data(), gamma_.data(), beta_.data(), false, addend, relu, y);
+        update_running(g, s.mean.data(), group_var_.data());
+    }
+
+    // The running statistics from per-group means and biased variances (forward_groups' rule;
+    // with one group exactly the whole-batch rule: the mean, and the variance times n / (n - 1)).
+    void update_running(const kernels::norm_geometry& g, const T* mean, const T* var) {
+        const std::size_t groups = g.sample_groups(), batch = g.batch;
+        const double m = momentum_;
+        for (std::size_t c = 0; c < C; ++c) {
+            double sum = 0, sq = 0, dof = 0;
+            for (std::size_t k = 0; k < groups; ++k) {
+                const double count = double((g.group_begin(k + 1) - g.group_begin(k)) * Spatial);
+                sum += count * double(mean[k * C + c]);
+                sq += count * double(var[k * C + c]);
+                dof += count - 1.0;
+            }
+            batch_mean_[c] = T(sum / double(batch * Spatial));
+            running_mean_[c] = T((1.0 - m) * running_mean_[c] + m * double(batch_mean_[c]));
+            running_var_[c] = T((1.0 - m) * running_var_[c] + m * sq / dof);
+        }
+    }
+
+    // The train-mode statistics group for a batch (0: the whole batch).
+    std::size_t group_for(std::size_t batch) const { return group_ >= 2 && group_ < batch ? group_ : 0; }
+    static void check_batch(std::string_view who, std::size_t batch) {
+        if (batch < 2)
+            throw std::invalid_argument(std::string(who) +
+                                        ": train mode needs a batch of at least 2 samples to estimate batch "
+                                        "statistics, got batch " + std::to_string(batch) +
+                                        "; evaluate single samples in eval mode, or drop the last batch");
+    }
+
     xt::xtensor<T, 1> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_, batch_mean_, batch_var_;
+    std::vector<T> group_var_;
     double momentum_ = 0.1;
+    std::size_t group_ = 0;
 };
 
 template <class T, class Spec, class In>
-class batch_norm_layer : public batch_norm_core<T, In::dims[0], In::size / In::dims[0]> {
-    using core = batch_norm_core<T, In::dims[0], In::size / In::dims[0]>;
+class batch_norm_layer : public Spec::template core<T, In::dims[0], In::size / In::dims[0]> {
+    using core = typename Spec::template core<T, In::dims[0], In::size / In::dims[0]>;
     static_assert(Spec::eps > 0, "typenet: batch_norm needs eps > 0 (bound outside a network, the shape scan "
                                  "did not check it)");
 
@@ -174,14 +255,14 @@ public:
     using input_shape = In;
     using output_shape = In;
     using saved_type = typename core::saved;
-    static constexpr std::string_view kind = "batch_norm";
+    static constexpr std::string_view kind = Spec::kind;
     static constexpr std::size_t parameter_count = 2 * In::dims[0];
     static constexpr std::size_t state_count = 2 * In::dims[0];
     static constexpr std::size_t forward_flops = 0;
     static std::string describe() { return Spec::describe(); }
 
     void forward(const tensor<T, In>& x, tensor<T, In>& y, saved_type& s) {
-        core::forward("batch_norm", Spec::eps, x.batch(), x.data(), y.data(), s);
+        core::forward(kind, Spec::eps, x.batch(), x.data(), y.data(), s);
     }
     void infer(const tensor<T, In>& x, tensor<T, In>& y) const { core::infer(Spec::eps, x.batch(), x.data(), y.data()); }
     void backward(const tensor<T, In>& x, const tensor<T, In>&, const tensor<T, In>& dy, tensor<T, In>& dx,

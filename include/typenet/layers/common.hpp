@@ -30,7 +30,8 @@ template <> constexpr std::string_view tag_name<identity>() { return "identity";
 template <> constexpr std::string_view tag_name<with_bias>() { return "with_bias"; }
 template <> constexpr std::string_view tag_name<no_bias>() { return "no_bias"; }
 
-inline std::string join_args(std::string_view name, std::initializer_list<std::string> args) {
+template <class Args>
+std::string join_args(std::string_view name, const Args& args) {
     std::string s(name);
     s += '<';
     bool first = true;
@@ -40,6 +41,9 @@ inline std::string join_args(std::string_view name, std::initializer_list<std::s
         first = false;
     }
     return s + '>';
+}
+inline std::string join_args(std::string_view name, std::initializer_list<std::string> args) {
+    return join_args<std::initializer_list<std::string>>(name, args);
 }
 
 template <class Act> concept activation = std::is_same_v<Act, relu> || std::is_same_v<Act, identity>;

@@ -182,6 +182,8 @@ const model_entry models[] = {
     {"cnn-bn", run<tn::models::cifar_cnn_bn>, cnn_bounds},  {"cnn-nobn", run<tn::models::cifar_cnn_nobn>, cnn_bounds},
     {"resnet20", run<tn::models::resnet20>, resnet_bounds}, {"resnet56", run<tn::models::resnet56>, resnet_bounds},
     {"resnet18", run<tn::models::resnet18>, resnet_bounds}, {"resnet34", run<tn::models::resnet34>, resnet_bounds},
+    {"cnn-gn", run<tn::models::cifar_cnn_gn>, cnn_bounds},  {"resnet20-gn", run<tn::models::resnet20_gn>, resnet_bounds},
+    {"resnet20-ln", run<tn::models::resnet20_ln>, resnet_bounds},
 };
 
 std::vector<std::string> split(const std::string& s) {

@@ -47,6 +47,8 @@ struct smooth_spec<conv_bn<I, O, K, S, P, A, E>> { using type = conv_bn<I, O, K,
 template <std::size_t I, std::size_t O, std::size_t K, std::size_t S, class P, class A, class B>
 struct smooth_spec<conv2d<I, O, K, S, P, A, B>> { using type = conv2d<I, O, K, S, P, identity, B>; };
 template <std::size_t I, std::size_t O, class A> struct smooth_spec<dense<I, O, A>> { using type = dense<I, O, identity>; };
+template <std::size_t I, std::size_t O, std::size_t K, std::size_t S, class P, class N, class A>
+struct smooth_spec<conv_norm<I, O, K, S, P, N, A>> { using type = conv_norm<I, O, K, S, P, N, identity>; };
 template <std::size_t W, std::size_t S> struct smooth_spec<max_pool<W, S>> { using type = avg_pool<W, S>; };
 template <std::size_t N, class S> struct smooth_spec<repeat<N, S>> { using type = repeat<N, smooth_t<S>>; };
 template <class... S> struct smooth_spec<branch<S...>> { using type = branch<smooth_t<S>...>; };

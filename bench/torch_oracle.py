@@ -171,6 +171,40 @@ def build_conv_bn(args, shape):
                  [bn.running_mean, bn.running_var]), out
 
 
+def norm_module(tree, channels, rank):
+    """A normalisation spec as conv_norm's argument or a layer of its own -> (module, its running
+    statistics). layer_norm is GroupNorm(1, C) (per-channel affine, typenet's semantics); on a flat
+    input the features are the channels, so GroupNorm on (batch, N) is LayerNorm(N)."""
+    name, args = tree if isinstance(tree, tuple) else (tree, [])
+    eps = eps_of(args)
+    if name == "batch_norm":
+        m = batch_norm_module(channels, eps, rank)
+        return m, [m.running_mean, m.running_var]
+    if name == "group_norm":
+        return torch.nn.GroupNorm(args[0], channels, eps=eps), []
+    if name == "layer_norm":
+        return torch.nn.GroupNorm(1, channels, eps=eps), []
+    if name == "instance_norm":
+        return torch.nn.InstanceNorm2d(channels, eps=eps, affine=True), []
+    raise ValueError(f"the oracle has no PyTorch version of normalisation '{name}'")
+
+
+def build_conv_norm(args, shape):
+    i, o, k, s, padding, norm = args[:6]
+    act = next((a for a in args[6:] if a in ("relu", "identity")), "relu")
+    c, out = conv(i, o, k, s, padding, False, shape)
+    n, states = norm_module(norm, o, 3)
+    f = activation(act)
+    return Layer(lambda x: f(n(c(x))), [c, n], [c.weight, n.weight, n.bias], states), out
+
+
+def build_norm(name):
+    def build(args, shape):
+        n, states = norm_module((name, args), shape[0], len(shape))
+        return Layer(n, [n], [n.weight, n.bias], states), shape
+    return build
+
+
 def build_conv2d(args, shape):
     i, o, k, s, padding, act = args[:6]
     c, out = conv(i, o, k, s, padding, "no_bias" not in args[6:], shape)
@@ -223,6 +257,10 @@ LAYERS = {
     "conv2d": build_conv2d,
     "dense": build_dense,
     "batch_norm": build_batch_norm,
+    "conv_norm": build_conv_norm,
+    "group_norm": build_norm("group_norm"),
+    "layer_norm": build_norm("layer_norm"),
+    "instance_norm": build_norm("instance_norm"),
     "max_pool": build_pool("max"),
     "avg_pool": build_pool("avg"),
     "global_avg_pool": lambda args, shape: (Layer(lambda x: x.mean(dim=(2, 3))), (shape[0],)),

@@ -5,7 +5,7 @@
 # compare. Per model it prints the median train and eval img/s of each program and the median
 # of the per-round ratios typenet / peer.
 #
-#   scripts/bench-peers.sh                  # cnn-bn, cnn-nobn and resnet20, 5 rounds, batch 128, 20 steps
+#   scripts/bench-peers.sh                  # cnn-bn, cnn-nobn, resnet20, resnet20-gn: 5 rounds, batch 128, 20 steps
 #   MODELS=resnet20 scripts/bench-peers.sh  # one model
 #   ROUNDS=3 STEPS=10 scripts/bench-peers.sh
 #   DLIB=1 scripts/bench-peers.sh           # also the dlib peer (training only), built here
@@ -13,12 +13,15 @@
 #
 # Environment (defaults in brackets):
 #   ROUNDS [5]  BATCH [128]  STEPS [20] (timed steps per program and phase)  WARMUP [3]
-#   THREADS [nproc]  MODELS ["cnn-bn cnn-nobn resnet20"]  BUILD_DIR [build]  PYTHON [/usr/bin/python3]
+#   THREADS [nproc]  MODELS ["cnn-bn cnn-nobn resnet20 resnet20-gn"]  BUILD_DIR [build]  PYTHON [/usr/bin/python3]
 #   TYPENET_PEERS [../shared/peers relative to the repository]
 #   DLIB [0]  DLIB_STEPS [10]  COMPILE [0]  CXX [g++]  KEEP [unset: a directory to keep the raw outputs in]
 # Every run line ends with "other load": CPU cores the rest of the machine used meanwhile.
 # Model pairs: cnn-bn <-> torch 'bn' (and dlib 'bn'), cnn-nobn <-> 'nobn', resnet20 <-> torch
-# 'resnet20' (same blocks: projection shortcuts). dlib's peer has no ResNet: DLIB=1 skips it there.
+# 'resnet20' (same blocks: projection shortcuts). Every other model of typenet-train (e.g.
+# MODELS="resnet20 resnet20-gn") <-> its PyTorch twin built from the model's structure() text by
+# bench/torch_oracle.py (bench/torch_twin_bench.py: nn.GroupNorm for group_norm, ...). dlib's peer
+# has the CNNs only: DLIB=1 skips it for the others.
 # PyTorch comes from Debian (python3-torch); as root the script installs it when missing,
 # otherwise it prints the command. Exit code: 0, or 1 when something could not run.
 set -euo pipefail
@@ -30,7 +33,7 @@ batch=${BATCH:-128}
 steps=${STEPS:-20}
 warmup=${WARMUP:-3}
 threads=${THREADS:-$(nproc)}
-models=${MODELS:-"cnn-bn cnn-nobn resnet20"}
+models=${MODELS:-"cnn-bn cnn-nobn resnet20 resnet20-gn"}
 build_dir=${BUILD_DIR:-build}
 python=${PYTHON:-/usr/bin/python3}
 peers=${TYPENET_PEERS:-$repo/../shared/peers}
@@ -44,7 +47,7 @@ peer_kind() {
     cnn-bn) echo bn ;;
     cnn-nobn) echo nobn ;;
     resnet20) echo resnet20 ;;
-    *) die "no peer network known for model '$1' (known: cnn-bn, cnn-nobn, resnet20)" ;;
+    *) echo twin ;;
   esac
 }
 
@@ -65,7 +68,7 @@ fi
 bench=$build_dir/bin/typenet-bench
 # cmake --build is a no-op when typenet-bench is up to date, and rebuilds it when a source changed.
 [ -f "$build_dir/CMakeCache.txt" ] || { bash scripts/setup.sh && cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null; }
-if ! cmake --build "$build_dir" --target typenet-bench -j "$(nproc)" >"$build_dir/bench-peers-build.log" 2>&1; then
+if ! cmake --build "$build_dir" --target typenet-bench typenet-convert -j "$(nproc)" >"$build_dir/bench-peers-build.log" 2>&1; then
   tail -n 30 "$build_dir/bench-peers-build.log" >&2
   die "building typenet-bench failed (log: $build_dir/bench-peers-build.log)"
 fi
@@ -135,8 +138,15 @@ EOF
 run_torch() {  # model round
   local kind out
   kind=$(peer_kind "$1")
-  out=$(watch "$python" "$peers/torch_cifar_cnn.py" "$kind" "$batch" "$steps" "$threads") ||
-    die "torch_cifar_cnn.py $kind failed"
+  if [ "$kind" = twin ]; then
+    [ -s "$work/structure-$1" ] || "$build_dir/bin/typenet-convert" structure --model "$1" >"$work/structure-$1" ||
+      die "typenet-convert structure --model $1 failed (is '$1' a model of typenet-train?)"
+    out=$(watch "$python" "$repo/bench/torch_twin_bench.py" "$work/structure-$1" "$batch" "$steps" "$threads") ||
+      die "torch_twin_bench.py $1 failed"
+  else
+    out=$(watch "$python" "$peers/torch_cifar_cnn.py" "$kind" "$batch" "$steps" "$threads") ||
+      die "torch_cifar_cnn.py $kind failed"
+  fi
   local train eval load
   train=$(sed -n 's/.*train_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
   eval=$(sed -n 's/.*eval_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -150,7 +160,7 @@ run_dlib() {  # model round (nothing unless DLIB=1)
   [ -n "$dlib_bin" ] || return 0
   local kind out train load
   kind=$(peer_kind "$1")
-  [ "$kind" = resnet20 ] && return 0  # the dlib peer program has the CNNs only
+  [ "$kind" = resnet20 ] || [ "$kind" = twin ] && return 0  # the dlib peer program has the CNNs only
   out=$(watch "$dlib_bin" "$kind" "$batch" "$dlib_steps") || die "dlib_cnn $kind failed"
   train=$(sed -n 's/.*train_img_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
   load=$(load_of "$out")

@@ -33,6 +33,11 @@ train=$build_dir/bin/typenet-train
 # only then does the loss freeze at ln 10 as published; the Winograd transforms turn the dead
 # network's values into NaN (docs/training.md#divergence). init-pytorch-nobn is a no-BN run at
 # lr 0.1 that does not die (PyTorch's smaller initialisation), so it keeps the default kernels.
+# The small-batch study (docs/results.md): ResNet-20, the resnet recipe for 15 epochs, batch 128,
+# normalisation statistics over groups of 2..128 samples (--bn-group) for batch norm and batch
+# renorm; group norm, layer norm and none as references; batch renorm's ramp scaled from the
+# paper's ImageNet steps to epochs 1 (start), 5 (dmax 5) and 7 (rmax 3) of 390 steps. batch8-*:
+# real batches of 8 at the linearly scaled rate 0.1 * 8 / 128 (the same ramp in epochs).
 runs=$(cat <<'EOF'
 ablation-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue --winograd off
 ablation-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue
@@ -70,6 +75,24 @@ short-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 2 --on-div
 short-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 2 --on-divergence continue
 init-pytorch-nobn|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 2 --init pytorch --on-divergence continue
 init-pytorch-bn|--model cnn-bn --recipe baseline --lr 0.1 --epochs 2 --init pytorch --on-divergence continue
+small-bn-g2|--model resnet20 --recipe resnet --epochs 15 --bn-group 2
+small-bn-g4|--model resnet20 --recipe resnet --epochs 15 --bn-group 4
+small-bn-g8|--model resnet20 --recipe resnet --epochs 15 --bn-group 8
+small-bn-g16|--model resnet20 --recipe resnet --epochs 15 --bn-group 16
+small-bn-g32|--model resnet20 --recipe resnet --epochs 15 --bn-group 32
+small-bn-g128|--model resnet20 --recipe resnet --epochs 15
+small-brn-g2|--model resnet20-brn --recipe resnet --epochs 15 --bn-group 2 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-brn-g4|--model resnet20-brn --recipe resnet --epochs 15 --bn-group 4 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-brn-g8|--model resnet20-brn --recipe resnet --epochs 15 --bn-group 8 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-brn-g16|--model resnet20-brn --recipe resnet --epochs 15 --bn-group 16 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-brn-g32|--model resnet20-brn --recipe resnet --epochs 15 --bn-group 32 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-brn-g128|--model resnet20-brn --recipe resnet --epochs 15 --renorm-start 390 --renorm-dmax-end 1950 --renorm-rmax-end 2730
+small-gn|--model resnet20-gn --recipe resnet --epochs 15
+small-ln|--model resnet20-ln --recipe resnet --epochs 15
+small-nonorm|--model resnet20-nonorm --recipe resnet --epochs 15 --on-divergence continue
+batch8-bn|--model resnet20 --recipe resnet --epochs 15 --batch 8 --lr 0.00625
+batch8-gn|--model resnet20-gn --recipe resnet --epochs 15 --batch 8 --lr 0.00625
+batch8-brn|--model resnet20-brn --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --renorm-start 6250 --renorm-dmax-end 31250 --renorm-rmax-end 43750
 EOF
 )
 groups=$(cat <<'EOF'
@@ -78,6 +101,8 @@ lr-headroom|lr-nobn-0.01 lr-nobn-0.05 lr-nobn-0.2 lr-nobn-0.5 lr-bn-0.01 lr-bn-0
 leave-one-out|best-full-10 best-no-augment best-no-smoothing best-no-weight-decay best-no-warmup best-no-cosine
 momentum|momentum-0.5 momentum-0.1 momentum-0.01
 short|short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nobn init-pytorch-bn
+small-batch|small-bn-g2 small-bn-g4 small-bn-g8 small-bn-g16 small-bn-g32 small-bn-g128 small-brn-g2 small-brn-g4 small-brn-g8 small-brn-g16 small-brn-g32 small-brn-g128 small-gn small-ln small-nonorm
+batch8|batch8-bn batch8-gn batch8-brn
 EOF
 )
 

@@ -277,6 +277,21 @@ const std::vector<option>& options() {
                +[](train_config& c) -> double& { return c.clip_grad_norm; }),
         number("--bn-momentum", "bn_momentum", "X", "batch-norm running-statistics momentum, weight of the new batch",
                +[](train_config& c) -> double& { return c.bn_momentum; }),
+        count<std::size_t>("--bn-group", "bn_group", "N",
+                           "batch-norm statistics over groups of N consecutive samples of each batch in train mode "
+                           "(ghost batch norm; 0 = the whole batch)",
+                           +[](train_config& c) -> std::size_t& { return c.bn_group; }),
+        count<std::size_t>("--renorm-start", "renorm_start", "STEPS",
+                           "batch renorm: steps of plain batch norm before the clipping limits relax",
+                           +[](train_config& c) -> std::size_t& { return c.renorm.start; }),
+        count<std::size_t>("--renorm-rmax-end", "renorm_rmax_end", "STEPS", "batch renorm: the step rmax reaches its final value",
+                           +[](train_config& c) -> std::size_t& { return c.renorm.rmax_end; }),
+        count<std::size_t>("--renorm-dmax-end", "renorm_dmax_end", "STEPS", "batch renorm: the step dmax reaches its final value",
+                           +[](train_config& c) -> std::size_t& { return c.renorm.dmax_end; }),
+        number("--renorm-rmax", "renorm_rmax", "X", "batch renorm: final rmax (r in [1/rmax, rmax])",
+               +[](train_config& c) -> double& { return c.renorm.rmax; }),
+        number("--renorm-dmax", "renorm_dmax", "X", "batch renorm: final dmax (d in [-dmax, dmax])",
+               +[](train_config& c) -> double& { return c.renorm.dmax; }),
         text("--init", "init", "NAME", "weight initialisation: pytorch (uniform +-1/sqrt(fan_in)), kaiming-normal, "
              "kaiming-uniform", +[](train_config& c) -> std::string& { return c.init; },
              [](const std::string& v) {
@@ -376,6 +391,9 @@ void check(const train_config& c) {
     if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) throw config_error("--label-smoothing: must be in [0, 1)");
     if (!(c.clip_grad_norm >= 0)) throw config_error("--clip-grad-norm: must be >= 0");
     if (!(c.bn_momentum > 0 && c.bn_momentum <= 1)) throw config_error("--bn-momentum: must be in (0, 1]");
+    if (c.bn_group == 1) throw config_error("--bn-group: a statistics group needs at least 2 samples (0 = the whole batch)");
+    if (!(c.renorm.rmax >= 1)) throw config_error("--renorm-rmax: must be >= 1");
+    if (!(c.renorm.dmax >= 0)) throw config_error("--renorm-dmax: must be >= 0");
     if (!(c.schedule.warmup_epochs >= 0)) throw config_error("--warmup-epochs: must be >= 0");
     if (!(c.schedule.factor > 0)) throw config_error("--step-factor: must be > 0");
     if (c.schedule.kind == schedule_kind::step && c.schedule.milestones.empty())

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/layer.hpp"
 #include "typenet/optim.hpp"
 #include "typenet/schedule.hpp"
 
@@ -37,6 +38,8 @@ struct train_config {
     double label_smoothing = 0.0;
     double clip_grad_norm = 0.0;  // 0 = off
     double bn_momentum = 0.1;
+    std::size_t bn_group = 0;  // batch-norm statistics over groups of this many samples; 0 = the batch
+    renorm_schedule renorm{};  // batch renormalisation's clipping limits over steps (the paper's ramp)
     std::string init = "kaiming-normal";  // weight initialisation (init.hpp); He et al. for ReLU networks
     // data
     bool augment = false;

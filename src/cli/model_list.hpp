@@ -24,8 +24,18 @@ void for_each_model(F&& f) {
     f(model<models::cifar_cnn_bn>{"cnn-bn", "CIFAR CNN: 4 x conv_bn, 2 max pools, 3 dense (typenet::models::cifar_cnn_bn)"});
     f(model<models::cifar_cnn_nobn>{"cnn-nobn",
                                     "the same CNN with conv2d + bias + ReLU instead of conv_bn (cifar_cnn_nobn)"});
+    f(model<models::cifar_cnn_gn>{"cnn-gn", "the CIFAR CNN with group norm, 8 groups, instead of batch norm "
+                                            "(cifar_cnn<group_norm<8>>)"});
     f(model<models::resnet20>{"resnet20",
                               "CIFAR ResNet-20 (He et al. 2016): 3 x 3 basic blocks, 16/32/64 channels, 0.27 M parameters"});
+    f(model<models::resnet20_gn>{"resnet20-gn", "ResNet-20 with group norm, 8 groups, instead of batch norm "
+                                                "(cifar_resnet<3, group_norm<8>>)"});
+    f(model<models::resnet20_ln>{"resnet20-ln",
+                                 "ResNet-20 with layer norm instead of batch norm (cifar_resnet<3, layer_norm<>>)"});
+    f(model<models::resnet20_brn>{"resnet20-brn", "ResNet-20 with batch renormalisation (Ioffe 2017) instead of batch "
+                                                  "norm (cifar_resnet<3, batch_renorm<>>)"});
+    f(model<models::resnet20_nonorm>{"resnet20-nonorm", "ResNet-20 without normalisation: convolutions with biases "
+                                                        "(cifar_resnet<3, no_norm>)"});
     f(model<models::resnet56>{"resnet56", "CIFAR ResNet-56: 3 x 9 basic blocks, 16/32/64 channels, 0.86 M parameters"});
     f(model<models::resnet18>{"resnet18",
                               "ResNet-18 with the CIFAR stem: 2/2/2/2 basic blocks, 64-512 channels, 11.2 M parameters"});

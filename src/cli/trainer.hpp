@@ -151,6 +151,8 @@ public:
         auto net = std::make_unique<Net>(cfg_.seed);
         initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
         net->set_bn_momentum(cfg_.bn_momentum);
+        net->set_bn_group(cfg_.bn_group);
+        net->set_renorm_schedule(cfg_.renorm);
         if (cfg_.eval_only) return eval_only(*net);
 
         const auto dir = data::find_cifar10_dir(cfg_.data_dir);

@@ -149,7 +149,9 @@ case $case_name in
     expect 2 "--label-smoothing: must be in \[0, 1\)" -- "$train" --label-smoothing 1.5
     expect 2 "--cutout: the square's side must be at most 32 pixels, got 33" -- "$train" --cutout 33
     expect 2 "--cutout: expected a whole number" -- "$train" --cutout big
-    expect 2 "--winograd: expected on or off, got 'maybe'" -- "$train" --winograd maybe ;;
+    expect 2 "--winograd: expected on or off, got 'maybe'" -- "$train" --winograd maybe
+    expect 2 "--bn-group: a statistics group needs at least 2 samples" -- "$train" --bn-group 1
+    expect 2 "--renorm-rmax: must be >= 1" -- "$train" --renorm-rmax 0.5 ;;
   scripts)
     # The long runs of docs/results.md by name, and the script that collects them.
     expect 0 "best-full +typenet-train --model cnn-bn --recipe full --epochs 30 --out runs/best-full" -- bash scripts/reproduce.sh --list
@@ -333,6 +335,26 @@ case $case_name in
     expect 0 "accuracy $pct" -- "$train" --model resnet20 $small --eval-only --checkpoint "$work/straight/final.ckpt"
     expect 2 "written by network 'resnet20'.*loading into 'resnet56'" -- \
       "$train" --model resnet56 $small --eval-only --checkpoint "$work/straight/final.ckpt" ;;
+  norms)
+    need_data
+    # The other normalisations end to end. Batch renorm over groups of 4 samples with a ramp that
+    # relaxes during the run (the clipping limits follow the global step, which a resumed run must
+    # take up where it stopped): 2 epochs straight = 1 + 1 resumed. Group norm: eval-only of its
+    # checkpoint gives its last accuracy, and it trains at batch 64 with a last batch of 1 image
+    # (no batch statistics: per-sample normalisation needs none).
+    rb="--model resnet20-brn --recipe resnet --schedule constant --lr 0.05 --bn-group 4 --renorm-start 1"
+    rb="$rb --renorm-dmax-end 3 --renorm-rmax-end 5"
+    expect 0 "" -- "$train" $rb $small --epochs 2 --out "$work/brn-straight"
+    expect 0 "" -- "$train" $rb $small --epochs 1 --out "$work/brn-split"
+    expect 0 "" -- "$train" $rb $small --epochs 2 --resume --out "$work/brn-split"
+    same_metrics "$work/brn-straight/metrics.csv" "$work/brn-split/metrics.csv"
+    grep -q '"bn_group": 4' "$work/brn-straight/config.json" || fail "config.json lacks bn_group"
+    grep -q '"renorm_rmax_end": 5' "$work/brn-straight/config.json" || fail "config.json lacks renorm_rmax_end"
+    expect 0 "" -- "$train" --model resnet20-gn --recipe resnet --epochs 1 --limit-train 257 --limit-test 128 \
+      --batch 64 --quiet --out "$work/gn"
+    acc=$(tail -1 "$work/gn/metrics.csv" | cut -d, -f5)
+    pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
+    expect 0 "accuracy $pct" -- "$train" --model resnet20-gn $small --eval-only --checkpoint "$work/gn/final.ckpt" ;;
   eval-modes)
     need_data
     # Eval mode does not depend on the batch: every logit equal, bit for bit, at batch 1 and 128

@@ -31,7 +31,7 @@
 namespace typenet {
 
 namespace detail {
-template <class T, class Spec, class In> class batch_norm_layer;
+template <class T, class Spec, class In> class norm_layer;
 template <class T, std::size_t C, std::size_t Spatial> class batch_norm_core;
 
 template <class Spec, class In>
@@ -58,7 +58,7 @@ struct batch_norm {
 
     template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_norm, In>(); }
     template <class In> using output_shape = In;
-    template <class T, class In> using bind = detail::batch_norm_layer<T, batch_norm, In>;
+    template <class T, class In> using bind = detail::norm_layer<T, batch_norm, In>;
     // As the normalisation of conv_norm (conv_norm.hpp): the core for C channels of Spatial values.
     template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_norm_core<T, C, Spatial>;
     static constexpr std::string_view kind = "batch_norm";
@@ -244,10 +244,13 @@ protected:
     std::size_t group_ = 0;
 };
 
+// A normalisation spec on its own (batch_norm, batch_renorm, group_norm, layer_norm,
+// instance_norm): the bound layer around the spec's core (per channel of a C, H, W input, per
+// feature of a flat one).
 template <class T, class Spec, class In>
-class batch_norm_layer : public Spec::template core<T, In::dims[0], In::size / In::dims[0]> {
+class norm_layer : public Spec::template core<T, In::dims[0], In::size / In::dims[0]> {
     using core = typename Spec::template core<T, In::dims[0], In::size / In::dims[0]>;
-    static_assert(Spec::eps > 0, "typenet: batch_norm needs eps > 0 (bound outside a network, the shape scan "
+    static_assert(Spec::eps > 0, "typenet: normalisation needs eps > 0 (bound outside a network, the shape scan "
                                  "did not check it)");
 
 public:
@@ -257,7 +260,7 @@ public:
     using saved_type = typename core::saved;
     static constexpr std::string_view kind = Spec::kind;
     static constexpr std::size_t parameter_count = 2 * In::dims[0];
-    static constexpr std::size_t state_count = 2 * In::dims[0];
+    static constexpr std::size_t state_count = core::state_count;
     static constexpr std::size_t forward_flops = 0;
     static std::string describe() { return Spec::describe(); }
 

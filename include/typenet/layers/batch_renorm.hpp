@@ -120,7 +120,7 @@ struct batch_renorm {
 
     template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_renorm, In>(); }
     template <class In> using output_shape = In;
-    template <class T, class In> using bind = detail::batch_norm_layer<T, batch_renorm, In>;
+    template <class T, class In> using bind = detail::norm_layer<T, batch_renorm, In>;
     template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_renorm_core<T, C, Spatial>;
     static std::string describe() {
         if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return "batch_renorm";

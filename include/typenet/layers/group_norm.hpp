@@ -37,7 +37,6 @@ namespace typenet {
 
 namespace detail {
 
-template <class T, class Spec, class In> class group_norm_layer;
 
 // The arithmetic of per-sample normalisation over groups of CG consecutive channels of a
 // (batch, C, Spatial) buffer, shared by group_norm, layer_norm, instance_norm and conv_norm. The
@@ -111,7 +110,7 @@ struct per_sample_norm_spec {
     using eps_ratio = typename Eps::type;
     static constexpr double eps = double(eps_ratio::num) / double(eps_ratio::den);
     template <class In> using output_shape = In;
-    template <class T, class In> using bind = group_norm_layer<T, Derived, In>;
+    template <class T, class In> using bind = norm_layer<T, Derived, In>;
     // The core for C channels of Spatial values (conv_norm uses it).
     template <class T, std::size_t C, std::size_t Spatial>
     using core = group_norm_core<T, C, Spatial, channels_per_group<Derived, C>>;
@@ -183,39 +182,4 @@ struct instance_norm : detail::per_sample_norm_spec<instance_norm<Eps>, Eps> {
     }
 };
 
-namespace detail {
-
-template <class T, class Spec, class In>
-class group_norm_layer : public Spec::template core<T, In::dims[0], In::size / In::dims[0]> {
-    using core = typename Spec::template core<T, In::dims[0], In::size / In::dims[0]>;
-    static_assert(Spec::eps > 0, "typenet: normalisation needs eps > 0 (bound outside a network, the shape scan "
-                                 "did not check it)");
-
-public:
-    using value_type = T;
-    using input_shape = In;
-    using output_shape = In;
-    using saved_type = typename core::saved;
-    static constexpr std::string_view kind = Spec::kind;
-    static constexpr std::size_t parameter_count = 2 * In::dims[0];
-    static constexpr std::size_t state_count = 0;
-    static constexpr std::size_t forward_flops = 0;
-    static std::string describe() { return Spec::describe(); }
-
-    void forward(const tensor<T, In>& x, tensor<T, In>& y, saved_type& s) {
-        core::forward(kind, Spec::eps, x.batch(), x.data(), y.data(), s);
-    }
-    void infer(const tensor<T, In>& x, tensor<T, In>& y) const { core::infer(Spec::eps, x.batch(), x.data(), y.data()); }
-    void backward(const tensor<T, In>& x, const tensor<T, In>&, const tensor<T, In>& dy, tensor<T, In>& dx,
-                  const saved_type& s) {
-        core::backward(dy.batch(), x.data(), dy.data(), dx.data(), s);
-    }
-    // The parameter gradients come out of the same kernel as dx: dx is written over dy (scratch).
-    void backward_params(const tensor<T, In>& x, const tensor<T, In>&, tensor<T, In>&& dy, const saved_type& s) {
-        core::backward(dy.batch(), x.data(), dy.data(), dy.data(), s);
-    }
-    void initialize(rng&) { core::reset(); }
-};
-
-}  // namespace detail
 }  // namespace typenet

@@ -154,17 +154,18 @@ void run(std::size_t batch, double seconds) {
         }
         // The fused batch norm + ReLU of conv_bn on this layer's output, and its VJP, as conv_bn
         // runs them: xhat not stored; backward recomputes it and the ReLU mask from the input.
-        const k::bn_geometry bg{batch, c.cout, ohw * ohw};
+        const k::norm_geometry bg{batch, c.cout, ohw * ohw, batch, 1};
         std::vector<float> gamma(c.cout, 1.f), beta(c.cout, 0.f), istd(c.cout), mean(c.cout), var(c.cout), dg(c.cout),
             db(c.cout), out(y.size()), dz(y.size());
         if (only.empty() || only == "bn") {
         bf = median_ms([&] {
-            k::batch_norm_relu_forward_train<float>(bg, y.data(), gamma.data(), beta.data(), 1e-5, out.data(), nullptr,
-                                                    istd.data(), mean.data(), var.data());
+            k::norm_statistics<float>(bg, y.data(), 1e-5, mean.data(), var.data(), istd.data());
+            k::norm_apply<float>(bg, y.data(), mean.data(), istd.data(), gamma.data(), beta.data(), false, nullptr, true,
+                                 out.data());
         }, seconds);
         bb = median_ms([&] {
-            k::batch_norm_backward_from_input<float>(bg, y.data(), mean.data(), istd.data(), gamma.data(), beta.data(),
-                                                     dy.data(), dz.data(), dg.data(), db.data());
+            k::norm_backward<float>(bg, y.data(), mean.data(), istd.data(), gamma.data(), beta.data(), false, true,
+                                    dy.data(), dz.data(), dg.data(), db.data());
         }, seconds);
         row(name, "bn+relu fwd", 0, bf);
         row(name, "bn+relu bwd", 0, bb);

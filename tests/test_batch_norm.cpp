@@ -253,17 +253,23 @@ namespace {
 struct kernel_run {
     std::vector<double> y, xhat, istd, mean, var;
 };
-// Runs typenet::kernels::batch_norm_forward_train (gamma 1, beta 0) on a (B, C, S) buffer.
+// The blocks of batch norm: per channel over the whole batch.
+tn::kernels::norm_geometry per_channel(const tn::kernels::bn_geometry& g) {
+    return {g.batch, g.channels, g.spatial, g.batch, 1};
+}
+// Runs batch norm's train-mode kernels (typenet::kernels::norm_statistics and norm_apply) with
+// gamma 1 and beta 0 on a (B, C, S) buffer: y is xhat (gamma * xhat + beta with one rounding).
 kernel_run run_forward_kernel(tn::kernels::bn_geometry g, const std::vector<double>& x, double eps) {
     kernel_run r;
     const std::vector<double> gamma(g.channels, 1.0), beta(g.channels, 0.0);
     r.y.assign(x.size(), 0.0);
-    r.xhat.assign(x.size(), 0.0);
     r.istd.assign(g.channels, 0.0);
     r.mean.assign(g.channels, 0.0);
     r.var.assign(g.channels, 0.0);
-    tn::kernels::batch_norm_forward_train<double>(g, x.data(), gamma.data(), beta.data(), eps, r.y.data(),
-                                                  r.xhat.data(), r.istd.data(), r.mean.data(), r.var.data());
+    tn::kernels::norm_statistics<double>(per_channel(g), x.data(), eps, r.mean.data(), r.var.data(), r.istd.data());
+    tn::kernels::norm_apply<double>(per_channel(g), x.data(), r.mean.data(), r.istd.data(), gamma.data(), beta.data(),
+                                    false, nullptr, false, r.y.data());
+    r.xhat = r.y;
     return r;
 }
 
@@ -528,16 +534,18 @@ TEST_CASE("worked example: two samples have zero input gradient", "[batch_norm][
         CHECK(r.xhat[0] == -1.0);
         CHECK(r.xhat[1] == 1.0);
         std::vector<double> dx(2, 7.0), dgamma(1, 0.0), dbeta(1, 0.0);
-        tn::kernels::batch_norm_backward<double>({2, 1, 1}, dy.data(), r.xhat.data(), gamma.data(), r.istd.data(),
-                                                 dx.data(), dgamma.data(), dbeta.data());
+        const std::vector<double> beta{0.0};
+        const auto g = per_channel({2, 1, 1});
+        tn::kernels::norm_backward<double>(g, x.data(), r.mean.data(), r.istd.data(), gamma.data(), beta.data(), false,
+                                           false, dy.data(), dx.data(), dgamma.data(), dbeta.data());
         CHECK(dx[0] == 0.0);
         CHECK(dx[1] == 0.0);
         CHECK(dgamma[0] == -1.0);  // sum dy * xhat: the output does depend on gamma
         CHECK(dbeta[0] == 0.0);
         // Any other dy too.
         const std::vector<double> other{0.3, 1.7};
-        tn::kernels::batch_norm_backward<double>({2, 1, 1}, other.data(), r.xhat.data(), gamma.data(), r.istd.data(),
-                                                 dx.data(), dgamma.data(), dbeta.data());
+        tn::kernels::norm_backward<double>(g, x.data(), r.mean.data(), r.istd.data(), gamma.data(), beta.data(), false,
+                                           false, other.data(), dx.data(), dgamma.data(), dbeta.data());
         CHECK_CLOSE(dx[0], 0.0, 1e-15);
         CHECK_CLOSE(dx[1], 0.0, 1e-15);
     }
@@ -1103,23 +1111,43 @@ TEST_CASE("batch norm over groups of samples is batch norm of each group with th
 
 TEST_CASE("set_bn_group: 0 and groups as large as the batch are plain batch norm and 1 is refused",
           "[batch_norm][bn_group]") {
+    // Everything a step touches must be bit for bit plain batch norm's: outputs, input gradient,
+    // parameter gradients and running statistics, for a group of the whole batch (16), one larger
+    // (20), and a group setting switched back to 0.
     using net_t = tn::net<tn::input<4, 3, 3>, tn::conv_bn<4, 4, 3, 1, tn::same>, tn::batch_norm<>>;
-    net_t plain, whole;
-    plain.initialize(9);
-    whole.initialize(9);
-    whole.set_bn_group(16);
-    tn::tensor<float, tn::shape<4, 3, 3>> x(16);
+    tn::tensor<float, tn::shape<4, 3, 3>> x(16), dy(16);
     tn::rng g(3);
     for (auto& v : x.flat()) v = float(g.normal());
-    plain.train();
-    whole.train();
-    const auto& ya = plain.forward(x);
-    const std::vector<float> a(ya.data(), ya.data() + ya.size());
-    const auto& yb = whole.forward(x);
-    const std::vector<float> b(yb.data(), yb.data() + yb.size());
-    CHECK(a == b);
-    REQUIRE_THROWS_WITH(whole.set_bn_group(1), Catch::Contains("at least 2 samples"));
-    REQUIRE_THROWS_WITH(whole.layer<1>().set_bn_group(1), Catch::Contains("at least 2"));
+    for (auto& v : dy.flat()) v = float(g.normal());
+    // Two training steps' forward and backward; everything they leave behind, in one vector.
+    auto run = [&](net_t& n) {
+        n.train();
+        std::vector<float> out;
+        for (int step = 0; step < 2; ++step) {
+            const auto& y = n.forward(x);
+            out.insert(out.end(), y.data(), y.data() + y.size());
+            const auto& dx = n.backward(dy);
+            out.insert(out.end(), dx.data(), dx.data() + dx.size());
+        }
+        n.for_each_parameter([&](auto p) { out.insert(out.end(), p.gradient.begin(), p.gradient.end()); });
+        n.for_each_state([&](auto s) { out.insert(out.end(), s.value.begin(), s.value.end()); });
+        return out;
+    };
+    net_t plain;
+    plain.initialize(9);
+    const auto want = run(plain);
+    // y and dx twice; conv weight, gamma and beta twice; running mean and variance twice.
+    REQUIRE(want.size() == 2 * (2 * 16 * 36) + (4 * 4 * 9 + 2 * 4 + 2 * 4) + 2 * 2 * 4);
+    for (std::size_t n : {16, 20, 0}) {
+        net_t other;
+        other.initialize(9);
+        if (n == 0) other.set_bn_group(4);  // then back to whole batches
+        other.set_bn_group(n);
+        CAPTURE(n);
+        CHECK(run(other) == want);
+    }
+    REQUIRE_THROWS_WITH(plain.set_bn_group(1), Catch::Contains("at least 2 samples"));
+    REQUIRE_THROWS_WITH(plain.layer<1>().set_bn_group(1), Catch::Contains("at least 2"));
 }
 
 namespace {

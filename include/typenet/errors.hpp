@@ -119,8 +119,8 @@ struct rate_in_0_to_1 {};
 template <class Where, class Layer, class Expected, class Got>
 struct eps_must_be_positive {
     static_assert(always_false<Where, Layer, Expected, Got>,
-                  "typenet: batch normalisation needs eps > 0 so that 1/sqrt(var + eps) stays finite "
-                  "when a channel's batch variance is 0. Use the default (1e-5) or a positive std::ratio.");
+                  "typenet: a normalisation layer needs eps > 0 so that 1/sqrt(var + eps) stays finite "
+                  "when the values it normalises have variance 0. Use the default (1e-5) or a positive std::ratio.");
 };
 
 template <std::size_t G> struct channels_divisible_by {};

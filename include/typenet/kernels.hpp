@@ -119,72 +119,26 @@ template <class T> void dense_backward_data(std::size_t batch, std::size_t in, s
 template <class T> void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x,
                                               const T* dy, T* dw, T* dbias);
 
-// ---- batch normalisation ----------------------------------------------------------------------
+// ---- normalisation ----------------------------------------------------------------------------
+// Every normalisation layer (batch norm in train mode, batch norm over groups of samples, batch
+// renorm, group, layer and instance norm) runs on three kernels over blocks of values,
+// norm_statistics, norm_apply and norm_backward below, with the epilogues a fused ReLU and a
+// residual addend; batch norm in eval mode (running statistics) on batch_norm_infer.
 
-// Batch normalisation over (batch, channels, spatial): statistics per channel over
-// n = batch * spatial values. Flat inputs use spatial = 1 (statistics per feature).
+// Batch normalisation over (batch, channels, spatial): per channel over batch * spatial values.
+// Flat inputs use spatial = 1 (statistics per feature).
 struct bn_geometry {
     std::size_t batch, channels, spatial;
 };
-// Train mode: mean and biased variance of the batch; writes y = gamma * xhat + beta (y may equal x),
-// xhat = (x - mean) * istd, istd = 1 / sqrt(var + eps), and the batch mean and biased
-// variance per channel (the caller folds them into the running statistics). xhat may be null
-// (not stored: batch_norm_backward_from_input recomputes it from x, mean and istd).
-// run_stats: null, or the per-plane statistics of x that conv2d_forward_bn_stats produced (it
-// returned true): the results are the same bit for bit, one pass over x fewer.
-template <class T> void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                 double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var,
-                                                 const double* run_stats = nullptr);
-// Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta. y may equal x.
+// Eval mode: y = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta (+ a)), computed
+// as scale * x + shift with scale = gamma / sqrt(running_var + eps) rounded once from double;
+// a may be null; act = ReLU when relu. Bit for bit the same as without a into a buffer of its own
+// followed by add(n, that, a, y, relu). y may equal x or a.
 template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                         const T* running_mean, const T* running_var, double eps, T* y);
-// The closed-form three-term VJP of train mode, per channel with n values:
-//   dx_i = gamma * istd / n * (n * dy_i - sum_j dy_j - xhat_i * sum_j dy_j * xhat_j)
-//   dgamma += sum_i dy_i * xhat_i;   dbeta += sum_i dy_i
-// ALIASING: dx may equal dy (conv_bn computes it in place); dx must not overlap xhat.
-template <class T> void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma,
-                                            const T* istd, T* dx, T* dgamma, T* dbeta);
+                                         const T* running_mean, const T* running_var, double eps, const T* a,
+                                         bool relu, T* y);
 
-// Batch norm followed by ReLU, fused (one pass over memory fewer each way; conv_bn uses them).
-// forward: as batch_norm_forward_train, then y = max(y, 0). y may equal x.
-template <class T> void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                      double eps, T* y, T* xhat, T* istd, T* batch_mean,
-                                                      T* batch_var, const double* run_stats = nullptr);
-// infer: as batch_norm_infer, then y = max(y, 0). y may equal x.
-template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                              const T* running_mean, const T* running_var, double eps, T* y);
-// backward: y is the fused forward's output; dy is masked by (y > 0) and then goes through
-// batch_norm_backward. ALIASING: dx may equal dy; dx must not overlap y or xhat.
-template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
-                                                 const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
-
-// Batch norm, then a residual block's sum and optionally its ReLU, fused (one pass over memory
-// instead of two; conv_bn's forward_add uses them): y = act((gamma * xhat + beta) + a) in train
-// mode, y = act((scale * x + shift) + a) in eval mode, bit for bit batch_norm_forward_train /
-// batch_norm_infer into a buffer of their own followed by add(n, that, a, y, relu). The other
-// arguments as there (xhat is never stored: the backward recomputes it from x). The backward is
-// batch_norm_backward_from_input without relu_beta, dy masked by the caller (the mask reads y).
-// y may equal x or a.
-template <class T> void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                     double eps, const T* a, bool relu, T* y, T* istd,
-                                                     T* batch_mean, T* batch_var, const double* run_stats = nullptr);
-template <class T> void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                             const T* running_mean, const T* running_var, double eps, const T* a,
-                                             bool relu, T* y);
-
-// The batch-norm VJP recomputing xhat = (x - mean) * istd from the forward's input x and its
-// batch mean and istd, exactly as the forward computed it, instead of reading a stored xhat.
-// relu_beta not null: the forward was batch_norm_relu_forward_train with this beta, and dy is
-// first masked by the ReLU, the mask (gamma * xhat + beta > 0) likewise recomputed from x
-// rather than read from y. Same results as batch_norm(_relu)_backward with the forward's xhat
-// and y, bit for bit (the float reference, used only on machines without SSE2, may differ where
-// a rounding of xhat moves gamma * xhat + beta across 0); reads two activation-sized arrays (x,
-// dy) where those read three. ALIASING: dx may equal dy or x.
-template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
-                                                       const T* istd, const T* gamma, const T* relu_beta, const T* dy,
-                                                       T* dx, T* dgamma, T* dbeta);
-
-// ---- normalisation over blocks: group, layer and instance norm; batch norm over sample groups ---
+// Train mode over blocks: group, layer and instance norm; batch norm, over the batch or over groups of samples.
 // x is (batch, channels, spatial). Statistics are taken over blocks of sample_group consecutive
 // samples x channel_group consecutive channels x all spatial values:
 //   batch norm               sample_group = batch, channel_group = 1
@@ -209,11 +163,13 @@ struct norm_geometry {
 };
 // Per block: mean, biased variance and istd = 1 / sqrt(var + eps), combined from per-(sample,
 // channel) partial statistics in a fixed order (the same numbers for every thread count).
-// run_stats: null, or x's per-plane statistics from conv2d_forward_bn_stats (it returned true).
+// run_stats: null, or x's per-plane statistics from conv2d_forward_bn_stats (it returned true):
+// the results are the same bit for bit, one pass over x fewer.
 template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
                                         const double* run_stats = nullptr);
 // y = act(gamma * (x - mean) * istd + beta (+ a)) with the mean and istd of x's block; a may be
-// null; act = ReLU when relu. y may equal x or a.
+// null; act = ReLU when relu. With a: bit for bit the same as without a into a buffer of its own
+// followed by add(n, that, a, y, relu). y may equal x or a.
 template <class T> void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
                                    const T* beta, bool per_sample_group, const T* a, bool relu, T* y);
 // The VJP of norm_statistics + norm_apply (without the addend: a residual sum's gradient passes

@@ -23,29 +23,9 @@ template <class T> void dense_backward_data(std::size_t batch, std::size_t in, s
 template <class T> void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, const T* x,
                                               const T* dy, T* dw, T* dbias);
 
-template <class T> void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                 double eps, T* y, T* xhat, T* istd, T* batch_mean, T* batch_var);
 template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                         const T* running_mean, const T* running_var, double eps, T* y);
-template <class T> void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma,
-                                            const T* istd, T* dx, T* dgamma, T* dbeta);
-template <class T> void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                      double eps, T* y, T* xhat, T* istd, T* batch_mean,
-                                                      T* batch_var);
-template <class T> void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                              const T* running_mean, const T* running_var, double eps, T* y);
-template <class T> void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat,
-                                                 const T* gamma, const T* istd, T* dx, T* dgamma, T* dbeta);
-template <class T> void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                                     double eps, const T* a, bool relu, T* y, T* istd, T* batch_mean,
-                                                     T* batch_var);
-template <class T> void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta,
-                                             const T* running_mean, const T* running_var, double eps, const T* a,
-                                             bool relu, T* y);
-
-template <class T> void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean,
-                                                       const T* istd, const T* gamma, const T* relu_beta, const T* dy,
-                                                       T* dx, T* dgamma, T* dbeta);
+                                         const T* running_mean, const T* running_var, double eps, const T* a,
+                                         bool relu, T* y);
 
 template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd);
 template <class T> void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,

@@ -5,8 +5,9 @@
 //     and ReLU loops), generic in the xsimd architecture type and compiled once per instruction set
 //     (fast_avx512.cpp, fast_avx2.cpp, fast_sse2.cpp). Each of those translation units exports one
 //     isa_table and touches no shared state and no standard containers.
-//   - the public typenet::kernels functions, split by operation: dispatch.cpp (convolutions,
-//     Winograd, dense, pooling, ReLU, optimizer updates) and norm.cpp (normalisation). They prepare
+//   - the public typenet::kernels functions, split by operation: conv.cpp (convolutions),
+//     winograd.cpp (Winograd), dense.cpp, pool_elementwise.cpp (pooling, ReLU, add), optim.cpp
+//     (optimizer updates) and norm.cpp (normalisation). They prepare
 //     per-call data (packed weights, offset tables), own the scratch memory, and combine per-chunk
 //     partial sums in a fixed order; runtime.hpp / runtime.cpp pick the table (xsimd::dispatch, or
 //     the ISA pinned with set_isa) and run the OpenMP threads.
@@ -121,7 +122,7 @@ struct wino_pass {
 // runs as outer products into vector accumulators over output channels, held over the whole
 // reduction (64 channels at 8x8: GEMMs 1.9 -> 1.4 ms per batch of 128 against the dot-product
 // form, whose sums across vector lanes end every chunk); with one vector the dot products, with
-// both operands as they lie, are faster. dispatch.cpp sums the partials of fixed image groups in order and adds G^T dU G to dw.
+// both operands as they lie, are faster. winograd.cpp (wino_backward_params) sums the partials of fixed image groups in order and adds G^T dU G to dw.
 struct wino_params_pass {
     wino_pass fwd;       // the input side: planes, V and its pitches, m (fwd.images images per call)
     std::size_t dm_xi;   // pitch per xi of dM: out_channels rows of fwd.ld
@@ -155,7 +156,7 @@ struct isa_table {
     std::size_t gemm_mr, gemm_nr;        // tile of the dense GEMM
     std::size_t gemm_work_floats;
 
-    // Per image; work: per-thread scratch sized by dispatch.cpp (source buffer + outputs).
+    // Per image; work: per-thread scratch sized by conv.cpp (source buffer + outputs).
     void (*conv_pass_image)(const conv_pass& p, const float* in, float* out, float* work);
     void (*conv_data_general_image)(const conv_data_general& p, const float* dy, float* dx, float* work);
     void (*conv_params_image)(const conv_params_pass& p, const float* x, const float* dy, float* part,
@@ -168,24 +169,18 @@ struct isa_table {
 
     void (*gemm)(const gemm_args& a);
 
-    // Batch norm, one run = one image's plane of one channel (len = spatial values). The caller
-    // merges run statistics across the batch in a fixed order (norm.cpp).
+    // Normalisation, one run = one image's plane of one channel (len = spatial values). The caller
+    // merges run statistics across a block in a fixed order (norm.cpp).
     // stats: the run's sum and its sum of squares about its own mean.
     void (*bn_run_stats)(const float* x, std::size_t len, double* sum, double* m2);
-    // xhat = (x - mean) * istd (not stored if xhat is null); y = gamma * xhat + beta, plus a[i]
-    // if a is not null (rounded as add rounds it), then ReLU if relu. y may equal x or a.
+    // xhat = (x - mean) * istd; y = gamma * xhat + beta, plus a[i] if a is not null (rounded as add
+    // rounds it), then ReLU if relu. y may equal x or a.
     void (*bn_normalize_run)(const float* x, std::size_t len, float mean, float istd, float gamma, float beta,
-                             const float* a, bool relu, float* y, float* xhat);
-    // With dm = dy, masked by relu_y > 0 if relu_y is not null: sum dm and sum dm * xhat, xhat
-    // stored (mean, istd unused).
-    void (*bn_backward_run_sums)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
-                                 std::size_t len, double* sum_dy, double* sum_dy_xhat);
-    // dx = ka * dm - (kb + kc * xhat). dx may equal dy.
-    void (*bn_backward_run)(const float* dy, const float* relu_y, const float* xhat, float mean, float istd,
-                            std::size_t len, float ka, float kb, float kc, float* dx);
-    // The same from the forward's input x: xhat = (x - mean) * istd recomputed exactly as
+                             const float* a, bool relu, float* y);
+    // The VJP's two passes, from the forward's input x: xhat = (x - mean) * istd recomputed exactly as
     // bn_normalize_run computed it, and with relu the mask too (gamma * xhat + beta > 0, as
-    // bn_normalize_run rounded it: the forward's y > 0). dx may equal dy or x.
+    // bn_normalize_run rounded it: the forward's y > 0). First the sums of dm (dy masked) and of
+    // dm * xhat, then dx = ka * dm - (kb + kc * xhat). dx may equal dy or x.
     void (*bn_backward_run_sums_x)(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,
                                    float beta, std::size_t len, double* sum_dy, double* sum_dy_xhat);
     void (*bn_backward_run_x)(const float* dy, const float* x, float mean, float istd, bool relu, float gamma,

@@ -318,7 +318,7 @@ struct impl {
     static constexpr std::size_t conv_kc = gemm_kc;  // one K block for every float32 sum
     // F(4x4)'s transformed-domain sum over the channels is the exception: its output transform
     // amplifies that sum's rounding (bench/winograd_error.py), so it is summed in blocks of 32
-    // channels (F(4x4) takes at most 64, dispatch.cpp): a 64-channel layer's forward and
+    // channels (F(4x4) takes at most 64, winograd.cpp): a 64-channel layer's forward and
     // backward-data error goes from 1.74e-6 to 1.35e-6 (typenet-kernel-bench --error, Xeon (avx512)).
     static constexpr std::size_t wino4_kc = 32;
     template <int MR, int NV>
@@ -430,7 +430,7 @@ struct impl {
     // ---- Winograd F(MxM, 3x3), M = 2 or 4 (see wino_pass in fast.hpp) -------------------------
     // The 1-D transforms along one axis of a tile, on vectors of tiles: t = B^T d (A = M + 2
     // values in and out) and y = A^T m (A in, M out). F(2x2): Lavin and Gray's points 0, 1, -1;
-    // F(4x4): 0, 1, -1, 2, -2. (G, for the weights, is applied in dispatch.cpp.)
+    // F(4x4): 0, 1, -1, 2, -2. (G, for the weights, is applied in winograd.cpp.)
     template <int M>
     static inline __attribute__((always_inline)) void wino_bt(const V* d, V* t) {
         if constexpr (M == 2) {
@@ -1073,12 +1073,11 @@ struct impl {
     // a not null: y = (gamma * xhat + beta) + a, rounded as add() rounds it, then ReLU (the
     // residual sum after the block's last batch norm).
     static void bn_normalize_run(const float* x, std::size_t len, float mean, float istd, float gamma, float beta,
-                                 const float* a, bool relu, float* y, float* xhat) {
+                                 const float* a, bool relu, float* y) {
         const V mv(mean), iv(istd), gv(gamma), bv(beta), zero(0.f);
         std::size_t i = 0;
         for (; i + L <= len; i += L) {
             const V h = bn_xhat(V::load_unaligned(x + i), mv, iv);
-            if (xhat) h.store_unaligned(xhat + i);
             V o = bn_pre_relu(gv, h, bv);
             if (a) o = o + V::load_unaligned(a + i);
             if (relu) o = xsimd::select(o > zero, o, zero);
@@ -1086,48 +1085,9 @@ struct impl {
         }
         for (; i < len; ++i) {
             const float h = bn_xhat(x[i], mean, istd);
-            if (xhat) xhat[i] = h;
             float o = bn_pre_relu(gamma, h, beta);
             if (a) o = o + a[i];
             y[i] = relu ? (o > 0.f ? o : 0.f) : o;
-        }
-    }
-
-    // sum of dm and of dm * xhat from a stored xhat, dm = dy masked by relu_y > 0 when relu_y is
-    // not null.
-    static void bn_backward_run_sums(const float* dy, const float* relu_y, const float* xhat, float, float,
-                                     std::size_t len, double* sum_dy, double* sum_dy_xhat) {
-        const V zero(0.f);
-        V s0(0.f), s1(0.f);
-        std::size_t i = 0;
-        for (; i + L <= len; i += L) {
-            V dv = V::load_unaligned(dy + i);
-            if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
-            s0 += dv;
-            s1 = xsimd::fma(dv, V::load_unaligned(xhat + i), s1);
-        }
-        double a = double(xsimd::hadd(s0)), b = double(xsimd::hadd(s1));
-        for (; i < len; ++i) {
-            const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
-            a += double(dv);
-            b += double(dv) * double(xhat[i]);
-        }
-        *sum_dy = a;
-        *sum_dy_xhat = b;
-    }
-    // dx = ka * dm - (kb + kc * xhat). dx may equal dy.
-    static void bn_backward_run(const float* dy, const float* relu_y, const float* xhat, float, float, std::size_t len,
-                                float ka, float kb, float kc, float* dx) {
-        const V kav(ka), kbv(kb), kcv(kc), zero(0.f);
-        std::size_t i = 0;
-        for (; i + L <= len; i += L) {
-            V dv = V::load_unaligned(dy + i);
-            if (relu_y) dv = xsimd::select(V::load_unaligned(relu_y + i) > zero, dv, zero);
-            (kav * dv - xsimd::fma(kcv, V::load_unaligned(xhat + i), kbv)).store_unaligned(dx + i);
-        }
-        for (; i < len; ++i) {
-            const float dv = (!relu_y || relu_y[i] > 0.f) ? dy[i] : 0.f;
-            dx[i] = ka * dv - (kb + kc * xhat[i]);
         }
     }
 
@@ -1268,8 +1228,6 @@ struct impl {
             &gemm,
             &bn_run_stats,
             &bn_normalize_run,
-            &bn_backward_run_sums,
-            &bn_backward_run,
             &bn_backward_run_sums_x,
             &bn_backward_run_x,
             &bn_infer_run,

@@ -1,6 +1,7 @@
-// src/kernels/norm.cpp - the public normalisation kernels (kernels.hpp): batch norm (train, eval,
-// VJP, with the fused ReLU and residual addend) and normalisation over blocks (norm_statistics,
-// norm_apply, norm_backward: group, layer and instance norm, batch norm over groups of samples).
+// src/kernels/norm.cpp - the public normalisation kernels (kernels.hpp): normalisation over
+// blocks in train mode (norm_statistics, norm_apply, norm_backward: batch norm over the batch or
+// groups of samples, batch renorm, group, layer and instance norm, with the fused ReLU and the
+// residual addend) and batch norm in eval mode (batch_norm_infer).
 // double runs the reference kernels (reference.cpp); float the fast ones, built from the per-run
 // loops of fast_impl.hpp (one run = one sample's plane of one channel) on the OpenMP team of
 // runtime.hpp. Every sum over runs is combined serially in a fixed order: results do not depend
@@ -22,100 +23,10 @@ namespace {
 #if TYPENET_FAST_X86
 using fast::isa_table;
 
-// ---- batch norm ------------------------------------------------------------------------------------
-// Three phases, all in memory order and split over images (a channel's runs are one page each,
-// so walking them channel by channel defeats the prefetchers):
-//   1. per run (image b, channel c): sum and centred sum of squares (isa_table::bn_run_stats);
-//   2. per channel, serially: merge the runs in image order in double (Chan et al.), giving mean,
-//      biased variance, 1/sqrt(var + eps) -- the same numbers for every thread count;
-//   3. per run: normalise.
+// ---- batch norm in eval mode ---------------------------------------------------------------------
+// One pass in memory order, split over images: y = scale * x + shift (+ a, ReLU) per channel.
 
-thread_local std::vector<double> tl_bn_stats;
 thread_local std::vector<float> tl_bn_coef;
-
-void fast_bn_forward(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                     double eps, float* y, float* xhat, float* istd, float* mean, float* var, const float* a,
-                     bool relu, const double* run_stats) {
-    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    const bool big = B * C * S > (1u << 15);
-    const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
-    if (!st) {
-        tl_bn_stats.resize(2 * B * C);
-        double* out = tl_bn_stats.data();
-        parallel_for(B, [&](std::size_t b) {
-            for (std::size_t c = 0; c < C; ++c)
-                t.bn_run_stats(x + (b * C + c) * S, S, &out[2 * (b * C + c)], &out[2 * (b * C + c) + 1]);
-        }, big);
-        st = out;
-    }
-    std::vector<float>& coef = tl_bn_coef;
-    coef.resize(2 * C);
-    for (std::size_t c = 0; c < C; ++c) {
-        double count = 0, m = 0, m2 = 0;
-        for (std::size_t b = 0; b < B; ++b) {
-            const double n_r = double(S), mean_r = st[2 * (b * C + c)] / n_r, total = count + n_r, delta = mean_r - m;
-            m += delta * n_r / total;
-            m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
-            count = total;
-        }
-        const double v = count > 0 ? m2 / count : 0.0, is = 1.0 / std::sqrt(v + eps);
-        mean[c] = float(m), var[c] = float(v), istd[c] = float(is);
-        coef[2 * c] = float(m), coef[2 * c + 1] = float(is);
-    }
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            t.bn_normalize_run(x + o, S, coef[2 * c], coef[2 * c + 1], gamma[c], beta[c], a ? a + o : nullptr, relu, y + o,
-                               xhat ? xhat + o : nullptr);
-        }
-    }, big);
-}
-
-// h: the stored xhat (ReLU mask relu_y > 0 when relu_y is not null), or (from_input) the
-// forward's input x, with its batch mean and istd (ReLU mask recomputed when relu_beta is not null).
-void fast_bn_backward(const isa_table& t, const bn_geometry& g, const float* dy, const float* h, bool from_input,
-                      const float* relu_y, const float* relu_beta, const float* mean, const float* gamma,
-                      const float* istd, float* dx, float* dgamma, float* dbeta) {
-    const std::size_t B = g.batch, C = g.channels, S = g.spatial;
-    std::vector<double>& st = tl_bn_stats;
-    st.resize(2 * B * C);
-    const bool big = B * C * S > (1u << 15);
-    const bool relu = relu_beta != nullptr;
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            double* out = &st[2 * (b * C + c)];
-            if (from_input)
-                t.bn_backward_run_sums_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S,
-                                         out, out + 1);
-            else
-                t.bn_backward_run_sums(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, out, out + 1);
-        }
-    }, big);
-    std::vector<float>& coef = tl_bn_coef;
-    coef.resize(3 * C);
-    const double n = double(B * S);
-    for (std::size_t c = 0; c < C; ++c) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (std::size_t b = 0; b < B; ++b) sum_dy += st[2 * (b * C + c)], sum_dy_xhat += st[2 * (b * C + c) + 1];
-        dgamma[c] += float(sum_dy_xhat);
-        dbeta[c] += float(sum_dy);
-        // dx = k (n dm - sum_dy - xhat sum_dy_xhat) = ka dm - (kb + kc xhat)
-        const double k = double(gamma[c]) * double(istd[c]) / n;
-        coef[3 * c] = float(k * n), coef[3 * c + 1] = float(k * sum_dy), coef[3 * c + 2] = float(k * sum_dy_xhat);
-    }
-    parallel_for(B, [&](std::size_t b) {
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S;
-            const float* k = &coef[3 * c];
-            if (from_input)
-                t.bn_backward_run_x(dy + o, h + o, mean[c], istd[c], relu, gamma[c], relu ? relu_beta[c] : 0.f, S, k[0],
-                                    k[1], k[2], dx + o);
-            else
-                t.bn_backward_run(dy + o, relu_y ? relu_y + o : nullptr, h + o, 0.f, istd[c], S, k[0], k[1], k[2], dx + o);
-        }
-    }, big);
-}
 
 void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
                    const float* running_mean, const float* running_var, double eps, float* y, const float* a,
@@ -138,9 +49,13 @@ void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, con
 
 
 // ---- normalisation over blocks ------------------------------------------------------------------
-// The same three phases as batch norm, with runs grouped into blocks (kernels.hpp's norm_geometry):
-// per-run statistics (parallel over samples), a serial merge per block in (sample, channel)
-// order, then the per-run normalisation (parallel over samples).
+// Runs (one sample's plane of one channel) grouped into blocks (kernels.hpp's norm_geometry), in
+// three phases, all in memory order and split over samples (a channel's runs are one page each,
+// so walking them channel by channel defeats the prefetchers):
+//   1. per run: sum and centred sum of squares (isa_table::bn_run_stats);
+//   2. per block, serially: merge its runs in (sample, channel) order in double (Chan et al.),
+//      giving mean, biased variance, 1/sqrt(var + eps) -- the same numbers for every thread count;
+//   3. per run: normalise (isa_table::bn_normalize_run).
 
 thread_local std::vector<double> tl_norm_runs;
 thread_local std::vector<float> tl_norm_coef;
@@ -192,7 +107,7 @@ void fast_norm_apply(const isa_table& t, const norm_geometry& g, const float* x,
     parallel_for(g.batch, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
-            t.bn_normalize_run(x + o, S, mean[j], istd[j], gamma[p], beta[p], a ? a + o : nullptr, relu, y + o, nullptr);
+            t.bn_normalize_run(x + o, S, mean[j], istd[j], gamma[p], beta[p], a ? a + o : nullptr, relu, y + o);
         }
     }, worth_threads(g));
 }
@@ -261,69 +176,11 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
 // ---- the public kernels ----------------------------------------------------------------------------
 
 template <class T>
-void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                              T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, false, run_stats))
-    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
-}
-template <class T>
-void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                   T* xhat, T* istd, T* batch_mean, T* batch_var, const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var, nullptr, true, run_stats))
-    reference::batch_norm_relu_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
-}
-template <class T>
 void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                      const T* running_var, double eps, T* y) {
-    const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, false))
-    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
-}
-template <class T>
-void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                           const T* running_var, double eps, T* y) {
-    const profile_scope scope(k_bn_infer);
-    TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, nullptr, true))
-    reference::batch_norm_relu_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
-}
-template <class T>
-void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
-                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var,
-                                  const double* run_stats) {
-    const profile_scope scope(k_bn_fwd);
-    TYPENET_FAST(fast_bn_forward(*table(), g, x, gamma, beta, eps, y, nullptr, istd, batch_mean, batch_var, a, relu,
-                                 run_stats))
-    reference::batch_norm_add_forward_train<T>(g, x, gamma, beta, eps, a, relu, y, istd, batch_mean, batch_var);
-}
-template <class T>
-void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                          const T* running_var, double eps, const T* a, bool relu, T* y) {
+                      const T* running_var, double eps, const T* a, bool relu, T* y) {
     const profile_scope scope(k_bn_infer);
     TYPENET_FAST(fast_bn_infer(*table(), g, x, gamma, beta, running_mean, running_var, eps, y, a, relu))
-    reference::batch_norm_add_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, a, relu, y);
-}
-template <class T>
-void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
-                         T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, nullptr, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_backward<T>(g, dy, xhat, gamma, istd, dx, dgamma, dbeta);
-}
-template <class T>
-void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
-                              const T* istd, T* dx, T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, xhat, false, y, nullptr, nullptr, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_relu_backward<T>(g, y, dy, xhat, gamma, istd, dx, dgamma, dbeta);
-}
-template <class T>
-void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
-                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
-    const profile_scope scope(k_bn_bwd);
-    TYPENET_FAST(fast_bn_backward(*table(), g, dy, x, true, nullptr, relu_beta, batch_mean, gamma, istd, dx, dgamma, dbeta))
-    reference::batch_norm_backward_from_input<T>(g, x, batch_mean, istd, gamma, relu_beta, dy, dx, dgamma, dbeta);
+    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, a, relu, y);
 }
 
 template <class T>
@@ -353,23 +210,8 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
 #undef TYPENET_FAST
 
 #define TYPENET_INSTANTIATE(T)                                                                                    \
-    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
-                                              T*, T*, T*, const double*);                                         \
     template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
-                                      double, T*);                                                                \
-    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
-    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
-                                                   T*, T*, T*, T*, const double*);                                \
-    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
-                                           double, T*);                                                           \
-    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
-                                              const T*, T*, T*, T*);                                              \
-    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
-                                                    const T*, const T*, T*, T*, T*);                              \
-    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
-                                                  const T*, bool, T*, T*, T*, T*, const double*);                 \
-    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
-                                          double, const T*, bool, T*);                                            \
+                                      double, const T*, bool, T*);                                                \
     template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*, const double*);          \
     template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
                                 const T*, bool, T*);                                                              \

@@ -1,6 +1,6 @@
 // Reference kernels: plain loops, written for clarity. They define the numerics every fast
 // kernel is compared against, and they serve double precision (gradient checks): the public
-// typenet::kernels functions forward double here (dispatch.cpp, norm.cpp). Declared in
+// typenet::kernels functions forward double here (conv.cpp, dense.cpp, pool_elementwise.cpp, optim.cpp, norm.cpp). Declared in
 // typenet/kernels_reference.hpp.
 #include "typenet/kernels_reference.hpp"
 
@@ -142,75 +142,22 @@ void dense_backward_params(std::size_t batch, std::size_t in, std::size_t out, c
 }
 
 // gamma * xhat + beta with one rounding: the value a fused ReLU sees, computed the same way when
-// batch_norm_backward_from_input recomputes the ReLU mask.
+// norm_backward recomputes the ReLU mask.
 template <class T> T pre_relu(T gamma, T xhat, T beta) { return std::fma(gamma, xhat, beta); }
 
 template <class T>
-void batch_norm_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                              T* xhat, T* istd, T* batch_mean, T* batch_var) {
-    const std::size_t n = g.batch * g.spatial;
-    for (std::size_t c = 0; c < g.channels; ++c) {
-        // Two passes in double: the mean, then the centred sum of squares (no cancellation).
-        double sum = 0;
-        for (std::size_t b = 0; b < g.batch; ++b) {
-            const T* p = x + (b * g.channels + c) * g.spatial;
-            for (std::size_t i = 0; i < g.spatial; ++i) sum += p[i];
-        }
-        const double mean = sum / double(n);
-        double sq = 0;
-        for (std::size_t b = 0; b < g.batch; ++b) {
-            const T* p = x + (b * g.channels + c) * g.spatial;
-            for (std::size_t i = 0; i < g.spatial; ++i) sq += (p[i] - mean) * (p[i] - mean);
-        }
-        const double var = sq / double(n);
-        const double is = 1.0 / std::sqrt(var + eps);
-        batch_mean[c] = T(mean);
-        batch_var[c] = T(var);
-        istd[c] = T(is);
-        for (std::size_t b = 0; b < g.batch; ++b) {
-            const std::size_t off = (b * g.channels + c) * g.spatial;
-            for (std::size_t i = 0; i < g.spatial; ++i) {
-                const T h = T((x[off + i] - mean) * is);
-                if (xhat) xhat[off + i] = h;
-                y[off + i] = pre_relu(gamma[c], h, beta[c]);
-            }
-        }
-    }
-}
-
-template <class T>
 void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                      const T* running_var, double eps, T* y) {
+                      const T* running_var, double eps, const T* a, bool relu, T* y) {
     for (std::size_t c = 0; c < g.channels; ++c) {
         const T scale = T(gamma[c] / std::sqrt(double(running_var[c]) + eps));
         const T shift = beta[c] - scale * running_mean[c];
         for (std::size_t b = 0; b < g.batch; ++b) {
             const std::size_t off = (b * g.channels + c) * g.spatial;
-            for (std::size_t i = 0; i < g.spatial; ++i) y[off + i] = scale * x[off + i] + shift;
-        }
-    }
-}
-
-template <class T>
-void batch_norm_backward(const bn_geometry& g, const T* dy, const T* xhat, const T* gamma, const T* istd, T* dx,
-                         T* dgamma, T* dbeta) {
-    const double n = double(g.batch * g.spatial);
-    for (std::size_t c = 0; c < g.channels; ++c) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (std::size_t b = 0; b < g.batch; ++b) {
-            const std::size_t off = (b * g.channels + c) * g.spatial;
             for (std::size_t i = 0; i < g.spatial; ++i) {
-                sum_dy += dy[off + i];
-                sum_dy_xhat += double(dy[off + i]) * xhat[off + i];
+                T v = scale * x[off + i] + shift;
+                if (a) v = v + a[off + i];
+                y[off + i] = relu ? (v > T(0) ? v : T(0)) : v;
             }
-        }
-        dgamma[c] += T(sum_dy_xhat);
-        dbeta[c] += T(sum_dy);
-        const double k = double(gamma[c]) * istd[c] / n;
-        for (std::size_t b = 0; b < g.batch; ++b) {
-            const std::size_t off = (b * g.channels + c) * g.spatial;
-            for (std::size_t i = 0; i < g.spatial; ++i)
-                dx[off + i] = T(k * (n * dy[off + i] - sum_dy - xhat[off + i] * sum_dy_xhat));
         }
     }
 }
@@ -284,68 +231,6 @@ void avg_pool_backward(const pool_geometry& g, const T* dy, T* dx) {
                     for (std::size_t v = 0; v < g.window; ++v) dxp[(oh * g.stride + u) * g.in_width + ow * g.stride + v] += d;
             }
     }
-}
-
-// The fused batch-norm + ReLU kernels are, by definition, the composition.
-template <class T>
-void batch_norm_relu_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                   T* xhat, T* istd, T* batch_mean, T* batch_var) {
-    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, y, xhat, istd, batch_mean, batch_var);
-    relu_forward<T>(g.batch * g.channels * g.spatial, y, y);
-}
-
-template <class T>
-void batch_norm_relu_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                           const T* running_var, double eps, T* y) {
-    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, y);
-    relu_forward<T>(g.batch * g.channels * g.spatial, y, y);
-}
-
-// So are batch norm + the residual sum (+ ReLU): batch norm into a buffer of its own (y may
-// equal a), then add.
-template <class T>
-void batch_norm_add_forward_train(const bn_geometry& g, const T* x, const T* gamma, const T* beta, double eps,
-                                  const T* a, bool relu, T* y, T* istd, T* batch_mean, T* batch_var) {
-    const std::size_t n = g.batch * g.channels * g.spatial;
-    std::vector<T> bn(n);
-    reference::batch_norm_forward_train<T>(g, x, gamma, beta, eps, bn.data(), nullptr, istd, batch_mean, batch_var);
-    reference::add<T>(n, bn.data(), a, y, relu);
-}
-
-template <class T>
-void batch_norm_add_infer(const bn_geometry& g, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                          const T* running_var, double eps, const T* a, bool relu, T* y) {
-    const std::size_t n = g.batch * g.channels * g.spatial;
-    std::vector<T> bn(n);
-    reference::batch_norm_infer<T>(g, x, gamma, beta, running_mean, running_var, eps, bn.data());
-    reference::add<T>(n, bn.data(), a, y, relu);
-}
-
-template <class T>
-void batch_norm_relu_backward(const bn_geometry& g, const T* y, const T* dy, const T* xhat, const T* gamma,
-                              const T* istd, T* dx, T* dgamma, T* dbeta) {
-    relu_backward<T>(g.batch * g.channels * g.spatial, y, dy, dx);  // dx may equal dy: elementwise
-    reference::batch_norm_backward<T>(g, dx, xhat, gamma, istd, dx, dgamma, dbeta);
-}
-
-// xhat = T((x - mean) * istd), evaluated in double from the stored T values of the batch mean
-// and istd, and the ReLU mask pre_relu(gamma, xhat, beta) > 0. For T = double these are the
-// forward's own values, so xhat and the mask are the forward's bit for bit; for T = float the
-// forward rounded xhat from the double mean and istd, so the recomputed one may differ from it by
-// a rounding (and the mask where the forward's pre-ReLU value was within such a rounding of 0).
-template <class T>
-void batch_norm_backward_from_input(const bn_geometry& g, const T* x, const T* batch_mean, const T* istd, const T* gamma,
-                                    const T* relu_beta, const T* dy, T* dx, T* dgamma, T* dbeta) {
-    const std::size_t n = g.batch * g.channels * g.spatial;
-    std::vector<T> xhat(n), dm(n);
-    for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t c = 0; c < g.channels; ++c)
-            for (std::size_t i = 0; i < g.spatial; ++i) {
-                const std::size_t j = (b * g.channels + c) * g.spatial + i;
-                xhat[j] = T((double(x[j]) - double(batch_mean[c])) * double(istd[c]));
-                dm[j] = (!relu_beta || pre_relu(gamma[c], xhat[j], relu_beta[c]) > T(0)) ? dy[j] : T(0);
-            }
-    reference::batch_norm_backward<T>(g, dm.data(), xhat.data(), gamma, istd, dx, dgamma, dbeta);
 }
 
 template <class T>
@@ -512,28 +397,13 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
     template void dense_forward<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, const T*, T*);     \
     template void dense_backward_data<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*);         \
     template void dense_backward_params<T>(std::size_t, std::size_t, std::size_t, const T*, const T*, T*, T*);   \
-    template void batch_norm_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*, T*,   \
-                                              T*, T*, T*);                                                        \
     template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
-                                      double, T*);                                                                \
-    template void batch_norm_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*, T*, T*, T*); \
+                                      double, const T*, bool, T*);                                                \
     template void max_pool_forward<T>(const pool_geometry&, const T*, T*, std::uint32_t*);                        \
     template void max_pool_infer<T>(const pool_geometry&, const T*, T*);                                          \
     template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \
     template void avg_pool_forward<T>(const pool_geometry&, const T*, T*);                                        \
     template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
-    template void batch_norm_relu_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double, T*,  \
-                                                   T*, T*, T*, T*);                                               \
-    template void batch_norm_relu_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*, \
-                                           double, T*);                                                           \
-    template void batch_norm_relu_backward<T>(const bn_geometry&, const T*, const T*, const T*, const T*,        \
-                                              const T*, T*, T*, T*);                                              \
-    template void batch_norm_backward_from_input<T>(const bn_geometry&, const T*, const T*, const T*, const T*,  \
-                                                    const T*, const T*, T*, T*, T*);                              \
-    template void batch_norm_add_forward_train<T>(const bn_geometry&, const T*, const T*, const T*, double,      \
-                                                  const T*, bool, T*, T*, T*, T*);                                \
-    template void batch_norm_add_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,  \
-                                          double, const T*, bool, T*);                                            \
     template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*);                          \
     template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
                                 const T*, bool, T*);                                                              \

@@ -1,5 +1,5 @@
-// src/kernels/runtime.cpp - the state behind runtime.hpp (thread count, profile, selected
-// instruction set) and the public run-time controls of the float kernels (kernels.hpp:
+// src/kernels/runtime.cpp - the state behind runtime.hpp (thread count, profile, shared scratch,
+// selected instruction set) and the public run-time controls of the float kernels (kernels.hpp:
 // set_threads, threads, set_isa, isa_name, supported_isas).
 #include "runtime.hpp"
 
@@ -23,11 +23,10 @@ namespace {
 std::atomic<std::size_t> requested_threads{0};
 
 const char* const kernel_names[k_count] = {
-    "conv2d_forward",        "conv2d_backward_data",    "conv2d_backward_params", "dense_forward",
-    "dense_backward_data",   "dense_backward_params",   "batch_norm(+relu)_fwd",  "batch_norm(+relu)_infer",
-    "batch_norm(+relu)_bwd", "norm_statistics",         "norm_apply",             "norm_backward",
-    "pool_forward",          "pool_backward",           "relu_forward",           "relu_backward",
-    "add(+relu)",            "optimizer_update"};
+    "conv2d_forward",      "conv2d_backward_data", "conv2d_backward_params", "dense_forward",
+    "dense_backward_data", "dense_backward_params", "batch_norm_infer",       "norm_statistics",
+    "norm_apply",          "norm_backward",         "pool_forward",           "pool_backward",
+    "relu_forward",        "relu_backward",         "add(+relu)",             "optimizer_update"};
 
 struct kernel_profile {
     bool on = [] {
@@ -100,6 +99,13 @@ void profile_record(kernel_id id, std::uint64_t ns) {
     profile.ns[id] += ns;
     profile.calls[id] += 1;
 }
+
+// ---- scratch (runtime.hpp) ----------------------------------------------------------------------
+
+thread_local scratch tl_work;
+thread_local scratch tl_weights;
+thread_local scratch tl_partial;
+thread_local std::vector<std::size_t> tl_offsets;
 
 #if TYPENET_FAST_X86
 const isa_table* table() {

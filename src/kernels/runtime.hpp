@@ -1,9 +1,26 @@
 // src/kernels/runtime.hpp - internal: what every kernel file shares. The OpenMP team
-// (parallel_for), the optional per-kernel profile (TYPENET_KERNEL_PROFILE), grow-only scratch
-// buffers, and the instruction-set table of the fast float kernels. The kernels themselves are
-// split by operation: conv.cpp (convolution plans, Winograd, dense, pooling, ReLU, optimizer
-// updates) and norm.cpp (batch, group, layer and instance normalisation); runtime.cpp holds the
-// state behind this header and the public run-time controls (set_threads, set_isa).
+// (parallel_for, elementwise_blocks), the optional per-kernel profile (TYPENET_KERNEL_PROFILE),
+// grow-only scratch buffers (and the ones the convolution and dense kernels share), and the
+// instruction-set table of the fast float kernels. The kernels themselves are split by operation:
+// conv.cpp (convolution plans, the direct passes), winograd.cpp (Winograd F(4x4, 3x3) and
+// F(2x2, 3x3), set_winograd, conv_algorithm_of), dense.cpp, pool_elementwise.cpp (pooling, ReLU,
+// add), optim.cpp (optimizer updates) and norm.cpp (batch, group, layer and instance
+// normalisation); runtime.cpp holds the state behind this header and the public run-time
+// controls (set_threads, set_isa).
+//
+// The public typenet::kernels functions: double -> reference kernels; float -> the fast kernels
+// of the selected instruction set (fast_impl.hpp), with the threads, the scratch memory and the
+// per-call preparation (packed weights, offset tables) kept in those files, in ordinary C++
+// compiled for the baseline instruction set.
+//
+// Parallel structure (one OpenMP team; no result depends on which thread ran what):
+//   conv forward / backward-data   images of the batch;
+//   conv backward-params           fixed chunks of kParamsChunk images, each summed into its own
+//                                  partial dW; the partials are then added in chunk order, so
+//                                  the result is the same for every thread count;
+//   dense                          column (or row) blocks of the output; no sums across threads;
+//   normalisation                  see norm.cpp;
+//   ReLU, pooling                  contiguous blocks / channel planes.
 //
 // Nothing here is installed or part of the public interface.
 #pragma once
@@ -17,6 +34,7 @@
 #include <exception>
 #include <new>
 #include <utility>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -77,12 +95,25 @@ inline std::pair<std::size_t, std::size_t> split_range(std::size_t n, std::size_
 
 inline std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
+// Runs f(begin, length) over [0, n) in fixed blocks of kElementBlock, on the threads when n is
+// large (ReLU and add, pool_elementwise.cpp; the optimizer updates, optim.cpp).
+constexpr std::size_t kElementBlock = 1 << 14;
+
+template <class F>
+void elementwise_blocks(std::size_t n, F&& f) {
+    const std::size_t blocks = (n + kElementBlock - 1) / kElementBlock;
+    parallel_for(blocks, [&](std::size_t i) {
+        const std::size_t b0 = i * kElementBlock;
+        f(b0, std::min(n, b0 + kElementBlock) - b0);
+    }, n >= 64 * kElementBlock);  // below ~4 MB a parallel region costs more than it saves
+}
+
 // ---- optional profile ----------------------------------------------------------------------------
 // TYPENET_KERNEL_PROFILE=1 in the environment: wall time and calls per public kernel (float and
 // double), printed to stderr at exit. Off by default; when off, each kernel pays one branch.
 enum kernel_id {
-    k_conv_fwd, k_conv_bwd_data, k_conv_bwd_params, k_dense_fwd, k_dense_bwd_data, k_dense_bwd_params, k_bn_fwd,
-    k_bn_infer, k_bn_bwd, k_norm_stats, k_norm_apply, k_norm_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd,
+    k_conv_fwd, k_conv_bwd_data, k_conv_bwd_params, k_dense_fwd, k_dense_bwd_data, k_dense_bwd_params,
+    k_bn_infer, k_norm_stats, k_norm_apply, k_norm_bwd, k_pool_fwd, k_pool_bwd, k_relu_fwd, k_relu_bwd,
     k_add, k_optim, k_count
 };
 bool profile_on();
@@ -136,6 +167,13 @@ private:
     float* p_ = nullptr;
     std::size_t n_ = 0;
 };
+
+// The scratch the convolution (conv.cpp, winograd.cpp) and dense (dense.cpp) kernels share;
+// defined in runtime.cpp.
+extern thread_local scratch tl_work;     // per worker thread: the per-image work area
+extern thread_local scratch tl_weights;  // calling thread: packed weights
+extern thread_local scratch tl_partial;  // calling thread: partial sums / transposed operands
+extern thread_local std::vector<std::size_t> tl_offsets;  // calling thread: offset tables of the passes
 
 // ---- instruction set --------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@
 
 #include <ratio>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "typenet/layers/common.hpp"
@@ -49,24 +50,40 @@ consteval bool check_eps() {
         return true;
     }
 }
-}  // namespace detail
 
-template <class Eps = std::ratio<1, 100000>>
-struct batch_norm {
+// What every normalisation spec shares (batch_norm, batch_renorm, group_norm, layer_norm,
+// instance_norm): eps as a compile-time ratio and the check that it is positive, the output
+// shape (the input's), the bound layer (norm_layer), and the spelling: Derived::kind, then
+// its own arguments and "eps=N/D" in angle brackets, the eps only when it is not 1e-5.
+// Derived adds kind, conv_kind and core (and check, when it has more rules than eps > 0).
+template <class Derived, class Eps>
+struct norm_spec_base {
     using eps_ratio = typename Eps::type;
     static constexpr double eps = double(eps_ratio::num) / double(eps_ratio::den);
 
-    template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_norm, In>(); }
+    template <class Where, class In> static consteval bool check() { return check_eps<Where, Derived, In>(); }
     template <class In> using output_shape = In;
-    template <class T, class In> using bind = detail::norm_layer<T, batch_norm, In>;
+    template <class T, class In> using bind = norm_layer<T, Derived, In>;
+
+    // {} for the default eps, else {"eps=N/D"}: appended to the arguments of a spelling.
+    static std::vector<std::string> eps_args() {
+        if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return {};
+        else return {"eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den)};
+    }
+    static std::string spelled(std::vector<std::string> args) {
+        for (auto& e : eps_args()) args.push_back(std::move(e));
+        return args.empty() ? std::string(Derived::kind) : join_args(Derived::kind, args);
+    }
+    static std::string describe() { return spelled({}); }
+};
+}  // namespace detail
+
+template <class Eps = std::ratio<1, 100000>>
+struct batch_norm : detail::norm_spec_base<batch_norm<Eps>, Eps> {
     // As the normalisation of conv_norm (conv_norm.hpp): the core for C channels of Spatial values.
     template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_norm_core<T, C, Spatial>;
     static constexpr std::string_view kind = "batch_norm";
     static constexpr std::string_view conv_kind = "conv_bn";
-    static std::string describe() {
-        if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return "batch_norm";
-        else return "batch_norm<eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den) + ">";
-    }
 };
 
 namespace detail {
@@ -78,8 +95,8 @@ class batch_norm_core {
 public:
     // What forward keeps for backward: per channel the batch mean and istd. xhat is not stored:
     // backward recomputes it from the forward's input, (x - mean) * istd, exactly as the forward
-    // computed it (kernels::batch_norm_backward_from_input), which saves one activation-sized
-    // buffer per batch-norm layer.
+    // computed it (kernels::norm_backward), which saves one activation-sized buffer per
+    // batch-norm layer.
     // With statistics over groups of samples (set_bn_group): per group and channel, and the
     // group size the forward used (0: the whole batch).
     struct saved {
@@ -92,7 +109,7 @@ public:
 
     batch_norm_core()
         : gamma_(zeros<T>(C)), beta_(gamma_), gamma_grad_(gamma_), beta_grad_(gamma_), running_mean_(gamma_),
-          running_var_(gamma_), batch_mean_(gamma_), batch_var_(gamma_) {
+          running_var_(gamma_) {
         reset();
     }
     void reset() {
@@ -107,54 +124,31 @@ public:
     // relu = true applies ReLU to y in the same pass (conv_bn); backward then takes relu = true.
     // run_stats: null, or x's per-plane statistics from kernels::conv2d_forward_bn_stats.
     // addend: null, or a residual block's other branch: y = act(batch norm + addend), the ReLU
-    // (relu) after the sum (kernels::batch_norm_add_forward_train); backward then takes
-    // relu = false and dy already masked by the caller.
+    // (relu) after the sum; backward then takes relu = false and dy already masked by the caller.
+    // Over groups of samples (set_bn_group): each group normalised with its own statistics.
     void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
                  const double* run_stats = nullptr, const T* addend = nullptr) {
         check_batch(who, batch);
-        if (group_for(batch)) return forward_groups(eps, batch, x, y, s, relu, run_stats, addend);
-        s.group = 0;
-        s.mean.resize(C);
-        s.istd.resize(C);
-        if (addend)
-            kernels::batch_norm_add_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, addend, relu,
-                                                     y, s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
-        else if (relu)
-            kernels::batch_norm_relu_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
-                                                      s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
-        else
-            kernels::batch_norm_forward_train<T>(geometry(batch), x, gamma_.data(), beta_.data(), eps, y, nullptr,
-                                                 s.istd.data(), s.mean.data(), batch_var_.data(), run_stats);
-        std::copy(s.mean.data(), s.mean.data() + C, batch_mean_.data());
-        const double m = momentum_, count = double(batch * Spatial);
-        const double unbias = count / (count - 1.0);
-        for (std::size_t c = 0; c < C; ++c) {
-            running_mean_[c] = T((1.0 - m) * running_mean_[c] + m * batch_mean_[c]);
-            running_var_[c] = T((1.0 - m) * running_var_[c] + m * double(batch_var_[c]) * unbias);
-        }
+        s.group = group_for(batch);
+        const auto g = statistics_geometry(batch, s.group);
+        const std::size_t blocks = g.sample_groups() * C;
+        s.mean.resize(blocks);
+        s.istd.resize(blocks);
+        group_var_.resize(blocks);
+        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), group_var_.data(), s.istd.data(), run_stats);
+        kernels::norm_apply<T>(g, x, s.mean.data(), s.istd.data(), gamma_.data(), beta_.data(), false, addend, relu, y);
+        update_running(g, s.mean.data(), group_var_.data());
     }
     void infer(double eps, std::size_t batch, const T* x, T* y, bool relu = false, const T* addend = nullptr) const {
-        if (addend)
-            kernels::batch_norm_add_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
-                                             running_var_.data(), eps, addend, relu, y);
-        else if (relu)
-            kernels::batch_norm_relu_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
-                                              running_var_.data(), eps, y);
-        else
-            kernels::batch_norm_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
-                                         running_var_.data(), eps, y);
+        kernels::batch_norm_infer<T>(geometry(batch), x, gamma_.data(), beta_.data(), running_mean_.data(),
+                                     running_var_.data(), eps, addend, relu, y);
     }
     // x: the forward's input, and gamma, beta: unchanged since. dx may equal dy or x. relu: the
     // forward ran with relu = true (dy is masked by its y > 0 first, the mask recomputed from x,
     // gamma and beta exactly as the forward computed y: y itself is not read).
     void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, bool relu = false) {
-        if (s.group)
-            return kernels::norm_backward<T>(group_geometry(batch, s.group), x, s.mean.data(), s.istd.data(),
-                                             gamma_.data(), beta_.data(), false, relu, dy, dx, gamma_grad_.data(),
-                                             beta_grad_.data());
-        kernels::batch_norm_backward_from_input<T>(geometry(batch), x, s.mean.data(), s.istd.data(), gamma_.data(),
-                                                   relu ? beta_.data() : nullptr, dy, dx, gamma_grad_.data(),
-                                                   beta_grad_.data());
+        kernels::norm_backward<T>(statistics_geometry(batch, s.group), x, s.mean.data(), s.istd.data(), gamma_.data(),
+                                  beta_.data(), false, relu, dy, dx, gamma_grad_.data(), beta_grad_.data());
     }
 
     template <class F> void for_each_parameter(F&& f) {
@@ -188,43 +182,38 @@ public:
     xt::xtensor<T, 1>& running_var() { return running_var_; }
 
 protected:
-    static kernels::norm_geometry group_geometry(std::size_t batch, std::size_t n) { return {batch, C, Spatial, n, 1}; }
-
-    // Train mode over groups of n samples (the remainder joins the last group): each group
-    // normalised with its own statistics (kernels::norm_statistics / norm_apply). The running
-    // statistics then estimate the same population values as whole-batch statistics do: the
-    // mean of the batch (the groups' means weighted by their sizes) and the pooled within-group
-    // variance sum_g m_g var_g / sum_g (m_g - 1), i.e. each group's variance with Bessel's
-    // correction, pooled (m_g = the group's samples times Spatial).
-    void forward_groups(double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu, const double* run_stats,
-                        const T* addend) {
-        const auto g = group_geometry(batch, group_);
-        const std::size_t groups = g.sample_groups();
-        s.group = group_;
-        s.mean.resize(groups * C);
-        s.istd.resize(groups * C);
-        group_var_.resize(groups * C);
-        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), group_var_.data(), s.istd.data(), run_stats);
-        kernels::norm_apply<T>(g, x, s.mean.data(), s.istd.data(), gamma_.data(), beta_.data(), false, addend, relu, y);
-        update_running(g, s.mean.data(), group_var_.data());
+    // The blocks of the train-mode statistics: per channel over groups of n samples (n = 0: the batch).
+    static kernels::norm_geometry statistics_geometry(std::size_t batch, std::size_t n) {
+        return {batch, C, Spatial, n ? n : batch, 1};
     }
 
-    // The running statistics from per-group means and biased variances (forward_groups' rule;
-    // with one group exactly the whole-batch rule: the mean, and the variance times n / (n - 1)).
+    // The running statistics from the per-group means and biased variances. With one group, the
+    // whole-batch rule: the batch mean, and the variance times m / (m - 1) (Bessel's correction,
+    // m = batch * Spatial). Over groups of samples (the remainder joins the last group), the same
+    // population values: the mean of the batch (the groups' means weighted by their sizes) and the
+    // pooled within-group variance sum_g m_g var_g / sum_g (m_g - 1), i.e. each group's variance
+    // with Bessel's correction, pooled (m_g = the group's samples times Spatial).
     void update_running(const kernels::norm_geometry& g, const T* mean, const T* var) {
         const std::size_t groups = g.sample_groups(), batch = g.batch;
         const double m = momentum_;
         for (std::size_t c = 0; c < C; ++c) {
-            double sum = 0, sq = 0, dof = 0;
-            for (std::size_t k = 0; k < groups; ++k) {
-                const double count = double((g.group_begin(k + 1) - g.group_begin(k)) * Spatial);
-                sum += count * double(mean[k * C + c]);
-                sq += count * double(var[k * C + c]);
-                dof += count - 1.0;
+            double batch_mean = mean[c], unbiased = 0;
+            if (groups == 1) {
+                const double count = double(batch * Spatial);
+                unbiased = double(var[c]) * (count / (count - 1.0));
+            } else {
+                double sum = 0, sq = 0, dof = 0;
+                for (std::size_t k = 0; k < groups; ++k) {
+                    const double count = double((g.group_begin(k + 1) - g.group_begin(k)) * Spatial);
+                    sum += count * double(mean[k * C + c]);
+                    sq += count * double(var[k * C + c]);
+                    dof += count - 1.0;
+                }
+                batch_mean = double(T(sum / double(batch * Spatial)));
+                unbiased = sq / dof;
             }
-            batch_mean_[c] = T(sum / double(batch * Spatial));
-            running_mean_[c] = T((1.0 - m) * running_mean_[c] + m * double(batch_mean_[c]));
-            running_var_[c] = T((1.0 - m) * running_var_[c] + m * sq / dof);
+            running_mean_[c] = T((1.0 - m) * running_mean_[c] + m * batch_mean);
+            running_var_[c] = T((1.0 - m) * running_var_[c] + m * unbiased);
         }
     }
 
@@ -238,7 +227,7 @@ protected:
                                         "; evaluate single samples in eval mode, or drop the last batch");
     }
 
-    xt::xtensor<T, 1> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_, batch_mean_, batch_var_;
+    xt::xtensor<T, 1> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
     std::vector<T> group_var_;
     double momentum_ = 0.1;
     std::size_t group_ = 0;

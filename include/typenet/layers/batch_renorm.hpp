@@ -47,7 +47,7 @@ public:
                  const double* run_stats = nullptr, const T* addend = nullptr) {
         base::check_batch(who, batch);
         s.group = base::group_for(batch);
-        const auto g = base::group_geometry(batch, s.group ? s.group : batch);
+        const auto g = base::statistics_geometry(batch, s.group);
         const std::size_t n = g.sample_groups() * C;
         s.mean.resize(n), s.istd.resize(n), s.r.resize(n), s.d.resize(n);
         this->group_var_.resize(n);
@@ -65,7 +65,7 @@ public:
         base::update_running(g, s.mean.data(), this->group_var_.data());
     }
     void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, bool relu = false) {
-        const auto g = base::group_geometry(batch, s.group ? s.group : batch);
+        const auto g = base::statistics_geometry(batch, s.group);
         const std::size_t n = s.r.size();
         affine(s);
         sum_xhat_.assign(n, T(0));
@@ -112,20 +112,10 @@ private:
 }  // namespace detail
 
 template <class Eps = std::ratio<1, 100000>>
-struct batch_renorm {
-    using eps_ratio = typename Eps::type;
-    static constexpr double eps = double(eps_ratio::num) / double(eps_ratio::den);
+struct batch_renorm : detail::norm_spec_base<batch_renorm<Eps>, Eps> {
+    template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_renorm_core<T, C, Spatial>;
     static constexpr std::string_view kind = "batch_renorm";
     static constexpr std::string_view conv_kind = "conv_brn";
-
-    template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, batch_renorm, In>(); }
-    template <class In> using output_shape = In;
-    template <class T, class In> using bind = detail::norm_layer<T, batch_renorm, In>;
-    template <class T, std::size_t C, std::size_t Spatial> using core = detail::batch_renorm_core<T, C, Spatial>;
-    static std::string describe() {
-        if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return "batch_renorm";
-        else return "batch_renorm<eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den) + ">";
-    }
 };
 
 }  // namespace typenet

@@ -16,8 +16,7 @@
 // The VJP composes the three pieces: relu mask, the normalisation's VJP, then the
 // convolution's VJP (the mask is recomputed from z, gamma and beta as the forward computed y,
 // so backward reads z and dy but not y). Normalisation and ReLU run as one fused kernel each way
-// (batch norm: kernels::batch_norm_relu_forward_train / batch_norm_backward_from_input; the
-// others: kernels::norm_apply / norm_backward): one pass over the activations fewer in each
+// (kernels::norm_apply / norm_backward with relu): one pass over the activations fewer in each
 // direction. The convolution hands the normalisation its per-plane statistics (one pass fewer).
 // Memory: forward saves the convolution's output z (the normalisation's input: backward
 // recomputes xhat from it) in saved_type, one activation-sized buffer. Given dy as scratch (the
@@ -98,8 +97,7 @@ struct conv_bn : detail::conv_norm_base<conv_bn<InC, OutC, K, S, Padding, Activa
     static std::string describe() {
         auto args = conv_bn::conv_args();
         if constexpr (!conv_bn::relu_after) args.push_back(std::string(detail::tag_name<Activation>()));
-        if constexpr (!std::is_same_v<eps_ratio, std::ratio<1, 100000>>)
-            args.push_back("eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den));
+        for (auto& e : batch_norm<Eps>::eps_args()) args.push_back(std::move(e));
         return detail::join_args("conv_bn", args);
     }
 };

@@ -106,19 +106,10 @@ template <class Spec, std::size_t C> inline constexpr std::size_t channels_per_g
 // What group_norm, layer_norm and instance_norm share: Groups(C) is the number of groups for C
 // channels (0: the spec's G does not divide C), Name its spelling.
 template <class Derived, class Eps>
-struct per_sample_norm_spec {
-    using eps_ratio = typename Eps::type;
-    static constexpr double eps = double(eps_ratio::num) / double(eps_ratio::den);
-    template <class In> using output_shape = In;
-    template <class T, class In> using bind = norm_layer<T, Derived, In>;
+struct per_sample_norm_spec : norm_spec_base<Derived, Eps> {
     // The core for C channels of Spatial values (conv_norm uses it).
     template <class T, std::size_t C, std::size_t Spatial>
     using core = group_norm_core<T, C, Spatial, channels_per_group<Derived, C>>;
-
-    static std::string eps_suffix() {
-        if constexpr (std::is_same_v<eps_ratio, std::ratio<1, 100000>>) return "";
-        else return "eps=" + std::to_string(eps_ratio::num) + "/" + std::to_string(eps_ratio::den);
-    }
 };
 
 }  // namespace detail
@@ -142,10 +133,7 @@ struct group_norm : detail::per_sample_norm_spec<group_norm<G, Eps>, Eps> {
             return true;
         }
     }
-    static std::string describe() {
-        const std::string e = group_norm::eps_suffix();
-        return "group_norm<" + std::to_string(G) + (e.empty() ? "" : ", " + e) + ">";
-    }
+    static std::string describe() { return group_norm::spelled({std::to_string(G)}); }
 };
 
 template <class Eps = std::ratio<1, 100000>>
@@ -154,11 +142,6 @@ struct layer_norm : detail::per_sample_norm_spec<layer_norm<Eps>, Eps> {
     static constexpr std::string_view conv_kind = "conv_ln";
     template <std::size_t C> static constexpr std::size_t groups = 1;
 
-    template <class Where, class In> static consteval bool check() { return detail::check_eps<Where, layer_norm, In>(); }
-    static std::string describe() {
-        const std::string e = layer_norm::eps_suffix();
-        return e.empty() ? "layer_norm" : "layer_norm<" + e + ">";
-    }
 };
 
 template <class Eps = std::ratio<1, 100000>>
@@ -175,10 +158,6 @@ struct instance_norm : detail::per_sample_norm_spec<instance_norm<Eps>, Eps> {
         } else {
             return detail::check_eps<Where, instance_norm, In>();
         }
-    }
-    static std::string describe() {
-        const std::string e = instance_norm::eps_suffix();
-        return e.empty() ? "instance_norm" : "instance_norm<" + e + ">";
     }
 };
 

@@ -26,6 +26,10 @@
 // --profile times every layer from the outside (net.layer<I>() called on the network's own
 // activations: forward, backward, and eval-mode infer, median of repeated calls), then the
 // loss, zero_grad and the optimizer step, and compares their sum with the measured step.
+//
+// This file holds the probe, the output and the command line; the work for one network (the
+// timed phases, the profile, --memory) is bench_run.hpp, compiled once per network with the other
+// tools' code for it (models.hpp, build/generated/model_TYPE.cpp).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -38,9 +42,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
-#include <functional>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -49,80 +51,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model_list.hpp"
+#include "bench_tool.hpp"
+#include "models.hpp"
 #include "typenet/kernels.hpp"
-#include "typenet/loss.hpp"
-#include "typenet/models.hpp"
-#include "typenet/optim.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-double seconds_between(clock_type::time_point a, clock_type::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-}
-
-constexpr int exit_ok = 0, exit_bad_input = 2;
+using namespace typenet::cli::bench_tool;
+using typenet::cli::model_entry, typenet::cli::model_registry;
 
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
-};
-
-// ---- options ----------------------------------------------------------------------------------
-
-struct options {
-    std::string model = "cnn-bn";
-    std::size_t batch = 128;
-    std::size_t steps = 20;
-    double seconds = 0;  // > 0: time-bound runs instead of --steps
-    std::size_t warmup = 3;
-    std::size_t threads = 0;  // 0: every core (the kernels' default)
-    std::string simd = "auto";
-    bool winograd = true;  // --winograd on|off: typenet::kernels::set_winograd
-    bool profile = false;
-    bool json = false;
-    bool peak = true;
-    bool memory = false;  // --memory: the training footprint instead of the speed
-    double max_mb = 0;    // with --memory: exit 1 above this peak
-};
-
-// ---- results ----------------------------------------------------------------------------------
-
-struct phase_result {
-    std::size_t steps = 0;
-    double seconds = 0;
-    double images_per_second = 0;         // batch * steps / seconds
-    double median_step_ms = 0;
-    double median_images_per_second = 0;  // batch / median step time
-    double gflops = 0;
-    double fraction_of_peak = 0;
-};
-
-struct layer_profile {
-    std::size_t index;
-    std::string layer, output;
-    std::size_t forward_flops;  // per image
-    double forward_ms, backward_ms, infer_ms;
-};
-
-struct profile_result {
-    std::vector<layer_profile> layers;
-    double loss_ms = 0, zero_grad_ms = 0, optimizer_ms = 0, input_copy_ms = 0;
-};
-
-struct peak_result {
-    std::string isa;
-    std::size_t threads = 0, vector_floats = 0, accumulators = 0;
-    double gflops = 0;          // on `threads` threads
-    double gflops_1thread = 0;  // one thread
-};
-
-struct bench_result {
-    std::string model, description, isa;
-    std::size_t batch = 0, threads = 0, parameters = 0, forward_flops = 0;
-    phase_result train, eval;
-    std::optional<profile_result> profile;
-    double final_loss = 0;
 };
 
 // ---- the FMA-throughput probe -----------------------------------------------------------------
@@ -258,264 +197,6 @@ peak_result measure_machine_peak(std::size_t threads) {
     r.gflops_1thread = measure_peak(p, 1, 0.15, 3);
     r.gflops = threads == 1 ? r.gflops_1thread : measure_peak(p, threads, 0.15, 3);
     return r;
-}
-
-// ---- timing helpers ---------------------------------------------------------------------------
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Median milliseconds of f() over `reps` calls after one untimed call.
-double median_ms(std::size_t reps, const std::function<void()>& f) {
-    f();
-    std::vector<double> t;
-    for (std::size_t i = 0; i < reps; ++i) {
-        const auto t0 = clock_type::now();
-        f();
-        t.push_back(1e3 * seconds_between(t0, clock_type::now()));
-    }
-    return median(t);
-}
-
-// Runs `step` for opts.steps steps, or until opts.seconds have passed; fills a phase_result.
-phase_result timed_loop(const options& o, const std::function<void()>& step) {
-    std::vector<double> per_step;
-    const auto start = clock_type::now();
-    auto last = start;
-    for (std::size_t i = 0;; ++i) {
-        if (o.seconds > 0 ? seconds_between(start, last) >= o.seconds && i > 0 : i >= o.steps) break;
-        step();
-        const auto now = clock_type::now();
-        per_step.push_back(seconds_between(last, now));
-        last = now;
-    }
-    phase_result r;
-    r.steps = per_step.size();
-    r.seconds = seconds_between(start, last);
-    r.images_per_second = double(o.batch * r.steps) / r.seconds;
-    const double med = median(per_step);
-    r.median_step_ms = 1e3 * med;
-    r.median_images_per_second = double(o.batch) / med;
-    return r;
-}
-
-// ---- the per-layer profile (from the outside: net.layer<I>() on the network's activations) ----
-
-template <class Net, std::size_t I>
-void profile_layer(Net& net, const typename Net::input_tensor& x, std::size_t reps, std::mt19937& g,
-                   profile_result& out) {
-    using L = typename Net::template layer_type<I>;
-    using in_tensor = typenet::tensor<float, typename L::input_shape>;
-    using out_tensor = typenet::tensor<float, typename L::output_shape>;
-    const in_tensor* input;
-    if constexpr (I == 0) input = &x;
-    else input = &net.template output_of<I - 1>();
-    const std::size_t B = input->batch();
-    L& layer = net.template layer<I>();
-    out_tensor y(B), dy(B);
-    // As in the train step (set_input_gradient(false)): the first layer computes no input gradient.
-    in_tensor dx(I == 0 ? 0 : B);
-    typename L::saved_type saved{};
-    std::normal_distribution<float> d(0.f, 1e-3f);
-    for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = d(g);
-    layer_profile p;
-    p.index = I;
-    p.layer = L::describe();
-    p.output = L::output_shape::to_string();
-    p.forward_flops = L::forward_flops;
-    p.forward_ms = median_ms(reps, [&] { layer.forward(*input, y, saved); });
-    // backward runs on the saved values of the last forward (it does not change them).
-    p.backward_ms = median_ms(reps, [&] { layer.backward(*input, y, dy, dx, saved); });
-    // Eval mode as the network runs it: with the layer's scratch (outputs kept from call to
-    // call) where it has the optional infer(x, y, saved&), else the const infer(x, y).
-    typename L::saved_type scratch{};
-    p.infer_ms = median_ms(reps, [&] {
-        if constexpr (requires { layer.infer(*input, y, scratch); }) layer.infer(*input, y, scratch);
-        else static_cast<const L&>(layer).infer(*input, y);
-    });
-    out.layers.push_back(std::move(p));
-}
-
-template <class Net, std::size_t... I>
-void profile_layers(Net& net, const typename Net::input_tensor& x, std::size_t reps, std::mt19937& g,
-                    profile_result& out, std::index_sequence<I...>) {
-    (profile_layer<Net, I>(net, x, reps, g, out), ...);
-}
-
-// ---- one model --------------------------------------------------------------------------------
-
-template <class Net>
-bench_result run_model(const options& o, const char* name, const char* description, const peak_result* peak) {
-    bench_result r;
-    r.model = name;
-    r.description = description;
-    r.batch = o.batch;
-    r.isa = typenet::kernels::isa_name();
-    r.threads = typenet::kernels::threads();
-    r.parameters = Net::parameter_count;
-    r.forward_flops = Net::forward_flops;
-
-    auto net = std::make_unique<Net>(42);
-    // Like typenet-train and like PyTorch with images that do not require a gradient: nothing
-    // reads dLoss/d(images), so the first layer skips its backward-data pass.
-    net->set_input_gradient(false);
-    std::mt19937 g(1234);
-    typename Net::input_tensor x(o.batch);
-    {
-        std::normal_distribution<float> d(0.f, 1.f);
-        for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = d(g);
-    }
-    constexpr std::size_t classes = Net::output_shape::size;
-    std::vector<std::int32_t> labels(o.batch);
-    for (auto& l : labels) l = std::int32_t(g() % classes);
-    const std::span<const std::int32_t> lab(labels.data(), labels.size());
-
-    typenet::optimizer_config oc;
-    oc.kind = typenet::optimizer_kind::sgd;
-    oc.momentum = 0.9;
-    typenet::optimizer<float> opt(typenet::collect_parameters(*net), oc);
-    const typenet::softmax_cross_entropy loss;
-    typenet::tensor<float, typename Net::output_shape> dlogits;
-    const double lr = 0.01;
-
-    double last_loss = 0;
-    auto train_step = [&] {
-        const auto& y = net->forward(x);
-        last_loss = loss.loss_and_gradient(y, lab, dlogits);
-        opt.zero_grad();
-        net->backward(dlogits);
-        opt.step(lr);
-    };
-    auto eval_step = [&] { (void)net->forward(x); };
-
-    const double train_flops = 3.0 * double(Net::forward_flops) * double(o.batch);
-    const double eval_flops = double(Net::forward_flops) * double(o.batch);
-
-    net->train();
-    for (std::size_t i = 0; i < o.warmup; ++i) train_step();
-    r.train = timed_loop(o, train_step);
-    r.train.gflops = train_flops * double(r.train.steps) / r.train.seconds / 1e9;
-    r.final_loss = last_loss;
-
-    net->eval();
-    for (std::size_t i = 0; i < std::max<std::size_t>(o.warmup, 1); ++i) eval_step();
-    r.eval = timed_loop(o, eval_step);
-    r.eval.gflops = eval_flops * double(r.eval.steps) / r.eval.seconds / 1e9;
-
-    if (peak && peak->gflops > 0) {
-        r.train.fraction_of_peak = r.train.gflops / peak->gflops;
-        r.eval.fraction_of_peak = r.eval.gflops / peak->gflops;
-    }
-
-    if (o.profile) {
-        profile_result p;
-        net->train();
-        train_step();  // fresh train-mode activations for the layers to read
-        const std::size_t reps = 15;
-        profile_layers(*net, x, reps, g, p, std::make_index_sequence<Net::depth>{});
-        const auto& y = net->forward(x);
-        p.loss_ms = median_ms(reps, [&] { (void)loss.loss_and_gradient(y, lab, dlogits); });
-        p.zero_grad_ms = median_ms(reps, [&] { opt.zero_grad(); });
-        p.optimizer_ms = median_ms(reps, [&] { opt.step(0.0); });  // lr 0: same work, parameters kept
-        typename Net::input_tensor copy(o.batch);
-        p.input_copy_ms = median_ms(reps, [&] { std::copy(x.data(), x.data() + x.size(), copy.data()); });
-        r.profile = std::move(p);
-    }
-    return r;
-}
-
-// ---- the model registry (src/cli/model_list.hpp) ---------------------------------------------------
-
-// ---- --memory: the memory a network itself needs to train, without a data set -------------------
-// What typenet-train runs per step (train-mode forward, softmax cross-entropy, zero_grad,
-// backward, an SGD step) on random images, --steps times, then one eval-mode forward; prints
-// the peak resident set (VmHWM) next to the resident set before the network existed (the
-// program, its libraries and the C++ runtime). typenet-train adds the data set to that: 3,073
-// bytes per CIFAR-10 image kept in memory (154 MB for the 50,000 training images, 31 MB for the
-// 10,000 test images). With --max-mb N it exits 1 when the peak exceeds N MB (the CTest case
-// memory.cnn_bn_batch128 runs it so, as a regression test of the training footprint).
-// A field of /proc/self/status in kB ("VmRSS", "VmHWM"), 0 where there is no /proc.
-std::size_t status_kb(const std::string& field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field + ":", 0) == 0) return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-    return exit_ok;
-}
-double mb(std::size_t kb) { return double(kb) / 1024.0; }
-
-template <class Net>
-int memory_probe(const options& o) {
-    using T = typename Net::value_type;
-    const std::size_t before_kb = status_kb("VmRSS");
-
-    auto net = std::make_unique<Net>(1);
-    // What typenet-train does: nothing downstream reads dL/d(images).
-    if constexpr (requires { net->set_input_gradient(false); }) net->set_input_gradient(false);
-    typenet::optimizer_config oc;  // SGD, as the baseline recipe
-    typenet::optimizer<T> opt(typenet::collect_parameters(*net), oc);
-    const typenet::softmax_cross_entropy loss;
-
-    typename Net::input_tensor x(o.batch);
-    typenet::tensor<T, typename Net::output_shape> dlogits;
-    std::vector<std::int32_t> labels(o.batch);
-    typenet::rng g(7);
-    for (auto& v : x.flat()) v = T(g.normal());
-    for (std::size_t i = 0; i < o.batch; ++i) labels[i] = std::int32_t(i % 10);
-
-    net->train();
-    double l = 0;
-    for (std::size_t s = 0; s < o.steps; ++s) {
-        const auto& y = net->forward(x);
-        l = loss.loss_and_gradient(y, labels, dlogits);
-        opt.zero_grad();
-        net->backward(dlogits);
-        opt.step(0.01);
-    }
-    const std::size_t train_peak_kb = status_kb("VmHWM");
-    net->eval();
-    net->forward(x);
-    const std::size_t peak_kb = status_kb("VmHWM");
-
-    std::printf("model %s, batch %zu, %zu training steps (loss %.4f), then one eval forward\n", o.model.c_str(),
-                o.batch, o.steps, l);
-    std::printf("  resident before the network:  %8.1f MB (program, libraries)\n", mb(before_kb));
-    std::printf("  parameters + gradients:       %8.1f MB (%zu parameters; SGD keeps one more copy)\n",
-                double(2 * Net::parameter_count * sizeof(T)) / (1 << 20), std::size_t(Net::parameter_count));
-    std::printf("  peak after training steps:    %8.1f MB\n", mb(train_peak_kb));
-    std::printf("  peak after eval forward:      %8.1f MB\n", mb(peak_kb));
-    std::printf("  network's own (peak - before):%8.1f MB\n", mb(peak_kb - before_kb));
-    std::printf("peak_rss_mb %.1f\n", mb(peak_kb));
-    if (o.max_mb > 0 && mb(peak_kb) > o.max_mb) {
-        std::fprintf(stderr, "typenet-bench --memory: peak %.1f MB exceeds the budget of %.1f MB\n", mb(peak_kb),
-                     o.max_mb);
-        return 1;
-    }
-    return exit_ok;
-}
-
-
-struct model_entry {
-    const char* name;
-    const char* description;
-    bench_result (*run)(const options&, const char*, const char*, const peak_result*);
-    int (*memory)(const options&);
-};
-
-const std::vector<model_entry>& model_registry() {  // model_list.hpp's networks
-    static const std::vector<model_entry> models = [] {
-        std::vector<model_entry> v;
-        typenet::cli::for_each_model([&](auto m) {
-            using net = typename decltype(m)::type;
-            v.push_back({m.name, m.description, run_model<net>, memory_probe<net>});
-        });
-        return v;
-    }();
-    return models;
 }
 
 // ---- output -----------------------------------------------------------------------------------
@@ -793,7 +474,7 @@ int main(int argc, char** argv) {
     }
     if (o.memory) {
         try {
-            return model->memory(o);
+            return model->bench_memory(o);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "typenet-bench: error: %s\n", e.what());
             return 1;
@@ -803,7 +484,7 @@ int main(int argc, char** argv) {
         // The probe runs first, before the kernels' OpenMP team exists (no spinning workers).
         std::optional<peak_result> peak;
         if (o.peak) peak = measure_machine_peak(typenet::kernels::threads());
-        const auto r = model->run(o, model->name, model->description, peak ? &*peak : nullptr);
+        const auto r = model->bench(o, model->name, model->description, peak ? &*peak : nullptr);
         if (o.json) print_json(r, peak, o);
         else print_table(r, peak);
         return exit_ok;

@@ -15,42 +15,29 @@
 // eval-mode logits of the array 'x' (N, C, H, W: network inputs as they are, already
 // normalised), written as the array 'logits' (N, classes). structure: the network's structure()
 // text (what bench/torch_oracle.py builds a PyTorch twin from). Exit codes: 0 done, 2 bad arguments
-// or input (the message names the file).
+// or input (the message names the file). The commands' work for one network is convert_run.hpp,
+// compiled once per network with the other tools' code for it (models.hpp,
+// build/generated/model_TYPE.cpp); this file finds the network and reads the command line.
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "model_list.hpp"
-#include "typenet/data/source.hpp"  // cifar10_class_names
+#include "convert_tool.hpp"
+#include "models.hpp"
 #include "typenet/io/checkpoint.hpp"
-#include "typenet/train/checkpoint_io.hpp"
-#include "typenet/train/npz_io.hpp"
+#include "typenet/io/npz.hpp"
 
 namespace {
-// f(model) for the network called `name` (src/cli/model_list.hpp, the tools' one list); `otherwise`
-// when there is none.
-template <class F>
-int with_model_type(const std::string& name, int otherwise, F&& f) {
-    int r = otherwise;
-    typenet::cli::with_model(name, [&](auto m) { r = f(m); });
-    return r;
-}
 std::vector<std::string> model_type_names() {
     std::vector<std::string> v;
-    typenet::cli::for_each_model([&](auto m) { v.push_back(m.name); });
+    for (const auto& m : typenet::cli::model_registry()) v.push_back(m.name);
     return v;
 }
 
-namespace fs = std::filesystem;
 using namespace typenet;
-
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using cli::convert_tool::usage_error;
 
 const char* usage_text =
     "usage: typenet-convert export CKPT OUT.npz\n"
@@ -73,113 +60,40 @@ std::string models_text() {
     return s;
 }
 
-template <class Net>
-std::unique_ptr<Net> load_checkpoint_net(const io::checkpoint& ck, const std::string& file) {
-    auto net = std::make_unique<Net>(0);
-    train::restore_checkpoint(ck, file, *net, ck.network, nullptr);
-    return net;
+// The network called `name` (src/cli/models.hpp's registry: its commands are compiled in
+// build/generated/model_TYPE.cpp); a usage error when there is none.
+const cli::model_entry& model_named(const std::string& name) {
+    const cli::model_entry* m = cli::find_model(name);
+    if (!m) throw usage_error("--model: unknown model '" + name + "' (choose one of: " + models_text() + ")");
+    return *m;
 }
 
-// Calls f(model_tag<Net>) for the checkpoint's network.
-template <class F>
-int with_checkpoint_model(const io::checkpoint& ck, const std::string& file, F&& f) {
-    const int r = with_model_type(ck.network, -1, f);
-    if (r == -1)
+// The checkpoint's network.
+const cli::model_entry& checkpoint_model(const io::checkpoint& ck, const std::string& file) {
+    const cli::model_entry* m = cli::find_model(ck.network);
+    if (!m)
         throw usage_error(file + ": written by network '" + ck.network + "', which typenet-convert does not know (" +
                           models_text() + ")");
-    return r;
+    return *m;
 }
 
 int do_export(const std::string& ckpt, const std::string& out) {
     const io::checkpoint ck = io::read_checkpoint(ckpt);
-    return with_checkpoint_model(ck, ckpt, [&](auto tag) {
-        using Net = typename decltype(tag)::type;
-        auto net = load_checkpoint_net<Net>(ck, ckpt);
-        std::optional<data::normalization> norm;
-        if (io::has_inference_info(ck)) norm = io::read_inference_info(ck, ckpt).normalization;
-        train::save_npz(*net, out, norm ? &*norm : nullptr);
-        const auto arrays = train::network_arrays(*net);
-        std::size_t values = 0;
-        for (const auto& a : arrays) values += a.values.size();
-        std::printf("%s: %zu arrays of %s (%zu values)%s -> %s\n", ckpt.c_str(), arrays.size(), ck.network.c_str(), values,
-                    norm ? " and data.mean, data.std" : "", out.c_str());
-        return 0;
-    });
-}
-
-std::vector<std::string> split_names(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-    return out;
+    return checkpoint_model(ck, ckpt).convert_export(ck, ckpt, out);
 }
 
 int do_import(const std::string& model, const std::string& class_names, const std::string& in, const std::string& out) {
-    const int r = with_model_type(model, -1, [&](auto tag) {
-        using Net = typename decltype(tag)::type;
-        auto net = std::make_unique<Net>(0);
-        const std::optional<data::normalization> norm = train::load_npz(*net, fs::path(in));
-        io::checkpoint ck = train::make_checkpoint(*net, model, nullptr, {{"imported_from", in}});
-        if (norm) {
-            std::vector<std::string> names =
-                class_names.empty() ? data::cifar10_class_names() : split_names(class_names);
-            if (names.size() != Net::output_shape::size)
-                throw usage_error(std::string("--class-names: ") + std::to_string(names.size()) + " names for " + model + "'s " +
-                                  std::to_string(Net::output_shape::size) + " classes");
-            io::store_inference_info(ck, {model, Net::input_shape::to_string(), names, *norm});
-        }
-        io::write_checkpoint(out, ck);
-        std::printf("%s: %zu tensors of %s%s -> %s%s\n", in.c_str(), ck.tensors.size() - (norm ? 2 : 0), model.c_str(),
-                    norm ? " and data.mean, data.std" : "", out.c_str(),
-                    norm ? "" : " (no data.mean / data.std: typenet-train --eval-only will recompute the normalisation)");
-        return 0;
-    });
-    if (r == -1) throw usage_error("--model: unknown model '" + model + "' (choose one of: " + models_text() + ")");
-    return r;
+    return model_named(model).convert_import(model, class_names, in, out);
 }
 
 int do_init(const std::string& model, std::uint64_t seed, const std::string& out) {
-    const int r = with_model_type(model, -1, [&](auto tag) {
-        using Net = typename decltype(tag)::type;
-        auto net = std::make_unique<Net>(seed);
-        io::write_checkpoint(out, train::make_checkpoint(*net, model, nullptr, {{"seed", std::to_string(seed)}}));
-        std::printf("%s: a fresh %s (seed %llu)\n", out.c_str(), model.c_str(), static_cast<unsigned long long>(seed));
-        return 0;
-    });
-    if (r == -1) throw usage_error("--model: unknown model '" + model + "' (choose one of: " + models_text() + ")");
-    return r;
+    return model_named(model).convert_init(model, seed, out);
 }
 
 int do_logits(const std::string& ckpt, const std::string& in, const std::string& out) {
     const io::checkpoint ck = io::read_checkpoint(ckpt);
     const io::npz_archive inputs = io::read_npz(in);
-    return with_checkpoint_model(ck, ckpt, [&](auto tag) {
-        using Net = typename decltype(tag)::type;
-        auto net = load_checkpoint_net<Net>(ck, ckpt);
-        const io::npy_array* x = inputs.find("x");
-        if (!x) throw io::npz_error(in + ": no array 'x' (the network's inputs, N x " + Net::input_shape::to_string() + ")");
-        std::vector<std::uint64_t> want{0};
-        for (auto d : Net::input_shape::dims) want.push_back(d);
-        want[0] = x->shape.empty() ? 0 : x->shape[0];
-        if (x->shape != want || want[0] == 0)
-            throw io::npz_error(in + ": array 'x' is " + io::shape_text(x->shape) + ", the network takes (N, " +
-                                io::shape_text(std::vector<std::uint64_t>(want.begin() + 1, want.end())).substr(1) +
-                                " with N at least 1");
-        constexpr std::size_t in_size = Net::input_shape::size, classes = Net::output_shape::size;
-        const std::size_t n = std::size_t(want[0]);
-        io::npy_array logits{"logits", {n, classes}, std::vector<float>(n * classes), 4};
-        net->eval();
-        for (std::size_t first = 0; first < n; first += 64) {
-            const std::size_t count = std::min<std::size_t>(64, n - first);
-            typename Net::input_tensor batch(count);
-            std::copy_n(x->values.data() + first * in_size, count * in_size, batch.data());
-            const auto& y = net->forward(batch);
-            std::copy_n(y.data(), count * classes, logits.values.data() + first * classes);
-        }
-        io::write_npz(out, {logits});
-        std::printf("%s: logits of %zu inputs from %s -> %s\n", ckpt.c_str(), n, in.c_str(), out.c_str());
-        return 0;
-    });
+    return checkpoint_model(ck, ckpt).convert_logits(ck, ckpt, inputs, in, out);
 }
 }  // namespace
 
@@ -228,12 +142,7 @@ int main(int argc, char** argv) {
         if (cmd == "init") return need(1, true), do_init(model, seed, files[0]);
         if (cmd == "structure") {
             need(0, true);
-            const int r = with_model_type(model, -1, [](auto tag) {
-                std::printf("%s\n", decltype(tag)::type::structure().c_str());
-                return 0;
-            });
-            if (r == -1) throw usage_error("--model: unknown model '" + model + "' (choose one of: " + models_text() + ")");
-            return r;
+            return model_named(model).structure();
         }
         if (cmd == "logits") return need(3, false), do_logits(files[0], files[1], files[2]);
         throw usage_error("unknown command '" + cmd + "' (export, import, init, logits, structure)");

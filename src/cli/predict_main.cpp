@@ -2,8 +2,9 @@
 //
 //   typenet-predict --checkpoint runs/full/best.ckpt [--top K] cat.png dog.jpg test:0-9
 //
-// A thin program over the public API: the checkpoint names its network (src/cli/model_list.hpp
-// finds the type), typenet::load_for_inference restores it with the normalisation and class
+// A thin program over the public API: the checkpoint names its network (src/cli/models.hpp's
+// registry finds its code, predict_run.hpp compiled in build/generated/model_TYPE.cpp with the
+// network's training), typenet::load_for_inference restores it with the normalisation and class
 // names it was trained with, data::load_image decodes PNG and JPEG, typenet::predict_logits
 // runs the network in eval mode. The logits are the ones typenet-train --eval-only computes for
 // the same images, bit for bit (tests/cli/cli_case.sh, case predict: the CRC-32 of all logits).
@@ -17,16 +18,12 @@
 #include <string_view>
 #include <vector>
 
-#include "model_list.hpp"
-#include "typenet/data/cifar10.hpp"
-#include "typenet/data/image_folder.hpp"
-#include "typenet/data/source.hpp"
+#include "models.hpp"
+#include "predict_tool.hpp"
+#include "typenet/data/error.hpp"
 #include "typenet/io/checkpoint.hpp"
-#include "typenet/predict.hpp"
 
 namespace {
-
-constexpr int exit_ok = 0, exit_bad_input = 2;
 
 const char* const usage =
     "usage: typenet-predict --checkpoint FILE [--top K] [--logits] [--crc] [--batch N] [--data DIR] INPUT...\n"
@@ -51,13 +48,7 @@ struct bad_usage : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-struct options {
-    std::string checkpoint;
-    std::size_t top = 3, batch = 256;
-    bool logits = false, crc = false;
-    std::optional<std::filesystem::path> data_dir;
-    std::vector<std::string> inputs;
-};
+using typenet::cli::predict_tool::exit_bad_input, typenet::cli::predict_tool::exit_ok, typenet::cli::predict_tool::options;
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
     std::size_t out = 0;
@@ -92,104 +83,6 @@ std::optional<options> parse(int argc, char** argv) {
     return o;
 }
 
-// "test:I" or "test:I-J" (also train:): the set and the inclusive range; nullopt for a file name.
-struct record_range {
-    bool test;
-    std::size_t first, last;
-};
-std::optional<record_range> parse_records(const std::string& s) {
-    bool test;
-    std::string_view rest;
-    if (s.rfind("test:", 0) == 0) test = true, rest = std::string_view(s).substr(5);
-    else if (s.rfind("train:", 0) == 0) test = false, rest = std::string_view(s).substr(6);
-    else return std::nullopt;
-    const auto number = [&](std::string_view t) {
-        std::size_t v = 0;
-        const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (t.empty() || ec != std::errc() || p != t.data() + t.size())
-            throw typenet::data::data_error(s + ": expected test:I or test:I-J with whole numbers (a file of that name: ./" + s + ")");
-        return v;
-    };
-    const auto dash = rest.find('-');
-    const std::size_t first = number(rest.substr(0, dash));
-    const std::size_t last = dash == std::string_view::npos ? first : number(rest.substr(dash + 1));
-    if (last < first) throw typenet::data::data_error(s + ": the range ends before it starts");
-    return record_range{test, first, last};
-}
-
-template <class Net>
-int run(const options& o) {
-    using shape_t = typename Net::input_shape;
-    constexpr std::size_t classes = Net::output_shape::size;
-    auto net = std::make_unique<Net>(0);
-    const typenet::io::inference_info info = typenet::load_for_inference(*net, o.checkpoint);
-    const typenet::data::image_geometry geometry{shape_t::dims[0], shape_t::dims[1], shape_t::dims[2]};
-
-    std::vector<std::uint8_t> pixels;  // the inputs that could be read, sample after sample
-    std::vector<std::string> names;
-    int bad = 0;
-    std::optional<typenet::data::cifar10_set> sets[2];  // test, train: read when first asked for
-    for (const auto& in : o.inputs) {
-        try {
-            if (const auto r = parse_records(in)) {
-                if (geometry.channels != 3 || geometry.height != 32 || geometry.width != 32)
-                    throw typenet::data::data_error(in + ": CIFAR-10 records are 3 x 32 x 32, this network takes " +
-                                                    shape_t::to_string());
-                auto& set = sets[r->test ? 0 : 1];
-                if (!set) {
-                    const auto dir = typenet::data::find_cifar10_dir(o.data_dir);
-                    set = r->test ? typenet::data::load_cifar10_test(dir) : typenet::data::load_cifar10_train(dir);
-                }
-                if (r->last >= set->size())
-                    throw typenet::data::data_error(in + ": the " + (r->test ? "test" : "training") + " set has " +
-                                                    std::to_string(set->size()) + " records (0-" +
-                                                    std::to_string(set->size() - 1) + ")");
-                for (std::size_t i = r->first; i <= r->last; ++i) {
-                    const auto* p = set->pixels.data() + i * typenet::data::cifar10_image_bytes;
-                    pixels.insert(pixels.end(), p, p + typenet::data::cifar10_image_bytes);
-                    names.push_back((r->test ? "test:" : "train:") + std::to_string(i));
-                }
-            } else {
-                const auto image = typenet::data::load_image(in, geometry);
-                pixels.insert(pixels.end(), image.begin(), image.end());
-                names.push_back(in);
-            }
-        } catch (const typenet::data::data_error& e) {
-            std::fprintf(stderr, "typenet-predict: %s\n", e.what());
-            ++bad;
-        }
-    }
-
-    const typenet::data::memory_source<shape_t, classes, std::uint8_t> source(
-        std::move(pixels), std::vector<std::int32_t>(names.size(), 0), info.class_names);
-    const std::vector<double> logits = typenet::predict_logits(*net, source, info.normalization, o.batch);
-    const std::vector<double> p = typenet::softmax_rows(logits, classes);
-    std::uint32_t crc = 0;
-    for (std::size_t s = 0; s < names.size(); ++s) {
-        const std::span<const double> row(p.data() + s * classes, classes);
-        std::string line = names[s] + ":";
-        char buf[64];
-        for (const auto& [k, prob] : typenet::top_k(row, o.top)) {
-            std::snprintf(buf, sizeof buf, " %.4f", prob);
-            line += (line.back() == ':' ? " " : ", ") + info.class_names[k] + buf;
-        }
-        if (o.logits) {
-            line += " | logits";
-            for (std::size_t k = 0; k < classes; ++k) {
-                std::snprintf(buf, sizeof buf, " %.9g", logits[s * classes + k]);
-                line += buf;
-            }
-        }
-        std::printf("%s\n", line.c_str());
-        for (std::size_t k = 0; k < classes; ++k) {  // the network's float32 logits, exactly
-            const float v = float(logits[s * classes + k]);
-            crc = typenet::io::crc32(reinterpret_cast<const unsigned char*>(&v), sizeof v, crc);
-        }
-    }
-    if (o.crc) std::printf("logits crc32 %08x (%zu inputs)\n", unsigned(crc), names.size());
-    return bad ? exit_bad_input : exit_ok;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,12 +90,12 @@ int main(int argc, char** argv) {
         const auto o = parse(argc, argv);
         if (!o) return exit_ok;
         const std::string network = typenet::io::read_checkpoint(o->checkpoint).network;
-        int rc = exit_bad_input;
-        if (!typenet::cli::with_model(network, [&](auto m) { rc = run<typename decltype(m)::type>(*o); }))
+        const typenet::cli::model_entry* m = typenet::cli::find_model(network);
+        if (!m)
             throw typenet::io::checkpoint_error(o->checkpoint + ": written by network '" + network +
                                                 "', which typenet-predict does not know (it knows " +
                                                 typenet::cli::model_names() + ")");
-        return rc;
+        return m->predict(*o);
     } catch (const bad_usage& e) {
         std::fprintf(stderr, "typenet-predict: %s\n", e.what());
         return exit_bad_input;

@@ -1,5 +1,6 @@
-// The definition of run_model<Net> (models.hpp), for the generated train_TYPE.cpp alone: a file that
-// saw it and called model_registry() would instantiate every network's training.
+// The definition of run_model<Net> (models.hpp), for the generated model_TYPE.cpp alone: a file that
+// saw it and took run_model<Net> for every network (as models.cpp does) would instantiate every
+// network's training.
 #pragma once
 
 #include "models.hpp"

@@ -28,10 +28,9 @@
 #include "typenet/layer.hpp"
 #include "typenet/rng.hpp"
 #include "typenet/tensor.hpp"
+#include "typenet/type_walk.hpp"
 
 namespace typenet::detail {
-
-template <class... Ts> struct type_list {};
 
 template <class T, class Specs, class Ins> class chain;
 
@@ -459,17 +458,8 @@ private:
     }
 };
 
-// The input shapes of a list of specs that already passed their checks: In, then each output.
-template <class In, class... Specs> struct chain_inputs {
-    using type = type_list<>;
-};
-template <class In, class S, class... Rest> struct chain_inputs<In, S, Rest...> {
-    template <class... Ts> static type_list<In, Ts...> prepend(type_list<Ts...>);
-    using type = decltype(prepend(typename chain_inputs<typename S::template output_shape<In>, Rest...>::type{}));
-};
-
-// The chain of specs Specs... bound to scalar T and input shape In.
+// The chain of specs Specs... (which already passed their checks) bound to scalar T and input shape In.
 template <class T, class In, class... Specs>
-using chain_of = chain<T, type_list<Specs...>, typename chain_inputs<In, Specs...>::type>;
+using chain_of = chain<T, type_list<Specs...>, typename walk<no_checks, In, Specs...>::inputs>;
 
 }  // namespace typenet::detail

@@ -44,15 +44,13 @@
 #include "typenet/layer.hpp"
 #include "typenet/shape.hpp"
 #include "typenet/tensor.hpp"
+#include "typenet/type_walk.hpp"
 
 namespace typenet {
 
 enum class mode { train, eval };
 
 namespace detail {
-
-template <class T, class List> struct prepend;
-template <class T, class... Ts> struct prepend<T, type_list<Ts...>> { using type = type_list<T, Ts...>; };
 
 // Checks spec S at position I only while every earlier layer passed, so one mistake gives
 // one error rather than a cascade through the rest of the network.
@@ -77,24 +75,14 @@ template <class Where, template <std::size_t> class Step> struct branch_position
     template <std::size_t J> using at = typename error::nested_position<Where, Step<J>>::type;
 };
 
-template <class S, class In, bool Ok> struct output_of_spec { using type = typename S::template output_shape<In>; };
-template <class S, class In> struct output_of_spec<S, In, false> { using type = In; };
-
+// The checks of walk (type_walk.hpp) at the positions Pos names.
+template <class Pos> struct checks_at {
+    template <std::size_t I, class In, class S, bool Ok> static consteval bool at() {
+        return checked<typename Pos::template at<I>, In, S, Ok>();
+    }
+};
 // The compile-time scan: inputs = the input shape of every layer, output = the network's.
-template <class Pos, std::size_t I, bool Ok, class In, class... Specs>
-struct scan {
-    static constexpr bool ok = Ok;
-    using output = In;
-    using inputs = type_list<>;
-};
-template <class Pos, std::size_t I, bool Ok, class In, class S, class... Rest>
-struct scan<Pos, I, Ok, In, S, Rest...> {
-    static constexpr bool here = checked<typename Pos::template at<I>, In, S, Ok>();
-    using next = scan<Pos, I + 1, here, typename output_of_spec<S, In, here>::type, Rest...>;
-    static constexpr bool ok = next::ok;
-    using output = typename next::output;
-    using inputs = typename prepend<In, typename next::inputs>::type;
-};
+template <class Pos, class In, class... Specs> using scan = walk<checks_at<Pos>, In, Specs...>;
 
 template <class T, class InputShape, class Specs, class Inputs> class net_impl;
 
@@ -115,25 +103,6 @@ template <std::size_t N, class Spec> struct repeat {
 };
 
 namespace detail {
-template <class... Lists> struct concat { using type = type_list<>; };
-template <class... A> struct concat<type_list<A...>> { using type = type_list<A...>; };
-template <class... A, class... B, class... Rest> struct concat<type_list<A...>, type_list<B...>, Rest...> {
-    using type = typename concat<type_list<A..., B...>, Rest...>::type;
-};
-template <class S> struct expand_one { using type = type_list<S>; };
-template <class S, std::size_t> using same_for_each = S;
-template <class S, class Seq> struct repeat_list;
-template <class S, std::size_t... I> struct repeat_list<S, std::index_sequence<I...>> {
-    using type = typename concat<same_for_each<typename expand_one<S>::type, I>...>::type;
-};
-template <std::size_t N, class S> struct expand_one<repeat<N, S>> {
-    using type = typename repeat_list<S, std::make_index_sequence<N>>::type;
-};
-// The specs with every repeat<N, S> replaced by N copies of S (nested repeats too).
-template <class... Specs> using expand_specs = typename concat<typename expand_one<Specs>::type...>::type;
-}  // namespace detail
-
-namespace detail {
 template <class T, class Input, class... Specs>
 struct net_base {  // Input is not an input<...>: basic_net's static_assert says so
     using type = invalid_net;
@@ -141,7 +110,7 @@ struct net_base {  // Input is not an input<...>: basic_net's static_assert says
 };
 template <class T, class Input, class SpecList> struct net_of_list;
 template <class T, class Input, class... Specs> struct net_of_list<T, Input, type_list<Specs...>> {
-    using scan_type = scan<network_positions, 0, true, typename Input::shape_type, Specs...>;
+    using scan_type = scan<network_positions, typename Input::shape_type, Specs...>;
     using type = std::conditional_t<scan_type::ok,
                                     net_impl<T, typename Input::shape_type, type_list<Specs...>,
                                              typename scan_type::inputs>,

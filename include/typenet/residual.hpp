@@ -87,14 +87,13 @@ template <class... S> struct branch_list<branch<S...>> { using type = expand_spe
 
 // Output shape of a list of specs applied to In (no checks).
 template <class In, class List> struct list_output;
-template <class In> struct list_output<In, type_list<>> { using type = In; };
-template <class In, class S, class... Rest> struct list_output<In, type_list<S, Rest...>> {
-    using type = typename list_output<typename S::template output_shape<In>, type_list<Rest...>>::type;
+template <class In, class... S> struct list_output<In, type_list<S...>> {
+    using type = typename walk<no_checks, In, S...>::output;
 };
 
 template <class In, class Pos, class List> struct check_list;
 template <class In, class Pos, class... S> struct check_list<In, Pos, type_list<S...>> {
-    using scan_type = scan<Pos, 0, true, In, S...>;
+    using scan_type = scan<Pos, In, S...>;
     static constexpr bool ok = scan_type::ok;
 };
 

@@ -40,6 +40,8 @@ ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--limit-train", type=int, default=0, help="use only the first N training images (0 = all)")
 ap.add_argument("--limit-test", type=int, default=0, help="use only the first N test images (0 = all)")
 ap.add_argument("--resume", action="store_true", help="continue the run in --out from OUT/last.pt")
+ap.add_argument("--norm", choices=["bn", "gn"], default="bn",
+                help="bn: BatchNorm2d (typenet's resnet20); gn: GroupNorm with 8 groups (typenet's resnet20-gn)")
 args = ap.parse_args()
 
 record = 3073
@@ -80,23 +82,26 @@ del planes
 def normalise(x):
     return torch.from_numpy(((x / 255.0 - mean[None, :, None, None]) / std[None, :, None, None]).astype(np.float32))
 
+def Norm(c):
+    return nn.BatchNorm2d(c) if args.norm == "bn" else nn.GroupNorm(8, c)
+
 class Block(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
+        self.bn1 = Norm(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
+        self.bn2 = Norm(cout)
         self.shortcut = nn.Identity()
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), Norm(cout))
 
     def forward(self, x):
         y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
         return F.relu(y + self.shortcut(x))
 
 def resnet20():
-    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), Norm(16), nn.ReLU()]
     cin = 16
     for cout, stride in ((16, 1), (32, 2), (64, 2)):
         for i in range(3):

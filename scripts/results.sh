@@ -2,7 +2,8 @@
 # Collects the runs of scripts/reproduce.sh (runs/NAME/metrics.csv) into the tables and charts
 # of docs/results.md: prints the tables as markdown and writes the SVG charts into docs/results/.
 #
-#   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short (default: all)
+#   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short
+#                                   # small-batch batch8 (default: all)
 #
 # A run that is missing shows as "not run"; one still going shows the epochs it has. The
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
@@ -258,7 +259,76 @@ resnet20() {
   resnet_pair 10 resnet20-10 torch-resnet20-10 resnet20-10.svg "ResNet-20, 10 epochs, typenet and PyTorch"
 }
 
-all_groups="ablation lr-headroom leave-one-out momentum resnet20 short"
+# stat_gap NAME MODEL BATCH [GROUP]: "eval mode | train-mode statistics | gap" of the run's final
+# checkpoint on the test set: running statistics (eval mode) against batch statistics over
+# batches of BATCH (and groups of GROUP samples), as the network normalised while it trained.
+# Batch renorm's train mode there is plain batch statistics (r = 1, d = 0: the schedule's step 0).
+stat_gap() {
+  local n=$1 model=$2 batch=$3 group=${4:-0} ev a b pa pb
+  if [ ! -f "runs/$n/final.ckpt" ]; then echo "$(acc "$n" 15) | | "; return; fi
+  ev=(--model "$model" --eval-only --checkpoint "runs/$n/final.ckpt" --quiet --eval-batch "$batch")
+  [ "$group" != 0 ] && ev+=(--bn-group "$group")
+  a=$("$train" "${ev[@]}")
+  b=$("$train" "${ev[@]}" --eval-bn batch)
+  pa=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$a")
+  pb=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$b")
+  echo "$pa% | $pb% | $(awk -v x="$pb" -v y="$pa" 'BEGIN { printf "%+.2f points", x - y }')"
+}
+
+# The small-batch study (issue 20; scripts/reproduce.sh small-batch batch8): ResNet-20, the
+# resnet recipe for 15 epochs, normalisation statistics over groups of 2..128 samples. Epoch
+# times, not wall times: the runs were paused while benchmarks and CI had the machine, and a
+# paused epoch's seconds include the pause (the minimum is the quiet machine's figure).
+small_batch() {
+  local g n label r
+  echo "### Statistics over groups of samples (ResNet-20, 15 epochs, batch 128)"
+  echo
+  echo "| samples per statistics group | batch norm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max | batch renorm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max |"
+  echo "|---:|---:|---:|---:|---|---:|---:|---:|---|"
+  for g in 2 4 8 16 32 128; do
+    local bn=small-bn-g$g brn=small-brn-g$g
+    echo "| $g | $(stat_gap "$bn" resnet20 128 "$g") | $(epoch_seconds "$bn") |" \
+         "$(stat_gap "$brn" resnet20-brn 128 "$g") | $(epoch_seconds "$brn") |"
+  done
+  echo
+  echo "| normalisation (no batch statistics) | test accuracy | epoch min / median / max |"
+  echo "|---|---:|---|"
+  for n in small-gn:"group norm, 8 groups" small-ln:"layer norm" small-nonorm:"none (convolutions with biases)"; do
+    label=${n#*:} n=${n%%:*}
+    echo "| $label (\`runs/$n\`) | $(acc "$n" 15) | $(epoch_seconds "$n") |"
+  done
+  echo
+  # The chart: test accuracy after 15 epochs against the group size, one line per normalisation;
+  # the group-independent ones drawn flat across. Only runs that finished 15 epochs.
+  local pts=() line
+  for g in 2 4 8 16 32 128; do
+    for line in "batch norm:small-bn-g$g" "batch renorm:small-brn-g$g" "group norm:small-gn" "layer norm:small-ln" "none:small-nonorm"; do
+      n=${line#*:} label=${line%%:*}
+      r=$(row "$n" 15)
+      [ -n "$r" ] && pts+=("$label@$g=runs/$n/metrics.csv")
+    done
+  done
+  if [ "$charts" = 1 ] && [ ${#pts[@]} -gt 0 ]; then
+    "$plot" --sweep "samples per statistics group" --epoch 15 --out "$out/small-batch.svg" \
+      --title "ResNet-20, 15 epochs, batch 128: statistics over groups of samples" "${pts[@]}"
+    echo "chart: $out/small-batch.svg"
+    echo
+  fi
+}
+
+batch8() {
+  local n
+  echo "### Batches of 8 (ResNet-20, 15 epochs, lr 0.1 x 8 / 128)"
+  echo
+  echo "| run | test accuracy (eval mode) | train-mode statistics (batches of 8) | gap | epoch min / median / max |"
+  echo "|---|---:|---:|---:|---|"
+  for n in batch8-bn:resnet20 batch8-brn:resnet20-brn batch8-gn:resnet20-gn; do
+    echo "| \`${n%%:*}\` | $(stat_gap "${n%%:*}" "${n#*:}" 8) | $(epoch_seconds "${n%%:*}") |"
+  done
+  echo
+}
+
+all_groups="ablation lr-headroom leave-one-out momentum resnet20 short small-batch batch8"
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && read -ra groups <<<"$all_groups"
 for g in "${groups[@]}"; do
@@ -276,5 +346,7 @@ for g in "${groups[@]}"; do
     momentum) momentum ;;
     resnet20) resnet20 ;;
     short) short ;;
+    small-batch) small_batch ;;
+    batch8) batch8 ;;
   esac
 done

@@ -160,6 +160,13 @@ struct norm_geometry {
     std::size_t group_begin(std::size_t s) const { return s >= sample_groups() ? batch : s * sample_group; }
     std::size_t channel_groups() const { return channels / channel_group; }
     std::size_t blocks() const { return sample_groups() * channel_groups(); }
+    // The block of value (b, c), and the index of its gamma and beta.
+    std::size_t block(std::size_t b, std::size_t c) const {
+        return sample_group_of(b) * channel_groups() + c / channel_group;
+    }
+    std::size_t affine(std::size_t b, std::size_t c, bool per_sample_group) const {
+        return per_sample_group ? sample_group_of(b) * channels + c : c;
+    }
 };
 // Per block: mean, biased variance and istd = 1 / sqrt(var + eps), combined from per-(sample,
 // channel) partial statistics in a fixed order (the same numbers for every thread count).

@@ -60,12 +60,6 @@ void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, con
 thread_local std::vector<double> tl_norm_runs;
 thread_local std::vector<float> tl_norm_coef;
 
-std::size_t block_of(const norm_geometry& g, std::size_t b, std::size_t c) {
-    return g.sample_group_of(b) * g.channel_groups() + c / g.channel_group;
-}
-std::size_t affine_of(const norm_geometry& g, bool per_sample_group, std::size_t b, std::size_t c) {
-    return per_sample_group ? g.sample_group_of(b) * g.channels + c : c;
-}
 bool worth_threads(const norm_geometry& g) { return g.batch * g.channels * g.spatial > (1u << 15); }
 
 void fast_norm_statistics(const isa_table& t, const norm_geometry& g, const float* x, double eps, float* mean,
@@ -106,7 +100,7 @@ void fast_norm_apply(const isa_table& t, const norm_geometry& g, const float* x,
     const std::size_t C = g.channels, S = g.spatial;
     parallel_for(g.batch, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t o = (b * C + c) * S, j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             t.bn_normalize_run(x + o, S, mean[j], istd[j], gamma[p], beta[p], a ? a + o : nullptr, relu, y + o);
         }
     }, worth_threads(g));
@@ -120,7 +114,7 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
     st.resize(2 * B * C);
     parallel_for(B, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t o = (b * C + c) * S, j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             double* out = &st[2 * (b * C + c)];
             t.bn_backward_run_sums_x(dy + o, x + o, mean[j], istd[j], relu, gamma[p], relu ? beta[p] : 0.f, S, out,
                                      out + 1);
@@ -139,7 +133,7 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
             double sum_dxhat = 0, sum_dxhat_xhat = 0;
             for (std::size_t b = b0; b < b1; ++b)
                 for (std::size_t c = c0; c < c1; ++c) {
-                    const double gm = gamma[affine_of(g, per_sample_group, b, c)];
+                    const double gm = gamma[g.affine(b, c, per_sample_group)];
                     sum_dxhat += gm * st[2 * (b * C + c)];
                     sum_dxhat_xhat += gm * st[2 * (b * C + c) + 1];
                 }
@@ -148,20 +142,20 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
             for (std::size_t b = b0; b < b1; ++b)
                 for (std::size_t c = c0; c < c1; ++c) {
                     float* q = &coef[3 * (b * C + c)];
-                    q[0] = float(double(gamma[affine_of(g, per_sample_group, b, c)]) * is);
+                    q[0] = float(double(gamma[g.affine(b, c, per_sample_group)]) * is);
                     q[1] = float(is * sum_dxhat / m), q[2] = float(is * sum_dxhat_xhat / m);
                 }
         }
     for (std::size_t b = 0; b < B; ++b)  // in sample order: the same sums for every thread count
         for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t p = affine_of(g, per_sample_group, b, c);
+            const std::size_t p = g.affine(b, c, per_sample_group);
             param[2 * p] += st[2 * (b * C + c) + 1];
             param[2 * p + 1] += st[2 * (b * C + c)];
         }
     for (std::size_t p = 0; p < affine; ++p) dgamma[p] += float(param[2 * p]), dbeta[p] += float(param[2 * p + 1]);
     parallel_for(B, [&](std::size_t b) {
         for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t o = (b * C + c) * S, j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t o = (b * C + c) * S, j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             const float* q = &coef[3 * (b * C + c)];
             t.bn_backward_run_x(dy + o, x + o, mean[j], istd[j], relu, gamma[p], relu ? beta[p] : 0.f, S, q[0], q[1],
                                 q[2], dx + o);

@@ -289,14 +289,7 @@ void adam_update(std::size_t n, T* w, const T* g, T* m, T* s, const adam_hyper& 
 }
 
 // ---- normalisation over blocks (kernels.hpp: norm_geometry) -----------------------------------------
-// The block of value (b, c): sample group b / sample_group, channel group c / channel_group.
 namespace {
-std::size_t block_of(const norm_geometry& g, std::size_t b, std::size_t c) {
-    return g.sample_group_of(b) * g.channel_groups() + c / g.channel_group;
-}
-std::size_t affine_of(const norm_geometry& g, bool per_sample_group, std::size_t b, std::size_t c) {
-    return per_sample_group ? g.sample_group_of(b) * g.channels + c : c;
-}
 // Calls f(b, c) for every (sample, channel) plane of block (s, k).
 template <class F> void for_each_plane(const norm_geometry& g, std::size_t s, std::size_t k, F&& f) {
     for (std::size_t b = g.group_begin(s); b < g.group_begin(s + 1); ++b)
@@ -333,7 +326,7 @@ void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd
                 bool per_sample_group, const T* a, bool relu, T* y) {
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t c = 0; c < g.channels; ++c) {
-            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             const std::size_t off = (b * g.channels + c) * g.spatial;
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const T h = T((double(x[off + i]) - double(mean[j])) * double(istd[j]));
@@ -351,7 +344,7 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
     std::vector<T> xhat(n), dm(n);
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t c = 0; c < g.channels; ++c) {
-            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const std::size_t v = (b * g.channels + c) * g.spatial + i;
                 xhat[v] = T((double(x[v]) - double(mean[j])) * double(istd[j]));
@@ -364,7 +357,7 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
     std::vector<double> sum_dm(affine_rows * g.channels), sum_dm_xhat(affine_rows * g.channels);
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t c = 0; c < g.channels; ++c) {
-            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const std::size_t v = (b * g.channels + c) * g.spatial + i;
                 const double d = dm[v], h = xhat[v];
@@ -381,7 +374,7 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
     }
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t c = 0; c < g.channels; ++c) {
-            const std::size_t j = block_of(g, b, c), p = affine_of(g, per_sample_group, b, c);
+            const std::size_t j = g.block(b, c), p = g.affine(b, c, per_sample_group);
             for (std::size_t i = 0; i < g.spatial; ++i) {
                 const std::size_t v = (b * g.channels + c) * g.spatial + i;
                 dx[v] = T(double(istd[j]) * (double(gamma[p]) * double(dm[v]) -

@@ -117,7 +117,7 @@ public:
     }
     // f(layer) for every layer in order, and for the layers inside every block instead of the
     // block itself (a block, residual.hpp, offers for_each_layer). The one way the network reaches
-    // its layers' hooks (layer.hpp: generator(), set_bn_momentum, set_bn_group).
+    // its layers' hooks (layer.hpp: generator(), set_bn_momentum, set_bn_group, set_bn_sync).
     template <class F> void for_each_layer(F&& f) {
         std::apply([&](auto&... l) { (visit_layer(l, f), ...); }, layers_);
     }
@@ -144,6 +144,12 @@ public:
     void set_bn_group(std::size_t n) {
         for_each_layer([&](auto& l) {
             if constexpr (requires { l.set_bn_group(n); }) l.set_bn_group(n);
+        });
+    }
+    // The processes whose batches the batch statistics cover (null: this one's alone).
+    void set_bn_sync(kernels::norm_sync* sync) {
+        for_each_layer([&](auto& l) {
+            if constexpr (requires { l.set_bn_sync(sync); }) l.set_bn_sync(sync);
         });
     }
     // Batch renormalisation's clipping schedule, and the training step it is evaluated at.

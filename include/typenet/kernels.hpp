@@ -168,12 +168,30 @@ struct norm_geometry {
         return per_sample_group ? sample_group_of(b) * channels + c : c;
     }
 };
+// Statistics whose blocks span processes (synchronized batch norm, typenet/dist/): the kernels
+// hand their per-block partial results to a norm_sync before using them, and use what it returns.
+// Every process of the group must call the kernel with the same number of blocks.
+class norm_sync {
+public:
+    // moments: per block (count, mean, M2 = the centred sum of squares) of this process's values,
+    // 3 doubles a block; replaced by the same over every process's values.
+    virtual void merge_moments(double* moments, std::size_t blocks) = 0;
+    // sums: per block 3 doubles to be summed over the processes, replaced by the sums.
+    virtual void sum(double* sums, std::size_t blocks) = 0;
+
+protected:
+    ~norm_sync() = default;
+};
+
 // Per block: mean, biased variance and istd = 1 / sqrt(var + eps), combined from per-(sample,
 // channel) partial statistics in a fixed order (the same numbers for every thread count).
 // run_stats: null, or x's per-plane statistics from conv2d_forward_bn_stats (it returned true):
 // the results are the same bit for bit, one pass over x fewer.
+// sync: null, or the statistics cover the blocks of every process (sync->merge_moments); count,
+// when not null, receives per block the number of values they cover (all processes').
 template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
-                                        const double* run_stats = nullptr);
+                                        const double* run_stats = nullptr, norm_sync* sync = nullptr,
+                                        double* count = nullptr);
 // y = act(gamma * (x - mean) * istd + beta (+ a)) with the mean and istd of x's block; a may be
 // null; act = ReLU when relu. With a: bit for bit the same as without a into a buffer of its own
 // followed by add(n, that, a, y, relu). y may equal x or a.
@@ -186,9 +204,12 @@ template <class T> void norm_apply(const norm_geometry& g, const T* x, const T* 
 //   dx_i = istd * (g_c dm_i - (sum_j g_c(j) dm_j + xhat_i sum_j g_c(j) dm_j xhat_j) / m)
 // and ADDS sum dm * xhat into dgamma and sum dm into dbeta (per channel, or per sample group and
 // channel, like gamma). ALIASING: dx may equal dy or x.
+// sync: the statistics came from norm_statistics with this sync: the block sums and m cover every
+// process's values (sync->sum of (sum g dm, sum g dm xhat, m) per block); dgamma and dbeta stay this
+// process's (data-parallel training sums parameter gradients over processes anyway).
 template <class T> void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
                                       const T* beta, bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma,
-                                      T* dbeta);
+                                      T* dbeta, norm_sync* sync = nullptr);
 
 // ---- pooling ----------------------------------------------------------------------------------
 

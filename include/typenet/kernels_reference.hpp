@@ -27,12 +27,13 @@ template <class T> void batch_norm_infer(const bn_geometry& g, const T* x, const
                                          const T* running_mean, const T* running_var, double eps, const T* a,
                                          bool relu, T* y);
 
-template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd);
+template <class T> void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
+                                        norm_sync* sync = nullptr, double* count = nullptr);
 template <class T> void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
                                    const T* beta, bool per_sample_group, const T* a, bool relu, T* y);
 template <class T> void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma,
                                       const T* beta, bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma,
-                                      T* dbeta);
+                                      T* dbeta, norm_sync* sync = nullptr);
 
 template <class T> void max_pool_forward(const pool_geometry& g, const T* x, T* y, std::uint32_t* argmax);
 template <class T> void max_pool_backward(const pool_geometry& g, const T* dy, const std::uint32_t* argmax, T* dx);

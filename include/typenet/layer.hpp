@@ -141,6 +141,8 @@
 //                                                     of the new batch (0.1)
 //   void set_bn_group(std::size_t n);                 layers with batch statistics: over groups of
 //                                                     n samples in train mode (0: the batch)
+//   void set_bn_sync(kernels::norm_sync* s);          layers with batch statistics: over every
+//                                                     process's batch (null: this one's)
 //   void set_renorm_schedule(const renorm_schedule&); batch renormalisation's clipping limits
 //   void set_train_step(std::size_t step);            the global training step (fit calls it
 //                                                     before every forward): schedules in layers

@@ -289,6 +289,14 @@ public:
                                         "use 0 for the whole batch");
         chain_.set_bn_group(n);
     }
+    // Synchronized batch norm (data-parallel training over several processes): with a
+    // dist::batch_stats_sync over the processes' communicator, every layer with batch statistics
+    // normalises in train mode with the statistics of all the processes' batches together (and
+    // its VJP and running statistics follow), as one process would on their concatenation. null
+    // (the default): each process's own batch. The object must outlive its use; every process
+    // must run the same layers in the same order. Statistics over groups of samples
+    // (set_bn_group) stay within each process's batch.
+    void set_bn_sync(kernels::norm_sync* sync) { chain_.set_bn_sync(sync); }
     // Batch renormalisation's clipping schedule (renorm_schedule, layer.hpp) for every
     // batch_renorm layer, and the global training step it is evaluated at (fit sets it before
     // every training step; a loop of your own calls it likewise).

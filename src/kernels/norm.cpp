@@ -59,11 +59,12 @@ void fast_bn_infer(const isa_table& t, const bn_geometry& g, const float* x, con
 
 thread_local std::vector<double> tl_norm_runs;
 thread_local std::vector<float> tl_norm_coef;
+thread_local std::vector<double> tl_norm_moments, tl_norm_sums;
 
 bool worth_threads(const norm_geometry& g) { return g.batch * g.channels * g.spatial > (1u << 15); }
 
 void fast_norm_statistics(const isa_table& t, const norm_geometry& g, const float* x, double eps, float* mean,
-                          float* var, float* istd, const double* run_stats) {
+                          float* var, float* istd, const double* run_stats, norm_sync* sync, double* count_out) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
     const double* st = run_stats;  // phase 1 done by the convolution (conv2d_forward_bn_stats)
     if (!st) {
@@ -76,6 +77,8 @@ void fast_norm_statistics(const isa_table& t, const norm_geometry& g, const floa
         st = out;
     }
     const std::size_t KG = g.channel_groups();
+    std::vector<double>& moments = tl_norm_moments;  // per block: count, mean, centred sum of squares
+    moments.resize(3 * g.blocks());
     for (std::size_t s = 0; s < g.sample_groups(); ++s)
         for (std::size_t k = 0; k < KG; ++k) {
             // Chan et al.'s pairwise update, run by run.
@@ -88,10 +91,15 @@ void fast_norm_statistics(const isa_table& t, const norm_geometry& g, const floa
                     m2 += st[2 * (b * C + c) + 1] + delta * delta * count * n_r / total;
                     count = total;
                 }
-            const double v = count > 0 ? m2 / count : 0.0;
             const std::size_t j = s * KG + k;
-            mean[j] = float(m), var[j] = float(v), istd[j] = float(1.0 / std::sqrt(v + eps));
+            moments[3 * j] = count, moments[3 * j + 1] = m, moments[3 * j + 2] = m2;
         }
+    if (sync) sync->merge_moments(moments.data(), g.blocks());
+    for (std::size_t j = 0; j < g.blocks(); ++j) {
+        const double count = moments[3 * j], m = moments[3 * j + 1], v = count > 0 ? moments[3 * j + 2] / count : 0.0;
+        mean[j] = float(m), var[j] = float(v), istd[j] = float(1.0 / std::sqrt(v + eps));
+        if (count_out) count_out[j] = count;
+    }
 }
 
 void fast_norm_apply(const isa_table& t, const norm_geometry& g, const float* x, const float* mean, const float* istd,
@@ -108,7 +116,7 @@ void fast_norm_apply(const isa_table& t, const norm_geometry& g, const float* x,
 
 void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float* x, const float* mean,
                         const float* istd, const float* gamma, const float* beta, bool per_sample_group, bool relu,
-                        const float* dy, float* dx, float* dgamma, float* dbeta) {
+                        const float* dy, float* dx, float* dgamma, float* dbeta, norm_sync* sync) {
     const std::size_t B = g.batch, C = g.channels, S = g.spatial;
     std::vector<double>& st = tl_norm_runs;  // per run: sum dm, sum dm * xhat
     st.resize(2 * B * C);
@@ -126,6 +134,8 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
     std::vector<float>& coef = tl_norm_coef;  // per run: ka, kb, kc of bn_backward_run_x
     coef.resize(3 * B * C);
     std::vector<double> param(2 * affine, 0.0);
+    std::vector<double>& sums = tl_norm_sums;  // per block: sum dxhat, sum dxhat * xhat, m
+    sums.resize(3 * g.blocks());
     for (std::size_t s = 0; s < g.sample_groups(); ++s)
         for (std::size_t k = 0; k < KG; ++k) {
             const std::size_t b0 = g.group_begin(s), b1 = g.group_begin(s + 1);
@@ -137,8 +147,18 @@ void fast_norm_backward(const isa_table& t, const norm_geometry& g, const float*
                     sum_dxhat += gm * st[2 * (b * C + c)];
                     sum_dxhat_xhat += gm * st[2 * (b * C + c) + 1];
                 }
+            double* blk = &sums[3 * (s * KG + k)];
+            blk[0] = sum_dxhat, blk[1] = sum_dxhat_xhat, blk[2] = double((b1 - b0) * (c1 - c0) * S);
+        }
+    if (sync) sync->sum(sums.data(), g.blocks());
+    for (std::size_t s = 0; s < g.sample_groups(); ++s)
+        for (std::size_t k = 0; k < KG; ++k) {
+            const std::size_t b0 = g.group_begin(s), b1 = g.group_begin(s + 1);
+            const std::size_t c0 = k * g.channel_group, c1 = (k + 1) * g.channel_group;
+            const double* blk = &sums[3 * (s * KG + k)];
+            const double sum_dxhat = blk[0], sum_dxhat_xhat = blk[1], m = blk[2];
             // dx = istd (gamma dm - (sum_dxhat + xhat sum_dxhat_xhat) / m) = ka dm - (kb + kc xhat)
-            const double is = istd[s * KG + k], m = double((b1 - b0) * (c1 - c0) * S);
+            const double is = istd[s * KG + k];
             for (std::size_t b = b0; b < b1; ++b)
                 for (std::size_t c = c0; c < c1; ++c) {
                     float* q = &coef[3 * (b * C + c)];
@@ -179,11 +199,11 @@ void batch_norm_infer(const bn_geometry& g, const T* x, const T* gamma, const T*
 
 template <class T>
 void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd,
-                     const double* run_stats) {
+                     const double* run_stats, norm_sync* sync, double* count) {
     const profile_scope scope(k_norm_stats);
-    TYPENET_FAST(fast_norm_statistics(*table(), g, x, eps, mean, var, istd, run_stats))
+    TYPENET_FAST(fast_norm_statistics(*table(), g, x, eps, mean, var, istd, run_stats, sync, count))
     (void)run_stats;
-    reference::norm_statistics<T>(g, x, eps, mean, var, istd);
+    reference::norm_statistics<T>(g, x, eps, mean, var, istd, sync, count);
 }
 template <class T>
 void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
@@ -194,11 +214,11 @@ void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd
 }
 template <class T>
 void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
-                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta) {
+                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta, norm_sync* sync) {
     const profile_scope scope(k_norm_bwd);
     TYPENET_FAST(fast_norm_backward(*table(), g, x, mean, istd, gamma, beta, per_sample_group, relu, dy, dx, dgamma,
-                                    dbeta))
-    reference::norm_backward<T>(g, x, mean, istd, gamma, beta, per_sample_group, relu, dy, dx, dgamma, dbeta);
+                                    dbeta, sync))
+    reference::norm_backward<T>(g, x, mean, istd, gamma, beta, per_sample_group, relu, dy, dx, dgamma, dbeta, sync);
 }
 
 #undef TYPENET_FAST
@@ -206,11 +226,12 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
 #define TYPENET_INSTANTIATE(T)                                                                                    \
     template void batch_norm_infer<T>(const bn_geometry&, const T*, const T*, const T*, const T*, const T*,      \
                                       double, const T*, bool, T*);                                                \
-    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*, const double*);          \
+    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*, const double*,           \
+                                     norm_sync*, double*);                                                        \
     template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
                                 const T*, bool, T*);                                                              \
     template void norm_backward<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,   \
-                                   bool, const T*, T*, T*, T*);
+                                   bool, const T*, T*, T*, T*, norm_sync*);
 
 TYPENET_INSTANTIATE(float)
 TYPENET_INSTANTIATE(double)

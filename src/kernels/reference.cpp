@@ -298,7 +298,9 @@ template <class F> void for_each_plane(const norm_geometry& g, std::size_t s, st
 }  // namespace
 
 template <class T>
-void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd) {
+void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T* var, T* istd, norm_sync* sync,
+                     double* count_out) {
+    std::vector<double> moments(3 * g.blocks());  // per block: count, mean, centred sum of squares
     for (std::size_t s = 0; s < g.sample_groups(); ++s)
         for (std::size_t k = 0; k < g.channel_groups(); ++k) {
             // Two passes in double: the mean, then the centred sum of squares (no cancellation).
@@ -315,10 +317,16 @@ void norm_statistics(const norm_geometry& g, const T* x, double eps, T* mean, T*
                 for (std::size_t i = 0; i < g.spatial; ++i) sq += (p[i] - m) * (p[i] - m);
             });
             const std::size_t j = s * g.channel_groups() + k;
-            mean[j] = T(m);
-            var[j] = T(sq / count);
-            istd[j] = T(1.0 / std::sqrt(sq / count + eps));
+            moments[3 * j] = count, moments[3 * j + 1] = m, moments[3 * j + 2] = sq;
         }
+    if (sync) sync->merge_moments(moments.data(), g.blocks());
+    for (std::size_t j = 0; j < g.blocks(); ++j) {
+        const double count = moments[3 * j], m = moments[3 * j + 1], sq = moments[3 * j + 2];
+        mean[j] = T(m);
+        var[j] = T(sq / count);
+        istd[j] = T(1.0 / std::sqrt(sq / count + eps));
+        if (count_out) count_out[j] = count;
+    }
 }
 
 template <class T>
@@ -339,7 +347,7 @@ void norm_apply(const norm_geometry& g, const T* x, const T* mean, const T* istd
 
 template <class T>
 void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* istd, const T* gamma, const T* beta,
-                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta) {
+                   bool per_sample_group, bool relu, const T* dy, T* dx, T* dgamma, T* dbeta, norm_sync* sync) {
     const std::size_t n = g.batch * g.channels * g.spatial;
     std::vector<T> xhat(n), dm(n);
     for (std::size_t b = 0; b < g.batch; ++b)
@@ -372,6 +380,14 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
         dgamma[p] += T(sum_dm_xhat[p]);
         dbeta[p] += T(sum_dm[p]);
     }
+    if (sync) {  // the block sums and counts of every process
+        std::vector<double> sums(3 * g.blocks());
+        for (std::size_t j = 0; j < g.blocks(); ++j)
+            sums[3 * j] = sum_dxhat[j], sums[3 * j + 1] = sum_dxhat_xhat[j], sums[3 * j + 2] = count[j];
+        sync->sum(sums.data(), g.blocks());
+        for (std::size_t j = 0; j < g.blocks(); ++j)
+            sum_dxhat[j] = sums[3 * j], sum_dxhat_xhat[j] = sums[3 * j + 1], count[j] = sums[3 * j + 2];
+    }
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t c = 0; c < g.channels; ++c) {
             const std::size_t j = g.block(b, c), p = g.affine(b, c, per_sample_group);
@@ -397,11 +413,11 @@ void norm_backward(const norm_geometry& g, const T* x, const T* mean, const T* i
     template void max_pool_backward<T>(const pool_geometry&, const T*, const std::uint32_t*, T*);                 \
     template void avg_pool_forward<T>(const pool_geometry&, const T*, T*);                                        \
     template void avg_pool_backward<T>(const pool_geometry&, const T*, T*);                                       \
-    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*);                          \
+    template void norm_statistics<T>(const norm_geometry&, const T*, double, T*, T*, T*, norm_sync*, double*);    \
     template void norm_apply<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,      \
                                 const T*, bool, T*);                                                              \
     template void norm_backward<T>(const norm_geometry&, const T*, const T*, const T*, const T*, const T*, bool,   \
-                                   bool, const T*, T*, T*, T*);                                                   \
+                                   bool, const T*, T*, T*, T*, norm_sync*);                                       \
     template void relu_forward<T>(std::size_t, const T*, T*);                                                     \
     template void relu_backward<T>(std::size_t, const T*, const T*, T*);                                          \
     template void relu_backward_copy<T>(std::size_t, const T*, const T*, T*, T*);                                 \

@@ -14,6 +14,11 @@
 // joins the last group), each normalised with its own mean and variance, and the VJP is the
 // three-term formula per group; the running statistics take the batch mean and the pooled
 // within-group variance (each group's with Bessel's correction): see batch_norm_core.
+// Statistics over the samples of several processes (synchronized batch norm, data-parallel
+// training): set_bn_sync(s) (the network's set_bn_sync, with a dist::batch_stats_sync) makes the
+// whole-batch statistics, the VJP's sums and the running statistics those of every process's
+// batch together, so N processes with batches b_1..b_N compute what one would with their
+// concatenation. Groups of samples stay within each process's batch.
 // Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta; works at batch 1
 // and does not depend on the other samples of the batch.
 // Backward (train mode) is the closed-form three-term VJP, per channel:
@@ -99,10 +104,12 @@ public:
     // batch-norm layer.
     // With statistics over groups of samples (set_bn_group): per group and channel, and the
     // group size the forward used (0: the whole batch).
+    // synced: the statistics covered every process's batch (set_bn_sync), and so does the VJP.
     struct saved {
         std::vector<T> mean = std::vector<T>(C);
         std::vector<T> istd = std::vector<T>(C);
         std::size_t group = 0;
+        bool synced = false;
     };
 
     static constexpr std::size_t state_count = 2 * C;  // running mean and variance
@@ -128,14 +135,7 @@ public:
     // Over groups of samples (set_bn_group): each group normalised with its own statistics.
     void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
                  const double* run_stats = nullptr, const T* addend = nullptr) {
-        check_batch(who, batch);
-        s.group = group_for(batch);
-        const auto g = statistics_geometry(batch, s.group);
-        const std::size_t blocks = g.sample_groups() * C;
-        s.mean.resize(blocks);
-        s.istd.resize(blocks);
-        group_var_.resize(blocks);
-        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), group_var_.data(), s.istd.data(), run_stats);
+        const auto g = statistics(who, eps, batch, x, s, run_stats);
         kernels::norm_apply<T>(g, x, s.mean.data(), s.istd.data(), gamma_.data(), beta_.data(), false, addend, relu, y);
         update_running(g, s.mean.data(), group_var_.data());
     }
@@ -148,7 +148,8 @@ public:
     // gamma and beta exactly as the forward computed y: y itself is not read).
     void backward(std::size_t batch, const T* x, const T* dy, T* dx, const saved& s, bool relu = false) {
         kernels::norm_backward<T>(statistics_geometry(batch, s.group), x, s.mean.data(), s.istd.data(), gamma_.data(),
-                                  beta_.data(), false, relu, dy, dx, gamma_grad_.data(), beta_grad_.data());
+                                  beta_.data(), false, relu, dy, dx, gamma_grad_.data(), beta_grad_.data(),
+                                  s.synced ? sync_ : nullptr);
     }
 
     template <class F> void for_each_parameter(F&& f) {
@@ -169,6 +170,10 @@ public:
         group_ = n;
     }
 
+    // Whole-batch statistics over every process's batch (net.set_bn_sync): null = this batch alone.
+    kernels::norm_sync* bn_sync() const { return sync_; }
+    void set_bn_sync(kernels::norm_sync* s) { sync_ = s; }
+
     double momentum() const { return momentum_; }
     void set_bn_momentum(double m) {
         if (!(m > 0.0 && m <= 1.0))
@@ -187,9 +192,30 @@ protected:
         return {batch, C, Spatial, n ? n : batch, 1};
     }
 
+    // The train-mode statistics of x into s.mean, s.istd and group_var_ (per group and channel),
+    // over every process's batch when set_bn_sync set one and the whole batch is one group.
+    kernels::norm_geometry statistics(std::string_view who, double eps, std::size_t batch, const T* x, saved& s,
+                                      const double* run_stats) {
+        s.group = group_for(batch);
+        s.synced = sync_ != nullptr && s.group == 0;
+        if (!s.synced) check_batch(who, batch);
+        const auto g = statistics_geometry(batch, s.group);
+        const std::size_t blocks = g.sample_groups() * C;
+        s.mean.resize(blocks);
+        s.istd.resize(blocks);
+        group_var_.resize(blocks);
+        count_.resize(blocks);
+        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), group_var_.data(), s.istd.data(), run_stats,
+                                    s.synced ? sync_ : nullptr, count_.data());
+        if (s.synced && count_[0] < 2.0 * Spatial)  // the same count on every process: all of them throw
+            check_batch(std::string(who) + " (batch statistics over every process's batch)",
+                        std::size_t(count_[0]) / Spatial);
+        return g;
+    }
+
     // The running statistics from the per-group means and biased variances. With one group, the
     // whole-batch rule: the batch mean, and the variance times m / (m - 1) (Bessel's correction,
-    // m = batch * Spatial). Over groups of samples (the remainder joins the last group), the same
+    // m = batch * Spatial values; over every process's batch when synchronized). Over groups of samples (the remainder joins the last group), the same
     // population values: the mean of the batch (the groups' means weighted by their sizes) and the
     // pooled within-group variance sum_g m_g var_g / sum_g (m_g - 1), i.e. each group's variance
     // with Bessel's correction, pooled (m_g = the group's samples times Spatial).
@@ -199,7 +225,7 @@ protected:
         for (std::size_t c = 0; c < C; ++c) {
             double batch_mean = mean[c], unbiased = 0;
             if (groups == 1) {
-                const double count = double(batch * Spatial);
+                const double count = count_[0];
                 unbiased = double(var[c]) * (count / (count - 1.0));
             } else {
                 double sum = 0, sq = 0, dof = 0;
@@ -229,8 +255,10 @@ protected:
 
     xt::xtensor<T, 1> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
     std::vector<T> group_var_;
+    std::vector<double> count_;  // per block: the values its statistics covered (norm_statistics)
     double momentum_ = 0.1;
     std::size_t group_ = 0;
+    kernels::norm_sync* sync_ = nullptr;
 };
 
 // A normalisation spec on its own (batch_norm, batch_renorm, group_norm, layer_norm,

@@ -38,20 +38,15 @@ class batch_renorm_core : public batch_norm_core<T, C, Spatial> {
 
 public:
     // Per group of samples (one group: the batch) and channel: the statistics and r, d.
-    struct saved {
-        std::vector<T> mean, istd, r, d;
-        std::size_t group = 0;
+    struct saved : base::saved {
+        std::vector<T> r, d;
     };
 
     void forward(std::string_view who, double eps, std::size_t batch, const T* x, T* y, saved& s, bool relu = false,
                  const double* run_stats = nullptr, const T* addend = nullptr) {
-        base::check_batch(who, batch);
-        s.group = base::group_for(batch);
-        const auto g = base::statistics_geometry(batch, s.group);
+        const auto g = base::statistics(who, eps, batch, x, s, run_stats);
         const std::size_t n = g.sample_groups() * C;
-        s.mean.resize(n), s.istd.resize(n), s.r.resize(n), s.d.resize(n);
-        this->group_var_.resize(n);
-        kernels::norm_statistics<T>(g, x, eps, s.mean.data(), this->group_var_.data(), s.istd.data(), run_stats);
+        s.r.resize(n), s.d.resize(n);
         const auto [rmax, dmax] = schedule_.at(step_);
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t c = k % C;
@@ -71,7 +66,7 @@ public:
         sum_xhat_.assign(n, T(0));
         sum_dy_.assign(n, T(0));
         kernels::norm_backward<T>(g, x, s.mean.data(), s.istd.data(), scale_.data(), shift_.data(), true, relu, dy, dx,
-                                  sum_xhat_.data(), sum_dy_.data());
+                                  sum_xhat_.data(), sum_dy_.data(), s.synced ? this->sync_ : nullptr);
         for (std::size_t c = 0; c < C; ++c) {
             double dg = 0, db = 0;
             for (std::size_t k = c; k < n; k += C) {

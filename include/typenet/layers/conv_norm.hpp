@@ -226,7 +226,7 @@ public:
 
     conv_type& conv() { return conv_; }
     norm_type& norm() { return norm_; }
-    // Batch norm's hooks (the network's set_bn_momentum, set_bn_group); the per-sample norms have none.
+    // Batch norm's hooks (the network's set_bn_momentum, set_bn_group, set_bn_sync); the per-sample norms have none.
     void set_bn_momentum(double m)
         requires requires(norm_type& n) { n.set_bn_momentum(m); }
     {
@@ -236,6 +236,11 @@ public:
         requires requires(norm_type& nt) { nt.set_bn_group(n); }
     {
         norm_.set_bn_group(n);
+    }
+    void set_bn_sync(kernels::norm_sync* sync)
+        requires requires(norm_type& nt) { nt.set_bn_sync(sync); }
+    {
+        norm_.set_bn_sync(sync);
     }
     // Batch renormalisation's (batch_renorm.hpp).
     void set_renorm_schedule(const renorm_schedule& r)

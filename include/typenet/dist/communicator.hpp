@@ -1,0 +1,84 @@
+// typenet/dist/communicator.hpp - what data-parallel training needs from a group of processes,
+// with no MPI type in sight. One process: self_communicator (here). Many: the typenet::mpi
+// target's mpi_session (typenet/dist/mpi.hpp), over MPI. A network, fit and the tests see only
+// this interface, so they run the same with one process or many.
+//
+// Synchronized batch norm: batch_stats_sync (below) makes the batch statistics of every layer
+// with batch statistics cover the samples of every rank (net.set_bn_sync). See docs/distributed.md.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "typenet/kernels.hpp"
+
+namespace typenet::dist {
+
+// A non-blocking operation under way (communicator::start_sum); wait() completes it. Destroying
+// one that was not waited for waits.
+class pending {
+public:
+    virtual ~pending() = default;
+    virtual void wait() = 0;
+};
+
+class communicator {
+public:
+    virtual ~communicator() = default;
+    // This process's number, 0 .. size() - 1, and the number of processes.
+    virtual int rank() const = 0;
+    virtual int size() const = 0;
+    // all = every rank's `mine`, in rank order. mine has the same length on every rank and
+    // all.size() == size() * mine.size().
+    virtual void allgather(std::span<const double> mine, std::span<double> all) = 0;
+    // v = the elementwise sum of every rank's v, the same on every rank.
+    virtual void sum(std::span<float> v) = 0;
+    virtual void sum(std::span<double> v) = 0;
+    // Starts sum(v); v holds the sum once the returned operation's wait() returned, and must not
+    // be touched until then.
+    virtual std::unique_ptr<pending> start_sum(std::span<float> v) = 0;
+    // bytes = rank root's bytes, on every rank.
+    virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
+    virtual void barrier() = 0;
+    // The ranks that pass the same color, in rank order, as a communicator of their own (every
+    // rank calls it).
+    virtual std::unique_ptr<communicator> split(int color) = 0;
+};
+
+// One process: the group of itself.
+class self_communicator final : public communicator {
+public:
+    int rank() const override { return 0; }
+    int size() const override { return 1; }
+    void allgather(std::span<const double> mine, std::span<double> all) override;
+    void sum(std::span<float>) override {}
+    void sum(std::span<double>) override {}
+    std::unique_ptr<pending> start_sum(std::span<float> v) override;
+    void broadcast(std::span<std::byte>, int) override {}
+    void barrier() override {}
+    std::unique_ptr<communicator> split(int) override { return std::make_unique<self_communicator>(); }
+};
+
+// Batch statistics over the ranks of a communicator (synchronized batch norm): the normalisation
+// kernels' norm_sync. Forward: every rank's per-channel (count, mean, centred sum of squares) are
+// gathered and merged in rank order with Chan et al.'s parallel-variance update (never
+// E[x^2] - E[x]^2); backward: the per-channel sums of the three-term VJP (sum gamma dy,
+// sum gamma dy xhat, and the count) are gathered and added in rank order. Every rank therefore
+// computes the same numbers in the same order: the statistics are the same bits on every rank.
+// One object serves every layer of a network (the layers call it one after the other).
+class batch_stats_sync final : public kernels::norm_sync {
+public:
+    explicit batch_stats_sync(communicator& c) : comm_(&c) {}
+    void merge_moments(double* moments, std::size_t blocks) override;
+    void sum(double* sums, std::size_t blocks) override;
+    communicator& comm() const { return *comm_; }
+
+private:
+    void gather(const double* mine, std::size_t n);
+    communicator* comm_;
+    std::vector<double> all_;
+};
+
+}  // namespace typenet::dist

@@ -1,0 +1,46 @@
+// typenet/dist/mpi.hpp - communicators over MPI (Open MPI 4.1 from Debian), behind
+// typenet/dist/communicator.hpp's interface: the typenet::mpi target (built when CMake finds
+// MPI). No MPI type appears here; only src/dist/mpi.cpp includes <mpi.h>.
+//
+//   int main(int argc, char** argv) {
+//       typenet::dist::mpi_session mpi(argc, argv);    // MPI_Init_thread ... MPI_Finalize
+//       typenet::dist::communicator& world = mpi.world();
+//       ...
+//   }
+//
+// Errors of MPI calls are thrown as dist::comm_error with MPI's message (the communicators use
+// MPI_ERRORS_RETURN). A process that dies takes the job down: mpirun ends the others.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+
+#include "typenet/dist/communicator.hpp"
+
+namespace typenet::dist {
+
+struct comm_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// MPI for the lifetime of the object, in one per process: MPI_Init_thread with
+// MPI_THREAD_FUNNELED (the OpenMP threads of the kernels never call MPI; the thread that made the
+// session does) and MPI_Finalize. world(): MPI_COMM_WORLD.
+class mpi_session {
+public:
+    mpi_session(int& argc, char**& argv);
+    mpi_session();
+    ~mpi_session();
+    mpi_session(const mpi_session&) = delete;
+    mpi_session& operator=(const mpi_session&) = delete;
+    communicator& world() { return *world_; }
+
+private:
+    std::unique_ptr<communicator> world_;
+};
+
+// true when this process was started by mpirun / mpiexec (Open MPI's or MPICH's environment),
+// without initialising MPI: a program that should work alone and under mpirun asks this first.
+bool launched_by_mpi();
+
+}  // namespace typenet::dist

@@ -1,0 +1,122 @@
+// src/dist/mpi.cpp - typenet/dist/mpi.hpp: communicator over MPI (the typenet::mpi target).
+#include "typenet/dist/mpi.hpp"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdlib>
+#include <string>
+
+namespace typenet::dist {
+
+namespace {
+
+void check(int rc, const char* what) {
+    if (rc == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, text, &len);
+    throw comm_error(std::string("typenet::dist (MPI): ") + what + " failed: " + std::string(text, std::size_t(len)));
+}
+
+int count_of(std::size_t n, const char* what) {
+    if (n > std::size_t(INT_MAX))
+        throw comm_error(std::string("typenet::dist (MPI): ") + what + " of " + std::to_string(n) +
+                         " values: more than one MPI call takes (" + std::to_string(INT_MAX) + ")");
+    return int(n);
+}
+
+class mpi_pending final : public pending {
+public:
+    mpi_pending() = default;
+    ~mpi_pending() override {
+        if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    }
+    void wait() override { check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait"); }
+    MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+class mpi_communicator final : public communicator {
+public:
+    mpi_communicator(MPI_Comm c, bool owned) : comm_(c), owned_(owned) {
+        check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+        check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+        check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    }
+    ~mpi_communicator() override {
+        if (owned_) MPI_Comm_free(&comm_);
+    }
+    int rank() const override { return rank_; }
+    int size() const override { return size_; }
+    void allgather(std::span<const double> mine, std::span<double> all) override {
+        if (all.size() != mine.size() * std::size_t(size_))
+            throw std::invalid_argument("typenet::dist::communicator::allgather: all has " + std::to_string(all.size()) +
+                                        " values, " + std::to_string(size_) + " ranks of " +
+                                        std::to_string(mine.size()));
+        const int n = count_of(mine.size(), "allgather");
+        check(MPI_Allgather(mine.data(), n, MPI_DOUBLE, all.data(), n, MPI_DOUBLE, comm_), "MPI_Allgather");
+    }
+    void sum(std::span<float> v) override {
+        check(MPI_Allreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "sum"), MPI_FLOAT, MPI_SUM, comm_),
+              "MPI_Allreduce");
+    }
+    void sum(std::span<double> v) override {
+        check(MPI_Allreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "sum"), MPI_DOUBLE, MPI_SUM, comm_),
+              "MPI_Allreduce");
+    }
+    std::unique_ptr<pending> start_sum(std::span<float> v) override {
+        auto p = std::make_unique<mpi_pending>();
+        check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "start_sum"), MPI_FLOAT, MPI_SUM, comm_,
+                             &p->request_),
+              "MPI_Iallreduce");
+        return p;
+    }
+    void broadcast(std::span<std::byte> bytes, int root) override {
+        check(MPI_Bcast(bytes.data(), count_of(bytes.size(), "broadcast"), MPI_BYTE, root, comm_), "MPI_Bcast");
+    }
+    void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+    std::unique_ptr<communicator> split(int color) override {
+        MPI_Comm out = MPI_COMM_NULL;
+        check(MPI_Comm_split(comm_, color, rank_, &out), "MPI_Comm_split");
+        return std::make_unique<mpi_communicator>(out, true);
+    }
+
+private:
+    MPI_Comm comm_;
+    bool owned_;
+    int rank_ = 0, size_ = 1;
+};
+
+void start(int* argc, char*** argv) {
+    int provided = 0;
+    check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    if (provided < MPI_THREAD_FUNNELED) {
+        MPI_Finalize();
+        throw comm_error("typenet::dist (MPI): this MPI does not support MPI_THREAD_FUNNELED");
+    }
+}
+
+}  // namespace
+
+mpi_session::mpi_session(int& argc, char**& argv) {
+    start(&argc, &argv);
+    world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD, false);
+}
+mpi_session::mpi_session() {
+    start(nullptr, nullptr);
+    world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD, false);
+}
+mpi_session::~mpi_session() {
+    world_.reset();
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+}
+
+bool launched_by_mpi() {
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+        if (std::getenv(v)) return true;
+    return false;
+}
+
+}  // namespace typenet::dist

@@ -1,0 +1,74 @@
+// tests/dist/thread_communicator.hpp - a dist::communicator over the threads of one process, for
+// tests that run several "ranks" without MPI (and under the sanitizers): each collective meets
+// at a std::barrier, reads the others' buffers, and meets again before anyone writes.
+#pragma once
+
+#include <barrier>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "typenet/dist/communicator.hpp"
+
+namespace typenet_test {
+
+struct thread_group {
+    explicit thread_group(int n) : size(n), meet(n), slots(std::size_t(n)) {}
+    int size;
+    std::barrier<> meet;
+    std::vector<const void*> slots;
+};
+
+class thread_communicator final : public typenet::dist::communicator {
+public:
+    thread_communicator(thread_group& g, int rank) : g_(&g), rank_(rank) {}
+    int rank() const override { return rank_; }
+    int size() const override { return g_->size; }
+    void allgather(std::span<const double> mine, std::span<double> all) override {
+        if (all.size() != mine.size() * std::size_t(g_->size)) throw std::invalid_argument("allgather: sizes");
+        post(mine.data());
+        for (int r = 0; r < g_->size; ++r)
+            std::memcpy(all.data() + std::size_t(r) * mine.size(), g_->slots[std::size_t(r)], mine.size_bytes());
+        g_->meet.arrive_and_wait();
+    }
+    void sum(std::span<float> v) override { sum_impl(v); }
+    void sum(std::span<double> v) override { sum_impl(v); }
+    std::unique_ptr<typenet::dist::pending> start_sum(std::span<float> v) override {
+        sum_impl(v);
+        struct done final : typenet::dist::pending {
+            void wait() override {}
+        };
+        return std::make_unique<done>();
+    }
+    void broadcast(std::span<std::byte> bytes, int root) override {
+        post(bytes.data());
+        std::vector<std::byte> copy(bytes.size());
+        std::memcpy(copy.data(), g_->slots[std::size_t(root)], bytes.size());
+        g_->meet.arrive_and_wait();
+        std::memcpy(bytes.data(), copy.data(), bytes.size());
+    }
+    void barrier() override { g_->meet.arrive_and_wait(); }
+    std::unique_ptr<communicator> split(int) override {
+        throw std::logic_error("thread_communicator: split is not implemented");
+    }
+
+private:
+    void post(const void* p) {
+        g_->slots[std::size_t(rank_)] = p;
+        g_->meet.arrive_and_wait();
+    }
+    template <class T> void sum_impl(std::span<T> v) {
+        post(v.data());
+        std::vector<T> total(v.size(), T(0));
+        for (int r = 0; r < g_->size; ++r) {  // in rank order: the same bits on every rank
+            const T* p = static_cast<const T*>(g_->slots[std::size_t(r)]);
+            for (std::size_t i = 0; i < v.size(); ++i) total[i] += p[i];
+        }
+        g_->meet.arrive_and_wait();
+        std::copy(total.begin(), total.end(), v.begin());
+    }
+    thread_group* g_;
+    int rank_;
+};
+
+}  // namespace typenet_test

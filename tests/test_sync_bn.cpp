@@ -1,0 +1,94 @@
+// Synchronized batch norm (dist::batch_stats_sync, net.set_bn_sync) on "ranks" that are threads of
+// this process (tests/dist/thread_communicator.hpp): the same checks as the MPI test
+// (tests/dist/sync_bn_mpi.cpp, mpirun -np 2), here without MPI and under the sanitizers.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "dist/sync_bn_checks.hpp"
+#include "dist/thread_communicator.hpp"
+
+namespace {
+
+using typenet_test::sync_report;
+
+// Runs f(comm, rank) on one thread per slice and returns each rank's result.
+template <class R, class F>
+std::vector<R> on_threads(const std::vector<std::size_t>& slices, F f) {
+    const int n = int(slices.size());
+    typenet_test::thread_group group(n);
+    std::vector<R> out(slices.size());
+    std::vector<std::thread> threads;
+    for (int r = 0; r < n; ++r)
+        threads.emplace_back([&, r] {
+            typenet_test::thread_communicator comm(group, r);
+            out[std::size_t(r)] = f(comm);
+        });
+    for (auto& t : threads) t.join();
+    return out;
+}
+
+template <class T>
+std::vector<sync_report> synced(const std::vector<std::size_t>& slices) {
+    return on_threads<sync_report>(slices, [&](typenet::dist::communicator& c) {
+        return typenet_test::check_sync_bn<T>(c, slices);
+    });
+}
+
+void require_within(const std::vector<sync_report>& reps, double bound) {
+    for (std::size_t r = 0; r < reps.size(); ++r) {
+        INFO("rank " << r << ": outputs " << reps[r].outputs << ", input gradients " << reps[r].input_gradients
+                     << ", parameter gradients " << reps[r].parameter_gradients << ", running statistics "
+                     << reps[r].running_statistics);
+        CHECK(reps[r].worst() <= bound);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("synchronized batch norm: 2 ranks x 8 samples equal one process on 16 (double within 1e-12)") {
+    require_within(synced<double>({8, 8}), 1e-12);
+}
+
+TEST_CASE("synchronized batch norm: uneven slices of 5 and 11 and three ranks of 4 + 6 + 6 (double)") {
+    require_within(synced<double>({5, 11}), 1e-12);
+    require_within(synced<double>({4, 6, 6}), 1e-12);
+}
+
+TEST_CASE("synchronized batch norm: a rank of one sample joins the others (double)") {
+    // Alone, one sample has no batch statistics; with the other rank's 7 it has.
+    require_within(synced<double>({1, 7}), 1e-12);
+}
+
+TEST_CASE("synchronized batch norm: float32 fast kernels within 1e-6 of one process") {
+    // The float path merges the same partial statistics in double, but the parameter gradients
+    // are float sums over a different partition (measured 4e-8 on 2 ranks): float32's rounding.
+    require_within(synced<float>({8, 8}), 1e-6);
+}
+
+TEST_CASE("synchronized batch norm over one process is plain batch norm bit for bit") {
+    typenet::dist::self_communicator self;
+    const auto rep = typenet_test::check_sync_bn<float>(self, {16});
+    CHECK(rep.worst() == 0.0);
+    const auto rep_d = typenet_test::check_sync_bn<double>(self, {16});
+    CHECK(rep_d.worst() == 0.0);
+}
+
+TEST_CASE("without the sync each rank normalises its own slice and the outputs differ") {
+    const auto diff = on_threads<double>({8, 8}, [](typenet::dist::communicator& c) {
+        return typenet_test::unsynced_difference<double>(c, {8, 8});
+    });
+    for (double d : diff) CHECK(d > 1e-3);
+}
+
+TEST_CASE("synchronized batch norm: fewer than 2 samples over all ranks is refused") {
+    typenet::dist::self_communicator self;
+    typenet::dist::batch_stats_sync sync(self);
+    typenet_test::sync_net<double> net(1);
+    net.set_bn_sync(&sync);
+    net.train();
+    typenet_test::sync_net<double>::input_tensor x(1);
+    CHECK_THROWS_WITH(net.forward(x), Catch::Contains("(batch statistics over every process's batch): train mode "
+                                                      "needs a batch of at least 2 samples"));
+}

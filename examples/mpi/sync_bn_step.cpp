@@ -21,8 +21,8 @@ using small_cnn = tn::net<tn::input<3, 16, 16>, tn::conv_bn<3, 8, 3, 1, tn::same
                           tn::conv_bn<8, 16, 3, 1, tn::same>, tn::max_pool<2, 2>, tn::flatten,
                           tn::dense<256, 10>>;
 
-int main(int argc, char** argv) {
-    tn::dist::mpi_session mpi(argc, argv);
+int main() {
+    tn::dist::mpi_session mpi;
     tn::dist::communicator& world = mpi.world();
     constexpr std::size_t batch = 32;
     const std::size_t ranks = std::size_t(world.size()), rank = std::size_t(world.rank());

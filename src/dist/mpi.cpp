@@ -87,9 +87,9 @@ private:
     int rank_ = 0, size_ = 1;
 };
 
-void start(int* argc, char*** argv) {
+void start() {
     int provided = 0;
-    check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     if (provided < MPI_THREAD_FUNNELED) {
         MPI_Finalize();
         throw comm_error("typenet::dist (MPI): this MPI does not support MPI_THREAD_FUNNELED");
@@ -98,12 +98,8 @@ void start(int* argc, char*** argv) {
 
 }  // namespace
 
-mpi_session::mpi_session(int& argc, char**& argv) {
-    start(&argc, &argv);
-    world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD, false);
-}
 mpi_session::mpi_session() {
-    start(nullptr, nullptr);
+    start();
     world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD, false);
 }
 mpi_session::~mpi_session() {

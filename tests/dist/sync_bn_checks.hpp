@@ -51,14 +51,30 @@ inline double normwise(const std::vector<double>& got, const std::vector<double>
     return scale > 0 ? diff / scale : diff;
 }
 
+// This rank's rows of a batch cut into slices (the samples of each rank, in rank order).
+struct slice {
+    std::size_t total, first, mine;
+    slice(const tn::dist::communicator& comm, const std::vector<std::size_t>& slices)
+        : total(std::accumulate(slices.begin(), slices.end(), std::size_t(0))),
+          first(std::accumulate(slices.begin(), slices.begin() + comm.rank(), std::size_t(0))),
+          mine(slices[std::size_t(comm.rank())]) {}
+    // The rows of a whole-batch tensor that are this rank's, as doubles.
+    template <class Tensor> std::vector<double> rows(const Tensor& all) const {
+        constexpr std::size_t n = Tensor::shape_type::size;
+        return {all.flat().begin() + std::ptrdiff_t(first * n), all.flat().begin() + std::ptrdiff_t((first + mine) * n)};
+    }
+    // part (mine rows) = this rank's rows of all.
+    template <class Tensor> void copy_rows(const Tensor& all, Tensor& part) const {
+        constexpr std::size_t n = Tensor::shape_type::size;
+        std::copy_n(all.flat().begin() + std::ptrdiff_t(first * n), mine * n, part.flat().begin());
+    }
+};
+
 // slices: the samples of each rank (comm.size() of them, any sizes >= 1).
 template <class T>
 sync_report check_sync_bn(tn::dist::communicator& comm, const std::vector<std::size_t>& slices) {
     using net_t = sync_net<T>;
-    constexpr std::size_t in_size = net_t::input_shape::size, out_size = net_t::output_shape::size;
-    const std::size_t total = std::accumulate(slices.begin(), slices.end(), std::size_t(0));
-    const std::size_t first = std::accumulate(slices.begin(), slices.begin() + comm.rank(), std::size_t(0));
-    const std::size_t mine = slices[std::size_t(comm.rank())];
+    const slice sl(comm, slices);
 
     auto whole = std::make_unique<net_t>(11), part = std::make_unique<net_t>(11);
     tn::dist::batch_stats_sync sync(comm);
@@ -72,27 +88,24 @@ sync_report check_sync_bn(tn::dist::communicator& comm, const std::vector<std::s
     sync_report rep;
     tn::rng g(5);
     for (int step = 0; step < 2; ++step) {
-        typename net_t::input_tensor x_all(total), x(mine);
+        typename net_t::input_tensor x_all(sl.total), x(sl.mine);
         for (auto& v : x_all.flat()) v = T(g.normal() * 2.0 + 0.5);
-        std::copy_n(x_all.flat().begin() + std::ptrdiff_t(first * in_size), mine * in_size, x.flat().begin());
-        typename net_t::output_tensor dy_all(total), dy(mine);
+        sl.copy_rows(x_all, x);
+        typename net_t::output_tensor dy_all(sl.total), dy(sl.mine);
         for (auto& v : dy_all.flat()) v = T(g.normal());
-        std::copy_n(dy_all.flat().begin() + std::ptrdiff_t(first * out_size), mine * out_size, dy.flat().begin());
+        sl.copy_rows(dy_all, dy);
 
         whole->zero_grad();
         part->zero_grad();
         const auto& y_all = whole->forward(x_all);
         const auto& y = part->forward(x);
-        std::vector<double> got(y.flat().begin(), y.flat().end()),
-            want(y_all.flat().begin() + std::ptrdiff_t(first * out_size),
-                 y_all.flat().begin() + std::ptrdiff_t((first + mine) * out_size));
+        std::vector<double> got(y.flat().begin(), y.flat().end()), want = sl.rows(y_all);
         rep.outputs = std::max(rep.outputs, normwise(got, want));
 
         const auto& dx_all = whole->backward(dy_all);
         const auto& dx = part->backward(dy);
         got.assign(dx.flat().begin(), dx.flat().end());
-        want.assign(dx_all.flat().begin() + std::ptrdiff_t(first * in_size),
-                    dx_all.flat().begin() + std::ptrdiff_t((first + mine) * in_size));
+        want = sl.rows(dx_all);
         rep.input_gradients = std::max(rep.input_gradients, normwise(got, want));
 
         got.clear(), want.clear();
@@ -115,22 +128,16 @@ sync_report check_sync_bn(tn::dist::communicator& comm, const std::vector<std::s
 template <class T>
 double unsynced_difference(tn::dist::communicator& comm, const std::vector<std::size_t>& slices) {
     using net_t = sync_net<T>;
-    constexpr std::size_t in_size = net_t::input_shape::size, out_size = net_t::output_shape::size;
-    const std::size_t total = std::accumulate(slices.begin(), slices.end(), std::size_t(0));
-    const std::size_t first = std::accumulate(slices.begin(), slices.begin() + comm.rank(), std::size_t(0));
-    const std::size_t mine = slices[std::size_t(comm.rank())];
+    const slice sl(comm, slices);
     auto whole = std::make_unique<net_t>(11), part = std::make_unique<net_t>(11);
     whole->train(), part->train();
-    typename net_t::input_tensor x_all(total), x(mine);
+    typename net_t::input_tensor x_all(sl.total), x(sl.mine);
     tn::rng g(5);
     for (auto& v : x_all.flat()) v = T(g.normal() * 2.0 + 0.5);
-    std::copy_n(x_all.flat().begin() + std::ptrdiff_t(first * in_size), mine * in_size, x.flat().begin());
+    sl.copy_rows(x_all, x);
     const auto& y_all = whole->forward(x_all);
     const auto& y = part->forward(x);
-    std::vector<double> got(y.flat().begin(), y.flat().end()),
-        want(y_all.flat().begin() + std::ptrdiff_t(first * out_size),
-             y_all.flat().begin() + std::ptrdiff_t((first + mine) * out_size));
-    return normwise(got, want);
+    return normwise(std::vector<double>(y.flat().begin(), y.flat().end()), sl.rows(y_all));
 }
 
 }  // namespace typenet_test

@@ -8,8 +8,8 @@
 #include "sync_bn_checks.hpp"
 #include "typenet/dist/mpi.hpp"
 
-int main(int argc, char** argv) {
-    typenet::dist::mpi_session mpi(argc, argv);
+int main() {
+    typenet::dist::mpi_session mpi;
     auto& world = mpi.world();
     const int n = world.size();
     int failures = 0;

@@ -2,8 +2,8 @@
 // typenet/dist/communicator.hpp's interface: the typenet::mpi target (built when CMake finds
 // MPI). No MPI type appears here; only src/dist/mpi.cpp includes <mpi.h>.
 //
-//   int main(int argc, char** argv) {
-//       typenet::dist::mpi_session mpi(argc, argv);    // MPI_Init_thread ... MPI_Finalize
+//   int main() {
+//       typenet::dist::mpi_session mpi;                 // MPI_Init_thread ... MPI_Finalize
 //       typenet::dist::communicator& world = mpi.world();
 //       ...
 //   }
@@ -25,10 +25,10 @@ struct comm_error : std::runtime_error {
 
 // MPI for the lifetime of the object, in one per process: MPI_Init_thread with
 // MPI_THREAD_FUNNELED (the OpenMP threads of the kernels never call MPI; the thread that made the
-// session does) and MPI_Finalize. world(): MPI_COMM_WORLD.
+// session does) and MPI_Finalize. world(): MPI_COMM_WORLD. MPI is initialised without the
+// program's arguments (MPI-2 allows it; Open MPI takes what mpirun tells it from the environment).
 class mpi_session {
 public:
-    mpi_session(int& argc, char**& argv);
     mpi_session();
     ~mpi_session();
     mpi_session(const mpi_session&) = delete;

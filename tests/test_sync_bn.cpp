@@ -91,4 +91,11 @@ TEST_CASE("synchronized batch norm: fewer than 2 samples over all ranks is refus
     typenet_test::sync_net<double>::input_tensor x(1);
     CHECK_THROWS_WITH(net.forward(x), Catch::Contains("(batch statistics over every process's batch): train mode "
                                                       "needs a batch of at least 2 samples"));
+    // A layer outside a network given no samples at all is refused before any statistics.
+    using bn_layer = typenet::batch_norm<>::bind<double, typenet::shape<3>>;
+    bn_layer bn;
+    bn.set_bn_sync(&sync);
+    typenet::tensor<double, typenet::shape<3>> x0(0), y0(0);
+    bn_layer::saved_type saved;
+    CHECK_THROWS_WITH(bn.forward(x0, y0, saved), Catch::Contains("needs a batch of at least 2 samples to estimate batch statistics, got batch 0"));
 }

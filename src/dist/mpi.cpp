@@ -4,7 +4,6 @@
 #include <mpi.h>
 
 #include <climits>
-#include <cstdlib>
 #include <string>
 
 namespace typenet::dist {
@@ -107,12 +106,6 @@ mpi_session::~mpi_session() {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Finalize();
-}
-
-bool launched_by_mpi() {
-    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
-        if (std::getenv(v)) return true;
-    return false;
 }
 
 }  // namespace typenet::dist

@@ -39,8 +39,4 @@ private:
     std::unique_ptr<communicator> world_;
 };
 
-// true when this process was started by mpirun / mpiexec (Open MPI's or MPICH's environment),
-// without initialising MPI: a program that should work alone and under mpirun asks this first.
-bool launched_by_mpi();
-
 }  // namespace typenet::dist

@@ -198,7 +198,7 @@ protected:
                                       const double* run_stats) {
         s.group = group_for(batch);
         s.synced = sync_ != nullptr && s.group == 0;
-        if (!s.synced) check_batch(who, batch);
+        if (!s.synced || batch == 0) check_batch(who, batch);  // synchronized: the count over every process (below)
         const auto g = statistics_geometry(batch, s.group);
         const std::size_t blocks = g.sample_groups() * C;
         s.mean.resize(blocks);

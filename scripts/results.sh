@@ -9,7 +9,8 @@
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
 # train-mode batch statistics): several minutes (13 min 45 s for the three runs here, with a
 # training run sharing the two cores; eval at batch 1 is 10,000 one-image passes per run). Environment: BUILD_DIR [build],
-# TYPENET_DATA (see docs/training.md), CHARTS=0 to print the tables only.
+# TYPENET_DATA (see docs/training.md), CHARTS=0 to print the tables only. Only the default build/
+# is built when its tools are missing; a BUILD_DIR without them is refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
@@ -337,7 +338,15 @@ for g in "${groups[@]}"; do
     *) echo "results.sh: unknown group '$g' ($all_groups)" >&2; exit 2 ;;
   esac
 done
-[ -x "$plot" ] && [ -x "$train" ] || bash scripts/build.sh >&2
+# Builds only the default build/: a BUILD_DIR that lacks the tools is refused, never built into
+# (it may hold a kept binary, such as runs/build-COMMIT/bin/typenet-train of a long run).
+if ! { [ -x "$plot" ] && [ -x "$train" ]; }; then
+  if [ -n "${BUILD_DIR:-}" ]; then
+    echo "results.sh: BUILD_DIR=$build_dir lacks bin/typenet-train or bin/typenet-plot; results.sh builds only build/ (leave BUILD_DIR unset)" >&2
+    exit 2
+  fi
+  bash scripts/build.sh >&2
+fi
 for g in "${groups[@]}"; do
   case $g in
     ablation) ablation ;;

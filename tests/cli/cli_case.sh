@@ -162,6 +162,11 @@ case $case_name in
     [ "$(bash scripts/reproduce.sh --print lr-headroom | wc -l)" -eq 8 ] || fail "lr-headroom should hold 8 runs"
     expect 2 "unknown run or group 'nope'" -- bash scripts/reproduce.sh nope
     expect 2 "results.sh: unknown group 'nope'" -- bash scripts/results.sh nope
+    # A BUILD_DIR holding a kept binary alone is refused, not built into (the binary stays as it was).
+    mkdir -p "$work/kept/bin" && printf '#!/bin/sh\necho kept\n' > "$work/kept/bin/typenet-train" && chmod +x "$work/kept/bin/typenet-train"
+    expect 2 "results.sh: BUILD_DIR=$work/kept lacks bin/typenet-train or bin/typenet-plot" -- env BUILD_DIR="$work/kept" bash scripts/results.sh short
+    [ "$(find "$work/kept" | sort | tr '\n' ' ')" = "$work/kept $work/kept/bin $work/kept/bin/typenet-train " ] ||
+      fail "results.sh wrote into a BUILD_DIR it refused"
     # What results.sh prints of a run's last quarter and its stretched epochs, on a run whose answers
     # are known: 8 epochs, so the quarter is epochs 6-8; its lowest test loss is mid-quarter, epoch 5's
     # higher one is outside it; the median epoch is 80 s, so only epoch 3 (400 s) is over twice it.

@@ -247,15 +247,93 @@ TEST_CASE("batches_per_epoch is the number of batches a loader gives, without bu
         const data::memory_source<shape<1>, 2> s(std::vector<float>(n, 0.5f), std::vector<std::int32_t>(n, 1));
         for (std::size_t batch = 1; batch <= 9; ++batch)
             for (const bool drop_last : {false, true})
-                for (const bool training : {false, true}) {
-                    const data::loader_options o{.batch = batch, .drop_last = drop_last, .training = training, .prefetch = false};
-                    data::loader<data::memory_source<shape<1>, 2>> l(s, data::identity_normalization<decltype(s)>(), o);
-                    std::size_t counted = 0;
-                    l.start(1);
-                    while (l.next()) ++counted;
-                    INFO("n " << n << ", batch " << batch << ", drop_last " << drop_last << ", training " << training);
-                    CHECK(data::batches_per_epoch(n, o) == counted);
-                    CHECK(l.batches() == counted);
-                }
+                for (const bool training : {false, true})
+                    for (const std::size_t shards : {1, 2, 3}) {
+                        const data::loader_options o{.batch = batch, .drop_last = drop_last, .training = training,
+                                                     .prefetch = false, .shard = shards - 1, .shards = shards};
+                        INFO("n " << n << ", batch " << batch << ", drop_last " << drop_last << ", training "
+                                  << training << ", shards " << shards);
+                        using loader_t = data::loader<data::memory_source<shape<1>, 2>>;
+                        if (training && batch < shards) {  // a shard without a sample in every batch
+                            CHECK_THROWS_AS(loader_t(s, data::identity_normalization<decltype(s)>(), o),
+                                            std::invalid_argument);
+                            continue;
+                        }
+                        loader_t l(s, data::identity_normalization<decltype(s)>(), o);
+                        std::size_t counted = 0;
+                        l.start(1);
+                        while (const auto* b = l.next()) {
+                            ++counted;
+                            if (training) CHECK(b->size >= 1);  // every shard has a sample of every batch
+                        }
+                        CHECK(data::batches_per_epoch(n, o) == counted);
+                        CHECK(l.batches() == counted);
+                    }
     }
+}
+
+TEST_CASE("shards: the slices of every batch in shard order are the unsharded loader's batch bit for bit") {
+    using src_t = data::memory_source<shape<3, 5, 7>, 4, std::uint8_t>;
+    rng g(4);
+    std::vector<std::uint8_t> px(37 * 105);
+    for (auto& p : px) p = std::uint8_t(g.below(256));
+    std::vector<std::int32_t> labels(37);
+    for (std::size_t i = 0; i < 37; ++i) labels[i] = std::int32_t(g.below(4));
+    const src_t src(px, labels);
+    const auto norm = data::compute_normalization(src);
+    for (const bool augment : {false, true})
+        for (const std::size_t shards : {1, 2, 3, 5}) {
+            data::loader_options o{.batch = 16, .seed = 7};
+            if (augment) o.augment = {.pad_crop = 2, .flip = true, .cutout = 3};
+            data::loader<src_t> whole(src, norm, o);
+            std::vector<std::int32_t> whole_labels;
+            const auto want = epoch_images(whole, 2, 0, &whole_labels);  // batches of 16, 16 and 5
+            std::vector<std::vector<float>> got(want.size());
+            std::vector<std::vector<std::int32_t>> got_labels(want.size());
+            for (std::size_t s = 0; s < shards; ++s) {
+                o.shard = s, o.shards = shards;
+                data::loader<src_t> part(src, norm, o);
+                REQUIRE(part.batches() == whole.batches());
+                part.start(2);
+                while (const auto* b = part.next()) {
+                    INFO("augment " << augment << ", shards " << shards << ", shard " << s << ", batch " << b->index);
+                    const auto sl = data::slice_of(b->global_size, s, shards);
+                    CHECK(b->first == sl.first);
+                    CHECK(b->size == sl.size);
+                    CHECK(b->global_size / shards <= b->size);
+                    CHECK(b->size <= b->global_size / shards + 1);
+                    CHECK(got[b->index].size() == b->first * 105);  // the slices follow each other
+                    got[b->index].insert(got[b->index].end(), b->images().begin(), b->images().end());
+                    got_labels[b->index].insert(got_labels[b->index].end(), b->labels().begin(), b->labels().end());
+                }
+                // Started at batch 1 (a resumed run), the shard's slices are those of the whole epoch's batches 1..
+                const auto from0 = epoch_images(part, 2, 0), from1 = epoch_images(part, 2, 1);
+                CHECK(from1 == std::vector<std::vector<float>>(from0.begin() + 1, from0.end()));
+            }
+            INFO("augment " << augment << ", shards " << shards);
+            CHECK(got == want);
+            std::vector<std::int32_t> all;
+            for (const auto& l : got_labels) all.insert(all.end(), l.begin(), l.end());
+            CHECK(all == whole_labels);
+        }
+}
+
+TEST_CASE("shards: impossible shards are refused and the last batch follows the shards") {
+    const data::memory_source<shape<1, 2, 2>, 2> s(std::vector<float>(4 * 20, 0.5f), std::vector<std::int32_t>(20, 1));
+    const auto norm = data::identity_normalization<decltype(s)>();
+    using loader_t = data::loader<data::memory_source<shape<1, 2, 2>, 2>>;
+    CHECK_THROWS_WITH(loader_t(s, norm, {.batch = 4, .shard = 2, .shards = 2}),
+                      Catch::Contains("shard 2 of 2 shards does not exist"));
+    CHECK_THROWS_WITH(loader_t(s, norm, {.batch = 4, .shards = 0}), Catch::Contains("of 0 shards does not exist"));
+    CHECK_THROWS_WITH(loader_t(s, norm, {.batch = 2, .shard = 0, .shards = 3}),
+                      Catch::Contains("a batch of 2 cannot give each of 3 shards a sample"));
+    // 20 samples in batches of 6: 6, 6, 6, 2. Three shards: the last batch (2 < 3) is dropped.
+    CHECK(data::batches_per_epoch(20, {.batch = 6, .shards = 3}) == 3);
+    CHECK(data::batches_per_epoch(20, {.batch = 6, .shards = 2}) == 4);
+    // Evaluation keeps the last batch; the third shard's slice of it is empty.
+    loader_t ev(s, norm, {.batch = 6, .training = false, .shard = 2, .shards = 3});
+    ev.start(0);
+    std::vector<std::size_t> sizes;
+    while (const auto* b = ev.next()) sizes.push_back(b->size);
+    CHECK(sizes == std::vector<std::size_t>{2, 2, 2, 0});
 }

@@ -31,6 +31,16 @@
 // statistics from one), which batches() accounts for. An evaluation loader (training = false)
 // keeps the source's order and applies no augmentation.
 //
+// Shards (data-parallel training over several processes, each with a loader of its own): with
+// shards = k, the loader of shard s gives slice s of every batch: the batch of n samples is cut
+// into k consecutive slices that differ by at most one sample (the first n % k slices have one
+// more; shard_slice below). The order and the augmentation draws are the unsharded loader's (the
+// draws of the other slices' samples are taken and skipped), so the k loaders' slices of batch b,
+// concatenated in shard order, are the unsharded loader's batch b, bit for bit. batch::global_size
+// and batch::first say where the slice sits. A training loader then drops a last batch of fewer
+// than k samples, so that every shard has one; an evaluation loader keeps it, and a slice of it
+// may be empty (size 0).
+//
 // Prefetching: with prefetch (the default) one background thread prepares batch k + 1 while the
 // caller holds batch k (two buffers, so at most one batch ahead; the memory is two batches).
 // wait_seconds() is the time next() spent waiting for a batch that was not ready: the measure of
@@ -115,14 +125,26 @@ struct loader_options {
     augmentation augment{};  // training loaders only
     std::uint64_t seed = 0;
     bool prefetch = true;    // prepare the next batch on a background thread
+    std::size_t shard = 0, shards = 1;  // this loader's slice of every batch, of `shards` (see the top)
 };
+
+// Slice `shard` of `shards` of a batch of n samples: samples [first, first + size).
+struct shard_slice {
+    std::size_t first = 0, size = 0;
+};
+inline shard_slice slice_of(std::size_t n, std::size_t shard, std::size_t shards) {
+    const std::size_t base = n / shards, extra = n % shards;
+    return {shard * base + std::min(shard, extra), base + (shard < extra ? 1 : 0)};
+}
 
 // The batches of an epoch of n samples under options o: what loader::batches() is, without
 // building a loader (its two batch buffers).
 inline std::size_t batches_per_epoch(std::size_t n, const loader_options& o) {
-    if (o.batch == 0) return 0;
+    if (o.batch == 0 || o.shards == 0) return 0;
     std::size_t b = o.training && o.drop_last ? n / o.batch : (n + o.batch - 1) / o.batch;  // drop_last: training only
-    if (o.training && b > 0 && std::min(o.batch, n - (b - 1) * o.batch) == 1) --b;  // no batch of one sample
+    // Training: no batch of one sample, and a sample for every shard.
+    const std::size_t least = std::max<std::size_t>(2, o.shards);
+    if (o.training && b > 0 && std::min(o.batch, n - (b - 1) * o.batch) < least) --b;
     return b;
 }
 
@@ -136,6 +158,7 @@ public:
 
     struct batch {
         std::size_t index = 0, size = 0;  // which batch of the epoch, how many samples
+        std::size_t global_size = 0, first = 0;  // with shards: the whole batch's samples, where this slice begins
         std::vector<T> storage;           // size * sample_shape::size values (capacity of a full batch)
         std::vector<std::int32_t> label_storage;
         std::span<const T> images() const { return {storage.data(), size * sample_shape::size}; }
@@ -148,6 +171,12 @@ public:
     loader(const S& source, normalization norm, loader_options options)
         : source_(source), norm_(std::move(norm)), opt_(options) {
         if (opt_.batch == 0) throw std::invalid_argument("data::loader: the batch size must be at least 1");
+        if (opt_.shards == 0 || opt_.shard >= opt_.shards)
+            throw std::invalid_argument("data::loader: shard " + std::to_string(opt_.shard) + " of " +
+                                        std::to_string(opt_.shards) + " shards does not exist (0 <= shard < shards)");
+        if (opt_.training && opt_.batch < opt_.shards)
+            throw std::invalid_argument("data::loader: a batch of " + std::to_string(opt_.batch) + " cannot give each of " +
+                                        std::to_string(opt_.shards) + " shards a sample");
         if (!opt_.training) opt_.augment = {}, opt_.shuffle = false, opt_.drop_last = false;
         if (opt_.augment.any()) {
             if constexpr (sample_shape::rank != 3) {
@@ -234,6 +263,7 @@ public:
     }
 
     std::size_t batches() const { return batches_; }    // per epoch (the same in every epoch)
+    // The samples of batch b (the whole batch's, with shards: batch::size is the slice's).
     std::size_t size_of(std::size_t b) const { return std::min(opt_.batch, source_.size() - b * opt_.batch); }
     double wait_seconds() const { return wait_; }        // in next(), since construction
     double prepare_seconds() const { return prepare_.load(std::memory_order_relaxed); }  // preparing batches, on whichever thread
@@ -272,16 +302,21 @@ private:
     void fill(std::size_t b, batch& out) {
         const auto t0 = std::chrono::steady_clock::now();
         const std::size_t first = b * opt_.batch, count = size_of(b);
+        const shard_slice mine = slice_of(count, opt_.shard, opt_.shards);
         out.index = b;
-        out.size = count;
-        const std::span<const std::size_t> idx(order_.data() + first, count);
+        out.size = mine.size;
+        out.global_size = count;
+        out.first = mine.first;
+        const std::span<const std::size_t> idx(order_.data() + first + mine.first, mine.size);
         if (!opt_.augment.any()) {
             fill_batch(source_, idx, norm_, out.storage.data(), out.label_storage.data());
         } else if constexpr (sample_shape::rank == 3) {
             constexpr std::size_t C = sample_shape::dims[0], H = sample_shape::dims[1], W = sample_shape::dims[2];
             const auto& a = opt_.augment;
-            for (std::size_t k = 0; k < count; ++k) {
-                const draws d = draw();
+            for (std::size_t j = 0; j < count; ++j) {
+                const draws d = draw();  // every sample's draws, in order: the other shards' are skipped
+                if (j < mine.first || j >= mine.first + mine.size) continue;
+                const std::size_t k = j - mine.first;
                 T* dst = out.storage.data() + k * sample_shape::size;
                 if (a.pad_crop > 0 || a.flip) {
                     crop_flip(source_.sample(idx[k]), scratch_.data(), C, H, W, d.dy, d.dx, d.flip);

@@ -38,6 +38,15 @@
 // the next batch, and the run is then the one an uninterrupted fit would have run, bit for bit
 // (tests/test_fit.cpp).
 //
+// Data parallelism (options.comm, N ranks each running fit on the same network, source and
+// options): the loader gives each rank its slice of every global batch (data::loader_options
+// shards, the unsharded order and augmentation); each rank's loss gradient is scaled by its share
+// of the batch, the parameter gradients are summed over the ranks after backward, and every rank
+// takes the same optimizer step, so the parameters stay the same on every rank. The loss, accuracy
+// and gradient norm of a step are the whole batch's (summed over the ranks), validation is sharded
+// (evaluate with comm). Batch statistics: options.sync_bn. Callbacks run on every rank with the same
+// numbers; give the ones that write files (checkpoint_saver, loggers) to one rank only.
+//
 // Errors: a network and a source that do not fit do not compile (data::fits); bad options
 // throw std::invalid_argument; a checkpoint that does not belong to this network or run throws
 // io::checkpoint_error naming the file and what differs. No process concerns: fit prints
@@ -81,6 +90,12 @@ struct fit_options {
     std::optional<data::normalization> normalization{};  // default: from the training source
     std::filesystem::path resume{};  // a checkpoint written during an earlier fit; empty: start afresh
     std::vector<std::pair<std::string, std::string>> checkpoint_metadata{};  // stored in every checkpoint as is
+    // Data-parallel training over the processes of comm (docs/distributed.md); null: this process
+    // alone. data.batch is then the global batch, of which each rank trains on its slice.
+    dist::communicator* comm = nullptr;
+    // With comm: batch statistics over every rank's slice (synchronized batch norm), or, false,
+    // each rank's own slice with the running statistics averaged over the ranks after every step.
+    bool sync_bn = true;
 };
 
 // One step, as callbacks see it.
@@ -207,6 +222,21 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     result.normalization = o.normalization ? *o.normalization : data::compute_normalization(train);
     data::loader_options lo = o.data;
     lo.training = true;
+    dist::communicator* const comm = o.comm && o.comm->size() > 1 ? o.comm : nullptr;
+    if (comm) lo.shard = std::size_t(comm->rank()), lo.shards = std::size_t(comm->size());
+    std::optional<dist::batch_stats_sync> bn_sync;
+    struct bn_sync_guard {  // the network's batch statistics are its own again when fit returns
+        Net& net;
+        bool on = false;
+        ~bn_sync_guard() {
+            if (on) net.set_bn_sync(nullptr);
+        }
+    } bn_sync_off{net};
+    if (comm && o.sync_bn) {
+        bn_sync.emplace(*comm);
+        net.set_bn_sync(&*bn_sync);
+        bn_sync_off.on = true;
+    }
     data::loader<Train, T> batches(train, result.normalization, lo);
     const std::size_t steps_per_epoch = batches.batches();
     if (steps_per_epoch == 0)
@@ -319,7 +349,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         while (!ctx.stop_requested()) {
             const auto* batch = batches.next();
             if (!batch) break;
-            const std::size_t n = batch->size;
+            const std::size_t n = batch->size, n_all = batch->global_size;  // this rank's samples, the batch's
             x.resize(n);
             std::copy(batch->images().begin(), batch->images().end(), x.data());
             // The running statistics move in the forward pass: kept, so that a skipped update
@@ -328,13 +358,30 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             net.set_train_step(step);  // schedules inside layers (batch_renorm's clipping limits)
             net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
             const auto& y = net.forward(x);
-            const double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
-            const std::size_t c = count_correct(y, batch->labels());
+            double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
+            std::size_t c = count_correct(y, batch->labels());
             opt.zero_grad();
+            if (comm) {  // d(the whole batch's mean loss) / d(this slice's logits)
+                const T share = T(double(n) / double(batch->global_size));
+                for (auto& d : dlogits.flat()) d *= share;
+            }
             net.backward(dlogits);
+            if (comm) {  // the whole batch's gradient, loss and correct count, the same on every rank
+                net.for_each_parameter([&](const parameter_view<T>& p) { comm->sum(p.gradient); });
+                std::vector<double> sums{l * double(n), double(c)};
+                comm->sum(std::span<double>(sums));
+                l = sums[0] / double(batch->global_size);
+                c = std::size_t(sums[1]);
+                if (!o.sync_bn) {  // running statistics: the ranks' average
+                    net.for_each_state([&](const state_view<T>& v) {
+                        comm->sum(v.value);
+                        for (auto& e : v.value) e /= T(comm->size());
+                    });
+                }
+            }
             const double norm = o.clip_grad_norm > 0 ? opt.clip_gradient_norm(o.clip_grad_norm) : opt.gradient_norm();
             if (!std::isfinite(l) || !std::isfinite(norm)) cur.diverged = true;
-            step_log s{epoch, cur.batches + 1, steps_per_epoch, step, n, l, norm, schedule.at(step), 0, 0, 0};
+            step_log s{epoch, cur.batches + 1, steps_per_epoch, step, n_all, l, norm, schedule.at(step), 0, 0, 0};
             for (auto* cb : callbacks) cb->on_before_update(ctx, s);
             if (ctx.take_skip()) {
                 std::size_t at = 0;
@@ -343,8 +390,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                     at += v.value.size();
                 });
                 skipped = true;
-                skipped_loss = l * double(n), skipped_seen = n, skipped_correct = c;
-                s.seen = cur.seen + n;
+                skipped_loss = l * double(n_all), skipped_seen = n_all, skipped_correct = c;
+                s.seen = cur.seen + n_all;
                 s.mean_loss = (cur.loss_sum + skipped_loss) / double(s.seen);
                 s.seconds = seconds0 + since(t0);
                 for (auto* cb : callbacks) cb->on_step_end(ctx, s);
@@ -355,10 +402,10 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             cur.batches += 1;
             cur.steps += 1;
             cur.lr = s.lr;
-            cur.loss_sum += l * double(n);
+            cur.loss_sum += l * double(n_all);
             cur.norm_sum += norm;
             cur.correct += c;
-            cur.seen += n;
+            cur.seen += n_all;
             cur.seconds = seconds0 + since(t0);
             cur.wait = waited0 + (batches.wait_seconds() - wait0);
             ctx.global_step = step;
@@ -382,7 +429,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         row.wait_seconds = waited0 + (batches.wait_seconds() - wait0);
         net.release_buffers();  // evaluation needs no training activations
         if (validation && row.complete)  // a stopped epoch is not validated: stopping stays quick
-            row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss);
+            row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss, comm);
         net.release_buffers();
         row.seconds = seconds0 + since(t0);
         history.push_back(row);

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "dist/compare.hpp"
 #include "dist/thread_communicator.hpp"
 #include "typenet/typenet.hpp"
 
@@ -97,12 +98,6 @@ std::vector<double> parameters_of(Net& net) {
     return v;
 }
 
-double normwise(const std::vector<double>& got, const std::vector<double>& want) {
-    double diff = 0, scale = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) diff = std::max(diff, std::abs(got[i] - want[i])), scale = std::max(scale, std::abs(want[i]));
-    return diff / scale;
-}
-
 struct fit_run {
     std::vector<double> params;
     tn::fit_result result;
@@ -143,7 +138,7 @@ TEST_CASE("fit over 2 ranks with synchronized batch norm trains what one process
         INFO(ranks << " ranks");
         for (const auto& r : many) {
             CHECK(r.params == many[0].params);  // the replicas are the same bits
-            const double d = normwise(r.params, one[0].params);
+            const double d = typenet_test::normwise(r.params, one[0].params);
             INFO("parameters and running statistics after 6 steps differ by " << d);
             CHECK(d < 1e-6);  // float32 sums in another order, over 6 steps of momentum SGD (measured 5.9e-8)
             REQUIRE(r.result.history.size() == 2);
@@ -160,8 +155,8 @@ TEST_CASE("fit over 2 ranks without the sync: batch norm networks differ and net
     const img_src train = image_source(45), val = image_source(11);
     const auto bn_one = fit_on<bn_net>(train, val, 0, true), bn_local = fit_on<bn_net>(train, val, 2, false);
     const auto plain_one = fit_on<plain_net>(train, val, 0, true), plain_local = fit_on<plain_net>(train, val, 2, false);
-    const double bn_diff = normwise(bn_local[0].params, bn_one[0].params);
-    const double plain_diff = normwise(plain_local[0].params, plain_one[0].params);
+    const double bn_diff = typenet_test::normwise(bn_local[0].params, bn_one[0].params);
+    const double plain_diff = typenet_test::normwise(plain_local[0].params, plain_one[0].params);
     INFO("batch norm: " << bn_diff << ", no normalisation: " << plain_diff);
     CHECK(bn_local[0].params == bn_local[1].params);  // running statistics averaged: the replicas agree
     CHECK(bn_diff > 1e-3);  // each rank normalises its slice alone: another network (measured 0.027)

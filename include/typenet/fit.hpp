@@ -42,7 +42,9 @@
 // options): the loader gives each rank its slice of every global batch (data::loader_options
 // shards, the unsharded order and augmentation); each rank's loss gradient is scaled by its share
 // of the batch, the parameter gradients are summed over the ranks after backward, and every rank
-// takes the same optimizer step, so the parameters stay the same on every rank. The loss, accuracy
+// takes the same optimizer step, so the parameters stay the same on every rank (as long as the
+// communicator's sum gives every rank the same bits: the one-process and test communicators add in
+// rank order; MPI_Allreduce does not promise it, which a replica check will watch). The loss, accuracy
 // and gradient norm of a step are the whole batch's (summed over the ranks), validation is sharded
 // (evaluate with comm). Batch statistics: options.sync_bn. Callbacks run on every rank with the same
 // numbers; give the ones that write files (checkpoint_saver, loggers) to one rank only.
@@ -362,7 +364,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             std::size_t c = count_correct(y, batch->labels());
             opt.zero_grad();
             if (comm) {  // d(the whole batch's mean loss) / d(this slice's logits)
-                const T share = T(double(n) / double(batch->global_size));
+                const T share = T(double(n) / double(n_all));
                 for (auto& d : dlogits.flat()) d *= share;
             }
             net.backward(dlogits);
@@ -370,7 +372,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                 net.for_each_parameter([&](const parameter_view<T>& p) { comm->sum(p.gradient); });
                 std::vector<double> sums{l * double(n), double(c)};
                 comm->sum(std::span<double>(sums));
-                l = sums[0] / double(batch->global_size);
+                l = sums[0] / double(n_all);
                 c = std::size_t(sums[1]);
                 if (!o.sync_bn) {  // running statistics: the ranks' average
                     net.for_each_state([&](const state_view<T>& v) {

@@ -8,12 +8,6 @@
 
 namespace typenet::dist {
 
-namespace {
-struct done final : pending {
-    void wait() override {}
-};
-}  // namespace
-
 void self_communicator::allgather(std::span<const double> mine, std::span<double> all) {
     if (all.size() != mine.size())
         throw std::invalid_argument("typenet::dist::self_communicator::allgather: all has " +
@@ -21,8 +15,6 @@ void self_communicator::allgather(std::span<const double> mine, std::span<double
                                     std::to_string(mine.size()));
     std::copy(mine.begin(), mine.end(), all.begin());
 }
-
-std::unique_ptr<pending> self_communicator::start_sum(std::span<float>) { return std::make_unique<done>(); }
 
 void batch_stats_sync::gather(const double* mine, std::size_t n) {
     all_.resize(n * std::size_t(comm_->size()));

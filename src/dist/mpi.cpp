@@ -25,25 +25,12 @@ int count_of(std::size_t n, const char* what) {
     return int(n);
 }
 
-class mpi_pending final : public pending {
-public:
-    mpi_pending() = default;
-    ~mpi_pending() override {
-        if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
-    }
-    void wait() override { check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait"); }
-    MPI_Request request_ = MPI_REQUEST_NULL;
-};
-
 class mpi_communicator final : public communicator {
 public:
-    mpi_communicator(MPI_Comm c, bool owned) : comm_(c), owned_(owned) {
+    explicit mpi_communicator(MPI_Comm c) : comm_(c) {
         check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
         check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
         check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
-    }
-    ~mpi_communicator() override {
-        if (owned_) MPI_Comm_free(&comm_);
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
@@ -63,26 +50,9 @@ public:
         check(MPI_Allreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "sum"), MPI_DOUBLE, MPI_SUM, comm_),
               "MPI_Allreduce");
     }
-    std::unique_ptr<pending> start_sum(std::span<float> v) override {
-        auto p = std::make_unique<mpi_pending>();
-        check(MPI_Iallreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "start_sum"), MPI_FLOAT, MPI_SUM, comm_,
-                             &p->request_),
-              "MPI_Iallreduce");
-        return p;
-    }
-    void broadcast(std::span<std::byte> bytes, int root) override {
-        check(MPI_Bcast(bytes.data(), count_of(bytes.size(), "broadcast"), MPI_BYTE, root, comm_), "MPI_Bcast");
-    }
-    void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
-    std::unique_ptr<communicator> split(int color) override {
-        MPI_Comm out = MPI_COMM_NULL;
-        check(MPI_Comm_split(comm_, color, rank_, &out), "MPI_Comm_split");
-        return std::make_unique<mpi_communicator>(out, true);
-    }
 
 private:
     MPI_Comm comm_;
-    bool owned_;
     int rank_ = 0, size_ = 1;
 };
 
@@ -99,7 +69,7 @@ void start() {
 
 mpi_session::mpi_session() {
     start();
-    world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD, false);
+    world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD);
 }
 mpi_session::~mpi_session() {
     world_.reset();

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "compare.hpp"
 #include "typenet/dist/communicator.hpp"
 #include "typenet/typenet.hpp"
 
@@ -41,15 +42,6 @@ struct sync_report {
     double outputs = 0, input_gradients = 0, parameter_gradients = 0, running_statistics = 0;
     double worst() const { return std::max({outputs, input_gradients, parameter_gradients, running_statistics}); }
 };
-
-inline double normwise(const std::vector<double>& got, const std::vector<double>& want) {
-    double diff = 0, scale = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        diff = std::max(diff, std::abs(got[i] - want[i]));
-        scale = std::max(scale, std::abs(want[i]));
-    }
-    return scale > 0 ? diff / scale : diff;
-}
 
 // This rank's rows of a batch cut into slices (the samples of each rank, in rank order).
 struct slice {

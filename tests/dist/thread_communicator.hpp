@@ -33,24 +33,6 @@ public:
     }
     void sum(std::span<float> v) override { sum_impl(v); }
     void sum(std::span<double> v) override { sum_impl(v); }
-    std::unique_ptr<typenet::dist::pending> start_sum(std::span<float> v) override {
-        sum_impl(v);
-        struct done final : typenet::dist::pending {
-            void wait() override {}
-        };
-        return std::make_unique<done>();
-    }
-    void broadcast(std::span<std::byte> bytes, int root) override {
-        post(bytes.data());
-        std::vector<std::byte> copy(bytes.size());
-        std::memcpy(copy.data(), g_->slots[std::size_t(root)], bytes.size());
-        g_->meet.arrive_and_wait();
-        std::memcpy(bytes.data(), copy.data(), bytes.size());
-    }
-    void barrier() override { g_->meet.arrive_and_wait(); }
-    std::unique_ptr<communicator> split(int) override {
-        throw std::logic_error("thread_communicator: split is not implemented");
-    }
 
 private:
     void post(const void* p) {

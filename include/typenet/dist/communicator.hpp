@@ -8,21 +8,12 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <span>
 #include <vector>
 
 #include "typenet/kernels.hpp"
 
 namespace typenet::dist {
-
-// A non-blocking operation under way (communicator::start_sum); wait() completes it. Destroying
-// one that was not waited for waits.
-class pending {
-public:
-    virtual ~pending() = default;
-    virtual void wait() = 0;
-};
 
 class communicator {
 public:
@@ -33,18 +24,10 @@ public:
     // all = every rank's `mine`, in rank order. mine has the same length on every rank and
     // all.size() == size() * mine.size().
     virtual void allgather(std::span<const double> mine, std::span<double> all) = 0;
-    // v = the elementwise sum of every rank's v, the same on every rank.
+    // v = the elementwise sum of every rank's v, on every rank (over MPI: MPI_Allreduce's, which
+    // the MPI standard does not promise to be the same bits everywhere).
     virtual void sum(std::span<float> v) = 0;
     virtual void sum(std::span<double> v) = 0;
-    // Starts sum(v); v holds the sum once the returned operation's wait() returned, and must not
-    // be touched until then.
-    virtual std::unique_ptr<pending> start_sum(std::span<float> v) = 0;
-    // bytes = rank root's bytes, on every rank.
-    virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
-    virtual void barrier() = 0;
-    // The ranks that pass the same color, in rank order, as a communicator of their own (every
-    // rank calls it).
-    virtual std::unique_ptr<communicator> split(int color) = 0;
 };
 
 // One process: the group of itself.
@@ -55,10 +38,6 @@ public:
     void allgather(std::span<const double> mine, std::span<double> all) override;
     void sum(std::span<float>) override {}
     void sum(std::span<double>) override {}
-    std::unique_ptr<pending> start_sum(std::span<float> v) override;
-    void broadcast(std::span<std::byte>, int) override {}
-    void barrier() override {}
-    std::unique_ptr<communicator> split(int) override { return std::make_unique<self_communicator>(); }
 };
 
 // Batch statistics over the ranks of a communicator (synchronized batch norm): the normalisation

@@ -1,0 +1,21 @@
+// tests/dist/compare.hpp - how the multi-process tests compare a result with one process's.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace typenet_test {
+
+// The largest absolute difference over the largest absolute reference value (a normwise relative
+// error); the absolute difference when the reference is all zeros.
+inline double normwise(const std::vector<double>& got, const std::vector<double>& want) {
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        diff = std::max(diff, std::abs(got[i] - want[i]));
+        scale = std::max(scale, std::abs(want[i]));
+    }
+    return scale > 0 ? diff / scale : diff;
+}
+
+}  // namespace typenet_test

@@ -6,10 +6,11 @@
 #   scripts/setup.sh PKG...     these packages instead (e.g. python3-torch for scripts/bench-peers.sh)
 set -euo pipefail
 
-packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2 libstb-dev nlohmann-json3-dev python3
+packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2 libpng-dev libturbojpeg0-dev libstb-dev
+          nlohmann-json3-dev python3
           libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = --fuzz ]; then
-  packages=(clang-14 libclang-rt-14-dev libstb-dev nlohmann-json3-dev cmake make)
+  packages=(clang-14 libclang-rt-14-dev libpng-dev libturbojpeg0-dev libstb-dev nlohmann-json3-dev cmake make)
 elif [ $# -gt 0 ]; then
   packages=("$@")
 fi

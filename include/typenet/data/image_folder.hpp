@@ -6,9 +6,11 @@
 //
 // Each sub-folder of `root` is a class, in the order of their names (byte order); hidden
 // entries (a name starting with '.') are skipped, and so are files whose extension is not .png,
-// .jpg or .jpeg (any case). Images are decoded with stb_image (Debian's libstb) and must have
-// exactly the source's shape: C channels (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA), H rows, W
-// columns; nothing is converted or resized. Every problem is a data_error naming the file or
+// .jpg or .jpeg (any case). Images are decoded with libpng and libjpeg-turbo (Debian's packages)
+// and must have exactly the source's shape: C channels (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA;
+// a palette PNG counts as RGB, or RGBA when it has transparent entries; 16-bit PNG samples keep
+// their high byte; a colour JPEG is RGB, CMYK JPEGs are refused), H rows, W columns; nothing
+// else is converted or resized. Every problem is a data_error naming the file or
 // folder: a missing or empty folder, a class count other than the source's, an empty class
 // folder, a file that is not PNG or JPEG, a corrupt image, an image of another size or channel
 // count. The size is read from the header before anything is decoded.
@@ -32,14 +34,21 @@ struct image_geometry {
     std::size_t channels, height, width;
 };
 
-// The PNG or JPEG in `bytes` as (C, H, W) bytes; `source` names it in errors. What
+// Image files larger than this are refused (2 GiB).
+inline constexpr std::uint64_t max_image_bytes = (std::uint64_t(1) << 31) - 1;
+
+// The geometry of the PNG or JPEG in `bytes`, read from its header (in the channels decode_image
+// gives it); `source` names it in errors.
+image_geometry image_info(std::span<const std::uint8_t> bytes, const std::string& source);
+// The PNG or JPEG in `bytes` as (C, H, W) bytes; `source` names it in errors. A file whose data
+// is corrupt or cut short is a data_error, never a partly grey image. What
 // tests/fuzz/fuzz_image.cpp fuzzes.
 std::vector<std::uint8_t> decode_image(std::span<const std::uint8_t> bytes, const std::string& source,
                                        image_geometry want);
 // The same, from a file.
 std::vector<std::uint8_t> load_image(const std::filesystem::path& file, image_geometry want);
-// Writes C x H x W bytes (C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) as a PNG file, with Debian's
-// stb_image_write; throws data_error naming the file when the sizes disagree or it cannot be
+// Writes C x H x W bytes (C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) as an 8-bit PNG file, with
+// libpng; throws data_error naming the file when the sizes disagree or it cannot be
 // written. (Not atomic: for data sets and pictures, not for a run's state.)
 void save_png(const std::filesystem::path& file, std::span<const std::uint8_t> chw, image_geometry g);
 

@@ -80,6 +80,8 @@ img_src image_source(std::size_t n) {
     return img_src(std::move(px), std::move(labels));
 }
 
+const tn::bn_sync_mode global{}, local{tn::bn_sync_mode::local};
+
 tn::fit_options fit_opts() {
     tn::fit_options o;
     o.epochs = 2;
@@ -105,7 +107,7 @@ struct fit_run {
 
 // fit on `ranks` threads (each its own network from the same seed); ranks = 0: one process, no comm.
 template <class Net>
-std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks, bool sync_bn) {
+std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks, tn::bn_sync_mode bn_sync) {
     if (ranks == 0) {
         auto net = std::make_unique<Net>(5);
         auto r = tn::fit(*net, train, val, fit_opts());
@@ -120,7 +122,7 @@ std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks,
             auto net = std::make_unique<Net>(5);
             auto o = fit_opts();
             o.comm = &comm;
-            o.sync_bn = sync_bn;
+            o.bn_sync = bn_sync;
             auto r = tn::fit(*net, train, val, o);
             out[std::size_t(k)] = {parameters_of(*net), r};
         });
@@ -132,9 +134,9 @@ std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks,
 
 TEST_CASE("fit over 2 ranks with synchronized batch norm trains what one process trains on the whole batch") {
     const img_src train = image_source(45), val = image_source(11);  // batches of 16, 16, 13: slices 8+8 and 7+6
-    const auto one = fit_on<bn_net>(train, val, 0, true);
+    const auto one = fit_on<bn_net>(train, val, 0, global);
     for (const int ranks : {2, 3}) {
-        const auto many = fit_on<bn_net>(train, val, ranks, true);
+        const auto many = fit_on<bn_net>(train, val, ranks, global);
         INFO(ranks << " ranks");
         for (const auto& r : many) {
             CHECK(r.params == many[0].params);  // the replicas are the same bits
@@ -153,12 +155,136 @@ TEST_CASE("fit over 2 ranks with synchronized batch norm trains what one process
 
 TEST_CASE("fit over 2 ranks without the sync: batch norm networks differ and networks without it do not") {
     const img_src train = image_source(45), val = image_source(11);
-    const auto bn_one = fit_on<bn_net>(train, val, 0, true), bn_local = fit_on<bn_net>(train, val, 2, false);
-    const auto plain_one = fit_on<plain_net>(train, val, 0, true), plain_local = fit_on<plain_net>(train, val, 2, false);
+    const auto bn_one = fit_on<bn_net>(train, val, 0, global), bn_local = fit_on<bn_net>(train, val, 2, local);
+    const auto plain_one = fit_on<plain_net>(train, val, 0, global), plain_local = fit_on<plain_net>(train, val, 2, local);
     const double bn_diff = typenet_test::normwise(bn_local[0].params, bn_one[0].params);
     const double plain_diff = typenet_test::normwise(plain_local[0].params, plain_one[0].params);
     INFO("batch norm: " << bn_diff << ", no normalisation: " << plain_diff);
     CHECK(bn_local[0].params == bn_local[1].params);  // running statistics averaged: the replicas agree
     CHECK(bn_diff > 1e-3);  // each rank normalises its slice alone: another network (measured 0.027)
     CHECK(plain_diff < 1e-6);  // nothing couples the samples (measured 7.7e-8)
+}
+
+TEST_CASE("fit with bn_sync group:2 on 4 ranks trains what 2 ranks train each normalising its own slice") {
+    // Groups of two ranks of 8 samples normalise over 16 samples, as each of 2 ranks of 16 does alone:
+    // the same statistics, the same summed gradients, the same averaged running statistics.
+    const img_src train = image_source(64), val = image_source(11);
+    const auto two_local = fit_on<bn_net>(train, val, 2, local);
+    const auto four_grouped = fit_on<bn_net>(train, val, 4, tn::bn_sync_mode::parse("group:2"));
+    const auto four_global = fit_on<bn_net>(train, val, 4, global);
+    for (const auto& r : four_grouped) CHECK(r.params == four_grouped[0].params);
+    const double same = typenet_test::normwise(four_grouped[0].params, two_local[0].params);
+    const double other = typenet_test::normwise(four_grouped[0].params, four_global[0].params);
+    INFO("group:2 on 4 ranks against local on 2: " << same << "; against global on 4: " << other);
+    CHECK(same < 1e-6);
+    CHECK(other > 1e-3);
+}
+
+TEST_CASE("bn_sync parses global, local and group:K and refuses the rest with the accepted forms") {
+    CHECK(tn::bn_sync_mode::parse("global").how == tn::bn_sync_mode::global);
+    CHECK(tn::bn_sync_mode::parse("local").how == tn::bn_sync_mode::local);
+    CHECK(tn::bn_sync_mode::parse("group:4").group_size == 4);
+    CHECK(tn::bn_sync_mode::parse("group:4").to_string() == "group:4");
+    for (const char* bad : {"group:", "group:0", "group:-1", "group:2x", "Global", ""})
+        CHECK_THROWS_WITH(tn::bn_sync_mode::parse(bad),
+                          "'" + std::string(bad) + "' is not global, local or group:K (K >= 1 ranks)");
+    const img_src train = image_source(32), val = image_source(4);
+    typenet_test::thread_group group(2);
+    std::vector<std::string> errors(2);
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 2; ++k)
+        threads.emplace_back([&, k] {
+            typenet_test::thread_communicator comm(group, k);
+            bn_net net(5);
+            auto o = fit_opts();
+            o.comm = &comm;
+            o.bn_sync = tn::bn_sync_mode::parse("group:3");
+            try {
+                tn::fit(net, train, val, o);
+            } catch (const std::invalid_argument& e) {
+                errors[std::size_t(k)] = e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) CHECK(e == "fit: bn_sync group:3: groups of 3 ranks do not divide 2 ranks");
+}
+
+namespace {
+// Requests a stop on one rank only, after its `at`-th step.
+struct stop_on_rank : tn::callback {
+    bool mine;
+    std::size_t at, steps = 0;
+    stop_on_rank(bool m, std::size_t a) : mine(m), at(a) {}
+    void on_step_end(tn::fit_context& ctx, const tn::step_log&) override {
+        if (++steps == at && mine) ctx.request_stop("asked by the test");
+    }
+};
+// Changes one weight on one rank after its `at`-th step: replicas that no longer agree.
+template <class Net>
+struct corrupt_on_rank : tn::callback {
+    Net& net;
+    bool mine;
+    std::size_t at, steps = 0;
+    corrupt_on_rank(Net& n, bool m, std::size_t a) : net(n), mine(m), at(a) {}
+    void on_step_end(tn::fit_context&, const tn::step_log&) override {
+        if (++steps != at || !mine) return;
+        bool done = false;
+        net.for_each_parameter([&](const tn::parameter_view<float>& p) {
+            if (!done) p.value[0] += 1e-3f, done = true;
+        });
+    }
+};
+}  // namespace
+
+TEST_CASE("a stop one rank requests stops every rank at the same step") {
+    const img_src train = image_source(64), val = image_source(4);
+    typenet_test::thread_group group(2);
+    std::vector<tn::fit_result> out(2);
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 2; ++k)
+        threads.emplace_back([&, k] {
+            typenet_test::thread_communicator comm(group, k);
+            bn_net net(5);
+            auto o = fit_opts();
+            o.comm = &comm;
+            stop_on_rank stop(k == 1, 3);
+            out[std::size_t(k)] = tn::fit(net, train, val, o, {&stop});
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& r : out) {
+        REQUIRE(r.history.size() == 1);
+        CHECK(r.history[0].steps == 3);  // of 4 in the epoch
+        CHECK_FALSE(r.history[0].complete);
+    }
+    CHECK(out[1].stop_reason == "asked by the test");
+    CHECK(out[0].stop_reason == "stopped on another rank");
+}
+
+TEST_CASE("check_replicas_every finds a rank whose parameters differ and every rank throws naming it") {
+    const img_src train = image_source(64), val = image_source(4);
+    for (const std::size_t every : {1, 2}) {
+        typenet_test::thread_group group(3);
+        std::vector<std::string> errors(3);
+        std::vector<std::thread> threads;
+        for (int k = 0; k < 3; ++k)
+            threads.emplace_back([&, k] {
+                typenet_test::thread_communicator comm(group, k);
+                bn_net net(5);
+                auto o = fit_opts();
+                o.comm = &comm;
+                o.check_replicas_every = every;
+                corrupt_on_rank<bn_net> corrupt(net, k == 2, 3);
+                try {
+                    tn::fit(net, train, val, o, {&corrupt});
+                } catch (const tn::dist::comm_error& e) {
+                    errors[std::size_t(k)] = e.what();
+                }
+            });
+        for (auto& t : threads) t.join();
+        INFO("every " << every);
+        // Step 3 changes rank 2: seen after step 3 (every step) or step 4 (every 2 steps).
+        const std::string want = "fit: the replicas differ after step " + std::to_string(every == 1 ? 3 : 4) +
+                                 ": the parameters and running statistics of rank(s) 2 are not rank 0's";
+        for (const auto& e : errors) CHECK(e == want);
+    }
 }

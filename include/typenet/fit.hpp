@@ -46,8 +46,11 @@
 // communicator's sum gives every rank the same bits: the one-process and test communicators add in
 // rank order; MPI_Allreduce does not promise it, which a replica check will watch). The loss, accuracy
 // and gradient norm of a step are the whole batch's (summed over the ranks), validation is sharded
-// (evaluate with comm). Batch statistics: options.sync_bn. Callbacks run on every rank with the same
-// numbers; give the ones that write files (checkpoint_saver, loggers) to one rank only.
+// (evaluate with comm). Batch statistics: options.bn_sync. Callbacks run on every rank with the same
+// numbers; give the ones that write files (checkpoint_saver, loggers) to one rank only. A stop
+// requested on one rank is agreed after every step and epoch: every rank stops at the same step
+// (the others with the reason "stopped on another rank: ..."). options.check_replicas_every
+// watches the replicas.
 //
 // Errors: a network and a source that do not fit do not compile (data::fits); bad options
 // throw std::invalid_argument; a checkpoint that does not belong to this network or run throws
@@ -63,6 +66,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -72,6 +76,7 @@
 
 #include "typenet/data/loader.hpp"
 #include "typenet/data/source.hpp"
+#include "typenet/dist/bn_sync.hpp"
 #include "typenet/evaluate.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/optim.hpp"
@@ -95,9 +100,12 @@ struct fit_options {
     // Data-parallel training over the processes of comm (docs/distributed.md); null: this process
     // alone. data.batch is then the global batch, of which each rank trains on its slice.
     dist::communicator* comm = nullptr;
-    // With comm: batch statistics over every rank's slice (synchronized batch norm), or, false,
-    // each rank's own slice with the running statistics averaged over the ranks after every step.
-    bool sync_bn = true;
+    // With comm: which ranks' slices the batch statistics cover (above).
+    bn_sync_mode bn_sync{};
+    // With comm: every this many optimizer steps, compare a hash of every rank's parameters and
+    // running statistics; replicas that differ throw dist::comm_error naming the step and the
+    // ranks. 0: never.
+    std::size_t check_replicas_every = 0;
 };
 
 // One step, as callbacks see it.
@@ -208,6 +216,21 @@ struct fit_result {
 };
 
 namespace detail {
+// FNV-1a over the bytes of a network's parameters and running statistics: what the replica
+// check compares across ranks.
+template <class Net>
+std::uint64_t replica_hash(Net& net) {
+    using T = typename Net::value_type;
+    std::uint64_t h = 14695981039346656037ull;
+    const auto add = [&](std::span<const T> v) {
+        const auto* b = reinterpret_cast<const unsigned char*>(v.data());
+        for (std::size_t i = 0; i < v.size_bytes(); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    net.for_each_parameter([&](const parameter_view<T>& p) { add(p.value); });
+    net.for_each_state([&](const state_view<T>& s) { add(s.value); });
+    return h;
+}
+
 template <class Net, class Train, class Val>
 fit_result fit_impl(Net& net, const Train& train, const Val* validation, const fit_options& o,
                     std::span<callback* const> callbacks) {
@@ -234,8 +257,26 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             if (on) net.set_bn_sync(nullptr);
         }
     } bn_sync_off{net};
-    if (comm && o.sync_bn) {
-        bn_sync.emplace(*comm);
+    // The ranks whose slices the batch statistics cover (null: each rank's own), and whether the
+    // running statistics are then averaged over all ranks after every step.
+    std::unique_ptr<dist::communicator> bn_group;
+    dist::communicator* bn_comm = nullptr;
+    if (comm) {
+        const auto size = std::size_t(comm->size());
+        if (o.bn_sync.how == bn_sync_mode::global) {
+            bn_comm = comm;
+        } else if (o.bn_sync.how == bn_sync_mode::group) {
+            const std::size_t k = o.bn_sync.group_size;
+            if (k == 0 || size % k != 0)
+                throw std::invalid_argument("fit: bn_sync " + o.bn_sync.to_string() + ": groups of " + std::to_string(k) +
+                                            " ranks do not divide " + std::to_string(size) + " ranks");
+            if (k == size) bn_comm = comm;
+            else if (k > 1) bn_group = comm->split(comm->rank() / int(k)), bn_comm = bn_group.get();
+        }
+    }
+    const bool average_running_stats = comm && bn_comm != comm;
+    if (bn_comm) {
+        bn_sync.emplace(*bn_comm);
         net.set_bn_sync(&*bn_sync);
         bn_sync_off.on = true;
     }
@@ -327,6 +368,26 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     ctx.global_step = step;
     ctx.epoch = finished_epoch;
     for (auto* c : callbacks) c->on_train_begin(ctx);
+    // Over ranks: a stop any rank requested is every rank's, so that all leave the loop together.
+    const auto agree_on_stop = [&] {
+        if (!comm) return;
+        std::vector<double> flag{ctx.stop_requested() ? 1.0 : 0.0};
+        comm->sum(std::span<double>(flag));
+        if (flag[0] > 0 && !ctx.stop_requested()) ctx.request_stop("stopped on another rank");
+    };
+    const auto check_replicas = [&] {
+        if (!comm || o.check_replicas_every == 0 || step % o.check_replicas_every != 0) return;
+        const std::uint64_t h = detail::replica_hash(net);
+        const std::vector<double> mine{double(h >> 32), double(h & 0xffffffffu)};
+        std::vector<double> all(2 * std::size_t(comm->size()));
+        comm->allgather(mine, all);
+        std::string differ;
+        for (std::size_t r = 1; r < std::size_t(comm->size()); ++r)
+            if (all[2 * r] != all[0] || all[2 * r + 1] != all[1]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+        if (!differ.empty())
+            throw dist::comm_error("fit: the replicas differ after step " + std::to_string(step) + ": the parameters and "
+                                   "running statistics of rank(s) " + differ + " are not rank 0's");
+    };
 
     typename Net::input_tensor x;
     tensor<T, typename Net::output_shape> dlogits;
@@ -374,7 +435,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                 comm->sum(std::span<double>(sums));
                 l = sums[0] / double(n_all);
                 c = std::size_t(sums[1]);
-                if (!o.sync_bn) {  // running statistics: the ranks' average
+                if (average_running_stats) {  // running statistics: the ranks' average
                     net.for_each_state([&](const state_view<T>& v) {
                         comm->sum(v.value);
                         for (auto& e : v.value) e /= T(comm->size());
@@ -397,6 +458,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                 s.mean_loss = (cur.loss_sum + skipped_loss) / double(s.seen);
                 s.seconds = seconds0 + since(t0);
                 for (auto* cb : callbacks) cb->on_step_end(ctx, s);
+                agree_on_stop();
                 break;  // a skipped update ends the epoch: the state is the one before this step
             }
             opt.step(s.lr);
@@ -415,6 +477,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             s.mean_loss = cur.loss_sum / double(cur.seen);
             s.seconds = cur.seconds;
             for (auto* cb : callbacks) cb->on_step_end(ctx, s);
+            check_replicas();
+            agree_on_stop();
         }
         epoch_log row;
         row.epoch = epoch;
@@ -440,6 +504,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             cur.active = false;
         }
         for (auto* cb : callbacks) cb->on_epoch_end(ctx, row);
+        agree_on_stop();
     }
     for (auto* c : callbacks) c->on_train_end(ctx);
     result.stop_reason = ctx.stop_reason();

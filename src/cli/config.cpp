@@ -1,6 +1,7 @@
 #include "config.hpp"
 #include "model_list.hpp"
 
+#include "typenet/dist/bn_sync.hpp"
 #include "typenet/init.hpp"
 #include "typenet/train/escape.hpp"
 
@@ -281,6 +282,18 @@ const std::vector<option>& options() {
                            "batch-norm statistics over groups of N consecutive samples of each batch in train mode "
                            "(ghost batch norm; 0 = the whole batch)",
                            +[](train_config& c) -> std::size_t& { return c.bn_group; }),
+        text("--bn-sync", "bn_sync", "MODE",
+             "under mpirun: the batch statistics of batch norm and renorm over every rank's slice (global: "
+             "synchronized BN), each rank's own (local) or groups of K consecutive ranks (group:K); see "
+             "docs/distributed.md",
+             +[](train_config& c) -> std::string& { return c.bn_sync; },
+             [](const std::string& v) {
+                 try {
+                     return bn_sync_mode::parse(v).to_string();
+                 } catch (const std::invalid_argument& e) {
+                     throw config_error(std::string("--bn-sync: ") + e.what());
+                 }
+             }),
         count<std::size_t>("--renorm-start", "renorm_start", "STEPS",
                            "batch renorm: steps of plain batch norm before the clipping limits relax",
                            +[](train_config& c) -> std::size_t& { return c.renorm.start; }),
@@ -328,8 +341,12 @@ const std::vector<option>& options() {
                                   +[](train_config& c) -> divergence_policy& { return c.on_divergence; },
                                   {{"stop", divergence_policy::stop}, {"continue", divergence_policy::continue_run}}),
         // ---- the settings of one invocation: not recorded in config.json or checkpoints ----
-        {"--threads", nullptr, "N", "threads (default: all cores)",
+        {"--threads", nullptr, "N", "threads (default: all cores; under mpirun, the cores divided among this machine's ranks)",
          [](train_config& c, const std::string& v) { c.threads = std::size_t(parse_count("--threads", v)); }, {}, {}, {}},
+        {"--check-replicas", nullptr, "K", "under mpirun: every K steps, check that every rank holds the same parameters "
+         "and running statistics (an error naming the ranks that differ; default 0: never)",
+         [](train_config& c, const std::string& v) { c.check_replicas = std::size_t(parse_count("--check-replicas", v)); },
+         {}, {}, {}},
         {"--simd", nullptr, "NAME", "auto, avx512, avx2, scalar (default auto)",
          [](train_config& c, const std::string& v) {
              if (v != "auto" && v != "avx512" && v != "avx2" && v != "scalar")

@@ -40,6 +40,7 @@ struct train_config {
     double bn_momentum = 0.1;
     std::size_t bn_group = 0;  // batch-norm statistics over groups of this many samples; 0 = the batch
     renorm_schedule renorm{};  // batch renormalisation's clipping limits over steps (the paper's ramp)
+    std::string bn_sync = "global";  // under mpirun: global, local or group:K (fit.hpp's bn_sync_mode)
     std::string init = "kaiming-normal";  // weight initialisation (init.hpp); He et al. for ReLU networks
     // data
     bool augment = false;
@@ -53,7 +54,8 @@ struct train_config {
     std::optional<std::filesystem::path> data_dir;
     // run
     std::uint64_t seed = 0;
-    std::size_t threads = 0;  // 0 = all cores
+    std::size_t threads = 0;  // 0 = all cores (under mpirun: the cores shared among this machine's ranks)
+    std::size_t check_replicas = 0;  // under mpirun: compare the replicas every this many steps; 0 = never
     std::string simd = "auto";
     bool winograd = true;  // 3x3 convolutions by Winograd (kernels::set_winograd); changes last bits only
     std::filesystem::path out = "runs/default";

@@ -11,6 +11,7 @@
 
 #include "bench_tool.hpp"    // bench_tool::run<Net>, memory_probe<Net>
 #include "config.hpp"
+#include "typenet/dist/communicator.hpp"
 #include "convert_tool.hpp"  // convert_tool::export_npz<Net>, import_npz, init, logits, structure
 #include "model_list.hpp"
 #include "predict_tool.hpp"  // predict_tool::run<Net>
@@ -19,14 +20,14 @@ namespace typenet::cli {
 
 // typenet-train's run. Defined in run_model.hpp; instantiated in the generated model_TYPE.cpp.
 template <class Net>
-int run_model(const train::train_config& c);
+int run_model(const train::train_config& c, dist::communicator* comm);
 
 // One network's code for every tool: only these pointers reach it, so no tool's own file
 // instantiates a network.
 struct model_entry {
     const char* name;
     const char* description;
-    int (*run)(const train::train_config&);          // typenet-train
+    int (*run)(const train::train_config&, dist::communicator*);  // typenet-train (null: one process)
     int (*predict)(const predict_tool::options&);    // typenet-predict
     int (*convert_export)(const io::checkpoint&, const std::string&, const std::string&);  // typenet-convert
     int (*convert_import)(const std::string&, const std::string&, const std::string&, const std::string&);

@@ -8,7 +8,7 @@
 
 namespace typenet::cli {
 template <class Net>
-int run_model(const train::train_config& c) {
-    return train::trainer<Net>(c, c.model).run();
+int run_model(const train::train_config& c, dist::communicator* comm) {
+    return train::trainer<Net>(c, c.model, comm).run();
 }
 }  // namespace typenet::cli

@@ -16,6 +16,12 @@
 //                    epoch of the best validation accuracy
 // A non-finite loss stops the run (exit code 3) unless on_divergence = continue; SIGINT/SIGTERM
 // finish the step, write last.ckpt and exit 128 + the signal (130, 143).
+//
+// Under mpirun (a communicator of more than one rank; docs/distributed.md) every rank runs this
+// with the same command line and trains its slice of every batch (fit_options::comm, bn_sync,
+// check_replicas_every); the test set is evaluated sharded. Rank 0 alone locks and writes
+// config.out and prints; the other ranks read a checkpoint to resume and write nothing. A stop
+// (a signal, divergence, early stopping) is agreed by all ranks at the same step.
 #pragma once
 
 #include <chrono>
@@ -25,6 +31,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -44,6 +51,7 @@
 #include "typenet/callbacks.hpp"
 #include "typenet/data/source.hpp"
 #include "typenet/data/split.hpp"
+#include "typenet/dist/communicator.hpp"
 #include "typenet/fit.hpp"
 #include "typenet/train/checkpoint_io.hpp"
 #include "config.hpp"
@@ -135,7 +143,9 @@ public:
     using T = typename Net::value_type;
     using part = data::subset_source<data::cifar10_source>;  // the training, validation and test sets
 
-    trainer(train_config cfg, std::string network_name) : cfg_(std::move(cfg)), name_(std::move(network_name)) {}
+    // comm: the ranks of a data-parallel run (null or one rank: this process alone).
+    trainer(train_config cfg, std::string network_name, dist::communicator* comm = nullptr)
+        : cfg_(std::move(cfg)), name_(std::move(network_name)), comm_(comm && comm->size() > 1 ? comm : nullptr) {}
 
     // Runs the whole job; returns the process exit code. Bad input throws (config_error,
     // data::data_error, io::checkpoint_error); the CLI turns those into exit code 2.
@@ -147,6 +157,10 @@ public:
         }
         kernels::set_threads(cfg_.threads);
         kernels::set_winograd(cfg_.winograd);
+        if (const auto sync = bn_sync_mode::parse(cfg_.bn_sync);
+            comm_ && sync.how == bn_sync_mode::group && std::size_t(comm_->size()) % sync.group_size != 0)
+            throw config_error("--bn-sync " + cfg_.bn_sync + ": groups of " + std::to_string(sync.group_size) +
+                               " ranks do not divide the " + std::to_string(comm_->size()) + " ranks of this run");
         const auto limit = [](std::size_t l) { return l ? l : data::no_limit; };
         auto net = std::make_unique<Net>(cfg_.seed);
         initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
@@ -172,18 +186,21 @@ public:
         const part& validation = cfg_.val_split > 0 ? held_out : test;
         const data::normalization norm = data::compute_normalization(train);
 
-        std::filesystem::create_directories(cfg_.out);
-        const out_dir_lock lock(cfg_.out);  // one writer per run directory, until this run ends
-        // A run killed in the middle of a save leaves its temporary file (name.tmp-PID): with the
-        // folder locked, every one there is such a leftover.
-        for (const auto& f : std::filesystem::directory_iterator(cfg_.out))
-            if (f.path().filename().string().find(".tmp-") != std::string::npos) std::filesystem::remove(f.path());
         const auto last = cfg_.out / "last.ckpt";
-        if (!cfg_.resume && !cfg_.overwrite && std::filesystem::exists(last))
+        std::optional<out_dir_lock> lock;
+        if (writer()) {
+            std::filesystem::create_directories(cfg_.out);
+            lock.emplace(cfg_.out);  // one writer per run directory, until this run ends
+            // A run killed in the middle of a save leaves its temporary file (name.tmp-PID): with the
+            // folder locked, every one there is such a leftover.
+            for (const auto& f : std::filesystem::directory_iterator(cfg_.out))
+                if (f.path().filename().string().find(".tmp-") != std::string::npos) std::filesystem::remove(f.path());
+        }
+        if (writer() && !cfg_.resume && !cfg_.overwrite && std::filesystem::exists(last))
             throw config_error("--out " + cfg_.out.string() + " holds a run already (" + last.string() +
                                "): --resume continues it, --overwrite starts over in its place (replacing its "
                                "checkpoints and metrics), or choose another --out");
-        if (cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
+        if (writer() && cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
             for (const char* f : {"last.ckpt", "best.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl"})
                 std::filesystem::remove(cfg_.out / f);
 
@@ -201,6 +218,9 @@ public:
         o.model_name = name_;
         o.normalization = norm;
         o.checkpoint_metadata = cfg_.to_pairs();
+        o.comm = comm_;
+        o.bn_sync = bn_sync_mode::parse(cfg_.bn_sync);
+        o.check_replicas_every = cfg_.check_replicas;
         if (data::batches_per_epoch(train.size(), o.data) == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));
@@ -216,10 +236,10 @@ public:
         }
         // Which binary writes the epochs from here (first, so that a failure changes nothing); a
         // resume of a finished run writes none and records nothing.
-        if (first_epoch <= cfg_.epochs)
+        if (writer() && first_epoch <= cfg_.epochs)
             append_line(cfg_.out / "invocations.jsonl",
                         invocation_json({first_epoch, cfg_.epochs, kernels::threads(), kernels::isa_name(), kernels::winograd()}));
-        write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
+        if (writer()) write_file_atomic(cfg_.out / "config.json", cfg_.to_json());
         const std::size_t steps = data::batches_per_epoch(train.size(), o.data);
         log("model " + cfg_.model + " (" + std::to_string(Net::parameter_count) + " parameters), " +
             std::to_string(train.size()) + " training, " +
@@ -227,14 +247,16 @@ public:
             std::to_string(test.size()) + " test images from " +
             dir.string() + ", " + std::to_string(cfg_.epochs) + " epochs of " + std::to_string(steps) +
             " steps; kernels: " + kernels::isa_name() + (kernels::winograd() ? " + Winograd" : "") + ", " +
-            std::to_string(kernels::threads()) + " threads");
+            std::to_string(kernels::threads()) + (kernels::threads() == 1 ? " thread" : " threads") +
+            (comm_ ? " on each of " + std::to_string(comm_->size()) + " ranks (--bn-sync " + o.bn_sync.to_string() + ")"
+                   : std::string()));
         if (o.resume.empty() == false) log("resuming " + last.string() + " after epoch " + std::to_string(first_epoch - 1));
 
         run_files files(*this);
         progress_bar bar(std::cerr, /*summary=*/false);
         checkpoint_saver saver(cfg_.out, {.best = cfg_.val_split > 0, .every_seconds = cfg_.checkpoint_every * 60});
         early_stopping early(cfg_.early_stop);
-        test_evaluation test_eval(*this, *net, test, norm, o.eval_batch, cfg_.early_stop ? &early : nullptr);
+        test_evaluation test_eval(*this, *net, test, norm, o.eval_batch, cfg_.early_stop ? &early : nullptr, comm_);
         divergence_stop guard;
         divergence_note note(*this);
         stop_flag on_signal(interrupted());
@@ -245,8 +267,10 @@ public:
         else cbs.push_back(&note);
         if (cfg_.early_stop) cbs.push_back(&early);
         if (cfg_.val_split) cbs.push_back(&test_eval);
-        cbs.push_back(&saver);
-        cbs.push_back(&files);
+        if (writer()) {  // the run's files: rank 0's
+            cbs.push_back(&saver);
+            cbs.push_back(&files);
+        }
         files.early = cfg_.early_stop ? &early : nullptr;
         const fit_result r = fit(*net, train, validation, o, std::span<callback* const>(cbs));
         net->release_buffers();
@@ -308,12 +332,15 @@ private:
         const data::normalization& norm;
         std::size_t batch;
         const early_stopping* early;
-        test_evaluation(trainer& tr, Net& n, const part& s, const data::normalization& nm, std::size_t b, const early_stopping* e)
-            : t(tr), net(n), test(s), norm(nm), batch(b), early(e) {}
+        dist::communicator* comm;  // sharded over the ranks: every rank calls it
+        test_evaluation(trainer& tr, Net& n, const part& s, const data::normalization& nm, std::size_t b,
+                        const early_stopping* e, dist::communicator* c)
+            : t(tr), net(n), test(s), norm(nm), batch(b), early(e), comm(c) {}
         void on_epoch_end(fit_context&, const epoch_log& e) override {
             if (!e.complete) return;
             if (t.cfg_.test_every_epoch || e.epoch == t.cfg_.epochs || (early && early->stopped()))
-                t.test_[e.epoch] = typenet::evaluate(net, test, norm, batch, softmax_cross_entropy(t.cfg_.label_smoothing));
+                t.test_[e.epoch] =
+                    typenet::evaluate(net, test, norm, batch, softmax_cross_entropy(t.cfg_.label_smoothing), comm);
         }
     };
     // --on-divergence=continue: say so once, and go on.
@@ -449,11 +476,13 @@ private:
         log("upgraded " + file.string() + " to the current checkpoint form (same tensors)");
     }
 
+    // Rank 0 writes the run's files and prints; the other ranks of an mpirun job do neither.
+    bool writer() const { return !comm_ || comm_->rank() == 0; }
     void log(const std::string& s) const {
-        if (!cfg_.quiet) std::cout << s << std::endl;
+        if (!cfg_.quiet && writer()) std::cout << s << std::endl;
     }
     static void error(const std::string& s) { std::cerr << "typenet-train: " << s << std::endl; }
-    bool show_bar() const { return !cfg_.quiet && cfg_.progress && ::isatty(2); }
+    bool show_bar() const { return !cfg_.quiet && cfg_.progress && writer() && ::isatty(2); }
     // wait: of the epoch's training time, the seconds spent waiting for the loader's next batch
     void log_epoch(const epoch_metrics& r, double wait) const {
         char buf[400];
@@ -476,6 +505,7 @@ private:
 
     train_config cfg_;
     std::string name_;
+    dist::communicator* comm_;
     std::vector<epoch_metrics> rows_;
     std::map<std::size_t, evaluation> test_;  // --val-split: test-set figures by epoch
 };

@@ -4,6 +4,8 @@
 #include <mpi.h>
 
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace typenet::dist {
@@ -27,7 +29,7 @@ int count_of(std::size_t n, const char* what) {
 
 class mpi_communicator final : public communicator {
 public:
-    explicit mpi_communicator(MPI_Comm c) : comm_(c) {
+    explicit mpi_communicator(MPI_Comm c, bool owned = false) : comm_(c), owned_(owned) {
         check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
         check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
         check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
@@ -50,9 +52,18 @@ public:
         check(MPI_Allreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "sum"), MPI_DOUBLE, MPI_SUM, comm_),
               "MPI_Allreduce");
     }
+    std::unique_ptr<communicator> split(int color) override {
+        MPI_Comm part = MPI_COMM_NULL;
+        check(MPI_Comm_split(comm_, color, rank_, &part), "MPI_Comm_split");
+        return std::make_unique<mpi_communicator>(part, true);
+    }
+    ~mpi_communicator() override {
+        if (owned_) MPI_Comm_free(&comm_);
+    }
 
 private:
     MPI_Comm comm_;
+    bool owned_;  // made by split: freed with the object
     int rank_ = 0, size_ = 1;
 };
 
@@ -70,6 +81,11 @@ void start() {
 mpi_session::mpi_session() {
     start();
     world_ = std::make_unique<mpi_communicator>(MPI_COMM_WORLD);
+}
+void mpi_session::abort(int code) {
+    std::fflush(nullptr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);  // MPI_Abort does not return; should it, the process still ends here
 }
 mpi_session::~mpi_session() {
     world_.reset();

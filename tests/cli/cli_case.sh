@@ -604,6 +604,73 @@ case $case_name in
     [ "$kills" -ge 6 ] || fail "only $kills of 12 runs were still running when killed: the test proved little"
     expect 0 "" -- "$train" $args $([ -f "$work/run/last.ckpt" ] && echo --resume) --out "$work/run"
     same_metrics "$work/straight/metrics.csv" "$work/run/metrics.csv" ;;
+  mpi-train)
+    # typenet-train under mpirun (tests/dist/CMakeLists.txt gives TYPENET_MPIRUN, "mpiexec -n"):
+    # 2 ranks train what one process trains (float32 sums in another order: train loss within
+    # 1e-4 relative, test accuracy within 2 of 300 images), rank 0 alone prints and writes, the
+    # replicas are checked after every step, a 2-rank run resumes on 1 process, and --bn-sync
+    # local trains another network (each rank normalises its own half of every batch).
+    need_data
+    read -r -a mpirun <<< "${TYPENET_MPIRUN:?TYPENET_MPIRUN: how to start N ranks, e.g. mpiexec -n}"
+    # A small learning rate: training amplifies rounding differences step after step, the more
+    # the larger the rate (docs/distributed.md); at 0.002 the losses agree to 1e-4 over 10 steps.
+    args="--model cnn-bn --limit-train 500 --limit-test 300 --batch 100 --epochs 2 --augment true --lr 0.002 --momentum 0.9"
+    close() {  # close A.csv B.csv TOLERANCE: train loss and test accuracy of every epoch
+      awk -F, -v tol="$3" 'NR == FNR { if (FNR > 1) { l[FNR] = $2; a[FNR] = $5 }; next }
+        FNR > 1 { d = $2 - l[FNR]; if (d < 0) d = -d; e = $5 - a[FNR]; if (e < 0) e = -e
+                  if (d > tol * l[FNR] || e > 2 / 300 + 1e-9) { print "epoch " $1 ": train loss " l[FNR] " vs " $2 ", test accuracy " a[FNR] " vs " $5; bad = 1 } }
+        END { exit bad }' "$1" "$2"
+    }
+    expect 0 "" -- "$train" $args --out "$work/one"
+    expect 0 "on each of 2 ranks \(--bn-sync global\)" -- "${mpirun[@]}" 2 "$train" $args --check-replicas 1 --out "$work/two"
+    out=$("${mpirun[@]}" 2 "$train" $args --overwrite --out "$work/two" 2>&1) || fail "the 2-rank run failed: $out"
+    [ "$(echo "$out" | grep -c "^model cnn-bn")" -eq 1 ] || fail "expected one 'model cnn-bn' line (rank 0's): $out"
+    [ "$(echo "$out" | grep -c "^epoch 2/2")" -eq 1 ] || fail "expected one line for epoch 2 (rank 0's)"
+    [ "$(wc -l < "$work/two/invocations.jsonl")" -eq 1 ] || fail "invocations.jsonl: expected rank 0's line alone"
+    [ "$(grep -c "^[0-9]" "$work/two/metrics.csv")" -eq 2 ] || fail "metrics.csv: expected 2 rows"
+    close "$work/one/metrics.csv" "$work/two/metrics.csv" 1e-4 || fail "2 ranks (global) differ from one process"
+    # Resumed with another number of ranks: epoch 1 on 2 ranks, epoch 2 on 1.
+    expect 0 "" -- "${mpirun[@]}" 2 "$train" ${args/--epochs 2/--epochs 1} --out "$work/resumed"
+    expect 0 "resuming" -- "$train" $args --resume --out "$work/resumed"
+    close "$work/one/metrics.csv" "$work/resumed/metrics.csv" 1e-4 || fail "2 ranks then 1 differ from one process"
+    expect 0 "--bn-sync local" -- "${mpirun[@]}" 2 "$train" $args --bn-sync local --out "$work/local"
+    if close "$work/one/metrics.csv" "$work/local/metrics.csv" 1e-4; then
+      fail "--bn-sync local trained what one process trains: each rank's own statistics should change it"
+    fi
+    expect 2 "^typenet-train: --bn-sync group:3: groups of 3 ranks do not divide the 2 ranks of this run" -- \
+      "${mpirun[@]}" 2 "$train" $args --bn-sync group:3 --out "$work/group3"
+    expect 2 "--bn-sync: 'sync' is not global, local or group:K" -- "$train" $args --bn-sync sync --out "$work/bad" ;;
+  mpi-kill)
+    # A rank killed with SIGKILL in the middle of a 2-rank run: mpirun ends the job within 30 s
+    # with a non-zero exit code and a message naming the rank, last.ckpt is intact (atomic
+    # writes; rank 0 alone writes), and one process resumes it.
+    need_data
+    read -r -a mpirun <<< "${TYPENET_MPIRUN:?TYPENET_MPIRUN: how to start N ranks, e.g. mpiexec -n}"
+    args="--model cnn-bn --limit-train 2048 --limit-test 128 --batch 64 --quiet"
+    "${mpirun[@]}" 2 "$train" $args --epochs 50 --checkpoint-every 0.002 --out "$work/run" > "$work/mpirun.log" 2>&1 &
+    job=$!
+    for _ in $(seq 600); do [ -f "$work/run/last.ckpt" ] && break; sleep 0.1; done
+    [ -f "$work/run/last.ckpt" ] || fail "no last.ckpt after 60 s"
+    sleep 1
+    victim=""
+    for p in $(pgrep -f "typenet-train.*$work/run"); do
+      tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
+    done
+    [ -n "$victim" ] || fail "rank 1's process not found"
+    start=$(date +%s.%N)
+    kill -9 "$victim"
+    rc=0; wait "$job" || rc=$?
+    took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    cat "$work/mpirun.log" | tail -n 8
+    echo "rank 1 killed: mpirun exited $rc after $took s"
+    [ "$rc" -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
+    awk -v t="$took" 'BEGIN { exit !(t <= 30) }' || fail "the job took $took s to end (bound 30 s)"
+    grep -Eq "rank 1|signal 9|Killed" "$work/mpirun.log" || fail "mpirun's message does not name the killed rank"
+    "$bin/typenet-inspect" "$work/run/last.ckpt" > "$work/inspect.txt" || fail "last.ckpt is unreadable"
+    epoch=$(sed -n 's/^  fit.epoch = //p' "$work/inspect.txt")
+    [ -n "$epoch" ] || fail "last.ckpt names no epoch"
+    expect 0 "resuming .*last.ckpt after epoch $epoch" -- "$train" ${args/ --quiet/} --epochs $((epoch + 1)) --resume --out "$work/run"
+    [ "$(grep -c "^[0-9]" "$work/run/metrics.csv")" -eq $((epoch + 1)) ] || fail "metrics.csv: expected $((epoch + 1)) rows" ;;
   *) fail "unknown case" ;;
 esac
 # Whatever the case, every SVG, JSON and JSON-lines file it left behind parses (curves.svg,

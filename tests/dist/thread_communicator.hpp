@@ -5,6 +5,7 @@
 
 #include <barrier>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct thread_group {
 class thread_communicator final : public typenet::dist::communicator {
 public:
     thread_communicator(thread_group& g, int rank) : g_(&g), rank_(rank) {}
+    thread_communicator(std::shared_ptr<thread_group> g, int rank) : owned_(std::move(g)), g_(owned_.get()), rank_(rank) {}
     int rank() const override { return rank_; }
     int size() const override { return g_->size; }
     void allgather(std::span<const double> mine, std::span<double> all) override {
@@ -33,6 +35,26 @@ public:
     }
     void sum(std::span<float> v) override { sum_impl(v); }
     void sum(std::span<double> v) override { sum_impl(v); }
+    // The lowest rank of each colour makes the colour's group and passes it to the others.
+    std::unique_ptr<typenet::dist::communicator> split(int color) override {
+        post(&color);
+        std::vector<int> colors(std::size_t(g_->size));
+        for (int r = 0; r < g_->size; ++r) colors[std::size_t(r)] = *static_cast<const int*>(g_->slots[std::size_t(r)]);
+        g_->meet.arrive_and_wait();
+        int leader = -1, mine = 0, n = 0;
+        for (int r = 0; r < g_->size; ++r)
+            if (colors[std::size_t(r)] == color) {
+                if (leader < 0) leader = r;
+                if (r < rank_) ++mine;
+                ++n;
+            }
+        std::shared_ptr<thread_group> part;
+        if (leader == rank_) part = std::make_shared<thread_group>(n);
+        post(&part);
+        if (leader != rank_) part = *static_cast<const std::shared_ptr<thread_group>*>(g_->slots[std::size_t(leader)]);
+        g_->meet.arrive_and_wait();
+        return std::make_unique<thread_communicator>(std::move(part), mine);
+    }
 
 private:
     void post(const void* p) {
@@ -49,6 +71,7 @@ private:
         g_->meet.arrive_and_wait();
         std::copy(total.begin(), total.end(), v.begin());
     }
+    std::shared_ptr<thread_group> owned_;  // a group made by split
     thread_group* g_;
     int rank_;
 };

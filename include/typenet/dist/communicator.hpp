@@ -8,12 +8,19 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "typenet/kernels.hpp"
 
 namespace typenet::dist {
+
+// A collective that failed (over MPI: with MPI's message), or replicas found to differ.
+struct comm_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class communicator {
 public:
@@ -28,6 +35,9 @@ public:
     // the MPI standard does not promise to be the same bits everywhere).
     virtual void sum(std::span<float> v) = 0;
     virtual void sum(std::span<double> v) = 0;
+    // The ranks that pass the same `color`, as a communicator of their own, ranked as here (a
+    // collective: every rank calls it). What fit's bn_sync group:K uses.
+    virtual std::unique_ptr<communicator> split(int color) = 0;
 };
 
 // One process: the group of itself.
@@ -38,6 +48,7 @@ public:
     void allgather(std::span<const double> mine, std::span<double> all) override;
     void sum(std::span<float>) override {}
     void sum(std::span<double>) override {}
+    std::unique_ptr<communicator> split(int) override { return std::make_unique<self_communicator>(); }
 };
 
 // Batch statistics over the ranks of a communicator (synchronized batch norm): the normalisation

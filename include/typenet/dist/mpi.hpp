@@ -13,15 +13,10 @@
 #pragma once
 
 #include <memory>
-#include <stdexcept>
 
 #include "typenet/dist/communicator.hpp"
 
 namespace typenet::dist {
-
-struct comm_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 // MPI for the lifetime of the object, in one per process: MPI_Init_thread with
 // MPI_THREAD_FUNNELED (the OpenMP threads of the kernels never call MPI; the thread that made the
@@ -34,6 +29,9 @@ public:
     mpi_session(const mpi_session&) = delete;
     mpi_session& operator=(const mpi_session&) = delete;
     communicator& world() { return *world_; }
+    // Ends every rank of the job with this exit code (MPI_Abort): what a rank that failed alone
+    // does, since the others may be waiting for it in a collective.
+    [[noreturn]] void abort(int code);
 
 private:
     std::unique_ptr<communicator> world_;

@@ -93,6 +93,9 @@ small-nonorm|--model resnet20-nonorm --recipe resnet --epochs 15 --on-divergence
 batch8-bn|--model resnet20 --recipe resnet --epochs 15 --batch 8 --lr 0.00625
 batch8-gn|--model resnet20-gn --recipe resnet --epochs 15 --batch 8 --lr 0.00625
 batch8-brn|--model resnet20-brn --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --renorm-start 6250 --renorm-dmax-end 31250 --renorm-rmax-end 43750
+dist-1x128|--model resnet20 --recipe resnet --epochs 10 --batch 128
+dist-2x64-global|mpi:2 --model resnet20 --recipe resnet --epochs 10 --batch 128 --bn-sync global
+dist-2x64-local|mpi:2 --model resnet20 --recipe resnet --epochs 10 --batch 128 --bn-sync local
 EOF
 )
 groups=$(cat <<'EOF'
@@ -103,6 +106,7 @@ momentum|momentum-0.5 momentum-0.1 momentum-0.01
 short|short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nobn init-pytorch-bn
 small-batch|small-bn-g2 small-bn-g4 small-bn-g8 small-bn-g16 small-bn-g32 small-bn-g128 small-brn-g2 small-brn-g4 small-brn-g8 small-brn-g16 small-brn-g32 small-brn-g128 small-gn small-ln small-nonorm
 batch8|batch8-bn batch8-gn batch8-brn
+dist-learning|dist-1x128 dist-2x64-global dist-2x64-local
 EOF
 )
 
@@ -116,6 +120,8 @@ command() {
   read -ra a <<<"$(args_of "$1")"
   if [ "${a[0]}" = torch: ]; then
     cmd=(/usr/bin/python3 bench/torch_resnet20_train.py --data "$(data_dir)" "${a[@]:1}") checkpoint=last.pt
+  elif [[ ${a[0]} == mpi:* ]]; then  # mpi:N: N ranks of typenet-train (docs/distributed.md)
+    cmd=(mpirun -np "${a[0]#mpi:}" "$2" "${a[@]:1}") checkpoint=last.ckpt
   else
     cmd=("$2" "${a[@]}") checkpoint=last.ckpt
   fi
@@ -169,6 +175,9 @@ if [ ! -x "$train" ]; then
 fi
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+# mpi: runs: as root mpirun needs these; in containers its shared-memory transport needs the last.
+if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 
 status=0
 for r in "${names[@]}"; do

@@ -288,3 +288,42 @@ TEST_CASE("check_replicas_every finds a rank whose parameters differ and every r
         for (const auto& e : errors) CHECK(e == want);
     }
 }
+
+TEST_CASE("gradient buckets cut the parameters at layer ends, last layer first, and sum each gradient once") {
+    // bn_net's layers with parameters: 0 (conv_bn), 2 (conv_bn), 5 (dense).
+    bn_net net(5);
+    typenet_test::thread_group one(1);
+    typenet_test::thread_communicator comm(one, 0);
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, 1).buckets() == 3);  // a bucket a layer
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, std::size_t(1) << 30).buckets() == 1);
+    // dense<128, 10> has 1290 values (5160 bytes): buckets of 5000 bytes close after it, and the
+    // two conv_bn layers (3*8*9 + 16 and 8*8*9 + 16 values) share the second.
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, 5000).buckets() == 2);
+
+    // Summed in buckets while backward runs, or tensor by tensor after it: the same bits (the
+    // threads' communicator adds in rank order either way), so no gradient is missed or doubled.
+    const img_src train = image_source(45), val = image_source(11);
+    for (const std::size_t bytes : {std::size_t(1), std::size_t(5000)}) {
+        std::vector<std::vector<double>> got;
+        for (const std::size_t b : {std::size_t(0), bytes}) {
+            typenet_test::thread_group group(2);
+            std::vector<std::vector<double>> params(2);
+            std::vector<std::thread> threads;
+            for (int k = 0; k < 2; ++k)
+                threads.emplace_back([&, k] {
+                    typenet_test::thread_communicator c(group, k);
+                    bn_net n(5);
+                    auto o = fit_opts();
+                    o.comm = &c;
+                    o.grad_bucket_bytes = b;
+                    tn::fit(n, train, val, o);
+                    params[std::size_t(k)] = parameters_of(n);
+                });
+            for (auto& t : threads) t.join();
+            CHECK(params[0] == params[1]);
+            got.push_back(params[0]);
+        }
+        INFO("buckets of " << bytes << " bytes");
+        CHECK(got[0] == got[1]);
+    }
+}

@@ -228,6 +228,12 @@ public:
         backward_all<DyScratch>(x, dy, t, bufs, input_gradient, std::make_index_sequence<depth>{});
         return std::get<0>(t.grads);
     }
+    // backward() calls fn(ctx, I) when layer I's VJP is done (last layer first): layer I's
+    // parameter gradients are then final. net::set_backward_hook; null: nothing is called.
+    void set_backward_hook(void (*fn)(void*, std::size_t), void* ctx) {
+        hook_ = fn;
+        hook_ctx_ = ctx;
+    }
 
     // As backward<DyScratch>, but dL/dx goes into the caller's dx: written (add = false: the
     // first layer's backward writes it there) or added to it (add = true: dx = dx + dL/dx, bit
@@ -337,7 +343,10 @@ private:
     template <bool DyScratch, class Dy, std::size_t... I>
     void backward_all(const input_tensor& x, Dy& dy, const tape& t, [[maybe_unused]] std::vector<T>* bufs,
                       [[maybe_unused]] bool input_gradient, std::index_sequence<I...>) {  // (I... may be empty)
-        (backward_step<depth - 1 - I, DyScratch>(x, dy, t, bufs, input_gradient), ...);
+        ((backward_step<depth - 1 - I, DyScratch>(x, dy, t, bufs, input_gradient), after_backward(depth - 1 - I)), ...);
+    }
+    void after_backward(std::size_t layer) {
+        if (hook_) hook_(hook_ctx_, layer);
     }
     // The upstream gradient of layer I: the caller's dy for the last layer, else layer I + 1's dx.
     template <std::size_t I, class Dy> static auto& upstream_of(Dy& dy, const tape& t) {
@@ -418,6 +427,8 @@ private:
 
     layers_type layers_;
     std::string_view prefix_;
+    void (*hook_)(void*, std::size_t) = nullptr;
+    void* hook_ctx_ = nullptr;
 };
 
 // Gradient buffers for chains nested inside a layer (the branches of residual blocks): per

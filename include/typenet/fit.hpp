@@ -102,6 +102,10 @@ struct fit_options {
     dist::communicator* comm = nullptr;
     // With comm: which ranks' slices the batch statistics cover (above).
     bn_sync_mode bn_sync{};
+    // With comm: the parameter gradients are summed over the ranks in buckets of about this many
+    // bytes, each started while the backward pass goes on below it (detail::gradient_buckets);
+    // 0: one blocking sum per parameter tensor after the backward pass.
+    std::size_t grad_bucket_bytes = std::size_t(256) << 10;
     // With comm: every this many optimizer steps, compare a hash of every rank's parameters and
     // running statistics; replicas that differ throw dist::comm_error naming the step and the
     // ranks. 0: never.
@@ -130,6 +134,9 @@ struct epoch_log {
     double seconds = 0;            // the whole epoch, validation included
     double images_per_second = 0;  // training samples / training seconds
     double wait_seconds = 0;       // of the training seconds, spent waiting for a batch to be prepared
+    double sync_seconds = 0;       // of the training seconds, spent waiting for the gradient sums over the
+                                   // ranks after backward (data-parallel fit; this invocation's steps
+                                   // only: checkpoints do not keep it)
     bool diverged = false;         // a non-finite loss or gradient norm was seen
     bool complete = true;          // false when a stop ended the epoch before its last batch
 };
@@ -216,6 +223,86 @@ struct fit_result {
 };
 
 namespace detail {
+// The gradient sums of a data-parallel fit (fit_options::grad_bucket_bytes): the parameter
+// gradients in buckets of about bucket_bytes, last layer first, each bucket's gradients copied
+// into one buffer and summed over the ranks (communicator::start_sum) as soon as backward() has
+// finished the bucket's lowest layer (net::set_backward_hook), while the layers below it still
+// compute; every later layer lets the sums in flight progress (test()). finish() waits for the
+// rest and copies the sums back. A bucket ends at a layer's end: a layer's parameters are never
+// split between buckets.
+template <class T>
+class gradient_buckets {
+public:
+    template <class Net>
+    gradient_buckets(Net& net, dist::communicator& comm, std::size_t bucket_bytes) : comm_(&comm) {
+        std::vector<std::pair<std::size_t, std::span<T>>> grads;  // (layer, gradient), in layer order
+        net.for_each_parameter([&](const parameter_view<T>& p) {
+            std::size_t layer = 0;
+            for (const char c : p.name.substr(0, p.name.find('.'))) layer = layer * 10 + std::size_t(c - '0');
+            grads.emplace_back(layer, p.gradient);
+        });
+        bucket cur;
+        for (auto it = grads.rbegin(); it != grads.rend(); ++it) {  // the order backward finishes them in
+            if (!cur.grads.empty() && cur.size * sizeof(T) >= bucket_bytes && it->first != cur.layer)
+                buckets_.push_back(std::move(cur)), cur = bucket{};
+            cur.grads.push_back(it->second);
+            cur.layer = it->first;
+            cur.size += it->second.size();
+        }
+        if (!cur.grads.empty()) buckets_.push_back(std::move(cur));
+        for (auto& b : buckets_) b.buffer.resize(b.size);
+    }
+    std::size_t buckets() const { return buckets_.size(); }
+
+    // The network's backward hook (net::set_backward_hook, with this as ctx).
+    static void layer_done(void* self, std::size_t layer) { static_cast<gradient_buckets*>(self)->done(layer); }
+
+    // After backward(): waits for every sum and puts it into the gradients; the seconds waited.
+    double finish() {
+        start_ready(0);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (auto& b : buckets_) {
+            b.pending->wait();
+            b.pending.reset();
+            std::size_t at = 0;
+            for (auto g : b.grads) {
+                std::copy_n(b.buffer.begin() + std::ptrdiff_t(at), g.size(), g.begin());
+                at += g.size();
+            }
+        }
+        started_ = 0;
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+
+private:
+    struct bucket {
+        std::vector<std::span<T>> grads;
+        std::size_t layer = 0;  // its lowest layer: the bucket is ready when backward has finished it
+        std::size_t size = 0;   // values
+        std::vector<T> buffer;
+        std::unique_ptr<dist::pending_sum> pending;
+    };
+    void done(std::size_t layer) {
+        start_ready(layer);
+        for (std::size_t i = 0; i < started_; ++i)
+            if (buckets_[i].pending) buckets_[i].pending->test();
+    }
+    void start_ready(std::size_t layer) {  // every bucket whose layers are all done, in order
+        for (; started_ < buckets_.size() && buckets_[started_].layer >= layer; ++started_) {
+            auto& b = buckets_[started_];
+            std::size_t at = 0;
+            for (auto g : b.grads) {
+                std::copy(g.begin(), g.end(), b.buffer.begin() + std::ptrdiff_t(at));
+                at += g.size();
+            }
+            b.pending = comm_->start_sum(std::span<T>(b.buffer));
+        }
+    }
+    dist::communicator* comm_;
+    std::vector<bucket> buckets_;
+    std::size_t started_ = 0;
+};
+
 // FNV-1a over the bytes of a network's parameters and running statistics: what the replica
 // check compares across ranks.
 template <class Net>
@@ -357,6 +444,15 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         opt.set_steps(step);
     }
 
+    std::optional<detail::gradient_buckets<T>> buckets;
+    struct hook_guard {  // the network calls no hook of fit's once fit returns
+        Net& net;
+        ~hook_guard() { net.set_backward_hook(nullptr, nullptr); }
+    } no_hook_after{net};
+    if (comm && o.grad_bucket_bytes > 0) {
+        buckets.emplace(net, *comm, o.grad_bucket_bytes);
+        net.set_backward_hook(&detail::gradient_buckets<T>::layer_done, &*buckets);
+    }
     struct input_gradient_guard {  // nothing reads dLoss/d(input) while training: the first layer skips it
         Net& net;
         bool was = net.input_gradient_enabled();
@@ -406,6 +502,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         for (auto* c : callbacks) c->on_epoch_begin(ctx);
         batches.start(epoch, cur.batches);
         const double wait0 = batches.wait_seconds(), seconds0 = cur.seconds, waited0 = cur.wait;
+        double sync_seconds = 0;  // waiting for the ranks' gradient sums after backward (not checkpointed)
         double skipped_loss = 0;  // a step whose update a callback skipped still counts in the row
         std::size_t skipped_seen = 0, skipped_correct = 0;
         bool skipped = false;
@@ -430,7 +527,10 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             }
             net.backward(dlogits);
             if (comm) {  // the whole batch's gradient, loss and correct count, the same on every rank
-                net.for_each_parameter([&](const parameter_view<T>& p) { comm->sum(p.gradient); });
+                const auto w0 = clock::now();
+                if (buckets) sync_seconds += buckets->finish();
+                else net.for_each_parameter([&](const parameter_view<T>& p) { comm->sum(p.gradient); });
+                if (!buckets) sync_seconds += since(w0);
                 std::vector<double> sums{l * double(n), double(c)};
                 comm->sum(std::span<double>(sums));
                 l = sums[0] / double(n_all);
@@ -493,6 +593,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         row.grad_norm = cur.steps ? cur.norm_sum / double(cur.steps) : 0;
         row.images_per_second = train_seconds > 0 ? double(seen) / train_seconds : 0;
         row.wait_seconds = waited0 + (batches.wait_seconds() - wait0);
+        row.sync_seconds = sync_seconds;
         net.release_buffers();  // evaluation needs no training activations
         if (validation && row.complete)  // a stopped epoch is not validated: stopping stays quick
             row.validation = evaluate(net, *validation, result.normalization, o.eval_batch, loss, comm);

@@ -237,6 +237,13 @@ public:
         return input_gradient_ ? std::get<0>(tape_.grads) : no_input_gradient_;
     }
 
+    // During backward(), fn(ctx, I) is called as soon as layer I (counted from 0 at the input, as
+    // the parameter names count: "3.residual.main.0.conv_bn.weight" belongs to layer 3) has
+    // finished its VJP, the last layer first: layer I's parameter gradients are then final.
+    // Data-parallel fit starts summing a bucket of gradients over the ranks there while the
+    // backward pass goes on. nullptr: nothing is called (the default).
+    void set_backward_hook(void (*fn)(void* ctx, std::size_t layer), void* ctx) { chain_.set_backward_hook(fn, ctx); }
+
     // Whether backward() computes dLoss/d(network input) (on by default). Off, the first layer
     // only adds its parameter gradients (layer.hpp: backward_params), which skips its
     // backward-data work, and input_gradient() throws.

@@ -347,6 +347,14 @@ const std::vector<option>& options() {
          "and running statistics (an error naming the ranks that differ; default 0: never)",
          [](train_config& c, const std::string& v) { c.check_replicas = std::size_t(parse_count("--check-replicas", v)); },
          {}, {}, {}},
+        {"--grad-buckets", nullptr, "KIB", "under mpirun: sum the gradients over the ranks in buckets of KIB KiB, each "
+         "started while the backward pass goes on (default 256; 0: one blocking sum per tensor after the backward pass)",
+         [](train_config& c, const std::string& v) {
+             const auto k = parse_count("--grad-buckets", v);
+             if (k > (std::uint64_t(1) << 30)) throw config_error("--grad-buckets: " + v + " KiB is more than 1 TiB");
+             c.grad_bucket_kib = std::size_t(k);
+         },
+         {}, {}, {}},
         {"--simd", nullptr, "NAME", "auto, avx512, avx2, scalar (default auto)",
          [](train_config& c, const std::string& v) {
              if (v != "auto" && v != "avx512" && v != "avx2" && v != "scalar")

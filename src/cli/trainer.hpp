@@ -221,6 +221,7 @@ public:
         o.comm = comm_;
         o.bn_sync = bn_sync_mode::parse(cfg_.bn_sync);
         o.check_replicas_every = cfg_.check_replicas;
+        o.grad_bucket_bytes = cfg_.grad_bucket_kib << 10;
         if (data::batches_per_epoch(train.size(), o.data) == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));
@@ -312,7 +313,7 @@ private:
             t.rows_.clear();
             for (const auto& h : ctx.history)
                 if (h.complete || h.diverged) t.rows_.push_back(t.to_metrics(h));
-            if (e.complete || e.diverged) t.log_epoch(t.to_metrics(e), e.wait_seconds);
+            if (e.complete || e.diverged) t.log_epoch(t.to_metrics(e), e.wait_seconds, e.sync_seconds, e.steps);
             write_metrics(t.cfg_.out, t.rows_);
             write_file_atomic(t.cfg_.out / "curves.svg", curves_svg(t.rows_, t.cfg_.model + " (" + t.cfg_.recipe + ")"));
         }
@@ -484,7 +485,8 @@ private:
     static void error(const std::string& s) { std::cerr << "typenet-train: " << s << std::endl; }
     bool show_bar() const { return !cfg_.quiet && cfg_.progress && writer() && ::isatty(2); }
     // wait: of the epoch's training time, the seconds spent waiting for the loader's next batch
-    void log_epoch(const epoch_metrics& r, double wait) const {
+    // sync, steps: under mpirun, the seconds rank 0 waited for the gradient sums after backward.
+    void log_epoch(const epoch_metrics& r, double wait, double sync, std::size_t steps) const {
         char buf[400];
         std::string sets;
         if (std::isfinite(r.val_accuracy) || cfg_.val_split > 0) {
@@ -500,7 +502,12 @@ private:
                       "%.1f s, %.0f img/s, %.2f s waiting for batches%s",
                       r.epoch, cfg_.epochs, r.train_loss, 100 * r.train_accuracy, sets.c_str(),
                       r.grad_norm, r.lr, r.seconds, r.images_per_second, wait, r.diverged ? " (diverged)" : "");
-        log(buf);
+        std::string line = buf;
+        if (comm_ && steps > 0) {
+            std::snprintf(buf, sizeof buf, ", %.2f ms a step waiting for the gradient sums", 1e3 * sync / double(steps));
+            line += buf;
+        }
+        log(line);
     }
 
     train_config cfg_;

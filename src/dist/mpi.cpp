@@ -27,6 +27,30 @@ int count_of(std::size_t n, const char* what) {
     return int(n);
 }
 
+class mpi_pending final : public pending_sum {
+public:
+    explicit mpi_pending(MPI_Request r) : request_(r) {}
+    ~mpi_pending() override {
+        if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // no throwing here: the error shows elsewhere
+    }
+    bool test() override {
+        if (!done_) {
+            int flag = 0;
+            check(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+            done_ = flag != 0;
+        }
+        return done_;
+    }
+    void wait() override {
+        if (!done_) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+        done_ = true;
+    }
+
+private:
+    MPI_Request request_;
+    bool done_ = false;
+};
+
 class mpi_communicator final : public communicator {
 public:
     explicit mpi_communicator(MPI_Comm c, bool owned = false) : comm_(c), owned_(owned) {
@@ -52,6 +76,8 @@ public:
         check(MPI_Allreduce(MPI_IN_PLACE, v.data(), count_of(v.size(), "sum"), MPI_DOUBLE, MPI_SUM, comm_),
               "MPI_Allreduce");
     }
+    std::unique_ptr<pending_sum> start_sum(std::span<float> v) override { return start(v.data(), v.size(), MPI_FLOAT); }
+    std::unique_ptr<pending_sum> start_sum(std::span<double> v) override { return start(v.data(), v.size(), MPI_DOUBLE); }
     std::unique_ptr<communicator> split(int color) override {
         MPI_Comm part = MPI_COMM_NULL;
         check(MPI_Comm_split(comm_, color, rank_, &part), "MPI_Comm_split");
@@ -62,6 +88,11 @@ public:
     }
 
 private:
+    std::unique_ptr<pending_sum> start(void* data, std::size_t n, MPI_Datatype type) {
+        MPI_Request r = MPI_REQUEST_NULL;
+        check(MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n, "start_sum"), type, MPI_SUM, comm_, &r), "MPI_Iallreduce");
+        return std::make_unique<mpi_pending>(r);
+    }
     MPI_Comm comm_;
     bool owned_;  // made by split: freed with the object
     int rank_ = 0, size_ = 1;

@@ -22,6 +22,16 @@ struct comm_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A sum started by communicator::start_sum and not yet known to be done: test() lets it progress
+// and says whether it is done, wait() returns when it is. The values must stay in place and
+// untouched until then. Destroying an unfinished one waits for it.
+class pending_sum {
+public:
+    virtual ~pending_sum() = default;
+    virtual bool test() = 0;
+    virtual void wait() = 0;
+};
+
 class communicator {
 public:
     virtual ~communicator() = default;
@@ -35,9 +45,26 @@ public:
     // the MPI standard does not promise to be the same bits everywhere).
     virtual void sum(std::span<float> v) = 0;
     virtual void sum(std::span<double> v) = 0;
+    // sum(v), started now and finished by the returned request's wait() (every rank starts the
+    // same sums in the same order). Over MPI: MPI_Iallreduce, which the request's test() drives
+    // forward while the caller computes. The default does sum(v) at once.
+    virtual std::unique_ptr<pending_sum> start_sum(std::span<float> v) {
+        sum(v);
+        return std::make_unique<done_sum>();
+    }
+    virtual std::unique_ptr<pending_sum> start_sum(std::span<double> v) {
+        sum(v);
+        return std::make_unique<done_sum>();
+    }
     // The ranks that pass the same `color`, as a communicator of their own, ranked as here (a
     // collective: every rank calls it). What fit's bn_sync group:K uses.
     virtual std::unique_ptr<communicator> split(int color) = 0;
+
+protected:
+    struct done_sum final : pending_sum {
+        bool test() override { return true; }
+        void wait() override {}
+    };
 };
 
 // One process: the group of itself.

@@ -289,21 +289,26 @@ TEST_CASE("check_replicas_every finds a rank whose parameters differ and every r
     }
 }
 
-TEST_CASE("gradient buckets cut the parameters at layer ends, last layer first, and sum each gradient once") {
-    // bn_net's layers with parameters: 0 (conv_bn), 2 (conv_bn), 5 (dense).
+TEST_CASE("gradient buckets gather the small gradients, last layer first, and sum each gradient once") {
+    // bn_net's gradients, last first: dense bias (10 values), dense weight (1280), then conv_bn's
+    // beta, gamma (8 each) and weight (576), and the first conv_bn's (8, 8, 216).
     bn_net net(5);
     typenet_test::thread_group one(1);
     typenet_test::thread_communicator comm(one, 0);
-    CHECK(tn::detail::gradient_buckets<float>(net, comm, 1).buckets() == 3);  // a bucket a layer
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, 1).buckets() == 2114);  // every value alone
     CHECK(tn::detail::gradient_buckets<float>(net, comm, std::size_t(1) << 30).buckets() == 1);
-    // dense<128, 10> has 1290 values (5160 bytes): buckets of 5000 bytes close after it, and the
-    // two conv_bn layers (3*8*9 + 16 and 8*8*9 + 16 values) share the second.
-    CHECK(tn::detail::gradient_buckets<float>(net, comm, 5000).buckets() == 2);
+    // Buckets of 5000 bytes (1250 values): the bias; the weight (5120 bytes) in pieces of 1250
+    // and 30 values; the six conv_bn gradients (3,296 bytes).
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, 5000).buckets() == 4);
+    // Of 2400 bytes (600 values): the bias; the weight in pieces of 600, 600 and 80 values; layer
+    // 2's three and the first layer's beta (2,400 bytes: a bucket closes once it holds that
+    // much); the first layer's gamma and weight.
+    CHECK(tn::detail::gradient_buckets<float>(net, comm, 2400).buckets() == 6);
 
     // Summed in buckets while backward runs, or tensor by tensor after it: the same bits (the
     // threads' communicator adds in rank order either way), so no gradient is missed or doubled.
     const img_src train = image_source(45), val = image_source(11);
-    for (const std::size_t bytes : {std::size_t(1), std::size_t(5000)}) {
+    for (const std::size_t bytes : {std::size_t(1), std::size_t(2400), std::size_t(5000)}) {
         std::vector<std::vector<double>> got;
         for (const std::size_t b : {std::size_t(0), bytes}) {
             typenet_test::thread_group group(2);

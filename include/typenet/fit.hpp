@@ -58,6 +58,7 @@
 // nothing itself, reads no terminal, and never exits.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -103,8 +104,9 @@ struct fit_options {
     // With comm: which ranks' slices the batch statistics cover (above).
     bn_sync_mode bn_sync{};
     // With comm: the parameter gradients are summed over the ranks in buckets of about this many
-    // bytes, each started while the backward pass goes on below it (detail::gradient_buckets);
-    // 0: one blocking sum per parameter tensor after the backward pass.
+    // bytes (a larger gradient in pieces of this size), each started while the backward pass goes
+    // on below it (detail::gradient_buckets); 0: one blocking sum per parameter tensor after the
+    // backward pass.
     std::size_t grad_bucket_bytes = std::size_t(256) << 10;
     // With comm: every this many optimizer steps, compare a hash of every rank's parameters and
     // running statistics; replicas that differ throw dist::comm_error naming the step and the
@@ -224,12 +226,14 @@ struct fit_result {
 
 namespace detail {
 // The gradient sums of a data-parallel fit (fit_options::grad_bucket_bytes): the parameter
-// gradients in buckets of about bucket_bytes, last layer first, each bucket's gradients copied
-// into one buffer and summed over the ranks (communicator::start_sum) as soon as backward() has
-// finished the bucket's lowest layer (net::set_backward_hook), while the layers below it still
-// compute; every later layer lets the sums in flight progress (test()). finish() waits for the
-// rest and copies the sums back. A bucket ends at a layer's end: a layer's parameters are never
-// split between buckets.
+// gradients, last layer first, in buckets summed over the ranks (communicator::start_sum) as
+// soon as backward() has finished the bucket's lowest layer (net::set_backward_hook), while the
+// layers below it still compute; every later layer lets the sums in flight progress (test()).
+// finish() waits for the rest. A gradient of bucket_bytes or more is cut into pieces of
+// bucket_bytes, each a bucket summed where it lies; smaller ones are gathered, in order, into
+// buckets of about bucket_bytes, copied into one buffer for the sum and back after it. (Pieces,
+// not one large sum: Open MPI's non-blocking all-reduce moves a round a progress call, and a
+// large one would wait for the end of backward; measured in docs/distributed.md.)
 template <class T>
 class gradient_buckets {
 public:
@@ -242,15 +246,30 @@ public:
             grads.emplace_back(layer, p.gradient);
         });
         bucket cur;
+        const auto close = [&] {
+            if (cur.grads.empty()) return;
+            if (cur.grads.size() > 1) cur.buffer.resize(cur.size);
+            buckets_.push_back(std::move(cur));
+            cur = bucket{};
+        };
+        const std::size_t piece = std::max<std::size_t>(1, bucket_bytes / sizeof(T));
         for (auto it = grads.rbegin(); it != grads.rend(); ++it) {  // the order backward finishes them in
-            if (!cur.grads.empty() && cur.size * sizeof(T) >= bucket_bytes && it->first != cur.layer)
-                buckets_.push_back(std::move(cur)), cur = bucket{};
+            if (it->second.size_bytes() >= bucket_bytes) {  // a large gradient: pieces, summed in place
+                close();
+                for (std::size_t at = 0; at < it->second.size(); at += piece) {
+                    cur.grads.push_back(it->second.subspan(at, std::min(piece, it->second.size() - at)));
+                    cur.layer = it->first;
+                    cur.size = cur.grads.back().size();
+                    close();
+                }
+                continue;
+            }
             cur.grads.push_back(it->second);
             cur.layer = it->first;
             cur.size += it->second.size();
+            if (cur.size * sizeof(T) >= bucket_bytes) close();
         }
-        if (!cur.grads.empty()) buckets_.push_back(std::move(cur));
-        for (auto& b : buckets_) b.buffer.resize(b.size);
+        close();
     }
     std::size_t buckets() const { return buckets_.size(); }
 
@@ -264,6 +283,7 @@ public:
         for (auto& b : buckets_) {
             b.pending->wait();
             b.pending.reset();
+            if (b.grads.size() == 1) continue;  // summed in place
             std::size_t at = 0;
             for (auto g : b.grads) {
                 std::copy_n(b.buffer.begin() + std::ptrdiff_t(at), g.size(), g.begin());
@@ -279,7 +299,7 @@ private:
         std::vector<std::span<T>> grads;
         std::size_t layer = 0;  // its lowest layer: the bucket is ready when backward has finished it
         std::size_t size = 0;   // values
-        std::vector<T> buffer;
+        std::vector<T> buffer;  // with more than one gradient: their values one after the other
         std::unique_ptr<dist::pending_sum> pending;
     };
     void done(std::size_t layer) {
@@ -290,6 +310,10 @@ private:
     void start_ready(std::size_t layer) {  // every bucket whose layers are all done, in order
         for (; started_ < buckets_.size() && buckets_[started_].layer >= layer; ++started_) {
             auto& b = buckets_[started_];
+            if (b.grads.size() == 1) {
+                b.pending = comm_->start_sum(b.grads[0]);
+                continue;
+            }
             std::size_t at = 0;
             for (auto g : b.grads) {
                 std::copy(g.begin(), g.end(), b.buffer.begin() + std::ptrdiff_t(at));

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <thread>
 #include <vector>
 
 #include "dist/compare.hpp"
@@ -28,18 +27,11 @@ src_t random_source(std::size_t n) {
 
 // evaluate(..., &comm) on `ranks` threads, each with its own copy of the network (same seed).
 std::vector<tn::evaluation> sharded(const src_t& src, int ranks, std::size_t batch) {
-    typenet_test::thread_group group(ranks);
-    std::vector<tn::evaluation> out(static_cast<std::size_t>(ranks));
-    std::vector<std::thread> threads;
     const auto norm = tn::data::identity_normalization<src_t>();
-    for (int r = 0; r < ranks; ++r)
-        threads.emplace_back([&, r] {
-            typenet_test::thread_communicator comm(group, r);
-            small_net net(3);
-            out[std::size_t(r)] = tn::evaluate(net, src, norm, batch, tn::softmax_cross_entropy{}, &comm);
-        });
-    for (auto& t : threads) t.join();
-    return out;
+    return typenet_test::on_ranks<tn::evaluation>(ranks, [&](tn::dist::communicator& comm, int) {
+        small_net net(3);
+        return tn::evaluate(net, src, norm, batch, tn::softmax_cross_entropy{}, &comm);
+    });
 }
 
 }  // namespace
@@ -92,42 +84,32 @@ tn::fit_options fit_opts() {
     return o;
 }
 
-template <class Net>
-std::vector<double> parameters_of(Net& net) {
-    std::vector<double> v;
-    net.for_each_parameter([&](const tn::parameter_view<float>& p) { v.insert(v.end(), p.value.begin(), p.value.end()); });
-    net.for_each_state([&](const tn::state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
-    return v;
-}
-
 struct fit_run {
     std::vector<double> params;
     tn::fit_result result;
 };
 
-// fit on `ranks` threads (each its own network from the same seed); ranks = 0: one process, no comm.
-template <class Net>
-std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks, tn::bn_sync_mode bn_sync) {
+// fit on `ranks` threads, each its own network from the same seed, fit_opts() with the rank's
+// communicator and then adjust(options, rank); ranks = 0: one process, no comm.
+template <class Net, class Adjust>
+std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks, Adjust adjust) {
     if (ranks == 0) {
         auto net = std::make_unique<Net>(5);
         auto r = tn::fit(*net, train, val, fit_opts());
-        return {{parameters_of(*net), r}};
+        return {{typenet_test::parameters_and_state(*net), r}};
     }
-    typenet_test::thread_group group(ranks);
-    std::vector<fit_run> out(static_cast<std::size_t>(ranks));
-    std::vector<std::thread> threads;
-    for (int k = 0; k < ranks; ++k)
-        threads.emplace_back([&, k] {
-            typenet_test::thread_communicator comm(group, k);
-            auto net = std::make_unique<Net>(5);
-            auto o = fit_opts();
-            o.comm = &comm;
-            o.bn_sync = bn_sync;
-            auto r = tn::fit(*net, train, val, o);
-            out[std::size_t(k)] = {parameters_of(*net), r};
-        });
-    for (auto& t : threads) t.join();
-    return out;
+    return typenet_test::on_ranks<fit_run>(ranks, [&](tn::dist::communicator& comm, int rank) {
+        auto net = std::make_unique<Net>(5);
+        auto o = fit_opts();
+        o.comm = &comm;
+        adjust(o, rank);
+        auto r = tn::fit(*net, train, val, o);
+        return fit_run{typenet_test::parameters_and_state(*net), r};
+    });
+}
+template <class Net>
+std::vector<fit_run> fit_on(const img_src& train, const img_src& val, int ranks, tn::bn_sync_mode bn_sync) {
+    return fit_on<Net>(train, val, ranks, [&](tn::fit_options& o, int) { o.bn_sync = bn_sync; });
 }
 
 }  // namespace
@@ -189,23 +171,18 @@ TEST_CASE("bn_sync parses global, local and group:K and refuses the rest with th
         CHECK_THROWS_WITH(tn::bn_sync_mode::parse(bad),
                           "'" + std::string(bad) + "' is not global, local or group:K (K >= 1 ranks)");
     const img_src train = image_source(32), val = image_source(4);
-    typenet_test::thread_group group(2);
-    std::vector<std::string> errors(2);
-    std::vector<std::thread> threads;
-    for (int k = 0; k < 2; ++k)
-        threads.emplace_back([&, k] {
-            typenet_test::thread_communicator comm(group, k);
-            bn_net net(5);
-            auto o = fit_opts();
-            o.comm = &comm;
-            o.bn_sync = tn::bn_sync_mode::parse("group:3");
-            try {
-                tn::fit(net, train, val, o);
-            } catch (const std::invalid_argument& e) {
-                errors[std::size_t(k)] = e.what();
-            }
-        });
-    for (auto& t : threads) t.join();
+    const auto errors = typenet_test::on_ranks<std::string>(2, [&](tn::dist::communicator& comm, int) {
+        bn_net net(5);
+        auto o = fit_opts();
+        o.comm = &comm;
+        o.bn_sync = tn::bn_sync_mode::parse("group:3");
+        try {
+            tn::fit(net, train, val, o);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    });
     for (const auto& e : errors) CHECK(e == "fit: bn_sync group:3: groups of 3 ranks do not divide 2 ranks");
 }
 
@@ -238,19 +215,13 @@ struct corrupt_on_rank : tn::callback {
 
 TEST_CASE("a stop one rank requests stops every rank at the same step") {
     const img_src train = image_source(64), val = image_source(4);
-    typenet_test::thread_group group(2);
-    std::vector<tn::fit_result> out(2);
-    std::vector<std::thread> threads;
-    for (int k = 0; k < 2; ++k)
-        threads.emplace_back([&, k] {
-            typenet_test::thread_communicator comm(group, k);
-            bn_net net(5);
-            auto o = fit_opts();
-            o.comm = &comm;
-            stop_on_rank stop(k == 1, 3);
-            out[std::size_t(k)] = tn::fit(net, train, val, o, {&stop});
-        });
-    for (auto& t : threads) t.join();
+    const auto out = typenet_test::on_ranks<tn::fit_result>(2, [&](tn::dist::communicator& comm, int rank) {
+        bn_net net(5);
+        auto o = fit_opts();
+        o.comm = &comm;
+        stop_on_rank stop(rank == 1, 3);
+        return tn::fit(net, train, val, o, {&stop});
+    });
     for (const auto& r : out) {
         REQUIRE(r.history.size() == 1);
         CHECK(r.history[0].steps == 3);  // of 4 in the epoch
@@ -263,24 +234,19 @@ TEST_CASE("a stop one rank requests stops every rank at the same step") {
 TEST_CASE("check_replicas_every finds a rank whose parameters differ and every rank throws naming it") {
     const img_src train = image_source(64), val = image_source(4);
     for (const std::size_t every : {1, 2}) {
-        typenet_test::thread_group group(3);
-        std::vector<std::string> errors(3);
-        std::vector<std::thread> threads;
-        for (int k = 0; k < 3; ++k)
-            threads.emplace_back([&, k] {
-                typenet_test::thread_communicator comm(group, k);
-                bn_net net(5);
-                auto o = fit_opts();
-                o.comm = &comm;
-                o.check_replicas_every = every;
-                corrupt_on_rank<bn_net> corrupt(net, k == 2, 3);
-                try {
-                    tn::fit(net, train, val, o, {&corrupt});
-                } catch (const tn::dist::comm_error& e) {
-                    errors[std::size_t(k)] = e.what();
-                }
-            });
-        for (auto& t : threads) t.join();
+        const auto errors = typenet_test::on_ranks<std::string>(3, [&](tn::dist::communicator& comm, int rank) {
+            bn_net net(5);
+            auto o = fit_opts();
+            o.comm = &comm;
+            o.check_replicas_every = every;
+            corrupt_on_rank<bn_net> corrupt(net, rank == 2, 3);
+            try {
+                tn::fit(net, train, val, o, {&corrupt});
+            } catch (const tn::dist::comm_error& e) {
+                return std::string(e.what());
+            }
+            return std::string("no error");
+        });
         INFO("every " << every);
         // Step 3 changes rank 2: seen after step 3 (every step) or step 4 (every 2 steps).
         const std::string want = "fit: the replicas differ after step " + std::to_string(every == 1 ? 3 : 4) +
@@ -311,22 +277,9 @@ TEST_CASE("gradient buckets gather the small gradients, last layer first, and su
     for (const std::size_t bytes : {std::size_t(1), std::size_t(2400), std::size_t(5000)}) {
         std::vector<std::vector<double>> got;
         for (const std::size_t b : {std::size_t(0), bytes}) {
-            typenet_test::thread_group group(2);
-            std::vector<std::vector<double>> params(2);
-            std::vector<std::thread> threads;
-            for (int k = 0; k < 2; ++k)
-                threads.emplace_back([&, k] {
-                    typenet_test::thread_communicator c(group, k);
-                    bn_net n(5);
-                    auto o = fit_opts();
-                    o.comm = &c;
-                    o.grad_bucket_bytes = b;
-                    tn::fit(n, train, val, o);
-                    params[std::size_t(k)] = parameters_of(n);
-                });
-            for (auto& t : threads) t.join();
-            CHECK(params[0] == params[1]);
-            got.push_back(params[0]);
+            const auto runs = fit_on<bn_net>(train, val, 2, [&](tn::fit_options& o, int) { o.grad_bucket_bytes = b; });
+            CHECK(runs[0].params == runs[1].params);
+            got.push_back(runs[0].params);
         }
         INFO("buckets of " << bytes << " bytes");
         CHECK(got[0] == got[1]);

@@ -3,7 +3,6 @@
 // (tests/dist/sync_bn_mpi.cpp, mpirun -np 2), here without MPI and under the sanitizers.
 #include <catch2/catch.hpp>
 
-#include <thread>
 #include <vector>
 
 #include "dist/sync_bn_checks.hpp"
@@ -13,25 +12,9 @@ namespace {
 
 using typenet_test::sync_report;
 
-// Runs f(comm, rank) on one thread per slice and returns each rank's result.
-template <class R, class F>
-std::vector<R> on_threads(const std::vector<std::size_t>& slices, F f) {
-    const int n = int(slices.size());
-    typenet_test::thread_group group(n);
-    std::vector<R> out(slices.size());
-    std::vector<std::thread> threads;
-    for (int r = 0; r < n; ++r)
-        threads.emplace_back([&, r] {
-            typenet_test::thread_communicator comm(group, r);
-            out[std::size_t(r)] = f(comm);
-        });
-    for (auto& t : threads) t.join();
-    return out;
-}
-
 template <class T>
-std::vector<sync_report> synced(const std::vector<std::size_t>& slices) {
-    return on_threads<sync_report>(slices, [&](typenet::dist::communicator& c) {
+std::vector<sync_report> synced(const std::vector<std::size_t>& slices) {  // a thread per slice
+    return typenet_test::on_ranks<sync_report>(int(slices.size()), [&](typenet::dist::communicator& c, int) {
         return typenet_test::check_sync_bn<T>(c, slices);
     });
 }
@@ -76,7 +59,7 @@ TEST_CASE("synchronized batch norm over one process is plain batch norm bit for 
 }
 
 TEST_CASE("without the sync each rank normalises its own slice and the outputs differ") {
-    const auto diff = on_threads<double>({8, 8}, [](typenet::dist::communicator& c) {
+    const auto diff = typenet_test::on_ranks<double>(2, [](typenet::dist::communicator& c, int) {
         return typenet_test::unsynced_difference<double>(c, {8, 8});
     });
     for (double d : diff) CHECK(d > 1e-3);

@@ -49,7 +49,7 @@
 // (evaluate with comm). Batch statistics: options.bn_sync. Callbacks run on every rank with the same
 // numbers; give the ones that write files (checkpoint_saver, loggers) to one rank only. A stop
 // requested on one rank is agreed after every step and epoch: every rank stops at the same step
-// (the others with the reason "stopped on another rank: ..."). options.check_replicas_every
+// (the others with the reason "stopped on another rank"). options.check_replicas_every
 // watches the replicas.
 //
 // Errors: a network and a source that do not fit do not compile (data::fits); bad options

@@ -230,7 +230,13 @@ public:
         if (cfg_.resume) {
             io::checkpoint ck = io::read_checkpoint(last);
             check_resume_config(ck, last);
-            if (!ck.find_meta("fit.epoch")) upgrade_checkpoint(ck, last, train, validation, norm, o);
+            if (!ck.find_meta("fit.epoch")) {
+                if (comm_)  // every rank would rewrite it, and a rank could read it half-upgraded
+                    throw config_error("--resume: " + last.string() + " is in the form of typenet-train before "
+                                       "typenet::fit; resume it once with one process (that upgrades it in place), "
+                                       "then under mpirun");
+                upgrade_checkpoint(ck, last, train, validation, norm, o);
+            }
             first_epoch = std::stoull(*ck.find_meta("fit.epoch")) + 1;
             o.resume = last;
             recover_test_rows(first_epoch);

@@ -5,7 +5,18 @@
 #include <cmath>
 #include <vector>
 
+#include "typenet/layer.hpp"
+
 namespace typenet_test {
+
+// A float network's parameters and running statistics, one after the other, as doubles.
+template <class Net>
+std::vector<double> parameters_and_state(Net& net) {
+    std::vector<double> v;
+    net.for_each_parameter([&](const typenet::parameter_view<float>& p) { v.insert(v.end(), p.value.begin(), p.value.end()); });
+    net.for_each_state([&](const typenet::state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
+    return v;
+}
 
 // The largest absolute difference over the largest absolute reference value (a normwise relative
 // error); the absolute difference when the reference is all zeros.

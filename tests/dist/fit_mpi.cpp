@@ -42,21 +42,13 @@ images synthetic(std::size_t n) {  // class k's images are brighter in channel k
     return images(std::move(px), std::move(labels));
 }
 
-template <class Net>
-std::vector<double> state_of(Net& net) {
-    std::vector<double> v;
-    net.for_each_parameter([&](const tn::parameter_view<float>& p) { v.insert(v.end(), p.value.begin(), p.value.end()); });
-    net.for_each_state([&](const tn::state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
-    return v;
-}
-
 // The network's parameters and running statistics after every step.
 template <class Net>
 struct snapshots : tn::callback {
     Net& net;
     std::vector<std::vector<double>> after;
     explicit snapshots(Net& n) : net(n) {}
-    void on_step_end(tn::fit_context&, const tn::step_log&) override { after.push_back(state_of(net)); }
+    void on_step_end(tn::fit_context&, const tn::step_log&) override { after.push_back(typenet_test::parameters_and_state(net)); }
 };
 
 template <class Net>

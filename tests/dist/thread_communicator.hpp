@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "typenet/dist/communicator.hpp"
@@ -75,5 +76,21 @@ private:
     thread_group* g_;
     int rank_;
 };
+
+// Runs f(comm, rank) on `ranks` threads, each with its communicator of one group, and returns
+// what each rank's f returned, in rank order.
+template <class R, class F>
+std::vector<R> on_ranks(int ranks, F f) {
+    thread_group group(ranks);
+    std::vector<R> out(static_cast<std::size_t>(ranks));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks; ++r)
+        threads.emplace_back([&, r] {
+            thread_communicator comm(group, r);
+            out[std::size_t(r)] = f(comm, r);
+        });
+    for (auto& t : threads) t.join();
+    return out;
+}
 
 }  // namespace typenet_test

@@ -31,7 +31,7 @@ TEST_CASE("every recorded setting survives config.json and --config") {
                           "--step-factor", "0.2", "--warmup-epochs", "0.5", "--epochs", "11", "--batch", "96",
                           "--label-smoothing", "0.05", "--clip-grad-norm", "2.5", "--bn-momentum", "0.2", "--bn-group", "16",
                           "--renorm-start", "100", "--renorm-rmax-end", "900", "--renorm-dmax-end", "500", "--renorm-rmax", "2.5",
-                          "--renorm-dmax", "4", "--init", "pytorch",
+                          "--renorm-dmax", "4", "--init", "pytorch", "--bn-sync", "group:4",
                           "--augment", "true", "--cutout", "8", "--drop-last", "true", "--limit-train", "5000",
                           "--limit-test", "700", "--val-split", "500", "--test-every-epoch", "--early-stop", "4", "--seed",
                           "18446744073709551615", "--on-divergence", "continue"});

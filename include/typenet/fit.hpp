@@ -136,9 +136,9 @@ struct epoch_log {
     double seconds = 0;            // the whole epoch, validation included
     double images_per_second = 0;  // training samples / training seconds
     double wait_seconds = 0;       // of the training seconds, spent waiting for a batch to be prepared
-    double sync_seconds = 0;       // of the training seconds, spent waiting for the gradient sums over the
-                                   // ranks after backward (data-parallel fit; this invocation's steps
-                                   // only: checkpoints do not keep it)
+    double sync_seconds = 0;       // of the training seconds, from the end of backward until the gradients
+                                   // summed over the ranks are in place (data-parallel fit; this
+                                   // invocation's steps only: checkpoints do not keep it)
     bool diverged = false;         // a non-finite loss or gradient norm was seen
     bool complete = true;          // false when a stop ended the epoch before its last batch
 };
@@ -276,10 +276,9 @@ public:
     // The network's backward hook (net::set_backward_hook, with this as ctx).
     static void layer_done(void* self, std::size_t layer) { static_cast<gradient_buckets*>(self)->done(layer); }
 
-    // After backward(): waits for every sum and puts it into the gradients; the seconds waited.
-    double finish() {
+    // After backward(): waits for every sum and puts it into the gradients.
+    void finish() {
         start_ready(0);
-        const auto t0 = std::chrono::steady_clock::now();
         for (auto& b : buckets_) {
             b.pending->wait();
             b.pending.reset();
@@ -291,7 +290,6 @@ public:
             }
         }
         started_ = 0;
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
 
 private:
@@ -327,19 +325,18 @@ private:
     std::size_t started_ = 0;
 };
 
-// FNV-1a over the bytes of a network's parameters and running statistics: what the replica
-// check compares across ranks.
+// CRC-32 (io::crc32, the checkpoints' checksum) of a network's parameters and running
+// statistics: what the replica check compares across ranks.
 template <class Net>
-std::uint64_t replica_hash(Net& net) {
+std::uint32_t replica_crc(Net& net) {
     using T = typename Net::value_type;
-    std::uint64_t h = 14695981039346656037ull;
+    std::uint32_t crc = 0;
     const auto add = [&](std::span<const T> v) {
-        const auto* b = reinterpret_cast<const unsigned char*>(v.data());
-        for (std::size_t i = 0; i < v.size_bytes(); ++i) h = (h ^ b[i]) * 1099511628211ull;
+        crc = io::crc32(reinterpret_cast<const unsigned char*>(v.data()), v.size_bytes(), crc);
     };
     net.for_each_parameter([&](const parameter_view<T>& p) { add(p.value); });
     net.for_each_state([&](const state_view<T>& s) { add(s.value); });
-    return h;
+    return crc;
 }
 
 template <class Net, class Train, class Val>
@@ -377,10 +374,12 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         if (o.bn_sync.how == bn_sync_mode::global) {
             bn_comm = comm;
         } else if (o.bn_sync.how == bn_sync_mode::group) {
+            try {
+                o.bn_sync.check_ranks(size);
+            } catch (const std::invalid_argument& e) {
+                throw std::invalid_argument(std::string("fit: bn_sync ") + e.what());
+            }
             const std::size_t k = o.bn_sync.group_size;
-            if (k == 0 || size % k != 0)
-                throw std::invalid_argument("fit: bn_sync " + o.bn_sync.to_string() + ": groups of " + std::to_string(k) +
-                                            " ranks do not divide " + std::to_string(size) + " ranks");
             if (k == size) bn_comm = comm;
             else if (k > 1) bn_group = comm->split(comm->rank() / int(k)), bn_comm = bn_group.get();
         }
@@ -491,19 +490,18 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     // Over ranks: a stop any rank requested is every rank's, so that all leave the loop together.
     const auto agree_on_stop = [&] {
         if (!comm) return;
-        std::vector<double> flag{ctx.stop_requested() ? 1.0 : 0.0};
-        comm->sum(std::span<double>(flag));
-        if (flag[0] > 0 && !ctx.stop_requested()) ctx.request_stop("stopped on another rank");
+        double stops = ctx.stop_requested() ? 1.0 : 0.0;
+        comm->sum(std::span<double>(&stops, 1));
+        if (stops > 0 && !ctx.stop_requested()) ctx.request_stop("stopped on another rank");
     };
     const auto check_replicas = [&] {
         if (!comm || o.check_replicas_every == 0 || step % o.check_replicas_every != 0) return;
-        const std::uint64_t h = detail::replica_hash(net);
-        const std::vector<double> mine{double(h >> 32), double(h & 0xffffffffu)};
-        std::vector<double> all(2 * std::size_t(comm->size()));
-        comm->allgather(mine, all);
+        const double mine = detail::replica_crc(net);  // 32 bits: exact in a double
+        std::vector<double> all(std::size_t(comm->size()));
+        comm->allgather(std::span<const double>(&mine, 1), all);
         std::string differ;
-        for (std::size_t r = 1; r < std::size_t(comm->size()); ++r)
-            if (all[2 * r] != all[0] || all[2 * r + 1] != all[1]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+        for (std::size_t r = 1; r < all.size(); ++r)
+            if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
         if (!differ.empty())
             throw dist::comm_error("fit: the replicas differ after step " + std::to_string(step) + ": the parameters and "
                                    "running statistics of rank(s) " + differ + " are not rank 0's");
@@ -511,7 +509,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
 
     typename Net::input_tensor x;
     tensor<T, typename Net::output_shape> dlogits;
-    std::vector<T> saved_state;
+    std::vector<T> saved_state, running;
     for (std::size_t epoch = first_epoch; epoch <= o.epochs && !ctx.stop_requested(); ++epoch) {
         const auto t0 = clock::now();
         ctx.epoch = epoch;
@@ -552,17 +550,20 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             net.backward(dlogits);
             if (comm) {  // the whole batch's gradient, loss and correct count, the same on every rank
                 const auto w0 = clock::now();
-                if (buckets) sync_seconds += buckets->finish();
+                if (buckets) buckets->finish();
                 else net.for_each_parameter([&](const parameter_view<T>& p) { comm->sum(p.gradient); });
-                if (!buckets) sync_seconds += since(w0);
-                std::vector<double> sums{l * double(n), double(c)};
+                sync_seconds += since(w0);
+                std::array<double, 2> sums{l * double(n), double(c)};
                 comm->sum(std::span<double>(sums));
                 l = sums[0] / double(n_all);
                 c = std::size_t(sums[1]);
-                if (average_running_stats) {  // running statistics: the ranks' average
+                if (average_running_stats) {  // running statistics: the ranks' average, in one sum
+                    running.clear();
+                    net.for_each_state([&](const state_view<T>& v) { running.insert(running.end(), v.value.begin(), v.value.end()); });
+                    comm->sum(std::span<T>(running));
+                    std::size_t at = 0;
                     net.for_each_state([&](const state_view<T>& v) {
-                        comm->sum(v.value);
-                        for (auto& e : v.value) e /= T(comm->size());
+                        for (auto& e : v.value) e = running[at++] / T(comm->size());
                     });
                 }
             }

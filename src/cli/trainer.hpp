@@ -157,10 +157,12 @@ public:
         }
         kernels::set_threads(cfg_.threads);
         kernels::set_winograd(cfg_.winograd);
-        if (const auto sync = bn_sync_mode::parse(cfg_.bn_sync);
-            comm_ && sync.how == bn_sync_mode::group && std::size_t(comm_->size()) % sync.group_size != 0)
-            throw config_error("--bn-sync " + cfg_.bn_sync + ": groups of " + std::to_string(sync.group_size) +
-                               " ranks do not divide the " + std::to_string(comm_->size()) + " ranks of this run");
+        const auto bn_sync = bn_sync_mode::parse(cfg_.bn_sync);  // checked when the command line was read
+        try {
+            if (comm_) bn_sync.check_ranks(std::size_t(comm_->size()));
+        } catch (const std::invalid_argument& e) {
+            throw config_error(std::string("--bn-sync ") + e.what());
+        }
         const auto limit = [](std::size_t l) { return l ? l : data::no_limit; };
         auto net = std::make_unique<Net>(cfg_.seed);
         initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
@@ -219,7 +221,7 @@ public:
         o.normalization = norm;
         o.checkpoint_metadata = cfg_.to_pairs();
         o.comm = comm_;
-        o.bn_sync = bn_sync_mode::parse(cfg_.bn_sync);
+        o.bn_sync = bn_sync;
         o.check_replicas_every = cfg_.check_replicas;
         o.grad_bucket_bytes = cfg_.grad_bucket_kib << 10;
         if (data::batches_per_epoch(train.size(), o.data) == 0)

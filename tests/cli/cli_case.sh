@@ -637,7 +637,7 @@ case $case_name in
     if close "$work/one/metrics.csv" "$work/local/metrics.csv" 1e-4; then
       fail "--bn-sync local trained what one process trains: each rank's own statistics should change it"
     fi
-    expect 2 "^typenet-train: --bn-sync group:3: groups of 3 ranks do not divide the 2 ranks of this run" -- \
+    expect 2 "^typenet-train: --bn-sync group:3: groups of 3 ranks do not divide 2 ranks" -- \
       "${mpirun[@]}" 2 "$train" $args --bn-sync group:3 --out "$work/group3"
     expect 2 "--bn-sync: 'sync' is not global, local or group:K" -- "$train" $args --bn-sync sync --out "$work/bad" ;;
   mpi-kill)

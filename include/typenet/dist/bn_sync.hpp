@@ -36,6 +36,12 @@ struct bn_sync_mode {
         }
         throw std::invalid_argument("'" + std::string(text) + "' is not global, local or group:K (K >= 1 ranks)");
     }
+    // std::invalid_argument when this is group:K and K does not divide `ranks`.
+    void check_ranks(std::size_t ranks) const {
+        if (how == group && (group_size == 0 || ranks % group_size != 0))
+            throw std::invalid_argument(to_string() + ": groups of " + std::to_string(group_size) +
+                                        " ranks do not divide " + std::to_string(ranks) + " ranks");
+    }
 };
 
 }  // namespace typenet

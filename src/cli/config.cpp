@@ -355,6 +355,15 @@ const std::vector<option>& options() {
              c.grad_bucket_kib = std::size_t(k);
          },
          {}, {}, {}},
+        {"--grad-progress", nullptr, "WHO", "under mpirun: what moves the bucket sums forward while the backward pass "
+         "computes: thread (a thread of each rank tests them every 100 us; default) or calls (only the MPI calls at "
+         "each layer's end); see docs/distributed.md",
+         [](train_config& c, const std::string& v) {
+             if (v != "thread" && v != "calls")
+                 throw config_error("--grad-progress: '" + v + "' is neither thread nor calls");
+             c.grad_progress_thread = v == "thread";
+         },
+         {}, {}, {}},
         {"--simd", nullptr, "NAME", "auto, avx512, avx2, scalar (default auto)",
          [](train_config& c, const std::string& v) {
              if (v != "auto" && v != "avx512" && v != "avx2" && v != "scalar")

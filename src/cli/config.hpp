@@ -57,6 +57,7 @@ struct train_config {
     std::size_t threads = 0;  // 0 = all cores (under mpirun: the cores shared among this machine's ranks)
     std::size_t check_replicas = 0;  // under mpirun: compare the replicas every this many steps; 0 = never
     std::size_t grad_bucket_kib = 256;  // under mpirun: gradient buckets (fit_options::grad_bucket_bytes); 0 = after backward
+    bool grad_progress_thread = true;  // under mpirun: a thread drives the bucket sums (dist::sum_progress)
     std::string simd = "auto";
     bool winograd = true;  // 3x3 convolutions by Winograd (kernels::set_winograd); changes last bits only
     std::filesystem::path out = "runs/default";

@@ -29,10 +29,31 @@ unsigned local_ranks() {
     return n > 1 ? unsigned(n) : 1u;
 }
 
-int run(int argc, char** argv, typenet::dist::communicator* comm) {
+#ifdef TYPENET_WITH_MPI
+using session_ptr = std::unique_ptr<typenet::dist::mpi_session>;
+#else
+using session_ptr = std::unique_ptr<int>;  // no session without MPI
+#endif
+
+// Parses the command line; under mpirun then starts MPI (with the progress --grad-progress asks
+// for) into `mpi`. A bad flag is every rank's error before any rank waits for another.
+int run(int argc, char** argv, session_ptr& mpi) {
     using namespace typenet;
     auto cfg = train::parse_command_line(argc, argv);
     if (!cfg) return train::exit_ok;
+    dist::communicator* comm = nullptr;
+    if (under_mpirun()) {
+#ifdef TYPENET_WITH_MPI
+        dist::mpi_options o;
+        o.progress = cfg->grad_progress_thread ? dist::sum_progress::thread : dist::sum_progress::calls;
+        mpi = std::make_unique<dist::mpi_session>(o);
+        comm = &mpi->world();
+#else
+        (void)mpi;
+        throw train::config_error("started by mpirun, but this typenet-train was built without MPI (install "
+                                  "libopenmpi-dev and rebuild): every rank would train alone");
+#endif
+    }
     if (cfg->eval_only && !cfg->model_given) {  // the checkpoint names its network
         cfg->model = io::read_checkpoint(*cfg->checkpoint).network;
         if (cfg->model.empty()) throw train::config_error("--eval-only: " + cfg->checkpoint->string() +
@@ -52,23 +73,14 @@ int run(int argc, char** argv, typenet::dist::communicator* comm) {
 int main(int argc, char** argv) {
     using namespace typenet;
     int code = 1;
-    std::string prefix = "typenet-train: ";
-#ifdef TYPENET_WITH_MPI
-    std::unique_ptr<dist::mpi_session> mpi;
-#endif
+    // A rank's errors name it (mpirun says which rank it is before MPI starts).
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    const std::string prefix = under_mpirun() && rank && std::string(rank) != "0"
+                                   ? "typenet-train (rank " + std::string(rank) + "): "
+                                   : "typenet-train: ";
+    session_ptr mpi;
     try {
-        dist::communicator* comm = nullptr;
-        if (under_mpirun()) {
-#ifdef TYPENET_WITH_MPI
-            mpi = std::make_unique<dist::mpi_session>();
-            comm = &mpi->world();
-            if (comm->rank() > 0) prefix = "typenet-train (rank " + std::to_string(comm->rank()) + "): ";
-#else
-            throw train::config_error("started by mpirun, but this typenet-train was built without MPI (install "
-                                      "libopenmpi-dev and rebuild): every rank would train alone");
-#endif
-        }
-        return run(argc, argv, comm);
+        return run(argc, argv, mpi);
     } catch (const train::config_error& e) {
         std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
         code = train::exit_bad_input;

@@ -608,8 +608,9 @@ case $case_name in
     # typenet-train under mpirun (tests/dist/CMakeLists.txt gives TYPENET_MPIRUN, "mpiexec -n"):
     # 2 ranks train what one process trains (float32 sums in another order: train loss within
     # 1e-4 relative, test accuracy within 2 of 300 images), rank 0 alone prints and writes, the
-    # replicas are checked after every step, a 2-rank run resumes on 1 process, and --bn-sync
-    # local trains another network (each rank normalises its own half of every batch).
+    # replicas are checked after every step, the sums moved by the MPI calls alone equal the
+    # progress thread's, a 2-rank run resumes on 1 process, --bn-sync local trains another network
+    # (each rank normalises its own half of every batch), and bad flags are refused under mpirun.
     need_data
     read -r -a mpirun <<< "${TYPENET_MPIRUN:?TYPENET_MPIRUN: how to start N ranks, e.g. mpiexec -n}"
     # A small learning rate: training amplifies rounding differences step after step, the more
@@ -629,6 +630,10 @@ case $case_name in
     [ "$(wc -l < "$work/two/invocations.jsonl")" -eq 1 ] || fail "invocations.jsonl: expected rank 0's line alone"
     [ "$(grep -c "^[0-9]" "$work/two/metrics.csv")" -eq 2 ] || fail "metrics.csv: expected 2 rows"
     close "$work/one/metrics.csv" "$work/two/metrics.csv" 1e-4 || fail "2 ranks (global) differ from one process"
+    # The bucket sums moved by the MPI calls at the layers' ends alone instead of the progress
+    # thread: the same sums (a + b on 2 ranks), so the same figures, bit for bit.
+    expect 0 "" -- "${mpirun[@]}" 2 "$train" $args --grad-progress calls --out "$work/calls"
+    close "$work/two/metrics.csv" "$work/calls/metrics.csv" 0 || fail "--grad-progress calls differs from the thread"
     # Resumed with another number of ranks: epoch 1 on 2 ranks, epoch 2 on 1.
     expect 0 "" -- "${mpirun[@]}" 2 "$train" ${args/--epochs 2/--epochs 1} --out "$work/resumed"
     expect 0 "resuming" -- "$train" $args --resume --out "$work/resumed"
@@ -639,7 +644,10 @@ case $case_name in
     fi
     expect 2 "^typenet-train: --bn-sync group:3: groups of 3 ranks do not divide 2 ranks" -- \
       "${mpirun[@]}" 2 "$train" $args --bn-sync group:3 --out "$work/group3"
-    expect 2 "--bn-sync: 'sync' is not global, local or group:K" -- "$train" $args --bn-sync sync --out "$work/bad" ;;
+    expect 2 "--bn-sync: 'sync' is not global, local or group:K" -- "$train" $args --bn-sync sync --out "$work/bad"
+    # A bad flag under mpirun: every rank's error before MPI starts, the job's exit code 2.
+    expect 2 "--grad-progress: 'x' is neither thread nor calls" -- \
+      "${mpirun[@]}" 2 "$train" $args --grad-progress x --out "$work/bad" ;;
   mpi-kill)
     # A rank killed with SIGKILL in the middle of a 2-rank run: mpirun ends the job within 30 s
     # with a non-zero exit code and a message naming the rank, last.ckpt is intact (atomic

@@ -257,6 +257,11 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
     j["forward_flops_per_image"] = r.forward_flops;
     j["flop_convention"] = "multiply-add = 2 FLOPs, elementwise = 0; train = 3 x forward (forward + backward-data + "
                            "backward-params), eval = 1 x forward";
+    j["gradient_bytes"] = r.parameters * sizeof(float);
+    j["batch_statistics_sync"] = {{"forward_exchanges", r.census.forward_exchanges},
+                                  {"backward_exchanges", r.census.backward_exchanges},
+                                  {"forward_doubles", r.census.forward_doubles},
+                                  {"backward_doubles", r.census.backward_doubles}};
     j["train"] = phase(r.train, 3.0 * double(r.forward_flops));
     j["eval"] = phase(r.eval, double(r.forward_flops));
     j["final_loss"] = r.final_loss;
@@ -308,6 +313,10 @@ void print_table(const bench_result& r, const std::optional<peak_result>& peak) 
     };
     row("train", r.train);
     row("eval", r.eval);
+    std::printf("\n  a data-parallel step would sum %.2f MB of float32 gradients; synchronized batch norm would exchange "
+                "%zu + %zu times (forward + backward), %zu + %zu doubles a process\n",
+                double(r.parameters * sizeof(float)) / 1e6, r.census.forward_exchanges, r.census.backward_exchanges,
+                r.census.forward_doubles, r.census.backward_doubles);
     if (!r.profile) return;
     const auto& p = *r.profile;
     double fsum = 0, bsum = 0, isum = 0;

@@ -126,6 +126,19 @@ bench_result run(const options& o, const char* name, const char* description, co
     r.eval = timed_loop(o, eval_step);
     r.eval.gflops = eval_flops * double(r.eval.steps) / r.eval.seconds / 1e9;
 
+    {  // one more train step with a sync that counts what synchronized batch norm would exchange
+        struct counting_sync final : typenet::kernels::norm_sync {
+            sync_census c;
+            void merge_moments(double*, std::size_t blocks) override { ++c.forward_exchanges, c.forward_doubles += 3 * blocks; }
+            void sum(double*, std::size_t blocks) override { ++c.backward_exchanges, c.backward_doubles += 3 * blocks; }
+        } counter;
+        net->train();
+        net->set_bn_sync(&counter);
+        train_step();
+        net->set_bn_sync(nullptr);
+        r.census = counter.c;
+    }
+
     if (peak && peak->gflops > 0) {
         r.train.fraction_of_peak = r.train.gflops / peak->gflops;
         r.eval.fraction_of_peak = r.eval.gflops / peak->gflops;

@@ -69,9 +69,19 @@ struct peak_result {
     double gflops_1thread = 0;  // one thread
 };
 
+// What synchronized batch norm would exchange between processes in one training step (counted
+// with a norm_sync that changes nothing, in one extra step): what a layer with batch statistics
+// (batch norm, conv_bn, batch renorm) hands its sync, once in forward (count, mean, M2 per channel)
+// and once in backward (two sums and the count per channel). docs/distributed.md's cost model.
+struct sync_census {
+    std::size_t forward_exchanges = 0, backward_exchanges = 0;
+    std::size_t forward_doubles = 0, backward_doubles = 0;  // per process, over the step
+};
+
 struct bench_result {
     std::string model, description, isa;
     std::size_t batch = 0, threads = 0, parameters = 0, forward_flops = 0;
+    sync_census census;
     phase_result train, eval;
     std::optional<profile_result> profile;
     double final_loss = 0;

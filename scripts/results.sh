@@ -263,7 +263,8 @@ resnet20() {
 # stat_gap NAME MODEL BATCH [GROUP]: "eval mode | train-mode statistics | gap" of the run's final
 # checkpoint on the test set: running statistics (eval mode) against batch statistics over
 # batches of BATCH (and groups of GROUP samples), as the network normalised while it trained.
-# Batch renorm's train mode there is plain batch statistics (r = 1, d = 0: the schedule's step 0).
+# Batch renorm's train mode there is the run's at the checkpoint's step (its recorded schedule at
+# fit.step: r and d from the running statistics, as it trained at the end).
 stat_gap() {
   local n=$1 model=$2 batch=$3 group=${4:-0} ev a b pa pb
   if [ ! -f "runs/$n/final.ckpt" ]; then echo "$(acc "$n" 15) | | "; return; fi

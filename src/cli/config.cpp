@@ -392,7 +392,8 @@ const std::vector<option>& options() {
         {"--eval-batch", nullptr, "N", "images per evaluation batch (default: --batch); eval mode gives the same logits at any N",
          [](train_config& c, const std::string& v) { c.eval_batch = std::size_t(parse_count("--eval-batch", v)); }, {}, {}, {}},
         {"--eval-bn", nullptr, "WHAT", "with --eval-only: running (eval mode, default) or batch (train-mode batch "
-         "statistics of each test batch, the train/eval gap of batch norm)",
+         "statistics of each test batch, the train/eval gap of batch norm; batch renorm at the checkpoint's step "
+         "with its run's schedule)",
          [](train_config& c, const std::string& v) {
              if (v == "running") c.eval_batch_stats = false;
              else if (v == "batch") c.eval_batch_stats = true;
@@ -467,6 +468,19 @@ std::string train_config::to_json() const {
     for (const auto& o : options())
         if (o.key) j[o.key] = o.to_json(*this);
     return j.dump(2) + "\n";
+}
+
+void apply_recorded(train_config& c, const std::string& key, const std::string& value, const std::string& source) {
+    for (const auto& o : options())
+        if (o.key && key == o.key) {
+            try {
+                o.parse(c, value);
+            } catch (const config_error& e) {
+                throw config_error(source + ": " + key + " = " + value + ": " + e.what());
+            }
+            return;
+        }
+    throw config_error(source + ": unknown setting '" + key + "'");
 }
 
 train_config config_from_json(const std::string& text, const std::string& source) {

@@ -92,6 +92,9 @@ std::string help_text();
 // A run's config.json (train_config::to_json) back into its settings, starting from the
 // baseline recipe for keys it lacks; throws config_error naming `source` and the key.
 train_config config_from_json(const std::string& text, const std::string& source);
+// One recorded setting (a checkpoint's metadata: key = the text its flag takes) applied to c as
+// its flag would; a bad value or an unknown key is a config_error naming source.
+void apply_recorded(train_config& c, const std::string& key, const std::string& value, const std::string& source);
 
 std::string optimizer_name(optimizer_kind k);
 std::string schedule_name(schedule_kind k);

@@ -24,6 +24,7 @@
 // (a signal, divergence, early stopping) is agreed by all ranks at the same step.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -98,8 +99,9 @@ struct eval_result {
 };
 
 // Mean loss and accuracy of `net` over `set`, in batches of `batch`: in eval mode (running
-// statistics), or with batch_stats in train mode (each test batch's own batch-norm statistics;
-// the running statistics move, so use it on a network that is not trained further).
+// statistics), or with batch_stats in train mode (each test batch's own batch-norm statistics,
+// and batch renorm's corrections from the running statistics as they were: the running
+// statistics are put back after every batch, so every test batch sees the checkpoint's).
 template <class Net>
 eval_result evaluate(Net& net, const data::cifar10_set& set, const data::channel_stats& stats, std::size_t batch,
                      const softmax_cross_entropy& loss, bool batch_stats = false) {
@@ -107,6 +109,9 @@ eval_result evaluate(Net& net, const data::cifar10_set& set, const data::channel
     const auto was = net.current_mode();
     if (batch_stats) net.train();
     else net.eval();
+    std::vector<T> running;  // with batch_stats: the running statistics, put back after every batch
+    if (batch_stats)
+        net.for_each_state([&](const state_view<T>& v) { running.insert(running.end(), v.value.begin(), v.value.end()); });
     std::uint32_t crc = 0;
     data::pipeline_config pc;
     pc.batch = batch;
@@ -126,6 +131,13 @@ eval_result evaluate(Net& net, const data::cifar10_set& set, const data::channel
             std::copy(tmp.begin(), tmp.end(), x.data());
         }
         const auto& y = net.forward(x);
+        if (batch_stats) {
+            std::size_t at = 0;
+            net.for_each_state([&](const state_view<T>& v) {
+                std::copy_n(running.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
+                at += v.value.size();
+            });
+        }
         crc = io::crc32(reinterpret_cast<const unsigned char*>(y.data()), y.size() * sizeof(T), crc);
         const std::span<const std::int32_t> lab(labels.data(), n);
         total_loss += loss.loss(y, lab) * double(n);
@@ -428,6 +440,22 @@ private:
         }
         const auto test_set = data::load_cifar10_test(dir, limit(cfg_.limit_test));
         restore_checkpoint(ck, cfg_.checkpoint->string(), net, name_, nullptr);
+        if (cfg_.eval_batch_stats) {
+            // Batch statistics as the run normalised at the checkpoint's step: batch renorm's
+            // clipping limits from the run's own schedule (its recorded renorm_* settings, not
+            // this command's) at the step it had reached (fit.step; 0 in a checkpoint without it).
+            train_config run = cfg_;
+            for (const char* key : {"renorm_start", "renorm_rmax_end", "renorm_dmax_end", "renorm_rmax", "renorm_dmax"})
+                if (const std::string* v = ck.find_meta(key)) apply_recorded(run, key, *v, cfg_.checkpoint->string());
+            net.set_renorm_schedule(run.renorm);
+            std::size_t step = 0;
+            if (const std::string* v = ck.find_meta("fit.step")) {
+                const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), step);
+                if (ec != std::errc() || end != v->data() + v->size())
+                    throw io::checkpoint_error(cfg_.checkpoint->string() + ": fit.step '" + *v + "' is not a step number");
+            }
+            net.set_train_step(step);
+        }
         const std::size_t eb = cfg_.eval_batch ? cfg_.eval_batch : cfg_.batch;
         if (cfg_.eval_batch_stats && test_set.size() % eb == 1)
             throw config_error("--eval-bn batch: the last test batch would hold 1 image (" +

@@ -224,8 +224,9 @@ private:
 };
 
 // MPI_Init_thread at the level the progress needs; returns whether a progress thread may run.
-// Open MPI's non-blocking all-reduce (libnbc) picks by default an algorithm that, between 2 ranks
-// over TCP, takes 1.5x the time of the blocking MPI_Allreduce (a reduce, then a broadcast);
+// Open MPI's non-blocking all-reduce (libnbc) picks by default, between 2 ranks and in place, an
+// algorithm that moves the data one way and then back (a reduce, then a broadcast): over TCP
+// slower than the blocking MPI_Allreduce (docs/distributed.md, "Which all-reduce");
 // Rabenseifner's (reduce-scatter, then allgather) moves 2 (N-1)/N of the bytes both ways at once,
 // as the blocking one does. Unless the environment chose one, the session asks for it.
 bool start(sum_progress progress) {

@@ -16,7 +16,7 @@ bash scripts/setup.sh --fuzz
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14 || true)}
 [ -n "$cxx" ] || { echo "fuzz: clang++ not found (scripts/setup.sh --fuzz installs clang-14)" >&2; exit 1; }
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(checkpoint cifar10 cifar100 idx image metrics_csv npz config)
+targets=(checkpoint cifar10 cifar100 idx image metrics_csv step_table npz config)
 cmake -S . -B "$build" -DTYPENET_FUZZ=ON -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}" >/dev/null
 

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -29,6 +30,8 @@
 #include "trainer.hpp"  // src/cli: typenet-train's own evaluation, for the reference loop
 #include "typenet/data/pipeline.hpp"
 #include "typenet/typenet.hpp"
+#include "typenet/train/report.hpp"
+#include "typenet/train/step_table.hpp"
 
 using namespace typenet;
 namespace fs = std::filesystem;
@@ -493,4 +496,195 @@ TEST_CASE("fit's history survives its text form exactly, non-finite values inclu
     CHECK_THROWS_WITH(history_from_text("1 2 x"), "fit history, line 1: 'x' is not a number");
     CHECK_THROWS_WITH(history_from_text("1 2 0.5"), "fit history, line 1: the row ends early");
     CHECK_THROWS_WITH(history_from_text("1 2 0 0 0 0 0 0 0 2 1 0"), "fit history, line 1: a flag is not 0 or 1");
+}
+
+TEST_CASE("loss-landscape probes leave the run unchanged, bit for bit: metrics, parameters, running statistics") {
+    using drop_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dropout<std::ratio<1, 4>>,
+                         dense<128, 3>>;
+    const bars train = make_bars(200, 1), val = make_bars(60, 2);
+    fit_options o{.epochs = 2,
+                  .data = {.batch = 16, .augment = {.pad_crop = 1, .flip = true}, .seed = 8},
+                  .optimizer = {.momentum = 0.9, .weight_decay = 5e-4}};
+    set_lr(o, 0.05, schedule_kind::cosine);
+    drop_net plain(4), probed(4);
+    const auto a = fit(plain, train, val, o);
+    struct probes : callback {
+        std::vector<landscape_log> seen;
+        std::vector<step_log> steps;
+        void on_landscape(fit_context&, const landscape_log& p) override { seen.push_back(p); }
+        void on_step_end(fit_context&, const step_log& s) override { steps.push_back(s); }
+    } rec;
+    fit_options with = o;
+    with.landscape.every = 1;  // every step: any change a probe left would show in the next one
+    const auto b = fit(probed, train, val, with, {&rec});
+    REQUIRE(b.history.size() == 2);
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(b.history[e].train_loss == a.history[e].train_loss);
+        CHECK(b.history[e].train_accuracy == a.history[e].train_accuracy);
+        CHECK(b.history[e].grad_norm == a.history[e].grad_norm);
+        CHECK(b.history[e].validation->loss == a.history[e].validation->loss);
+    }
+    std::vector<float> pa, pb;
+    for (auto [n, v] : {std::pair{&plain, &pa}, std::pair{&probed, &pb}}) {
+        n->for_each_parameter([&](const parameter_view<float>& p) { v->insert(v->end(), p.value.begin(), p.value.end()); });
+        n->for_each_state([&](const state_view<float>& s) { v->insert(v->end(), s.value.begin(), s.value.end()); });
+    }
+    CHECK(pa == pb);
+    // One probe per step, at the step's loss and learning rate, the step sizes the multiples of it.
+    REQUIRE(rec.seen.size() == 26);  // 2 epochs of 13 batches
+    for (std::size_t i = 0; i < rec.seen.size(); ++i) {
+        const landscape_log& p = rec.seen[i];
+        CHECK(p.step == i + 1);
+        CHECK(p.epoch == rec.steps[i].epoch);
+        CHECK(p.loss == rec.steps[i].loss);
+        CHECK(p.lr == rec.steps[i].lr);
+        REQUIRE(p.eta.size() == 6);
+        CHECK(p.eta.front() == Approx(0.1 * p.lr));
+        CHECK(p.eta.back() == Approx(4 * p.lr));
+        CHECK(p.loss_min <= p.loss);
+        CHECK(p.loss_max >= p.loss);
+        CHECK(p.loss_variation == p.loss_max - p.loss_min);
+        CHECK(p.grad_change_max == *std::max_element(p.grad_changes.begin(), p.grad_changes.end()));
+        CHECK(p.beta_max >= p.beta_min);
+    }
+    // Only every K-th step from the first.
+    drop_net sparse(4);
+    rec.seen.clear();
+    with.landscape.every = 5;
+    fit(sparse, train, val, with, {&rec});
+    REQUIRE(rec.seen.size() == 6);  // steps 1, 6, 11, 16, 21, 26
+    CHECK(rec.seen[1].step == 6);
+    CHECK(rec.seen[5].step == 26);
+    with.landscape.multiples = {0.5, -1};
+    CHECK_THROWS_WITH(fit(sparse, train, val, with), Catch::Contains("finite and > 0"));
+}
+
+TEST_CASE("a landscape probe's losses and gradient changes are those of the network moved along its gradient") {
+    using dnet = rebind_scalar<double, bar_net>;
+    const std::size_t n = 48;
+    const bars train = make_bars(n, 5);
+    fit_options o{.epochs = 1, .data = {.batch = n, .seed = 2}, .normalization = data::normalization{{0.f}, {1.f}}};
+    set_lr(o, 0.2);
+    o.landscape = {.every = 1, .multiples = {4, 0.1, 1}};
+    struct probes : callback {
+        std::vector<landscape_log> seen;
+        void on_landscape(fit_context&, const landscape_log& p) override { seen.push_back(p); }
+    } rec;
+    dnet fitted(3);
+    fit(fitted, train, o, {&rec});
+    REQUIRE(rec.seen.size() == 1);  // the whole set is the one batch: its order does not change a mean
+    const landscape_log& p = rec.seen[0];
+
+    // The same by hand: the initial network on the whole set in train mode, moved along its gradient.
+    dnet ref(3);
+    ref.train();
+    dnet::input_tensor x;
+    x.resize(n);
+    std::vector<std::int32_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::copy_n(train.sample(i), 64, x.data() + i * 64);
+        labels[i] = train.label(i);
+    }
+    const softmax_cross_entropy loss(0);
+    tensor<double, dnet::output_shape> dl;
+    const auto loss_and_gradient = [&] {
+        ref.for_each_parameter([](const parameter_view<double>& q) { std::fill(q.gradient.begin(), q.gradient.end(), 0.0); });
+        const double l = loss.loss_and_gradient(ref.forward(x), labels, dl);
+        ref.backward(dl);
+        return l;
+    };
+    const double l0 = loss_and_gradient();
+    std::vector<double> theta, g;
+    ref.for_each_parameter([&](const parameter_view<double>& q) {
+        theta.insert(theta.end(), q.value.begin(), q.value.end());
+        g.insert(g.end(), q.gradient.begin(), q.gradient.end());
+    });
+    CHECK(p.loss == Approx(l0).epsilon(1e-12));
+    double g2 = 0;
+    for (const double v : g) g2 += v * v;
+    CHECK(p.grad_norm == Approx(std::sqrt(g2)).epsilon(1e-12));
+    const std::vector<double> multiples{0.1, 1, 4};  // sorted
+    REQUIRE(p.eta.size() == 3);
+    for (std::size_t k = 0; k < 3; ++k) {
+        const double eta = multiples[k] * 0.2;
+        CHECK(p.eta[k] == Approx(eta));
+        std::size_t at = 0;
+        ref.for_each_parameter([&](const parameter_view<double>& q) {
+            for (auto& v : q.value) v = theta[at] - eta * g[at], ++at;
+        });
+        const double l = loss_and_gradient();
+        double d2 = 0;
+        at = 0;
+        ref.for_each_parameter([&](const parameter_view<double>& q) {
+            for (const double v : q.gradient) d2 += (v - g[at]) * (v - g[at]), ++at;
+        });
+        CHECK(p.losses[k] == Approx(l).epsilon(1e-10));
+        CHECK(p.grad_changes[k] == Approx(std::sqrt(d2)).epsilon(1e-8));
+        CHECK(std::sqrt(d2) > 1e-6);  // the gradient does change: the check above compares something
+    }
+    CHECK(p.beta_max == Approx(std::max({p.grad_changes[0] / (p.eta[0] * p.grad_norm), p.grad_changes[1] / (p.eta[1] * p.grad_norm),
+                                         p.grad_changes[2] / (p.eta[2] * p.grad_norm)})));
+}
+
+TEST_CASE("steps.csv and landscape.csv: a run stopped mid-epoch and resumed writes the rows an uninterrupted run writes") {
+    using drop_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dropout<std::ratio<1, 4>>,
+                         dense<128, 3>>;
+    temp_dir d;
+    const bars train = make_bars(200, 1);
+    fit_options o{.epochs = 3, .data = {.batch = 16, .augment = {.pad_crop = 1, .flip = true}, .seed = 8},
+                  .optimizer = {.momentum = 0.9}};
+    set_lr(o, 0.05, schedule_kind::cosine);
+    o.landscape.every = 4;
+    struct steps_seen : callback {
+        std::vector<step_log> all;
+        void on_step_end(fit_context&, const step_log& s) override { all.push_back(s); }
+    } rec;
+    drop_net whole(4);
+    steps_logger steps(d.path / "whole-steps.csv", 3);
+    landscape_logger land(d.path / "whole-landscape.csv");
+    fit(whole, train, o, {&steps, &land, &rec});
+    const auto rows = lines_of(d.path / "whole-steps.csv");
+    REQUIRE(rows.size() == 1 + 13);  // 39 steps: 3, 6, ..., 39
+    CHECK(rows[0] == train::steps_csv_header);
+    CHECK(rows[1] == steps_logger::row(rec.all[2]));
+    CHECK(rows[1].rfind("3,1,3,", 0) == 0);
+    CHECK(rows[13].rfind("39,3,13,", 0) == 0);
+    const auto t = train::read_step_table(d.path / "whole-steps.csv", train::steps_csv_header);
+    CHECK(t.rows[0][t.column("loss")] == rec.all[2].loss);  // exact: 17 digits
+    CHECK(t.rows[0][t.column("accuracy")] == rec.all[2].accuracy);
+    CHECK(t.rows[12][t.column("lr")] == rec.all[38].lr);
+    CHECK(lines_of(d.path / "whole-landscape.csv").size() == 1 + 10);  // steps 1, 5, ..., 37
+
+    std::atomic<bool> flag{false};
+    struct press_ctrl_c : callback {
+        std::atomic<bool>& flag;
+        explicit press_ctrl_c(std::atomic<bool>& f) : flag(f) {}
+        void on_step_end(fit_context&, const step_log& s) override {
+            if (s.epoch == 2 && s.step == 7) flag = true;  // global step 20: rows up to 18, a probe at 17
+        }
+    } press(flag);
+    stop_flag on_flag(flag);
+    const fs::path dir = d.path / "run";
+    fs::create_directories(dir);
+    steps_logger steps2(dir / "steps.csv", 3);
+    landscape_logger land2(dir / "landscape.csv");
+    checkpoint_saver saver(dir);
+    drop_net part(4);
+    // A step after the checkpoint's, written before the run died: the resume drops it.
+    fit(part, train, o, {&press, &on_flag, &steps2, &land2, &saver});
+    train::append_line(dir / "steps.csv", "21,2,8,1,1,1,1");
+    train::append_line(dir / "landscape.csv", "21,2,1,1,1,1,1,0,0,0,0,0");
+    drop_net resumed(77);
+    fit_options again = o;
+    again.resume = dir / "last.ckpt";
+    fit(resumed, train, again, {&steps2, &land2, &saver});
+    CHECK(lines_of(dir / "steps.csv") == rows);
+    CHECK(lines_of(dir / "landscape.csv") == lines_of(d.path / "whole-landscape.csv"));
+
+    // A steps.csv that is not one stops the resume before anything changes, naming the file and line.
+    train::write_file_atomic(dir / "steps.csv", train::steps_csv_header + "\n3,1,3,0.5,x,1,1\n");
+    drop_net again_net(77);
+    CHECK_THROWS_WITH(fit(again_net, train, again, {&steps2, &saver}), Catch::Contains("steps.csv: line 2: 'x' is not a number"));
+    CHECK(lines_of(dir / "steps.csv").size() == 2);
+    CHECK_THROWS_WITH(steps_logger(dir / "s.csv", 0), Catch::Contains("at least 1"));
 }

@@ -8,6 +8,14 @@
 //                               atomically after each epoch (so a resumed run's file holds exactly
 //                               its epochs); jsonl_logger(file) the same as JSON lines (non-finite
 //                               numbers as null, which JSON has no other way to say).
+//   steps_logger(file, every)   a CSV row for every `every`-th optimizer step (steps.csv: the step,
+//                               the batch's loss and accuracy, the gradient norm, the learning rate;
+//                               train/step_table.hpp), appended as the run goes; landscape_logger(file)
+//                               a row for every loss-landscape probe (landscape.csv, landscape.hpp).
+//                               When a resumed fit begins, both cut their file back to the checkpoint's
+//                               step, so the file holds each step once, as an uninterrupted run's
+//                               would. Give them to fit before checkpoint_saver: a step's row is then
+//                               on disk before any checkpoint that holds the step.
 //   checkpoint_saver(dir)       dir/last.ckpt after every finished epoch (atomically), every N
 //                               seconds mid-epoch if asked, and when the run stops mid-epoch;
 //                               dir/best.ckpt whenever the monitored value improves.
@@ -78,6 +86,39 @@ public:
 
 private:
     std::filesystem::path file_;
+};
+
+// The per-step files: a header, then rows appended one write at a time (see the top).
+class step_file_logger : public callback {
+public:
+    void on_train_begin(fit_context& ctx) override;
+    const std::filesystem::path& file() const { return file_; }
+
+protected:
+    step_file_logger(std::filesystem::path file, const std::string& header) : file_(std::move(file)), header_(header) {}
+    void append(const std::string& row) const;
+
+private:
+    std::filesystem::path file_;
+    std::string header_;
+};
+
+class steps_logger : public step_file_logger {
+public:
+    // every >= 1 (std::invalid_argument otherwise): the rows of steps every, 2 every, ...
+    steps_logger(std::filesystem::path file, std::size_t every);
+    void on_step_end(fit_context& ctx, const step_log& s) override;
+    static std::string row(const step_log& s);
+
+private:
+    std::size_t every_;
+};
+
+class landscape_logger : public step_file_logger {
+public:
+    explicit landscape_logger(std::filesystem::path file);
+    void on_landscape(fit_context& ctx, const landscape_log& p) override;
+    static std::string row(const landscape_log& p);
 };
 
 struct checkpoint_saver_options {

@@ -17,7 +17,8 @@
 // ended early by a stop is not validated.
 //
 // Callbacks (callbacks.hpp) are told, in the order given: on_train_begin, then per epoch
-// on_epoch_begin, per step on_before_update (after backward, before the optimizer; a callback
+// on_epoch_begin, per step on_landscape (when a loss-landscape probe is due: options.landscape,
+// landscape.hpp), on_before_update (after backward, before the optimizer; a callback
 // may skip_update() there, as divergence_stop does) and on_step_end, on_epoch_end, and
 // on_train_end. Any of them may request_stop(reason): fit finishes the current step (or, from
 // on_before_update, skips its update: then the running statistics the step's forward pass moved
@@ -79,6 +80,7 @@
 #include "typenet/data/source.hpp"
 #include "typenet/dist/bn_sync.hpp"
 #include "typenet/evaluate.hpp"
+#include "typenet/landscape.hpp"
 #include "typenet/loss.hpp"
 #include "typenet/optim.hpp"
 #include "typenet/schedule.hpp"
@@ -112,6 +114,9 @@ struct fit_options {
     // running statistics; replicas that differ throw dist::comm_error naming the step and the
     // ranks. 0: never.
     std::size_t check_replicas_every = 0;
+    // Loss-landscape probes along the gradient every landscape.every steps (landscape.hpp), handed
+    // to callback::on_landscape; they leave the run as it would be without them. One process only.
+    landscape_options landscape{};
 };
 
 // One step, as callbacks see it.
@@ -120,6 +125,7 @@ struct step_log {
     std::size_t global_step = 0;                 // optimizer steps before this one, over the whole run
     std::size_t samples = 0;                     // in this batch
     double loss = 0, grad_norm = 0, lr = 0;      // this batch's mean loss, its gradient's norm, this step's rate
+    double accuracy = 0;                         // the share of this batch classified right (before the update)
     double mean_loss = 0;                        // over the epoch's steps so far
     std::size_t seen = 0;                        // samples of the epoch so far
     double seconds = 0;                          // since the epoch began
@@ -214,6 +220,9 @@ public:
     virtual void on_epoch_begin(fit_context&) {}
     virtual void on_before_update(fit_context&, const step_log&) {}
     virtual void on_step_end(fit_context&, const step_log&) {}
+    // A loss-landscape probe (fit_options::landscape), after the step's backward pass and before
+    // its on_before_update.
+    virtual void on_landscape(fit_context&, const landscape_log&) {}
     virtual void on_epoch_end(fit_context&, const epoch_log&) {}
     virtual void on_train_end(fit_context&) {}
 };
@@ -350,6 +359,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
         throw std::invalid_argument("fit: label_smoothing must be in [0, 1)");
     o.optimizer.validate();
+    o.landscape.validate();
 
     fit_result result;
     result.normalization = o.normalization ? *o.normalization : data::compute_normalization(train);
@@ -384,6 +394,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             else if (k > 1) bn_group = comm->split(comm->rank() / int(k)), bn_comm = bn_group.get();
         }
     }
+    if (comm && o.landscape.every > 0)
+        throw std::invalid_argument("fit: landscape probes are for one process (each rank's probe would see its slice only)");
     const bool average_running_stats = comm && bn_comm != comm;
     if (bn_comm) {
         bn_sync.emplace(*bn_comm);
@@ -510,6 +522,7 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
     typename Net::input_tensor x;
     tensor<T, typename Net::output_shape> dlogits;
     std::vector<T> saved_state, running;
+    detail::landscape_start<T> probe_start;
     for (std::size_t epoch = first_epoch; epoch <= o.epochs && !ctx.stop_requested(); ++epoch) {
         const auto t0 = clock::now();
         ctx.epoch = epoch;
@@ -539,6 +552,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             saved_state.clear();
             net.set_train_step(step);  // schedules inside layers (batch_renorm's clipping limits)
             net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
+            const bool probe = o.landscape.every > 0 && step % o.landscape.every == 0;
+            if (probe) probe_start.take(net);
             const auto& y = net.forward(x);
             double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
             std::size_t c = count_correct(y, batch->labels());
@@ -548,6 +563,16 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                 for (auto& d : dlogits.flat()) d *= share;
             }
             net.backward(dlogits);
+            if (probe && std::isfinite(l) && schedule.at(step) > 0) {
+                landscape_log p = detail::probe_landscape(net, probe_start, l, schedule.at(step), o.landscape, [&] {
+                    const auto& y2 = net.forward(x);  // y is this buffer too: its count is taken above
+                    const double l2 = loss.loss_and_gradient(y2, batch->labels(), dlogits);
+                    net.backward(dlogits);
+                    return l2;
+                });
+                p.epoch = epoch, p.step = step + 1;
+                for (auto* cb : callbacks) cb->on_landscape(ctx, p);
+            }
             if (comm) {  // the whole batch's gradient, loss and correct count, the same on every rank
                 const auto w0 = clock::now();
                 if (buckets) buckets->finish();
@@ -569,7 +594,9 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             }
             const double norm = o.clip_grad_norm > 0 ? opt.clip_gradient_norm(o.clip_grad_norm) : opt.gradient_norm();
             if (!std::isfinite(l) || !std::isfinite(norm)) cur.diverged = true;
-            step_log s{epoch, cur.batches + 1, steps_per_epoch, step, n_all, l, norm, schedule.at(step), 0, 0, 0};
+            step_log s{.epoch = epoch, .step = cur.batches + 1, .steps = steps_per_epoch, .global_step = step,
+                       .samples = n_all, .loss = l, .grad_norm = norm, .lr = schedule.at(step),
+                       .accuracy = double(c) / double(n_all)};
             for (auto* cb : callbacks) cb->on_before_update(ctx, s);
             if (ctx.take_skip()) {
                 std::size_t at = 0;

@@ -15,6 +15,7 @@
 #include "typenet/fit.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/kernels.hpp"
+#include "typenet/landscape.hpp"
 #include "typenet/layer.hpp"
 #include "typenet/layers.hpp"
 #include "typenet/loss.hpp"

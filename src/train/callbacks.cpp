@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
-#include "typenet/train/report.hpp"  // write_file_atomic
+#include "typenet/train/report.hpp"  // write_file_atomic, append_line
+#include "typenet/train/step_table.hpp"
 
 namespace typenet {
 
@@ -206,6 +208,50 @@ void csv_logger::on_epoch_end(fit_context& ctx, const epoch_log&) {
     for (const auto& e : ctx.history) text += row(e) + '\n';
     train::write_file_atomic(file_, text);
 }
+
+// ---- per-step files ----------------------------------------------------------------------------
+void step_file_logger::on_train_begin(fit_context& ctx) {
+    namespace fs = std::filesystem;
+    if (ctx.global_step == 0 || !fs::exists(file_)) {  // a new run (or one that had no such file)
+        train::write_file_atomic(file_, header_ + '\n');
+        return;
+    }
+    // A resumed run: the rows of the steps its checkpoint holds stay, the rest go (they are
+    // trained again from here). A file that is not ours stops the run before anything changes.
+    const train::step_table t = train::read_step_table(file_, header_);
+    std::string text = header_ + '\n';
+    for (std::size_t i = 0; i < t.rows.size() && t.rows[i][0] <= double(ctx.global_step); ++i) text += t.lines[i] + '\n';
+    train::write_file_atomic(file_, text);
+}
+
+void step_file_logger::append(const std::string& row) const { train::append_line(file_, row); }
+
+steps_logger::steps_logger(std::filesystem::path file, std::size_t every)
+    : step_file_logger(std::move(file), train::steps_csv_header), every_(every) {
+    if (every == 0) throw std::invalid_argument("steps_logger: every must be at least 1 step");
+}
+
+std::string steps_logger::row(const step_log& s) {
+    return std::to_string(s.global_step + 1) + ',' + std::to_string(s.epoch) + ',' + std::to_string(s.step) + ',' +
+           number(s.loss) + ',' + number(s.accuracy) + ',' + number(s.grad_norm) + ',' + number(s.lr);
+}
+
+void steps_logger::on_step_end(fit_context&, const step_log& s) {
+    if ((s.global_step + 1) % every_ == 0) append(row(s));
+}
+
+landscape_logger::landscape_logger(std::filesystem::path file)
+    : step_file_logger(std::move(file), train::landscape_csv_header) {}
+
+std::string landscape_logger::row(const landscape_log& p) {
+    std::string r = std::to_string(p.step) + ',' + std::to_string(p.epoch);
+    for (const double v : {p.lr, p.loss, p.grad_norm, p.loss_min, p.loss_max, p.loss_variation, p.grad_change_min,
+                           p.grad_change_max, p.beta_min, p.beta_max})
+        r += ',' + number(v);
+    return r;
+}
+
+void landscape_logger::on_landscape(fit_context&, const landscape_log& p) { append(row(p)); }
 
 std::string jsonl_logger::line(const epoch_log& e) {
     const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };

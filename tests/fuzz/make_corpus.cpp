@@ -16,6 +16,7 @@
 #include "../crafted_checkpoint.hpp"
 #include "typenet/io/checkpoint.hpp"
 #include "typenet/io/npz.hpp"
+#include "typenet/train/step_table.hpp"
 #include "config.hpp"  // src/cli: typenet-train --config
 
 namespace fs = std::filesystem;
@@ -226,6 +227,19 @@ int main(int argc, char** argv) {
     put(mc / "bad-epoch.csv", header + "nan,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n1e300,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
     put(mc / "short-row.csv", header + "1,2.3,0.1\n");
     put(mc / "not-a-number.csv", header + "1,2.3x,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    // ---- step_table (steps.csv, landscape.csv; the first byte picks the header: even steps, odd landscape) ----
+    const fs::path st = dir / "step_table";
+    const std::string steps = std::string(1, '\0') + typenet::train::steps_csv_header + "\n";
+    const std::string land = std::string(1, '\1') + typenet::train::landscape_csv_header + "\n";
+    put(st / "steps.csv", steps + "1,1,1,2.3025850929940459,0.09375,1.5,0.10000000000000001\n"
+                                  "2,1,2,2.25,0.125,1.25,0.1\n4,1,4,nan,0,inf,0.1\n");
+    put(st / "steps-header-only.csv", steps);
+    put(st / "steps-crlf.csv", std::string(1, '\0') + typenet::train::steps_csv_header + "\r\n1,1,1,2.3,0.1,1.5,0.1\r\n");
+    put(st / "steps-not-increasing.csv", steps + "2,1,2,2.3,0.1,1.5,0.1\n2,1,2,2.3,0.1,1.5,0.1\n");
+    put(st / "steps-bad-step.csv", steps + "0,1,1,2.3,0.1,1.5,0.1\n1.5,1,1,2.3,0.1,1.5,0.1\n1e300,1,1,2.3,0.1,1.5,0.1\n");
+    put(st / "steps-empty-cell.csv", steps + "1,1,1,,0.1,1.5,0.1\n1,1,1,2.3,0.1,1.5,\n");
+    put(st / "landscape.csv", land + "1,1,0.1,2.3,1.5,2.1,2.4,0.3,0.01,0.5,0.4,2.5\n51,1,0.1,2.0,1.2,1.9,2.2,0.3,0.01,0.4,0.3,2.0\n");
+    put(st / "landscape-short-row.csv", land + "1,1,0.1,2.3\n");
     // ---- config (typenet-train --config: a run's config.json and edge cases) ----
     const fs::path cj = dir / "config";
     const std::string full = typenet::train::recipe("full").to_json();

@@ -2,7 +2,8 @@
 # The main job: the BatchNorm ablation. Installs what is missing, builds, then trains
 # cifar_cnn_nobn and cifar_cnn_bn at the baseline recipe (SGD lr 0.1, batch 128, constant,
 # nothing else) on the full CIFAR-10 training set, prints a table of final loss and test
-# accuracy per run, and writes the overlay chart runs/demo/ablation.svg.
+# accuracy per run, and writes the overlay charts runs/demo/ablation.svg (per epoch) and
+# runs/demo/steps.svg (per step, from each run's steps.csv).
 #
 #   scripts/demo.sh                 2 epochs per network (the default)
 #   EPOCHS=30 scripts/demo.sh       the full-length run of the published ablation
@@ -40,7 +41,7 @@ for model in cnn-nobn cnn-bn; do
   [ "$model" = cnn-nobn ] && kernels=(--winograd off)
   status=0
   "$build_dir/bin/typenet-train" --model "$model" --recipe baseline --epochs "$epochs" "${limit[@]}" \
-    "${kernels[@]}" --on-divergence=continue --overwrite --out "$out/$model" "$@" || status=$?
+    "${kernels[@]}" --on-divergence=continue --log-every 1 --overwrite --out "$out/$model" "$@" || status=$?
   if [ "$status" -ne 0 ]; then
     echo "demo: typenet-train failed for $model (exit $status)" >&2
     exit "$status"
@@ -50,6 +51,10 @@ done
 
 "$build_dir/bin/typenet-plot" --out "$out/ablation.svg" --title "BatchNorm ablation, SGD lr 0.1" \
   "cnn-nobn=$out/cnn-nobn/metrics.csv" "cnn-bn=$out/cnn-bn/metrics.csv"
+# Step by step (steps.csv of --log-every 1): where the no-BN run dies and the BN run learns.
+"$build_dir/bin/typenet-plot" --steps --smooth 25 --out "$out/steps.svg" --title "BatchNorm ablation, SGD lr 0.1, per step" \
+  "cnn-nobn=$out/cnn-nobn/steps.csv" "cnn-bn=$out/cnn-bn/steps.csv" > /dev/null
+first_bad=$(awk -F, 'NR > 1 && ($4 == "nan" || $4 == "inf" || $4 + 0 > 1e6) { print $1; exit }' "$out/cnn-nobn/steps.csv")
 
 echo
 echo "BatchNorm ablation at SGD lr 0.1, batch 128, $epochs epochs (published, 30 epochs: no-BN 10.0%, BN 61.6%)"
@@ -59,4 +64,5 @@ for model in cnn-nobn cnn-bn; do
     '{ printf "%-10s %12.4f %12.4f %11.2f%% %10d\n", m, $2, $4, 100 * $5, s }'
 done
 echo "ln 10 = 2.3026 is the loss of a network that predicts every class equally."
-echo "chart: $out/ablation.svg   curves and metrics: $out/<model>/"
+[ -n "$first_bad" ] && echo "cnn-nobn's batch loss is first beyond 1e6 or not finite at step $first_bad (steps.csv)."
+echo "charts: $out/ablation.svg (per epoch), $out/steps.svg (per step)   curves and metrics: $out/<model>/"

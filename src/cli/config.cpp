@@ -405,6 +405,15 @@ const std::vector<option>& options() {
              c.checkpoint_every = parse_double("--checkpoint-every", v);
              if (!(c.checkpoint_every >= 0)) throw config_error("--checkpoint-every: must be >= 0 minutes, got " + v);
          }, {}, {}, {}},
+        {"--log-every", nullptr, "N", "write steps.csv: the batch's loss and accuracy, the gradient norm and the "
+         "learning rate of every N-th step (default 0: none); a resumed run keeps the rows up to its checkpoint",
+         [](train_config& c, const std::string& v) { c.log_every = std::size_t(parse_count("--log-every", v)); }, {}, {}, {}},
+        {"--landscape-every", nullptr, "K", "every K steps (the first at step 1), probe the loss landscape along the "
+         "gradient at 0.1 to 4 times the step's learning rate and write landscape.csv: the loss's variation, the "
+         "gradient's change and the effective beta-smoothness (docs/why-batch-norm-works.md); the run is the same "
+         "as without; one process only (default 0: none)",
+         [](train_config& c, const std::string& v) { c.landscape_every = std::size_t(parse_count("--landscape-every", v)); },
+         {}, {}, {}},
         {"--quiet", nullptr, nullptr, "print nothing but errors", [](train_config& c, const std::string&) { c.quiet = true; },
          {}, {}, {}},
         {"--help", nullptr, nullptr, "this text", {}, {}, {}, {}},

@@ -69,6 +69,8 @@ struct train_config {
     bool eval_batch_stats = false;    // --eval-bn batch: batch norm with each test batch's statistics
     divergence_policy on_divergence = divergence_policy::stop;
     double checkpoint_every = 0;  // minutes between mid-epoch checkpoints; 0 = at epoch ends only
+    std::size_t log_every = 0;        // a row of steps.csv every this many steps; 0 = no steps.csv
+    std::size_t landscape_every = 0;  // a loss-landscape probe (landscape.csv) every this many steps; 0 = none
     bool model_given = false;     // --model was on the command line (--eval-only reads it from the checkpoint otherwise)
     bool quiet = false;
     bool progress = true;  // a progress bar when stderr is a terminal

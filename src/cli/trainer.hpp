@@ -215,7 +215,8 @@ public:
                                "): --resume continues it, --overwrite starts over in its place (replacing its "
                                "checkpoints and metrics), or choose another --out");
         if (writer() && cfg_.overwrite)  // the old run's files go now: none of them may outlive this run's first epoch
-            for (const char* f : {"last.ckpt", "best.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl"})
+            for (const char* f : {"last.ckpt", "best.ckpt", "final.ckpt", "metrics.csv", "metrics.jsonl", "curves.svg", "invocations.jsonl",
+                                  "steps.csv", "landscape.csv"})
                 std::filesystem::remove(cfg_.out / f);
 
         fit_options o;
@@ -236,6 +237,10 @@ public:
         o.bn_sync = bn_sync;
         o.check_replicas_every = cfg_.check_replicas;
         o.grad_bucket_bytes = cfg_.grad_bucket_kib << 10;
+        o.landscape.every = cfg_.landscape_every;
+        if (comm_ && cfg_.landscape_every > 0)
+            throw config_error("--landscape-every: the probes are for one process (under mpirun each rank would probe "
+                               "its slice of the batch only)");
         if (data::batches_per_epoch(train.size(), o.data) == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));
@@ -288,7 +293,11 @@ public:
         else cbs.push_back(&note);
         if (cfg_.early_stop) cbs.push_back(&early);
         if (cfg_.val_split) cbs.push_back(&test_eval);
-        if (writer()) {  // the run's files: rank 0's
+        std::optional<steps_logger> steps_csv;
+        std::optional<landscape_logger> landscape_csv;
+        if (writer()) {  // the run's files: rank 0's; the per-step rows before any checkpoint that holds their step
+            if (cfg_.log_every) cbs.push_back(&steps_csv.emplace(cfg_.out / "steps.csv", cfg_.log_every));
+            if (cfg_.landscape_every) cbs.push_back(&landscape_csv.emplace(cfg_.out / "landscape.csv"));
             cbs.push_back(&saver);
             cbs.push_back(&files);
         }

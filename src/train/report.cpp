@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cerrno>
 #include <cstdio>
@@ -91,6 +92,10 @@ struct series {
     std::string label, colour;
     bool dashed;
     std::vector<std::pair<double, double>> points;  // (epoch, value); non-finite values are skipped
+    bool markers = true;   // a dot at every point (not for per-step curves of thousands)
+    double width = 2, opacity = 1;
+    bool legend = true;    // an entry in the legend
+    std::vector<std::array<double, 3>> band{};  // (x, low, high): a shaded range drawn under the line
 };
 
 // A tick step of 1, 2 or 5 times a power of ten giving about `target` intervals over [lo, hi]
@@ -130,7 +135,10 @@ legend_layout layout(const std::vector<series>& all, const std::string& xlabel, 
 
 // The height the legend adds below a panel.
 double legend_height(const std::vector<series>& all, double w, const std::string& xlabel = "epoch", bool log_x = false) {
-    return all.empty() ? 0.0 : 15.0 * double(layout(all, xlabel, log_x, w).rows) + 10;
+    std::vector<series> listed;
+    for (const auto& se : all)
+        if (se.legend) listed.push_back(se);
+    return listed.empty() ? 0.0 : 15.0 * double(layout(listed, xlabel, log_x, w).rows) + 10;
 }
 
 // One panel of height h with axes, ticks and the series as polylines, and its legend below
@@ -143,7 +151,7 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
     double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
     std::vector<double> values;
     bool whole_x = true;  // epochs, batch sizes: ticks at whole numbers only
-    for (const auto& s : all)
+    for (const auto& s : all) {
         for (auto [x, y] : s.points) {
             xmin = std::min(xmin, x), xmax = std::max(xmax, x);  // the x axis spans the points not drawn too
             whole_x = whole_x && x == std::floor(x);
@@ -151,6 +159,12 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             values.push_back(y);
             ymin = std::min(ymin, y), ymax = std::max(ymax, y);
         }
+        for (const auto& [x, lo, hi] : s.band) {
+            xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+            for (const double y : {lo, hi})
+                if (std::isfinite(y)) ymin = std::min(ymin, y), ymax = std::max(ymax, y), values.push_back(y);
+        }
+    }
     bool clipped = false;
     if (clip_outliers && !values.empty()) {
         // the lower median: with two values (one epoch's train and test loss) a blow-up cannot set its own cap
@@ -216,24 +230,41 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
          xml_escape(xlabel) + (log_x ? " (log scale)" : "") + "</text>\n";
     s += "<text x='" + num(x0 + 14) + "' y='" + num((T + B) / 2) + "' text-anchor='middle' font-size='12' transform='rotate(-90 " +
          num(x0 + 14) + " " + num((T + B) / 2) + ")'>" + xml_escape(ylabel) + "</text>\n";
+    const bool circles = std::any_of(all.begin(), all.end(), [](const series& se) { return se.markers; });
     if (clipped)
-        s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>open circles: off scale (above " +
-             num(ymax, "%.3g") + ")</text>\n";
+        s += "<text x='" + num(L + 5) + "' y='" + num(T + 12) + "' font-size='10' fill='#555'>" +
+             (circles ? "open circles: off scale (above " : "off scale above the top edge (above ") + num(ymax, "%.3g") +
+             ")</text>\n";
+    for (const auto& se : all) {  // the bands first, under every line
+        std::string lo, hi;
+        for (const auto& [x, l, h] : se.band)
+            if (std::isfinite(l) && std::isfinite(h)) {
+                lo += num(X(x)) + "," + num(Y(std::max(l, ymin))) + " ";
+                hi = num(X(x)) + "," + num(Y(std::max(h, ymin))) + " " + hi;
+            }
+        if (!lo.empty())
+            s += "<polygon fill='" + se.colour + "' fill-opacity='0.2' stroke='none' points='" + lo + hi + "'/>\n";
+    }
     for (const auto& se : all) {
         std::string pts;
         for (auto [x, y] : se.points)
             if (std::isfinite(y)) pts += num(X(x)) + "," + num(Y(y)) + " ";
         const std::string dash = se.dashed ? " stroke-dasharray='5,4'" : "";
-        s += "<polyline fill='none' stroke='" + se.colour + "' stroke-width='2'" + dash + " points='" + pts + "'/>\n";
+        s += "<polyline fill='none' stroke='" + se.colour + "' stroke-width='" + num(se.width) + "'" +
+             (se.opacity < 1 ? " stroke-opacity='" + num(se.opacity) + "'" : std::string()) + dash + " points='" + pts + "'/>\n";
+        if (!se.markers) continue;
         for (auto [x, y] : se.points)
             if (std::isfinite(y))
                 s += "<circle cx='" + num(X(x)) + "' cy='" + num(Y(y)) + "' r='" + (y > ymax ? "4' fill='white' stroke='" : "2.5' fill='") +
                      se.colour + "'/>\n";
     }
     // The legend below the panel, in as many columns as fit, so it never covers a curve.
-    const legend_layout lay = layout(all, xlabel, log_x, w);
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        const auto& se = all[i];
+    std::vector<series> listed;
+    for (const auto& se : all)
+        if (se.legend) listed.push_back(se);
+    const legend_layout lay = layout(listed, xlabel, log_x, w);
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+        const auto& se = listed[i];
         const double lx = x0 + 20 + lay.column_width * double(i % lay.columns),
                      ly = y0 + h + 14 + 15 * double(i / lay.columns);
         s += "<line x1='" + num(lx) + "' x2='" + num(lx + 25) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
@@ -313,6 +344,95 @@ std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& tit
     return document(1000, 400 + lh, title,
                     panel(0, 0, 500, 400, title + ": final test accuracy", "accuracy %", acc, true, false, xlabel, log_x) +
                         panel(500, 0, 500, 400, title + ": final train loss", "loss", loss, true, true, xlabel, log_x));
+}
+
+std::vector<double> moving_average(const std::vector<double>& v, std::size_t window) {
+    const std::size_t half = window / 2;
+    std::vector<double> out(v.size(), std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        double sum = 0;
+        std::size_t n = 0;
+        for (std::size_t j = i > half ? i - half : 0; j < v.size() && j <= i + half; ++j)
+            if (std::isfinite(v[j])) sum += v[j], ++n;
+        if (n) out[i] = sum / double(n);
+    }
+    return out;
+}
+
+namespace {
+std::vector<double> column_of(const step_table& t, const std::string& name) {
+    const std::size_t c = t.column(name);
+    std::vector<double> v;
+    for (const auto& r : t.rows) v.push_back(r[c]);
+    return v;
+}
+std::vector<std::pair<double, double>> against_step(const step_table& t, const std::vector<double>& y, double scale = 1) {
+    std::vector<std::pair<double, double>> p;
+    for (std::size_t i = 0; i < t.rows.size(); ++i) p.emplace_back(t.rows[i][0], y[i] * scale);
+    return p;
+}
+}  // namespace
+
+double loss_oscillation(const step_table& steps, std::size_t window) {
+    if (steps.rows.empty()) return std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> loss = column_of(steps, "loss"), avg = moving_average(loss, window);
+    const std::size_t e = steps.column("epoch");
+    const double last = steps.rows.back()[e];
+    double sum = 0, sum2 = 0;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < loss.size(); ++i)
+        if (steps.rows[i][e] == last && std::isfinite(loss[i]) && std::isfinite(avg[i])) {
+            const double d = loss[i] - avg[i];
+            sum += d, sum2 += d * d, ++n;
+        }
+    if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+    const double mean = sum / double(n);
+    return std::sqrt(std::max(0.0, sum2 / double(n) - mean * mean));
+}
+
+std::string steps_svg(const std::vector<step_run>& runs, const std::string& title, std::size_t smooth) {
+    std::vector<series> loss, acc, norm;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const char* c = palette[i % (sizeof palette / sizeof *palette)];
+        const step_table& t = runs[i].table;
+        const std::vector<double> l = column_of(t, "loss");
+        series raw{runs[i].label, c, false, against_step(t, l), false, 1, 0.3, false};
+        loss.push_back(raw);
+        loss.push_back({runs[i].label, c, false, against_step(t, moving_average(l, smooth)), false, 2});
+        acc.push_back({runs[i].label, c, false, against_step(t, moving_average(column_of(t, "accuracy"), smooth), 100), false, 2});
+        norm.push_back({runs[i].label, c, false, against_step(t, moving_average(column_of(t, "grad_norm"), smooth)), false, 2});
+    }
+    const std::string avg = "moving average of " + std::to_string(smooth) + " rows";
+    const double lh = std::max(legend_height(loss, 450, "step"), legend_height(acc, 450, "step"));
+    return document(1350, 400 + lh, title,
+                    panel(0, 0, 450, 400, title + ": training loss (faint: each row)", "batch loss (" + avg + ")", loss,
+                          true, true, "step") +
+                        panel(450, 0, 450, 400, title + ": batch accuracy", "accuracy % (" + avg + ")", acc, true, false, "step") +
+                        panel(900, 0, 450, 400, title + ": gradient norm", "||g|| (" + avg + ")", norm, true, true, "step"));
+}
+
+std::string landscape_svg(const std::vector<step_run>& runs, const std::string& title, landscape_quantity what) {
+    const char* lo_name = what == landscape_quantity::loss ? "loss_min" : what == landscape_quantity::gradient ? "grad_change_min" : "beta_min";
+    const char* hi_name = what == landscape_quantity::loss ? "loss_max" : what == landscape_quantity::gradient ? "grad_change_max" : "beta_max";
+    const char* line_name = what == landscape_quantity::loss ? "loss" : hi_name;
+    const std::string ylabel = what == landscape_quantity::loss       ? "loss along the gradient (line: at theta)"
+                               : what == landscape_quantity::gradient ? "||g(theta - eta g) - g|| (line: max)"
+                                                                      : "||g(theta - eta g) - g|| / ||eta g|| (line: max)";
+    std::vector<series> all;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const step_table& t = runs[i].table;
+        series se{runs[i].label, palette[i % (sizeof palette / sizeof *palette)], false,
+                  against_step(t, column_of(t, line_name)), false, 2};
+        const std::vector<double> lo = column_of(t, lo_name), hi = column_of(t, hi_name);
+        for (std::size_t r = 0; r < t.rows.size(); ++r) se.band.push_back({t.rows[r][0], lo[r], hi[r]});
+        all.push_back(std::move(se));
+    }
+    const std::string what_name = what == landscape_quantity::loss       ? "variation of the loss"
+                                  : what == landscape_quantity::gradient ? "gradient predictiveness"
+                                                                         : "effective beta-smoothness";
+    return document(900, 450 + legend_height(all, 900, "step"), title,
+                    panel(0, 0, 900, 450, title + ": " + what_name + " (shaded: range over the step sizes)", ylabel, all,
+                          what != landscape_quantity::loss, true, "step"));
 }
 
 }  // namespace typenet::train

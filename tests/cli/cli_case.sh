@@ -489,6 +489,40 @@ case $case_name in
     sed 's/"batch": 64/"batch": "64"/' "$work/a/config.json" > "$work/type.json"
     expect 2 "--config .*type.json: batch: expected a whole number" -- "$train" --config "$work/type.json" --out "$work/x"
     expect 2 "--recipe and --config exclude each other" -- "$train" --config "$work/a/config.json" --recipe full --out "$work/x" ;;
+  dynamics)
+    need_data
+    # steps.csv and landscape.csv (--log-every, --landscape-every): a row per step and a probe every
+    # 2 steps; the probes change no metric; a run resumed after epoch 1 writes the same rows.
+    flags="--model cnn-bn $small --momentum 0.9 --augment true"
+    expect 0 "" -- "$train" $flags --epochs 2 --out "$work/plain"
+    expect 0 "" -- "$train" $flags --epochs 2 --log-every 1 --landscape-every 2 --out "$work/straight"
+    same_metrics "$work/plain/metrics.csv" "$work/straight/metrics.csv"
+    [ "$(head -1 "$work/straight/steps.csv")" = "step,epoch,epoch_step,loss,accuracy,grad_norm,lr" ] || fail "steps.csv header"
+    [ "$(wc -l < "$work/straight/steps.csv")" -eq 9 ] || fail "steps.csv should hold 8 steps (2 epochs of 4)"
+    [ "$(wc -l < "$work/straight/landscape.csv")" -eq 5 ] || fail "landscape.csv should hold 4 probes (steps 1, 3, 5, 7)"
+    awk -F, 'NR > 1 && !($8 >= 0 && $10 >= $9 && $12 >= $11 && $12 > 0) { exit 1 }' "$work/straight/landscape.csv" ||
+      fail "landscape.csv: a variation below 0 or a maximum below its minimum"
+    expect 0 "" -- "$train" $flags --epochs 1 --log-every 1 --landscape-every 2 --out "$work/split"
+    expect 0 "" -- "$train" $flags --epochs 2 --log-every 1 --landscape-every 2 --resume --out "$work/split"
+    cmp "$work/straight/steps.csv" "$work/split/steps.csv" || fail "a resumed run's steps.csv differs"
+    cmp "$work/straight/landscape.csv" "$work/split/landscape.csv" || fail "a resumed run's landscape.csv differs"
+    expect 2 "--log-every: " -- "$train" $flags --log-every x --out "$work/bad"
+    expect 0 "straight: epoch 2, loss oscillation [0-9.]+ \\(standard deviation" -- "$plot" --steps --smooth 3 --out "$work/steps.svg" \
+      straight="$work/straight/steps.csv" split="$work/split/steps.csv"
+    svg_texts "$work/steps.svg" "runs: training loss (faint: each row)" "runs: gradient norm"
+    for q in loss gradient beta; do
+      expect 0 "" -- "$plot" --landscape $q --title "probes" --out "$work/$q.svg" straight="$work/straight/landscape.csv"
+    done
+    svg_texts "$work/beta.svg" "probes: effective beta-smoothness (shaded: range over the step sizes)"
+    grep -q "<polygon fill=" "$work/gradient.svg" || fail "the gradient chart has no shaded range"
+    expect 2 "--landscape: expected loss, gradient or beta, got 'slope'" -- "$plot" --landscape slope --out "$work/x.svg" a="$work/straight/landscape.csv"
+    expect 2 "metrics.csv: line 1 is not the header 'step,epoch" -- "$plot" --steps --out "$work/x.svg" a="$work/straight/metrics.csv"
+    expect 2 "--smooth: expected a number of rows" -- "$plot" --steps --smooth 0 --out "$work/x.svg" a="$work/straight/steps.csv"
+    expect 2 "different charts" -- "$plot" --steps --landscape beta --out "$work/x.svg" a="$work/straight/steps.csv"
+    [ ! -e "$work/x.svg" ] || fail "a refused chart was written"
+    # --overwrite removes the old run's per-step files with the rest
+    expect 0 "" -- "$train" $flags --epochs 1 --overwrite --out "$work/split"
+    [ ! -e "$work/split/steps.csv" ] && [ ! -e "$work/split/landscape.csv" ] || fail "--overwrite kept the old steps.csv" ;;
   divergence)
     need_data
     expect 3 "the (loss|gradient norm) is (nan|inf).*stopping" -- "$train" --model cnn-nobn $small --epochs 2 --lr 1e7 --out "$work/stop"

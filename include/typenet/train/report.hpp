@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "typenet/train/step_table.hpp"
+
 namespace typenet::train {
 
 struct epoch_metrics {
@@ -58,6 +60,30 @@ struct sweep_run {
     std::vector<epoch_metrics> rows;
 };
 std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& title, const std::string& xlabel, bool log_x);
+
+// Per-step curves of several runs (steps.csv, step_table.hpp) against the step: the training loss
+// of every logged step (thin, faint) under its moving average over `smooth` rows (thick), the
+// batch accuracy and the gradient norm as moving averages; one colour per run.
+struct step_run {
+    std::string label;
+    step_table table;
+};
+std::string steps_svg(const std::vector<step_run>& runs, const std::string& title, std::size_t smooth);
+
+// Loss-landscape probes of several runs (landscape.csv) against the step, one quantity per chart:
+// loss (the range of the loss over the probed step sizes shaded, the loss at theta drawn), gradient
+// (the range of ||g' - g|| shaded, its maximum drawn: "gradient predictiveness") or beta (the
+// range of ||g' - g|| / ||eta g|| shaded, its maximum drawn: "effective beta-smoothness").
+enum class landscape_quantity { loss, gradient, beta };
+std::string landscape_svg(const std::vector<step_run>& runs, const std::string& title, landscape_quantity what);
+
+// The centred moving average of v over `window` values (window / 2 on each side, fewer at the
+// ends), non-finite values left out (a position with none in reach is NaN).
+std::vector<double> moving_average(const std::vector<double>& v, std::size_t window);
+// The per-step loss oscillation of a steps.csv over its last epoch: the standard deviation of
+// the loss around its moving average over `window` rows (the average taken over all rows, so it
+// reaches back into the epoch before), over the finite rows of that epoch; NaN without such rows.
+double loss_oscillation(const step_table& steps, std::size_t window);
 
 // Writes text to a file atomically (temp file + rename).
 void write_file_atomic(const std::filesystem::path& file, const std::string& text);

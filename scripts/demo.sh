@@ -52,7 +52,7 @@ done
 "$build_dir/bin/typenet-plot" --out "$out/ablation.svg" --title "BatchNorm ablation, SGD lr 0.1" \
   "cnn-nobn=$out/cnn-nobn/metrics.csv" "cnn-bn=$out/cnn-bn/metrics.csv"
 # Step by step (steps.csv of --log-every 1): where the no-BN run dies and the BN run learns.
-"$build_dir/bin/typenet-plot" --steps --smooth 25 --out "$out/steps.svg" --title "BatchNorm ablation, SGD lr 0.1, per step" \
+"$build_dir/bin/typenet-plot" --steps --smooth 25 --out "$out/steps.svg" --title "BN ablation, lr 0.1" \
   "cnn-nobn=$out/cnn-nobn/steps.csv" "cnn-bn=$out/cnn-bn/steps.csv" > /dev/null
 first_bad=$(awk -F, 'NR > 1 && ($4 == "nan" || $4 == "inf" || $4 + 0 > 1e6) { print $1; exit }' "$out/cnn-nobn/steps.csv")
 

@@ -405,7 +405,7 @@ std::string steps_svg(const std::vector<step_run>& runs, const std::string& titl
     const std::string avg = "moving average of " + std::to_string(smooth) + " rows";
     const double lh = std::max(legend_height(loss, 450, "step"), legend_height(acc, 450, "step"));
     return document(1350, 400 + lh, title,
-                    panel(0, 0, 450, 400, title + ": training loss (faint: each row)", "batch loss (" + avg + ")", loss,
+                    panel(0, 0, 450, 400, title + ": batch loss", "loss (faint: each row; bold: " + avg + ")", loss,
                           true, true, "step") +
                         panel(450, 0, 450, 400, title + ": batch accuracy", "accuracy % (" + avg + ")", acc, true, false, "step") +
                         panel(900, 0, 450, 400, title + ": gradient norm", "||g|| (" + avg + ")", norm, true, true, "step"));

@@ -509,7 +509,7 @@ case $case_name in
     expect 2 "--log-every: " -- "$train" $flags --log-every x --out "$work/bad"
     expect 0 "straight: epoch 2, loss oscillation [0-9.]+ \\(standard deviation" -- "$plot" --steps --smooth 3 --out "$work/steps.svg" \
       straight="$work/straight/steps.csv" split="$work/split/steps.csv"
-    svg_texts "$work/steps.svg" "runs: training loss (faint: each row)" "runs: gradient norm"
+    svg_texts "$work/steps.svg" "runs: batch loss" "loss (faint: each row; bold: moving average of 3 rows)" "runs: gradient norm"
     for q in loss gradient beta; do
       expect 0 "" -- "$plot" --landscape $q --title "probes" --out "$work/$q.svg" straight="$work/straight/landscape.csv"
     done

@@ -69,18 +69,19 @@ using resnet20_nonorm = cifar_resnet<3, no_norm>;      // no normalisation: conv
 // ResNet-18 and ResNet-34 (He et al. 2016, table 1) with the CIFAR stem: one 3x3 conv_bn with
 // 64 channels and no max pool, four stages of basic blocks with 64, 128, 256, 512 channels
 // (B1..B4 blocks; stages 2-4 start with stride 2 and a projection), global average pooling,
-// dense to 10 classes.
-template <std::size_t B1, std::size_t B2, std::size_t B3, std::size_t B4>
+// dense to 10 classes. Norm as in cifar_resnet.
+template <std::size_t B1, std::size_t B2, std::size_t B3, std::size_t B4, class Norm = batch_norm<>>
 using cifar_resnet_wide = net<
     input<3, 32, 32>,
-    conv_bn<3, 64, 3, 1, same>,
-    repeat<B1, basic_block<64, 64, 1>>,
-    basic_block<64, 128, 2>, repeat<B2 - 1, basic_block<128, 128, 1>>,
-    basic_block<128, 256, 2>, repeat<B3 - 1, basic_block<256, 256, 1>>,
-    basic_block<256, 512, 2>, repeat<B4 - 1, basic_block<512, 512, 1>>,
+    conv_then_norm<3, 64, 3, 1, same, Norm>,
+    repeat<B1, basic_block<64, 64, 1, Norm>>,
+    basic_block<64, 128, 2, Norm>, repeat<B2 - 1, basic_block<128, 128, 1, Norm>>,
+    basic_block<128, 256, 2, Norm>, repeat<B3 - 1, basic_block<256, 256, 1, Norm>>,
+    basic_block<256, 512, 2, Norm>, repeat<B4 - 1, basic_block<512, 512, 1, Norm>>,
     global_avg_pool,
     dense<512, 10, identity>>;
 using resnet18 = cifar_resnet_wide<2, 2, 2, 2>;
+using resnet18_nonorm = cifar_resnet_wide<2, 2, 2, 2, no_norm>;  // no normalisation: convolutions with biases
 using resnet34 = cifar_resnet_wide<3, 4, 6, 3>;
 
 }  // namespace typenet::models

@@ -39,6 +39,8 @@ void for_each_model(F&& f) {
     f(model<models::resnet56>{"resnet56", "CIFAR ResNet-56: 3 x 9 basic blocks, 16/32/64 channels, 0.86 M parameters"});
     f(model<models::resnet18>{"resnet18",
                               "ResNet-18 with the CIFAR stem: 2/2/2/2 basic blocks, 64-512 channels, 11.2 M parameters"});
+    f(model<models::resnet18_nonorm>{"resnet18-nonorm", "ResNet-18 without normalisation: convolutions with biases "
+                                                        "(cifar_resnet_wide<2, 2, 2, 2, no_norm>)"});
     f(model<models::resnet34>{"resnet34",
                               "ResNet-34 with the CIFAR stem: 3/4/6/3 basic blocks, 64-512 channels, 21.3 M parameters"});
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds typenet into ${BUILD_DIR:-build} (Release), after installing what is missing.
-# SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer (TYPENET_SANITIZE, -O1 -g) into
+# SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer (TYPENET_SANITIZE, -O1 -g1) into
 # ${BUILD_DIR:-build-sanitize}, a folder of its own so that it never mixes with the normal build.
 set -euo pipefail
 cd "$(dirname "$0")/.."

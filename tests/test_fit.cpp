@@ -85,11 +85,26 @@ bars make_bars(std::size_t count, std::uint64_t seed) {
     return bars(std::move(pixels), std::move(labels), {"horizontal", "vertical", "diagonal"});
 }
 
-std::vector<float> parameters_of(bar_net& n) {
+// Every parameter and running statistic of a network, one after the other.
+template <class Net>
+std::vector<float> parameters_of(Net& n) {
     std::vector<float> v;
     n.for_each_parameter([&](const parameter_view<float>& p) { v.insert(v.end(), p.value.begin(), p.value.end()); });
     n.for_each_state([&](const state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
     return v;
+}
+
+// Two runs' histories agree bit for bit in every metric but the times.
+void same_history(const std::vector<epoch_log>& got, const std::vector<epoch_log>& want) {
+    REQUIRE(got.size() == want.size());
+    for (std::size_t e = 0; e < got.size(); ++e) {
+        CHECK(got[e].train_loss == want[e].train_loss);
+        CHECK(got[e].train_accuracy == want[e].train_accuracy);
+        CHECK(got[e].grad_norm == want[e].grad_norm);
+        CHECK(got[e].steps == want[e].steps);
+        REQUIRE(got[e].validation.has_value() == want[e].validation.has_value());
+        if (got[e].validation) CHECK(got[e].validation->loss == want[e].validation->loss);
+    }
 }
 
 std::vector<std::string> lines_of(const fs::path& p) {
@@ -332,17 +347,8 @@ TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninte
         again.resume = dir / "last.ckpt";
         const auto b2 = fit(resumed, train, val, again, {&saver});
         REQUIRE(b2.history.size() == 3);
-        for (std::size_t e = 0; e < 3; ++e) {
-            CHECK(b2.history[e].train_loss == a.history[e].train_loss);
-            CHECK(b2.history[e].train_accuracy == a.history[e].train_accuracy);
-            CHECK(b2.history[e].grad_norm == a.history[e].grad_norm);
-            CHECK(b2.history[e].steps == a.history[e].steps);
-            CHECK(b2.history[e].validation->loss == a.history[e].validation->loss);
-        }
-        std::vector<float> pw, pr;
-        whole.for_each_parameter([&](const parameter_view<float>& p) { pw.insert(pw.end(), p.value.begin(), p.value.end()); });
-        resumed.for_each_parameter([&](const parameter_view<float>& p) { pr.insert(pr.end(), p.value.begin(), p.value.end()); });
-        CHECK(pr == pw);
+        same_history(b2.history, a.history);
+        CHECK(parameters_of(resumed) == parameters_of(whole));
     }
 
     // every_seconds: a save after every step here (any positive interval has passed), each one a
@@ -518,18 +524,8 @@ TEST_CASE("loss-landscape probes leave the run unchanged, bit for bit: metrics, 
     with.landscape.every = 1;  // every step: any change a probe left would show in the next one
     const auto b = fit(probed, train, val, with, {&rec});
     REQUIRE(b.history.size() == 2);
-    for (std::size_t e = 0; e < 2; ++e) {
-        CHECK(b.history[e].train_loss == a.history[e].train_loss);
-        CHECK(b.history[e].train_accuracy == a.history[e].train_accuracy);
-        CHECK(b.history[e].grad_norm == a.history[e].grad_norm);
-        CHECK(b.history[e].validation->loss == a.history[e].validation->loss);
-    }
-    std::vector<float> pa, pb;
-    for (auto [n, v] : {std::pair{&plain, &pa}, std::pair{&probed, &pb}}) {
-        n->for_each_parameter([&](const parameter_view<float>& p) { v->insert(v->end(), p.value.begin(), p.value.end()); });
-        n->for_each_state([&](const state_view<float>& s) { v->insert(v->end(), s.value.begin(), s.value.end()); });
-    }
-    CHECK(pa == pb);
+    same_history(b.history, a.history);
+    CHECK(parameters_of(probed) == parameters_of(plain));
     // One probe per step, at the step's loss and learning rate, the step sizes the multiples of it.
     REQUIRE(rec.seen.size() == 26);  // 2 epochs of 13 batches
     for (std::size_t i = 0; i < rec.seen.size(); ++i) {
@@ -557,6 +553,10 @@ TEST_CASE("loss-landscape probes leave the run unchanged, bit for bit: metrics, 
     CHECK(rec.seen[5].step == 26);
     with.landscape.multiples = {0.5, -1};
     CHECK_THROWS_WITH(fit(sparse, train, val, with), Catch::Contains("finite and > 0"));
+    // One process only (fit and typenet-train ask this of the options when there are ranks).
+    CHECK_THROWS_WITH(landscape_options{.every = 1}.check_processes(2), Catch::Contains("for one process"));
+    CHECK_NOTHROW(landscape_options{.every = 1}.check_processes(1));
+    CHECK_NOTHROW(landscape_options{}.check_processes(4));  // no probes asked for
 }
 
 TEST_CASE("a landscape probe's losses and gradient changes are those of the network moved along its gradient") {

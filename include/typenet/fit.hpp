@@ -394,8 +394,13 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             else if (k > 1) bn_group = comm->split(comm->rank() / int(k)), bn_comm = bn_group.get();
         }
     }
-    if (comm && o.landscape.every > 0)
-        throw std::invalid_argument("fit: landscape probes are for one process (each rank's probe would see its slice only)");
+    if (comm) {
+        try {
+            o.landscape.check_processes(std::size_t(comm->size()));
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string("fit: ") + e.what());
+        }
+    }
     const bool average_running_stats = comm && bn_comm != comm;
     if (bn_comm) {
         bn_sync.emplace(*bn_comm);
@@ -521,8 +526,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
 
     typename Net::input_tensor x;
     tensor<T, typename Net::output_shape> dlogits;
-    std::vector<T> saved_state, running;
-    detail::landscape_start<T> probe_start;
+    std::vector<T> running;
+    detail::network_snapshot<T> before_step;  // the running statistics (and generators, for a probe) before the forward pass
     for (std::size_t epoch = first_epoch; epoch <= o.epochs && !ctx.stop_requested(); ++epoch) {
         const auto t0 = clock::now();
         ctx.epoch = epoch;
@@ -549,11 +554,10 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             std::copy(batch->images().begin(), batch->images().end(), x.data());
             // The running statistics move in the forward pass: kept, so that a skipped update
             // leaves the network exactly as the previous step left it.
-            saved_state.clear();
             net.set_train_step(step);  // schedules inside layers (batch_renorm's clipping limits)
-            net.for_each_state([&](const state_view<T>& v) { saved_state.insert(saved_state.end(), v.value.begin(), v.value.end()); });
-            const bool probe = o.landscape.every > 0 && step % o.landscape.every == 0;
-            if (probe) probe_start.take(net);
+            const double lr = schedule.at(step);
+            const bool probe = o.landscape.every > 0 && step % o.landscape.every == 0 && lr > 0;
+            before_step.take(net, probe);
             const auto& y = net.forward(x);
             double l = loss.loss_and_gradient(y, batch->labels(), dlogits);
             std::size_t c = count_correct(y, batch->labels());
@@ -563,8 +567,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
                 for (auto& d : dlogits.flat()) d *= share;
             }
             net.backward(dlogits);
-            if (probe && std::isfinite(l) && schedule.at(step) > 0) {
-                landscape_log p = detail::probe_landscape(net, probe_start, l, schedule.at(step), o.landscape, [&] {
+            if (probe && std::isfinite(l)) {
+                landscape_log p = detail::probe_landscape(net, before_step, l, lr, o.landscape, [&] {
                     const auto& y2 = net.forward(x);  // y is this buffer too: its count is taken above
                     const double l2 = loss.loss_and_gradient(y2, batch->labels(), dlogits);
                     net.backward(dlogits);
@@ -595,15 +599,11 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
             const double norm = o.clip_grad_norm > 0 ? opt.clip_gradient_norm(o.clip_grad_norm) : opt.gradient_norm();
             if (!std::isfinite(l) || !std::isfinite(norm)) cur.diverged = true;
             step_log s{.epoch = epoch, .step = cur.batches + 1, .steps = steps_per_epoch, .global_step = step,
-                       .samples = n_all, .loss = l, .grad_norm = norm, .lr = schedule.at(step),
+                       .samples = n_all, .loss = l, .grad_norm = norm, .lr = lr,
                        .accuracy = double(c) / double(n_all)};
             for (auto* cb : callbacks) cb->on_before_update(ctx, s);
             if (ctx.take_skip()) {
-                std::size_t at = 0;
-                net.for_each_state([&](const state_view<T>& v) {
-                    std::copy_n(saved_state.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
-                    at += v.value.size();
-                });
+                before_step.put_back(net, false);  // the running statistics (the generators move on as they did)
                 skipped = true;
                 skipped_loss = l * double(n_all), skipped_seen = n_all, skipped_correct = c;
                 s.seen = cur.seen + n_all;

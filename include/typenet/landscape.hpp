@@ -47,6 +47,12 @@ struct landscape_options {
     std::size_t every = 0;  // a probe every this many optimizer steps (the first at step 1); 0: none
     std::vector<double> multiples{0.1, 0.25, 0.5, 1, 2, 4};  // eta = m * the step's learning rate
 
+    // Throws std::invalid_argument when probes are asked for over more than one process: each
+    // rank's probe would see its slice of the batch only.
+    void check_processes(std::size_t processes) const {
+        if (every > 0 && processes > 1)
+            throw std::invalid_argument("landscape probes are for one process (each rank's probe would see its slice of the batch only)");
+    }
     // Throws std::invalid_argument unless every multiple is finite and > 0 (and there is one
     // when probes are asked for).
     void validate() const {
@@ -72,25 +78,29 @@ struct landscape_log {
 
 namespace detail {
 
-// What fit keeps of the network before a step's forward pass when a probe is due: the running
-// statistics and the random generators, which every probe's forward starts from again.
+// A network's running statistics and, when asked, the states of its random generators: what
+// fit keeps before a step's forward pass, to put back when a callback skips the step's update
+// (the statistics) and before every probe's forward pass (both), and what a probe keeps of the
+// step's own forward pass to put back after it.
 template <class T>
-struct landscape_start {
+struct network_snapshot {
     std::vector<T> state;
-    std::vector<std::array<std::uint64_t, 4>> generators;
+    std::vector<std::array<std::uint64_t, 4>> generators;  // empty unless taken with_generators
     template <class Net>
-    void take(Net& net) {
+    void take(Net& net, bool with_generators) {
         state.clear(), generators.clear();
         net.for_each_state([&](const state_view<T>& v) { state.insert(state.end(), v.value.begin(), v.value.end()); });
-        net.for_each_generator([&](rng& r) { generators.push_back(r.state()); });
+        if (with_generators) net.for_each_generator([&](rng& r) { generators.push_back(r.state()); });
     }
+    // The statistics, and the generators when asked (and taken).
     template <class Net>
-    void put_back(Net& net) const {
+    void put_back(Net& net, bool with_generators) const {
         std::size_t at = 0, g = 0;
         net.for_each_state([&](const state_view<T>& v) {
-            for (auto& e : v.value) e = state[at++];
+            std::copy_n(state.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
+            at += v.value.size();
         });
-        net.for_each_generator([&](rng& r) { r.set_state(generators[g++]); });
+        if (with_generators && !generators.empty()) net.for_each_generator([&](rng& r) { r.set_state(generators[g++]); });
     }
 };
 
@@ -105,11 +115,11 @@ inline void widen(double& lo, double& hi, double v) {
 }
 
 // The probe (see the top of this file): `before` is the network as it was before the step's
-// forward pass, `loss_at` (x -> the loss of the step's batch at the current parameters, after
+// forward pass (taken with its generators), `loss_at` (x -> the loss of the step's batch at the current parameters, after
 // a forward and a backward pass: the gradients then hold its gradient). Leaves the network as it
 // found it.
 template <class Net, class LossAt>
-landscape_log probe_landscape(Net& net, const landscape_start<typename Net::value_type>& before, double loss, double lr,
+landscape_log probe_landscape(Net& net, const network_snapshot<typename Net::value_type>& before, double loss, double lr,
                               const landscape_options& o, LossAt&& loss_at) {
     using T = typename Net::value_type;
     landscape_log r;
@@ -119,8 +129,8 @@ landscape_log probe_landscape(Net& net, const landscape_start<typename Net::valu
         theta.insert(theta.end(), p.value.begin(), p.value.end());
         g.insert(g.end(), p.gradient.begin(), p.gradient.end());
     });
-    landscape_start<T> after;  // the state the step's forward pass left: the update needs it
-    after.take(net);
+    network_snapshot<T> after;  // what the step's forward pass left: the update goes on from it
+    after.take(net, true);
     double g2 = 0;
     for (const T v : g) g2 += double(v) * double(v);
     r.grad_norm = std::sqrt(g2);
@@ -139,7 +149,7 @@ landscape_log probe_landscape(Net& net, const landscape_start<typename Net::valu
             }
             std::fill(p.gradient.begin(), p.gradient.end(), T(0));
         });
-        before.put_back(net);
+        before.put_back(net, true);
         const double l = loss_at();
         double d2 = 0;
         at = 0;
@@ -161,7 +171,7 @@ landscape_log probe_landscape(Net& net, const landscape_start<typename Net::valu
     net.for_each_parameter([&](const parameter_view<T>& p) {
         for (std::size_t i = 0; i < p.value.size(); ++i, ++at) p.value[i] = theta[at], p.gradient[i] = g[at];
     });
-    after.put_back(net);
+    after.put_back(net, true);
     return r;
 }
 

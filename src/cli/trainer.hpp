@@ -175,6 +175,11 @@ public:
         } catch (const std::invalid_argument& e) {
             throw config_error(std::string("--bn-sync ") + e.what());
         }
+        try {  // before any data is read
+            if (comm_) landscape_options{.every = cfg_.landscape_every}.check_processes(std::size_t(comm_->size()));
+        } catch (const std::invalid_argument& e) {
+            throw config_error(std::string("--landscape-every: ") + e.what());
+        }
         const auto limit = [](std::size_t l) { return l ? l : data::no_limit; };
         auto net = std::make_unique<Net>(cfg_.seed);
         initialize(*net, cfg_.seed, parse_init_scheme(cfg_.init));
@@ -238,9 +243,6 @@ public:
         o.check_replicas_every = cfg_.check_replicas;
         o.grad_bucket_bytes = cfg_.grad_bucket_kib << 10;
         o.landscape.every = cfg_.landscape_every;
-        if (comm_ && cfg_.landscape_every > 0)
-            throw config_error("--landscape-every: the probes are for one process (under mpirun each rank would probe "
-                               "its slice of the batch only)");
         if (data::batches_per_epoch(train.size(), o.data) == 0)
             throw config_error("--batch/--limit-train: " + std::to_string(train.size()) +
                                " training images make no batch of " + std::to_string(cfg_.batch));

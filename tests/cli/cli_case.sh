@@ -699,7 +699,12 @@ case $case_name in
     expect 2 "--bn-sync: 'sync' is not global, local or group:K" -- "$train" $args --bn-sync sync --out "$work/bad"
     # A bad flag under mpirun: every rank's error before MPI starts, the job's exit code 2.
     expect 2 "--grad-progress: 'x' is neither thread nor calls" -- \
-      "${mpirun[@]}" 2 "$train" $args --grad-progress x --out "$work/bad" ;;
+      "${mpirun[@]}" 2 "$train" $args --grad-progress x --out "$work/bad"
+    # Landscape probes over 2 ranks: refused before any data is read (each rank's probe would
+    # see its half of the batch only), and no run directory is started.
+    expect 2 "^typenet-train: --landscape-every: landscape probes are for one process" -- \
+      "${mpirun[@]}" 2 "$train" $args --landscape-every 5 --out "$work/probes"
+    [ ! -e "$work/probes/config.json" ] || fail "a refused --landscape-every run wrote config.json" ;;
   mpi-kill)
     # A rank killed with SIGKILL in the middle of a 2-rank run: mpirun ends the job within 30 s
     # with a non-zero exit code and a message naming the rank, last.ckpt is intact (atomic

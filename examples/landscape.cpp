@@ -10,11 +10,11 @@
 // run without them has them.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "typenet/train/step_table.hpp"
 #include "typenet/typenet.hpp"
 
 using namespace typenet;
@@ -35,13 +35,6 @@ points make_points(std::size_t count, std::uint64_t seed) {
         for (std::size_t j = 0; j < 16; ++j) values[i * 16 + j] = centres[std::size_t(labels[i]) * 16 + j] + 1.5f * float(g.normal());
     }
     return points(std::move(values), std::move(labels), {"a", "b", "c"});
-}
-
-std::size_t rows_in(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::size_t n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
-    return n > 0 ? n - 1 : 0;  // without the header
 }
 
 template <class Net>
@@ -66,12 +59,17 @@ bool run(const char* name, const char* stem, const points& train, const std::fil
     const fit_result with = fit(probed, train, o, {&steps, &probes, &s});
     // [/probes]
 
-    const std::size_t step_count = 4 * ((train.size() + 31) / 32);
+    std::size_t step_count = 0;
+    for (const epoch_log& e : with.history) step_count += e.steps;
+    const std::size_t probe_count = (step_count + 4) / 5;  // steps 1, 6, 11, ...
     std::printf("%-8s final training loss %.4f; over %zu probes: loss variation %.4f, gradient change %.4f, "
                 "beta-smoothness %.3f (means)\n",
                 name, with.history.back().train_loss, s.probes, s.variation / double(s.probes), s.change / double(s.probes),
                 s.beta / double(s.probes));
-    bool ok = rows_in(steps.file()) == step_count && rows_in(probes.file()) == (step_count + 4) / 5 && s.probes == (step_count + 4) / 5;
+    // The files read back as the tools read them (train/step_table.hpp): every row checked.
+    bool ok = train::read_step_table(steps.file(), train::steps_csv_header).rows.size() == step_count &&
+              train::read_step_table(probes.file(), train::landscape_csv_header).rows.size() == probe_count &&
+              s.probes == probe_count;
     for (std::size_t e = 0; e < without.history.size(); ++e)
         ok = ok && with.history[e].train_loss == without.history[e].train_loss;
     if (!ok) std::fprintf(stderr, "landscape: %s: the files or the metrics are not what they should be\n", name);

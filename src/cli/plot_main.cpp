@@ -141,9 +141,8 @@ int main(int argc, char** argv) {
                         continue;
                     }
                     std::printf("%s: epoch %.0f, loss oscillation %.4f (standard deviation of the batch loss around its "
-                                "moving average of %zu rows, over the epoch's %s rows)\n",
-                                r.label.c_str(), r.table.rows.back()[1], loss_oscillation(r.table, smooth), smooth,
-                                "logged");
+                                "moving average of %zu rows, over the epoch's logged rows)\n",
+                                r.label.c_str(), r.table.rows.back()[1], loss_oscillation(r.table, smooth), smooth);
                 }
             } else {
                 write_file_atomic(out, landscape_svg(step_runs, title,

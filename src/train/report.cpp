@@ -125,20 +125,25 @@ struct legend_layout {
     std::size_t columns, rows;
     double column_width;
 };
-legend_layout layout(const std::vector<series>& all, const std::string& xlabel, bool log_x, double w) {
+// The series with a legend entry, in order.
+std::vector<const series*> listed(const std::vector<series>& all) {
+    std::vector<const series*> l;
+    for (const auto& se : all)
+        if (se.legend) l.push_back(&se);
+    return l;
+}
+legend_layout layout(const std::vector<const series*>& entries, const std::string& xlabel, bool log_x, double w) {
     std::size_t widest = 0;
-    for (const auto& se : all) widest = std::max(widest, se.label.size() + note(se, xlabel, log_x).size());
+    for (const series* se : entries) widest = std::max(widest, se->label.size() + note(*se, xlabel, log_x).size());
     const double cw = 45 + 6.2 * double(widest);
-    const std::size_t cols = std::max<std::size_t>(1, std::min<std::size_t>(all.size(), std::size_t((w - 20) / cw)));
-    return {cols, (all.size() + cols - 1) / cols, cw};
+    const std::size_t cols = std::max<std::size_t>(1, std::min<std::size_t>(entries.size(), std::size_t((w - 20) / cw)));
+    return {cols, (entries.size() + cols - 1) / cols, cw};
 }
 
 // The height the legend adds below a panel.
 double legend_height(const std::vector<series>& all, double w, const std::string& xlabel = "epoch", bool log_x = false) {
-    std::vector<series> listed;
-    for (const auto& se : all)
-        if (se.legend) listed.push_back(se);
-    return listed.empty() ? 0.0 : 15.0 * double(layout(listed, xlabel, log_x, w).rows) + 10;
+    const auto entries = listed(all);
+    return entries.empty() ? 0.0 : 15.0 * double(layout(entries, xlabel, log_x, w).rows) + 10;
 }
 
 // One panel of height h with axes, ticks and the series as polylines, and its legend below
@@ -259,12 +264,10 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
                      se.colour + "'/>\n";
     }
     // The legend below the panel, in as many columns as fit, so it never covers a curve.
-    std::vector<series> listed;
-    for (const auto& se : all)
-        if (se.legend) listed.push_back(se);
-    const legend_layout lay = layout(listed, xlabel, log_x, w);
-    for (std::size_t i = 0; i < listed.size(); ++i) {
-        const auto& se = listed[i];
+    const auto entries = listed(all);
+    const legend_layout lay = layout(entries, xlabel, log_x, w);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& se = *entries[i];
         const double lx = x0 + 20 + lay.column_width * double(i % lay.columns),
                      ly = y0 + h + 14 + 15 * double(i / lay.columns);
         s += "<line x1='" + num(lx) + "' x2='" + num(lx + 25) + "' y1='" + num(ly - 4) + "' y2='" + num(ly - 4) +
@@ -412,26 +415,26 @@ std::string steps_svg(const std::vector<step_run>& runs, const std::string& titl
 }
 
 std::string landscape_svg(const std::vector<step_run>& runs, const std::string& title, landscape_quantity what) {
-    const char* lo_name = what == landscape_quantity::loss ? "loss_min" : what == landscape_quantity::gradient ? "grad_change_min" : "beta_min";
-    const char* hi_name = what == landscape_quantity::loss ? "loss_max" : what == landscape_quantity::gradient ? "grad_change_max" : "beta_max";
-    const char* line_name = what == landscape_quantity::loss ? "loss" : hi_name;
-    const std::string ylabel = what == landscape_quantity::loss       ? "loss along the gradient (line: at theta)"
-                               : what == landscape_quantity::gradient ? "||g(theta - eta g) - g|| (line: max)"
-                                                                      : "||g(theta - eta g) - g|| / ||eta g|| (line: max)";
+    struct chart {
+        const char *name, *line, *low, *high, *ylabel;
+    };
+    static const chart charts[] = {  // in the order of landscape_quantity
+        {"variation of the loss", "loss", "loss_min", "loss_max", "loss along the gradient (line: at theta)"},
+        {"gradient predictiveness", "grad_change_max", "grad_change_min", "grad_change_max",
+         "||g(theta - eta g) - g|| (line: max)"},
+        {"effective beta-smoothness", "beta_max", "beta_min", "beta_max", "||g(theta - eta g) - g|| / ||eta g|| (line: max)"}};
+    const chart& c = charts[std::size_t(what)];
     std::vector<series> all;
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const step_table& t = runs[i].table;
-        series se{runs[i].label, palette[i % (sizeof palette / sizeof *palette)], false,
-                  against_step(t, column_of(t, line_name)), false, 2};
-        const std::vector<double> lo = column_of(t, lo_name), hi = column_of(t, hi_name);
+        series se{runs[i].label, palette[i % (sizeof palette / sizeof *palette)], false, against_step(t, column_of(t, c.line)),
+                  false, 2};
+        const std::vector<double> lo = column_of(t, c.low), hi = column_of(t, c.high);
         for (std::size_t r = 0; r < t.rows.size(); ++r) se.band.push_back({t.rows[r][0], lo[r], hi[r]});
         all.push_back(std::move(se));
     }
-    const std::string what_name = what == landscape_quantity::loss       ? "variation of the loss"
-                                  : what == landscape_quantity::gradient ? "gradient predictiveness"
-                                                                         : "effective beta-smoothness";
     return document(900, 450 + legend_height(all, 900, "step"), title,
-                    panel(0, 0, 900, 450, title + ": " + what_name + " (shaded: range over the step sizes)", ylabel, all,
+                    panel(0, 0, 900, 450, title + ": " + c.name + " (shaded: range over the step sizes)", c.ylabel, all,
                           what != landscape_quantity::loss, true, "step"));
 }
 

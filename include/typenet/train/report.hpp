@@ -74,7 +74,7 @@ std::string steps_svg(const std::vector<step_run>& runs, const std::string& titl
 // loss (the range of the loss over the probed step sizes shaded, the loss at theta drawn), gradient
 // (the range of ||g' - g|| shaded, its maximum drawn: "gradient predictiveness") or beta (the
 // range of ||g' - g|| / ||eta g|| shaded, its maximum drawn: "effective beta-smoothness").
-enum class landscape_quantity { loss, gradient, beta };
+enum class landscape_quantity { loss, gradient, beta };  // report.cpp's table of charts keeps this order
 std::string landscape_svg(const std::vector<step_run>& runs, const std::string& title, landscape_quantity what);
 
 // The centred moving average of v over `window` values (window / 2 on each side, fewer at the

@@ -17,8 +17,8 @@ expect() {
   local out rc
   out=$("$@" 2>&1); rc=$?
   echo "\$ $*"; echo "$out" | tail -n 20; echo "(exit $rc)"
-  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc"
-  echo "$out" | grep -Eq -- "$regex" || fail "output does not match /$regex/"
+  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc from $(basename "$1") ($(echo "$out" | tail -n 1 | cut -c1-300))"
+  echo "$out" | grep -Eq -- "$regex" || fail "output of $(basename "$1") does not match /$regex/"
 }
 
 need_data() {

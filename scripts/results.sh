@@ -3,7 +3,7 @@
 # of docs/results.md: prints the tables as markdown and writes the SVG charts into docs/results/.
 #
 #   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short
-#                                   # small-batch batch8 (default: all)
+#                                   # small-batch batch8 why-bn-landscape why-bn-resnet (default: all)
 #
 # A run that is missing shows as "not run"; one still going shows the epochs it has. The
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
@@ -330,7 +330,92 @@ batch8() {
   echo
 }
 
-all_groups="ablation lr-headroom leave-one-out momentum resnet20 short small-batch batch8"
+# landscape_median NAME COLUMN FIRST LAST: the median over the probes of epochs FIRST..LAST of
+# one landscape.csv column (by its header name), "-" without such probes. The median, not the
+# mean: a network that is dying has probes whose values run to infinity.
+landscape_median() {
+  local f=runs/$1/landscape.csv
+  [ -f "$f" ] || { echo "-"; return; }
+  awk -F, -v c="$2" -v a="$3" -v b="$4" '
+    NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 1; next }
+    $2 >= a && $2 <= b { print $col }' "$f" | sort -g |
+    awk '{ v[NR] = $1 } END { if (!NR) print "-"; else printf "%.4g\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+}
+# probe_count NAME: the rows of landscape.csv.
+probe_count() { [ -f "runs/$1/landscape.csv" ] && echo $(( $(wc -l < "runs/$1/landscape.csv") - 1 )) || echo 0; }
+# oscillation NAME: the loss oscillation over the run's last logged epoch, as typenet-plot --steps
+# prints it (the standard deviation of the batch loss around its moving average of 25 rows).
+oscillation() {
+  [ -f "runs/$1/steps.csv" ] || { echo "-"; return; }
+  local tmp; tmp=$(mktemp -d)
+  "$plot" --steps --out "$tmp/steps.svg" "$1=runs/$1/steps.csv" | sed -n 's/.*loss oscillation \([0-9.einfa+-]*\) .*/\1/p'
+  rm -rf "$tmp"
+}
+
+# Issue 22 (docs/why-batch-norm-works.md): the loss-landscape probes of cnn-bn and cnn-nobn.
+why_bn_landscape() {
+  local n r
+  echo "### The loss landscape along the gradient (cnn, 10 epochs, a probe every 25 steps)"
+  echo
+  echo "Medians over the probes of epoch 1 and of epochs 6-10: the range of the loss over the six step"
+  echo "sizes, the largest gradient change ||g' - g|| and the largest ratio ||g' - g|| / ||eta g||."
+  echo
+  echo "| run | test accuracy | probes | loss variation, epoch 1 | epochs 6-10 | gradient change, epoch 1 | epochs 6-10 | beta-smoothness, epoch 1 | epochs 6-10 | epoch min / median / max |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
+    echo "| \`$n\` | $(acc "$n" 10) | $(probe_count "$n") |" \
+         "$(landscape_median "$n" loss_variation 1 1) | $(landscape_median "$n" loss_variation 6 10) |" \
+         "$(landscape_median "$n" grad_change_max 1 1) | $(landscape_median "$n" grad_change_max 6 10) |" \
+         "$(landscape_median "$n" beta_max 1 1) | $(landscape_median "$n" beta_max 6 10) | $(epoch_seconds "$n") |"
+  done
+  echo
+  [ "$charts" = 1 ] || return 0
+  local q a=()
+  for n in why-cnn-bn-0.02:"cnn-bn lr 0.02" why-cnn-nobn-0.02:"cnn-nobn lr 0.02" why-cnn-bn-0.1:"cnn-bn lr 0.1"; do
+    [ -f "runs/${n%%:*}/landscape.csv" ] && a+=("${n#*:}=runs/${n%%:*}/landscape.csv")
+  done
+  [ ${#a[@]} -gt 0 ] || return 0
+  for q in loss gradient beta; do
+    "$plot" --landscape "$q" --out "$out/why-landscape-$q.svg" --title "cnn, 10 epochs" "${a[@]}"
+    echo "chart: $out/why-landscape-$q.svg"
+  done
+  a=()
+  for n in why-cnn-bn-0.02:"cnn-bn lr 0.02" why-cnn-nobn-0.02:"cnn-nobn lr 0.02" why-cnn-bn-0.1:"cnn-bn lr 0.1"; do
+    [ -f "runs/${n%%:*}/steps.csv" ] && a+=("${n#*:}=runs/${n%%:*}/steps.csv")
+  done
+  "$plot" --steps --out "$out/why-cnn-steps.svg" --title "cnn, 10 epochs, per step" "${a[@]}" > /dev/null
+  echo "chart: $out/why-cnn-steps.svg"
+  echo
+}
+
+# Issue 22: the ResNets with and without batch norm, beside the explainers' ResNet-18 table.
+why_bn_resnet() {
+  local n e r1 r
+  echo "### ResNets with and without batch norm (SGD momentum 0.9, lr 0.01, weight decay 2e-4, batch 128, pad-crop and flip)"
+  echo
+  echo "| run | epochs | train accuracy after epoch 1 | final train accuracy | final test accuracy | loss oscillation, last epoch | epoch min / median / max |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for n in why-resnet20-bn:20 why-resnet20-nonorm:20 why-resnet18-bn:3 why-resnet18-nonorm:3; do
+    e=${n#*:} n=${n%%:*}
+    r1=$(row "$n" 1) r=$(row "$n" "$e")
+    if [ -z "$r" ]; then echo "| \`$n\` | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | |"; continue; fi
+    echo "| \`$n\` | $e | $(pct "$(field "$r1" 3)") | $(pct "$(field "$r" 3)") | **$(acc "$n" "$e")** | $(oscillation "$n") |" \
+         "$(epoch_seconds "$n") |"
+  done
+  echo
+  [ "$charts" = 1 ] || return 0
+  local pair a
+  for pair in resnet20 resnet18; do
+    a=()
+    for n in bn nonorm; do [ -f "runs/why-$pair-$n/steps.csv" ] && a+=("$pair-$n=runs/why-$pair-$n/steps.csv"); done
+    [ ${#a[@]} -gt 0 ] || continue
+    "$plot" --steps --smooth 100 --out "$out/why-$pair-steps.svg" --title "$pair with and without batch norm, per step" "${a[@]}" > /dev/null
+    echo "chart: $out/why-$pair-steps.svg"
+  done
+  echo
+}
+
+all_groups="ablation lr-headroom leave-one-out momentum resnet20 short small-batch batch8 why-bn-landscape why-bn-resnet"
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && read -ra groups <<<"$all_groups"
 for g in "${groups[@]}"; do
@@ -358,5 +443,7 @@ for g in "${groups[@]}"; do
     short) short ;;
     small-batch) small_batch ;;
     batch8) batch8 ;;
+    why-bn-landscape) why_bn_landscape ;;
+    why-bn-resnet) why_bn_resnet ;;
   esac
 done

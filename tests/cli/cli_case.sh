@@ -189,7 +189,25 @@ case $case_name in
     expect 0 "^\| group norm, 8 groups \(\`runs/small-gn\`\) \| 75.00% \| 51.0 / 58.0 / 65.0 s \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     expect 0 "^\| 2 \| \(at epoch 12\) \| \| +\| 51.0 / 56.5 / 62.0 s \| not run" -- \
-      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch ;;
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    # Issue 22's tables: medians (not means: one wild probe moves a mean) over the probes of
+    # epoch 1 and of epochs 6-10 (an epoch-4 probe counts in neither), and the loss oscillation as typenet-plot --steps gives it (0 for a
+    # constant loss).
+    mkdir -p "$work/tree/runs/why-cnn-nobn-0.02" "$work/tree/runs/why-resnet18-bn"
+    { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
+      for e in $(seq 10); do echo "$e,1.0,0.5,1.0,0.$((60 + e)),1,0.02,$((30 + e)),900,0"; done; } > "$work/tree/runs/why-cnn-nobn-0.02/metrics.csv"
+    { echo "step,epoch,lr,loss,grad_norm,loss_min,loss_max,loss_variation,grad_change_min,grad_change_max,beta_min,beta_max"
+      for r in 1:1:10:5 1:30:300:70 1:2:20:6 4:100:100:100 6:0.5:4:1 8:9:90:30 10:0.7:6:3; do
+        IFS=: read -r e v g b <<< "$r"; echo "1,$e,0.02,2,1,1,2,$v,0,$g,0,$b"
+      done; } > "$work/tree/runs/why-cnn-nobn-0.02/landscape.csv"
+    expect 0 "^\| .why-cnn-nobn-0\.02. \| 70.00% \| 7 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \| 31.0 / 35.5 / 40.0 s \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-landscape
+    { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
+      for e in 1 2 3; do echo "$e,1.0,0.$((e * 2))0,1.0,0.5$e,1,0.01,1800,30,0"; done; } > "$work/tree/runs/why-resnet18-bn/metrics.csv"
+    { echo "step,epoch,epoch_step,loss,accuracy,grad_norm,lr"
+      for i in $(seq 30); do echo "$i,$(( (i + 9) / 10 )),$(( (i - 1) % 10 + 1 )),1.5,0.5,1,0.01"; done; } > "$work/tree/runs/why-resnet18-bn/steps.csv"
+    expect 0 "^\| .why-resnet18-bn. \| 3 \| 20.00% \| 60.00% \| \*\*53.00%\*\* \| 0.0000 \| 1800.0 / 1800.0 / 1800.0 s \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet ;;
   recipes)
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).

@@ -626,6 +626,23 @@ TEST_CASE("a landscape probe's losses and gradient changes are those of the netw
                                          p.grad_changes[2] / (p.eta[2] * p.grad_norm)})));
 }
 
+TEST_CASE("a network snapshot puts back what it took, and refuses to put back generators it did not take") {
+    bar_net net(3);
+    detail::network_snapshot<float> snap;
+    snap.take(net, false);
+    std::vector<float> before;
+    net.for_each_state([&](const state_view<float>& v) { before.insert(before.end(), v.value.begin(), v.value.end()); });
+    REQUIRE(!before.empty());
+    net.for_each_state([](const state_view<float>& v) { std::fill(v.value.begin(), v.value.end(), 7.f); });
+    CHECK_THROWS_WITH(snap.put_back(net, true), "network_snapshot::put_back: the generators were not taken");
+    snap.put_back(net, false);
+    std::vector<float> after;
+    net.for_each_state([&](const state_view<float>& v) { after.insert(after.end(), v.value.begin(), v.value.end()); });
+    CHECK(after == before);
+    snap.take(net, true);
+    CHECK_NOTHROW(snap.put_back(net, true));
+}
+
 TEST_CASE("steps.csv and landscape.csv: a run stopped mid-epoch and resumed writes the rows an uninterrupted run writes") {
     using drop_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dropout<std::ratio<1, 4>>,
                          dense<128, 3>>;

@@ -85,22 +85,27 @@ namespace detail {
 template <class T>
 struct network_snapshot {
     std::vector<T> state;
-    std::vector<std::array<std::uint64_t, 4>> generators;  // empty unless taken with_generators
+    std::vector<std::array<std::uint64_t, 4>> generators;  // one a generator, when taken with_generators
+    bool took_generators = false;
     template <class Net>
     void take(Net& net, bool with_generators) {
         state.clear(), generators.clear();
         net.for_each_state([&](const state_view<T>& v) { state.insert(state.end(), v.value.begin(), v.value.end()); });
         if (with_generators) net.for_each_generator([&](rng& r) { generators.push_back(r.state()); });
+        took_generators = with_generators;
     }
-    // The statistics, and the generators when asked (and taken).
+    // The statistics, and the generators when asked; asking for generators that were not taken is
+    // a programming error (std::logic_error), not a silent skip.
     template <class Net>
     void put_back(Net& net, bool with_generators) const {
+        if (with_generators && !took_generators)
+            throw std::logic_error("network_snapshot::put_back: the generators were not taken");
         std::size_t at = 0, g = 0;
         net.for_each_state([&](const state_view<T>& v) {
             std::copy_n(state.begin() + std::ptrdiff_t(at), v.value.size(), v.value.begin());
             at += v.value.size();
         });
-        if (with_generators && !generators.empty()) net.for_each_generator([&](rng& r) { r.set_state(generators[g++]); });
+        if (with_generators) net.for_each_generator([&](rng& r) { r.set_state(generators.at(g++)); });
     }
 };
 

@@ -1,0 +1,69 @@
+// The per-step chart (typenet-plot --steps) on a long run: a few points per pixel column, the
+// extremes kept; and the loss oscillation it prints.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "typenet/train/report.hpp"
+
+using namespace typenet::train;
+
+namespace {
+// A steps.csv of n rows, 10 epochs; loss 1 + 0.5 sin(i), one spike of 9 at row `spike`.
+step_table long_run(std::size_t n, std::size_t spike) {
+    step_table t;
+    t.columns = {"step", "epoch", "epoch_step", "loss", "accuracy", "grad_norm", "lr"};
+    for (std::size_t i = 0; i < n; ++i) {
+        const double loss = i == spike ? 9.0 : 1.0 + 0.5 * std::sin(double(i));
+        t.rows.push_back({double(i + 1), double(i * 10 / n + 1), double(i % (n / 10) + 1), loss, 0.5, 1.0, 0.1});
+    }
+    return t;
+}
+// The (x, y) pairs of every polyline of an SVG, in order.
+std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg) {
+    std::vector<std::vector<std::pair<double, double>>> all;
+    for (std::size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
+        const std::size_t b = svg.find("points='", at) + 8, e = svg.find('\'', b);
+        std::istringstream in(svg.substr(b, e - b));
+        std::vector<std::pair<double, double>> pts;
+        double x, y;
+        char comma;
+        while (in >> x >> comma >> y) pts.emplace_back(x, y);
+        all.push_back(std::move(pts));
+    }
+    return all;
+}
+}  // namespace
+
+TEST_CASE("the per-step chart keeps at most four points per pixel column of a long run, its spike among them") {
+    const std::string svg = steps_svg({{"run", long_run(4000, 2345)}}, "t", 25);
+    const auto lines = polylines(svg);
+    REQUIRE(lines.size() == 4);  // raw loss, smoothed loss, accuracy, gradient norm
+    for (const auto& pts : lines) {
+        REQUIRE(pts.size() >= 380);     // every pixel column of the 380-pixel-wide plot has a point
+        CHECK(pts.size() <= 4 * 382);   // and at most four: not 4,000
+        for (std::size_t i = 1; i < pts.size(); ++i) CHECK(pts[i].first >= pts[i - 1].first);
+    }
+    // The raw loss's spike is off scale (above 3x the median): drawn on the top edge (y = 30).
+    double top = 1e9;
+    for (const auto& [x, y] : lines[0]) top = std::min(top, y);
+    CHECK(top == 30);
+    // Ten rows of a sine a column: its lowest and highest are kept beside the first and last,
+    // where one point a column would draw a flat line.
+    CHECK(lines[0].size() > 3 * 380);
+}
+
+TEST_CASE("the loss oscillation is the spread of the last epoch's loss around its moving average") {
+    step_table t = long_run(400, 1000);  // no spike; 40 rows an epoch
+    for (auto& r : t.rows) r[3] = 1.0;
+    CHECK(loss_oscillation(t, 25) == 0.0);
+    for (std::size_t i = 360; i < 400; ++i) t.rows[i][3] = i % 2 ? 1.2 : 0.8;  // +-0.2 around 1 in epoch 10
+    const double last = loss_oscillation(t, 25);
+    CHECK(last == Approx(0.2).margin(0.02));
+    // earlier epochs do not count (rows out of reach of the last epoch's averages: 12 a side)
+    for (std::size_t i = 0; i < 340; ++i) t.rows[i][3] = i % 2 ? 5.0 : -3.0;
+    CHECK(loss_oscillation(t, 25) == last);
+}

@@ -4,13 +4,14 @@
 #
 #   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short
 #                                   # small-batch batch8 why-bn-landscape why-bn-resnet (default: all)
+#   scripts/results.sh --record NAME...   # keep finished runs' records in docs/results/runs/
 #
 # A run that is missing shows as "not run"; one still going shows the epochs it has. The
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
-# train-mode batch statistics): several minutes (13 min 45 s for the three runs here, with a
-# training run sharing the two cores; eval at batch 1 is 10,000 one-image passes per run). Environment: BUILD_DIR [build],
-# TYPENET_DATA (see docs/training.md), CHARTS=0 to print the tables only. Only the default build/
-# is built when its tools are missing; a BUILD_DIR without them is refused.
+# train-mode batch statistics): several minutes, since eval at batch 1 is 10,000 one-image
+# passes per run. Environment: BUILD_DIR [build], TYPENET_DATA (see docs/training.md), CHARTS=0
+# to print the tables only. Only the default build/ is built when its tools are missing; a
+# BUILD_DIR without them is refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
@@ -19,16 +20,32 @@ plot=$build_dir/bin/typenet-plot
 charts=${CHARTS:-1}
 out=docs/results
 mkdir -p "$out"
+# The runs read: runs/NAME/ of this machine, or the record of a finished run kept in git,
+# docs/results/runs/NAME/ (--record below: its metrics, per-step records, probes and the
+# evaluations of its final checkpoint; no checkpoints), so that the tables and charts outlive
+# runs/. runs/NAME/ is read when it has at least the epochs of the record (a re-run that has
+# caught up with it); $runs/NAME links to the one read.
+records=docs/results/runs
+runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT
+epochs_in() { [ -f "$1/metrics.csv" ] && echo $(( $(wc -l < "$1/metrics.csv") - 1 )) || echo -1; }
+for d in "$records"/*/ runs/*/; do
+  d=${d%/} n=${d##*/}
+  [ -d "$d" ] || continue
+  if [ ! -e "$runs/$n" ] || [ "$(epochs_in "$d")" -ge "$(epochs_in "$runs/$n")" ]; then ln -sfn "$PWD/$d" "$runs/$n"; fi
+done
+# source_of NAME: the folder a run is read from, as the tables name it.
+source_of() { if [ -e "$runs/$1" ]; then readlink "$runs/$1" | sed "s#^$PWD/##"; else echo "runs/$1"; fi; }
 
 # row NAME [EPOCH]: the metrics.csv row of that epoch (default: the last), empty if absent.
 row() {
-  local f=runs/$1/metrics.csv
+  local f=$runs/$1/metrics.csv
   [ -f "$f" ] || return 0
   awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 == e) { r = $0 } END { if (r != "") print r }' "$f"
 }
 # wall NAME [EPOCH]: seconds of training + evaluation up to that epoch (default: all).
 wall() {
-  awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) { s += $8 } END { printf "%.0f", s }' "runs/$1/metrics.csv"
+  awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) { s += $8 } END { printf "%.0f", s }' "$runs/$1/metrics.csv"
 }
 hms() { awk -v s="$1" 'BEGIN { m = int((s + 30) / 60); if (s >= 3600) printf "%d h %02d min", m / 60, m % 60; else printf "%d min %02d s", s / 60, s % 60 }'; }
 pct() { awk -v a="$1" 'BEGIN { printf "%.2f%%", 100 * a }'; }
@@ -38,8 +55,8 @@ field() { cut -d, -f"$2" <<<"$1"; }
 acc() {
   local r; r=$(row "$1" "${2:-0}")
   if [ -z "$r" ]; then
-    if [ -f "runs/$1/metrics.csv" ] && [ "$(wc -l < "runs/$1/metrics.csv")" -gt 1 ]; then
-      echo "(at epoch $(tail -1 "runs/$1/metrics.csv" | cut -d, -f1))"
+    if [ -f "$runs/$1/metrics.csv" ] && [ "$(wc -l < "$runs/$1/metrics.csv")" -gt 1 ]; then
+      echo "(at epoch $(tail -1 "$runs/$1/metrics.csv" | cut -d, -f1))"
     else
       echo "not run"
     fi
@@ -47,14 +64,16 @@ acc() {
   fi
   pct "$(field "$r" 5)"
 }
+# The awk that collects sorted numbers, one a line, into v[1..NR] and gives their median().
+sorted_awk='{ v[NR] = $1 } function median() { return (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
 # epoch_seconds NAME...: "min / median / max s" of the epochs of these runs (the seconds column).
 epoch_seconds() {
   local n
-  for n in "$@"; do [ -f "runs/$n/metrics.csv" ] && awk -F, 'NR > 1 { print $8 }' "runs/$n/metrics.csv"; done | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f / %.1f / %.1f s", v[1], (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[NR] }'
+  for n in "$@"; do [ -f "$runs/$n/metrics.csv" ] && awk -F, 'NR > 1 { print $8 }' "$runs/$n/metrics.csv"; done | sort -g |
+    awk "$sorted_awk"' END { if (NR) printf "%.1f / %.1f / %.1f s", v[1], median(), v[NR] }'
 }
 # nonfinite NAME [EPOCH]: the epochs (up to EPOCH) with a non-finite gradient (diverged = 1).
-nonfinite() { awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) && $10 == 1 { d++ } END { print d + 0 }' "runs/$1/metrics.csv"; }
+nonfinite() { awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) && $10 == 1 { d++ } END { print d + 0 }' "$runs/$1/metrics.csv"; }
 
 ablation() {
   echo "### The ablation, 30 epochs"
@@ -70,10 +89,10 @@ ablation() {
          "$(nonfinite "$n") | $(hms "$(wall "$n")") |"
   done
   echo
-  if [ "$charts" = 1 ] && [ -f runs/ablation-bn-0.02/metrics.csv ]; then
+  if [ "$charts" = 1 ] && [ -f "$runs/ablation-bn-0.02/metrics.csv" ]; then
     local a=()
     for n in nobn-0.1 bn-0.1 nobn-0.02 bn-0.02; do
-      [ -f "runs/ablation-$n/metrics.csv" ] && a+=("${n/-/ lr }=runs/ablation-$n/metrics.csv")
+      [ -f "$runs/ablation-$n/metrics.csv" ] && a+=("${n/-/ lr }=$runs/ablation-$n/metrics.csv")
     done
     "$plot" --out "$out/ablation-30ep.svg" --title "BatchNorm ablation, SGD constant lr, 30 epochs" "${a[@]}"
     echo "chart: $out/ablation-30ep.svg"
@@ -91,8 +110,8 @@ lr_headroom() {
     # 0.02 and 0.1 are epoch 10 of the 30-epoch ablation runs (same settings, constant rate)
     case $lr in 0.02|0.1) n=ablation-nobn-$lr b=ablation-bn-$lr ;; *) n=lr-nobn-$lr b=lr-bn-$lr ;; esac
     echo "| $lr | $(acc "$n" 10) | $(acc "$b" 10) |"
-    [ -n "$(row "$n" 10)" ] && pts+=("cnn-nobn@$lr=runs/$n/metrics.csv")
-    [ -n "$(row "$b" 10)" ] && pts+=("cnn-bn@$lr=runs/$b/metrics.csv")
+    [ -n "$(row "$n" 10)" ] && pts+=("cnn-nobn@$lr=$runs/$n/metrics.csv")
+    [ -n "$(row "$b" 10)" ] && pts+=("cnn-bn@$lr=$runs/$b/metrics.csv")
   done
   echo
   if [ "$charts" = 1 ] && [ "${#pts[@]}" -gt 0 ]; then
@@ -121,15 +140,15 @@ leave_one_out() {
   echo
   echo "Epoch times of the 10-epoch runs (min / median / max): $(epoch_seconds $short_runs)"
   echo
-  if [ "$charts" = 1 ] && [ -f runs/best-full/metrics.csv ]; then
-    "$plot" --out "$out/best-full.svg" --title "cnn-bn, recipe full" "full, 30 epochs=runs/best-full/metrics.csv"
+  if [ "$charts" = 1 ] && [ -f "$runs/best-full/metrics.csv" ]; then
+    "$plot" --out "$out/best-full.svg" --title "cnn-bn, recipe full" "full, 30 epochs=$runs/best-full/metrics.csv"
     echo "chart: $out/best-full.svg"
     echo
   fi
   # the 10-epoch rows overlaid: what leaving out each ingredient does to the curves
   local a=()
   for n in $short_runs; do
-    [ -n "$(row "$n" 10)" ] && a+=("${n#best-}=runs/$n/metrics.csv")
+    [ -n "$(row "$n" 10)" ] && a+=("${n#best-}=$runs/$n/metrics.csv")
   done
   if [ "$charts" = 1 ] && [ "${#a[@]}" -gt 1 ]; then
     "$plot" --out "$out/leave-one-out.svg" --title "cnn-bn, recipe full, 10 epochs, one ingredient left out" "${a[@]}"
@@ -146,8 +165,8 @@ momentum() {
   local m n ev a b c
   for m in 0.5 0.1 0.01; do
     n=momentum-$m
-    if [ ! -f "runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n" 10) | | | |"; continue; fi
-    ev=(--model cnn-bn --eval-only --checkpoint "runs/$n/final.ckpt" --quiet)
+    if [ ! -f "$runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n" 10) | | | |"; continue; fi
+    ev=(--model cnn-bn --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet)
     a=$("$train" "${ev[@]}" --eval-batch 1)
     b=$("$train" "${ev[@]}" --eval-batch 128)
     c=$("$train" "${ev[@]}" --eval-batch 128 --eval-bn batch)
@@ -178,9 +197,9 @@ short() {
   [ "$charts" = 1 ] || return 0
   local lr
   for lr in 0.1 0.02; do
-    [ -f "runs/short-nobn-$lr/metrics.csv" ] && [ -f "runs/short-bn-$lr/metrics.csv" ] || continue
+    [ -f "$runs/short-nobn-$lr/metrics.csv" ] && [ -f "$runs/short-bn-$lr/metrics.csv" ] || continue
     "$plot" --out "$out/ablation-lr$lr-2ep.svg" --title "SGD lr $lr, 2 epochs" \
-      "cnn-nobn=runs/short-nobn-$lr/metrics.csv" "cnn-bn=runs/short-bn-$lr/metrics.csv"
+      "cnn-nobn=$runs/short-nobn-$lr/metrics.csv" "cnn-bn=$runs/short-bn-$lr/metrics.csv"
     echo "chart: $out/ablation-lr$lr-2ep.svg"
   done
   echo
@@ -194,13 +213,13 @@ resnet_rows() {
   for spec in "$@"; do
     IFS=: read -r n label planned <<<"$spec"
     r=$(row "$n")
-    if [ -z "$r" ]; then echo "| $label (\`runs/$n\`) | | not run | | | | | |"; continue; fi
-    first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' "runs/$n/metrics.csv")
+    if [ -z "$r" ]; then echo "| $label (\`$(source_of "$n")\`) | | not run | | | | | |"; continue; fi
+    first90=$(awk -F, 'NR > 1 && $5 >= 0.90 { print $1; exit }' "$runs/$n/metrics.csv")
     if [ -n "$first90" ]; then first90="epoch $first90, after $(hms "$(wall "$n" "$first90")")"
     elif [ "$(field "$r" 1)" = "$planned" ]; then first90="never"
     else first90="not yet"; fi
-    echo "| $label (\`runs/$n\`) | $(field "$r" 1) of $planned | **$(acc "$n")** |" \
-         "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "runs/$n/metrics.csv") |" \
+    echo "| $label (\`$(source_of "$n")\`) | $(field "$r" 1) of $planned | **$(acc "$n")** |" \
+         "$(awk -F, 'NR > 1 && $5 > b { b = $5; e = $1 } END { printf "%.2f%% (%d)", 100 * b, e }' "$runs/$n/metrics.csv") |" \
          "$first90 | $(pct "$(field "$r" 3)") | $(hms "$(wall "$n")") | $(epoch_seconds "$n") |"
   done
   echo
@@ -218,7 +237,7 @@ late_run() {
     END { for (i = 1; e[i] < int(3 * e[n] / 4); i++);
           lo = hi = tel[i]; for (j = i + 1; j <= n; j++) { if (tel[j] < lo) lo = tel[j]; if (tel[j] > hi) hi = tel[j] }
           printf "%s, epochs %d-%d: test accuracy %.2f%% to %.2f%%, test loss %.2f-%.2f, training loss %.2f to %.2f\n", label, e[i], e[n], 100 * tea[i], 100 * tea[n], lo, hi, trl[i], trl[n]
-          printf "%s, epochs over twice the median epoch (%.1f s): %s\n", label, med, slow == "" ? "none" : slow }' "runs/$1/metrics.csv"
+          printf "%s, epochs over twice the median epoch (%.1f s): %s\n", label, med, slow == "" ? "none" : slow }' "$runs/$1/metrics.csv"
 }
 
 # resnet_pair EPOCHS TYPENET_RUN TORCH_RUN CHART TITLE: the table of a typenet run and its
@@ -237,13 +256,13 @@ resnet_pair() {
              END { for (e in gap) { if (gap[e] > all) all = gap[e]; if (e > last - 3 && gap[e] > end) end = gap[e] }
                    printf "Training loss, typenet against PyTorch, over the %d epochs both have: largest relative gap %.2f%% (last three: %.2f%%)\n", last, 100 * all, 100 * end
                    printf "Test accuracy at epoch %d: typenet %.2f%%, PyTorch %.2f%%\n\n", last, 100 * t[last], 100 * u }' \
-      "runs/$ours/metrics.csv" "runs/$theirs/metrics.csv"
+      "$runs/$ours/metrics.csv" "$runs/$theirs/metrics.csv"
   fi
   [ -n "$have_ours" ] && late_run "$ours" typenet
   [ -n "$have_theirs" ] && late_run "$theirs" PyTorch
   [ -n "$have_ours$have_theirs" ] && echo
-  [ -n "$have_ours" ] && a+=("typenet=runs/$ours/metrics.csv")
-  [ -n "$have_theirs" ] && a+=("PyTorch=runs/$theirs/metrics.csv")
+  [ -n "$have_ours" ] && a+=("typenet=$runs/$ours/metrics.csv")
+  [ -n "$have_theirs" ] && a+=("PyTorch=$runs/$theirs/metrics.csv")
   if [ "$charts" = 1 ] && [ ${#a[@]} -gt 0 ]; then
     "$plot" --out "$out/$chart" --title "$title" "${a[@]}"
     echo "chart: $out/$chart"
@@ -265,13 +284,19 @@ resnet20() {
 # batches of BATCH (and groups of GROUP samples), as the network normalised while it trained.
 # Batch renorm's train mode there is the run's at the checkpoint's step (its recorded schedule at
 # fit.step: r and d from the running statistics, as it trained at the end).
+# The two evaluations are kept beside the checkpoint (eval-bBATCH-gGROUP.txt, both output lines),
+# which is what a record keeps of them.
 stat_gap() {
   local n=$1 model=$2 batch=$3 group=${4:-0} ev a b pa pb
-  if [ ! -f "runs/$n/final.ckpt" ]; then echo "$(acc "$n" 15) | | "; return; fi
-  ev=(--model "$model" --eval-only --checkpoint "runs/$n/final.ckpt" --quiet --eval-batch "$batch")
-  [ "$group" != 0 ] && ev+=(--bn-group "$group")
-  a=$("$train" "${ev[@]}")
-  b=$("$train" "${ev[@]}" --eval-bn batch)
+  local kept=$runs/$n/eval-b$batch-g$group.txt
+  if [ -f "$runs/$n/final.ckpt" ] && [ "$runs/$n/final.ckpt" -nt "$kept" ]; then
+    ev=(--model "$model" --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet --eval-batch "$batch")
+    [ "$group" != 0 ] && ev+=(--bn-group "$group")
+    { "$train" "${ev[@]}"; "$train" "${ev[@]}" --eval-bn batch; } > "$kept.tmp"
+    mv "$kept.tmp" "$kept"
+  fi
+  if [ ! -f "$kept" ]; then echo "$(acc "$n" 15) | | "; return; fi
+  a=$(sed -n 1p "$kept") b=$(sed -n 2p "$kept")
   pa=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$a")
   pb=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$b")
   echo "$pa% | $pb% | $(awk -v x="$pb" -v y="$pa" 'BEGIN { printf "%+.2f points", x - y }')"
@@ -297,7 +322,7 @@ small_batch() {
   echo "|---|---:|---|"
   for n in small-gn:"group norm, 8 groups" small-ln:"layer norm" small-nonorm:"none (convolutions with biases)"; do
     label=${n#*:} n=${n%%:*}
-    echo "| $label (\`runs/$n\`) | $(acc "$n" 15) | $(epoch_seconds "$n") |"
+    echo "| $label (\`$(source_of "$n")\`) | $(acc "$n" 15) | $(epoch_seconds "$n") |"
   done
   echo
   # The chart: test accuracy after 15 epochs against the group size, one line per normalisation;
@@ -307,7 +332,7 @@ small_batch() {
     for line in "batch norm:small-bn-g$g" "batch renorm:small-brn-g$g" "group norm:small-gn" "layer norm:small-ln" "none:small-nonorm"; do
       n=${line#*:} label=${line%%:*}
       r=$(row "$n" 15)
-      [ -n "$r" ] && pts+=("$label@$g=runs/$n/metrics.csv")
+      [ -n "$r" ] && pts+=("$label@$g=$runs/$n/metrics.csv")
     done
   done
   if [ "$charts" = 1 ] && [ ${#pts[@]} -gt 0 ]; then
@@ -334,57 +359,76 @@ batch8() {
 # one landscape.csv column (by its header name), "-" without such probes. The median, not the
 # mean: a network that is dying has probes whose values run to infinity.
 landscape_median() {
-  local f=runs/$1/landscape.csv
+  local f=$runs/$1/landscape.csv
   [ -f "$f" ] || { echo "-"; return; }
   awk -F, -v c="$2" -v a="$3" -v b="$4" '
     NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 1; next }
     $2 >= a && $2 <= b { print $col }' "$f" | sort -g |
-    awk '{ v[NR] = $1 } END { if (!NR) print "-"; else printf "%.4g\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+    awk "$sorted_awk"' END { if (!NR) print "-"; else printf "%.4g\n", median() }'
 }
 # probe_count NAME: the rows of landscape.csv.
-probe_count() { [ -f "runs/$1/landscape.csv" ] && echo $(( $(wc -l < "runs/$1/landscape.csv") - 1 )) || echo 0; }
+probe_count() { [ -f "$runs/$1/landscape.csv" ] && echo $(( $(wc -l < "$runs/$1/landscape.csv") - 1 )) || echo 0; }
 # oscillation NAME: the loss oscillation over the run's last logged epoch, as typenet-plot --steps
 # prints it (the standard deviation of the batch loss around its moving average of 25 rows).
 oscillation() {
-  [ -f "runs/$1/steps.csv" ] || { echo "-"; return; }
+  [ -f "$runs/$1/steps.csv" ] || { echo "-"; return; }
   local tmp; tmp=$(mktemp -d)
-  "$plot" --steps --out "$tmp/steps.svg" "$1=runs/$1/steps.csv" | sed -n 's/.*loss oscillation \([0-9.einfa+-]*\) .*/\1/p'
+  "$plot" --steps --out "$tmp/steps.svg" "$1=$runs/$1/steps.csv" | sed -n 's/.*loss oscillation \([0-9.einfa+-]*\) .*/\1/p'
   rm -rf "$tmp"
+}
+
+# larger_count A B COLUMN: "k of n": of the probes at the steps both runs probed, how many have
+# B's value of that landscape.csv column (by its header name) above A's.
+larger_count() {
+  [ -f "$runs/$1/landscape.csv" ] && [ -f "$runs/$2/landscape.csv" ] || { echo "-"; return; }
+  awk -F, -v c="$3" '
+    FNR == 1 { col = 0; for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 1; f++; next }
+    f == 1 { a[$1] = $col; next }
+    $1 in a { n++; if ($col > a[$1]) k++ }
+    END { printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv" "$runs/$2/landscape.csv"
 }
 
 # Issue 22 (docs/why-batch-norm-works.md): the loss-landscape probes of cnn-bn and cnn-nobn.
 why_bn_landscape() {
-  local n r
+  local n q
+  local -A label=([why-cnn-bn-0.02]="cnn-bn lr 0.02" [why-cnn-nobn-0.02]="cnn-nobn lr 0.02" [why-cnn-bn-0.1]="cnn-bn lr 0.1")
   echo "### The loss landscape along the gradient (cnn, 10 epochs, a probe every 25 steps)"
   echo
   echo "Medians over the probes of epoch 1 and of epochs 6-10: the range of the loss over the six step"
-  echo "sizes, the largest gradient change ||g' - g|| and the largest ratio ||g' - g|| / ||eta g||."
+  echo "sizes, the largest gradient change ||g' - g|| and the largest ratio ||g' - g|| / ||eta g||;"
+  echo "the loss oscillation of the last epoch as typenet-plot --steps prints it; wall time, the sum"
+  echo "of the epochs."
   echo
-  echo "| run | test accuracy | probes | loss variation, epoch 1 | epochs 6-10 | gradient change, epoch 1 | epochs 6-10 | beta-smoothness, epoch 1 | epochs 6-10 | epoch min / median / max |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| run | test accuracy | probes | loss variation, epoch 1 | epochs 6-10 | gradient change, epoch 1 | epochs 6-10 | beta-smoothness, epoch 1 | epochs 6-10 | loss oscillation, last epoch | wall time | epoch min / median / max |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
     echo "| \`$n\` | $(acc "$n" 10) | $(probe_count "$n") |" \
          "$(landscape_median "$n" loss_variation 1 1) | $(landscape_median "$n" loss_variation 6 10) |" \
          "$(landscape_median "$n" grad_change_max 1 1) | $(landscape_median "$n" grad_change_max 6 10) |" \
-         "$(landscape_median "$n" beta_max 1 1) | $(landscape_median "$n" beta_max 6 10) | $(epoch_seconds "$n") |"
+         "$(landscape_median "$n" beta_max 1 1) | $(landscape_median "$n" beta_max 6 10) |" \
+         "$(oscillation "$n") | $([ -f "$runs/$n/metrics.csv" ] && echo "$(wall "$n") s") | $(epoch_seconds "$n") |"
   done
   echo
+  echo "Probe by probe at lr 0.02 (the steps both runs probed), the probes where cnn-nobn's value is the"
+  echo "larger: loss variation $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 loss_variation)," \
+       "gradient change $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 grad_change_max)," \
+       "beta-smoothness $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 beta_max)."
+  echo
   [ "$charts" = 1 ] || return 0
-  local q a=()
-  for n in why-cnn-bn-0.02:"cnn-bn lr 0.02" why-cnn-nobn-0.02:"cnn-nobn lr 0.02" why-cnn-bn-0.1:"cnn-bn lr 0.1"; do
-    [ -f "runs/${n%%:*}/landscape.csv" ] && a+=("${n#*:}=runs/${n%%:*}/landscape.csv")
+  local probes=() steps=()
+  for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
+    [ -f "$runs/$n/landscape.csv" ] && probes+=("${label[$n]}=$runs/$n/landscape.csv")
+    [ -f "$runs/$n/steps.csv" ] && steps+=("${label[$n]}=$runs/$n/steps.csv")
   done
-  [ ${#a[@]} -gt 0 ] || return 0
   for q in loss gradient beta; do
-    "$plot" --landscape "$q" --out "$out/why-landscape-$q.svg" --title "cnn, 10 epochs" "${a[@]}"
+    [ ${#probes[@]} -gt 0 ] || break
+    "$plot" --landscape "$q" --out "$out/why-landscape-$q.svg" --title "cnn, 10 epochs" "${probes[@]}"
     echo "chart: $out/why-landscape-$q.svg"
   done
-  a=()
-  for n in why-cnn-bn-0.02:"cnn-bn lr 0.02" why-cnn-nobn-0.02:"cnn-nobn lr 0.02" why-cnn-bn-0.1:"cnn-bn lr 0.1"; do
-    [ -f "runs/${n%%:*}/steps.csv" ] && a+=("${n#*:}=runs/${n%%:*}/steps.csv")
-  done
-  "$plot" --steps --out "$out/why-cnn-steps.svg" --title "cnn, 10 epochs, per step" "${a[@]}" > /dev/null
-  echo "chart: $out/why-cnn-steps.svg"
+  if [ ${#steps[@]} -gt 0 ]; then
+    "$plot" --steps --out "$out/why-cnn-steps.svg" --title "cnn, 10 epochs, per step" "${steps[@]}" > /dev/null
+    echo "chart: $out/why-cnn-steps.svg"
+  fi
   echo
 }
 
@@ -407,13 +451,38 @@ why_bn_resnet() {
   local pair a
   for pair in resnet20 resnet18; do
     a=()
-    for n in bn nonorm; do [ -f "runs/why-$pair-$n/steps.csv" ] && a+=("$pair-$n=runs/why-$pair-$n/steps.csv"); done
+    for n in bn nonorm; do [ -f "$runs/why-$pair-$n/steps.csv" ] && a+=("$pair-$n=$runs/why-$pair-$n/steps.csv"); done
     [ ${#a[@]} -gt 0 ] || continue
     "$plot" --steps --smooth 100 --out "$out/why-$pair-steps.svg" --title "$pair with and without batch norm, per step" "${a[@]}" > /dev/null
     echo "chart: $out/why-$pair-steps.svg"
   done
   echo
 }
+
+# --record NAME...: keeps finished runs in git (docs/results/runs/NAME/): the CSV and JSON records
+# a run writes and the evaluations that the tables above made of its final checkpoint (run the
+# run's group first); never a checkpoint. A record is replaced, never merged.
+record() {
+  local n f
+  for n in "$@"; do
+    if [ ! -f "runs/$n/final.ckpt" ] || [ ! -f "runs/$n/metrics.csv" ]; then
+      echo "results.sh: runs/$n has not finished (no final.ckpt or metrics.csv); nothing recorded" >&2
+      return 1
+    fi
+    rm -rf "$records/$n.tmp" && mkdir -p "$records/$n.tmp"
+    for f in runs/"$n"/*.csv runs/"$n"/*.jsonl runs/"$n"/*.json runs/"$n"/eval-*.txt; do
+      [ -f "$f" ] && cp "$f" "$records/$n.tmp/"
+    done
+    rm -rf "$records/$n" && mv "$records/$n.tmp" "$records/$n"
+    echo "recorded: $records/$n ($(cd "$records/$n" && ls | paste -sd ' '))"
+  done
+}
+if [ "${1:-}" = --record ]; then
+  shift
+  [ $# -gt 0 ] || { echo "results.sh: --record needs run names" >&2; exit 2; }
+  record "$@" || exit 1
+  exit 0
+fi
 
 all_groups="ablation lr-headroom leave-one-out momentum resnet20 short small-batch batch8 why-bn-landscape why-bn-resnet"
 groups=("$@")

@@ -162,17 +162,17 @@ momentum() {
   echo
   echo "| momentum | eval mode (running statistics) | train mode (batch statistics, batches of 128) | gap | logits CRC-32 at eval batch 1 / 128 |"
   echo "|---:|---:|---:|---:|---|"
-  local m n ev a b c
+  local m n a b c
   for m in 0.5 0.1 0.01; do
     n=momentum-$m
-    if [ ! -f "$runs/$n/final.ckpt" ]; then echo "| $m | $(acc "$n" 10) | | | |"; continue; fi
-    ev=(--model cnn-bn --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet)
-    a=$("$train" "${ev[@]}" --eval-batch 1)
-    b=$("$train" "${ev[@]}" --eval-batch 128)
-    c=$("$train" "${ev[@]}" --eval-batch 128 --eval-bn batch)
+    if ! a=$(evaluate "$n" b1-running --model cnn-bn --eval-batch 1) ||
+       ! b=$(evaluate "$n" b128-running --model cnn-bn --eval-batch 128) ||
+       ! c=$(evaluate "$n" b128-batch --model cnn-bn --eval-batch 128 --eval-bn batch); then
+      echo "| $m | $(acc "$n" 10) | | | |"
+      continue
+    fi
     local pa pc ca cb
-    pa=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$b")
-    pc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$c")
+    pa=$(eval_accuracy "$b") pc=$(eval_accuracy "$c")
     ca=$(sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$a")
     cb=$(sed -n 's/.*logits crc32 \([0-9a-f]*\).*/\1/p' <<<"$b")
     echo "| $m | $pa% | $pc% | $(awk -v x="$pc" -v y="$pa" 'BEGIN { printf "%+.2f points", x - y }') |" \
@@ -279,26 +279,42 @@ resnet20() {
   resnet_pair 10 resnet20-10 torch-resnet20-10 resnet20-10.svg "ResNet-20, 10 epochs, typenet and PyTorch"
 }
 
+# evaluate NAME KEY TYPENET-TRAIN-ARGS...: the line `typenet-train --eval-only` prints for the
+# run's final checkpoint with these arguments, kept beside the checkpoint as eval-KEY.txt (what a
+# record keeps of it) and made again when the checkpoint or typenet-train is newer than it. An
+# evaluation that fails is said on stderr and kept nowhere; without a checkpoint or a kept line,
+# nothing is printed and the status is 1.
+evaluate() {
+  local n=$1 key=$2; shift 2
+  local kept=$runs/$n/eval-$key.txt
+  if [ -f "$runs/$n/final.ckpt" ] && { [ "$runs/$n/final.ckpt" -nt "$kept" ] || [ "$train" -nt "$kept" ]; }; then
+    if "$train" --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet "$@" > "$kept.tmp" &&
+       grep -q 'accuracy [0-9.]*%' "$kept.tmp"; then
+      mv "$kept.tmp" "$kept"
+    else
+      echo "results.sh: evaluating $n ($*) failed: $(tail -n 1 "$kept.tmp")" >&2
+      rm -f "$kept.tmp" "$kept"
+      return 1
+    fi
+  fi
+  [ -f "$kept" ] && cat "$kept"
+}
+eval_accuracy() { sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$1"; }
+
 # stat_gap NAME MODEL BATCH [GROUP]: "eval mode | train-mode statistics | gap" of the run's final
 # checkpoint on the test set: running statistics (eval mode) against batch statistics over
 # batches of BATCH (and groups of GROUP samples), as the network normalised while it trained.
 # Batch renorm's train mode there is the run's at the checkpoint's step (its recorded schedule at
 # fit.step: r and d from the running statistics, as it trained at the end).
-# The two evaluations are kept beside the checkpoint (eval-bBATCH-gGROUP.txt, both output lines),
-# which is what a record keeps of them.
 stat_gap() {
-  local n=$1 model=$2 batch=$3 group=${4:-0} ev a b pa pb
-  local kept=$runs/$n/eval-b$batch-g$group.txt
-  if [ -f "$runs/$n/final.ckpt" ] && [ "$runs/$n/final.ckpt" -nt "$kept" ]; then
-    ev=(--model "$model" --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet --eval-batch "$batch")
-    [ "$group" != 0 ] && ev+=(--bn-group "$group")
-    { "$train" "${ev[@]}"; "$train" "${ev[@]}" --eval-bn batch; } > "$kept.tmp"
-    mv "$kept.tmp" "$kept"
+  local n=$1 model=$2 batch=$3 group=${4:-0} ev=() a b pa pb
+  ev=(--model "$model" --eval-batch "$batch")
+  [ "$group" != 0 ] && ev+=(--bn-group "$group")
+  if ! a=$(evaluate "$n" "b$batch-g$group-running" "${ev[@]}") || ! b=$(evaluate "$n" "b$batch-g$group-batch" "${ev[@]}" --eval-bn batch); then
+    echo "$(acc "$n" 15) | | "
+    return
   fi
-  if [ ! -f "$kept" ]; then echo "$(acc "$n" 15) | | "; return; fi
-  a=$(sed -n 1p "$kept") b=$(sed -n 2p "$kept")
-  pa=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$a")
-  pb=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' <<<"$b")
+  pa=$(eval_accuracy "$a") pb=$(eval_accuracy "$b")
   echo "$pa% | $pb% | $(awk -v x="$pb" -v y="$pa" 'BEGIN { printf "%+.2f points", x - y }')"
 }
 
@@ -382,10 +398,10 @@ oscillation() {
 larger_count() {
   [ -f "$runs/$1/landscape.csv" ] && [ -f "$runs/$2/landscape.csv" ] || { echo "-"; return; }
   awk -F, -v c="$3" '
-    FNR == 1 { col = 0; for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 1; f++; next }
-    f == 1 { a[$1] = $col; next }
-    $1 in a { n++; if ($col > a[$1]) k++ }
-    END { printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv" "$runs/$2/landscape.csv"
+    FNR == 1 { col = 0; for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) { bad = 1; exit } f++; next }
+    f == 1 { a[$1] = $col + 0; next }
+    $1 in a { n++; if ($col + 0 > a[$1]) k++ }
+    END { if (bad) print "-"; else printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv" "$runs/$2/landscape.csv"
 }
 
 # Issue 22 (docs/why-batch-norm-works.md): the loss-landscape probes of cnn-bn and cnn-nobn.
@@ -460,8 +476,9 @@ why_bn_resnet() {
 }
 
 # --record NAME...: keeps finished runs in git (docs/results/runs/NAME/): the CSV and JSON records
-# a run writes and the evaluations that the tables above made of its final checkpoint (run the
-# run's group first); never a checkpoint. A record is replaced, never merged.
+# a run writes and the evaluations that the tables above kept of its final checkpoint (run the
+# run's group first; one older than the checkpoint is left out, and said); never a checkpoint.
+# A record is replaced whole, never merged, and only once its copy is complete.
 record() {
   local n f
   for n in "$@"; do
@@ -471,16 +488,21 @@ record() {
     fi
     rm -rf "$records/$n.tmp" && mkdir -p "$records/$n.tmp"
     for f in runs/"$n"/*.csv runs/"$n"/*.jsonl runs/"$n"/*.json runs/"$n"/eval-*.txt; do
-      [ -f "$f" ] && cp "$f" "$records/$n.tmp/"
+      [ -f "$f" ] || continue
+      if [[ $f == */eval-*.txt ]] && [ "runs/$n/final.ckpt" -nt "$f" ]; then
+        echo "results.sh: $f is older than runs/$n/final.ckpt: left out" >&2
+        continue
+      fi
+      cp "$f" "$records/$n.tmp/" || return 1
     done
-    rm -rf "$records/$n" && mv "$records/$n.tmp" "$records/$n"
+    rm -rf "$records/$n" && mv "$records/$n.tmp" "$records/$n" || return 1
     echo "recorded: $records/$n ($(cd "$records/$n" && ls | paste -sd ' '))"
   done
 }
 if [ "${1:-}" = --record ]; then
   shift
   [ $# -gt 0 ] || { echo "results.sh: --record needs run names" >&2; exit 2; }
-  record "$@" || exit 1
+  record "$@"
   exit 0
 fi
 

@@ -192,24 +192,39 @@ case $case_name in
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     # A finished run kept in git (results.sh --record) is read when runs/ lacks it, with the kept
     # evaluations of its final checkpoint; a run in runs/ that has at least the record's epochs
-    # is read instead, and the table names where each came from.
+    # is read instead (fewer: the record), and the table names where each came from.
     mkdir -p "$work/tree/docs/results/runs/small-bn-g4" "$work/tree/docs/results/runs/small-gn"
     cp "$work/tree/runs/small-gn/metrics.csv" "$work/tree/docs/results/runs/small-bn-g4/"
-    { echo "eval resnet20 on 10000 test images (batches of 128, running statistics): loss 0.5000 accuracy 84.11% (x)"
-      echo "eval resnet20 on 10000 test images (batches of 128, batch statistics): loss 0.6000 accuracy 79.48% (x)"
-    } > "$work/tree/docs/results/runs/small-bn-g4/eval-b128-g4.txt"
+    echo "eval resnet20 on 10000 test images (batches of 128, running statistics): loss 0.5000 accuracy 84.11% (x)" \
+      > "$work/tree/docs/results/runs/small-bn-g4/eval-b128-g4-running.txt"
+    echo "eval resnet20 on 10000 test images (batches of 128, batch statistics): loss 0.6000 accuracy 79.48% (x)" \
+      > "$work/tree/docs/results/runs/small-bn-g4/eval-b128-g4-batch.txt"
     head -n 3 "$work/tree/runs/small-gn/metrics.csv" > "$work/tree/docs/results/runs/small-gn/metrics.csv"
     expect 0 "^\| 4 \| 84.11% \| 79.48% \| -4.63 points \| 51.0 / 58.0 / 65.0 s \| not run" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     expect 0 "^\| group norm, 8 groups \(\`runs/small-gn\`\) \| 75.00% \|" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
-    rm -r "$work/tree/runs/small-gn"
+    head -n 2 "$work/tree/docs/results/runs/small-gn/metrics.csv" > "$work/tree/runs/small-gn/metrics.csv"
     expect 0 "^\| group norm, 8 groups \(\`docs/results/runs/small-gn\`\) \| \(at epoch 2\) \|" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    # An evaluation that fails (a checkpoint that is no checkpoint) is said and kept nowhere.
+    mkdir -p "$work/tree/runs/small-bn-g32" && cp "$work/tree/docs/results/runs/small-bn-g4/metrics.csv" "$work/tree/runs/small-bn-g32/"
+    : > "$work/tree/runs/small-bn-g32/final.ckpt"
+    expect 0 "results.sh: evaluating small-bn-g32 \(--model resnet20 --eval-batch 128 --bn-group 32\) failed" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    expect 0 "^\| 32 \| 75.00% \| \| +\| 51.0 / 58.0 / 65.0 s \|" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    ! ls "$work/tree/runs/small-bn-g32/" | grep -q eval- || fail "results.sh kept a failed evaluation"
+    # --record: only a finished run; its records and its evaluations newer than the checkpoint
+    # (an older one is left out), never the checkpoint.
     expect 1 "results.sh: runs/small-bn-g2 has not finished \(no final.ckpt or metrics.csv\); nothing recorded" -- \
       bash "$work/tree/scripts/results.sh" --record small-bn-g2
-    touch "$work/tree/runs/small-bn-g2/final.ckpt" "$work/tree/runs/small-bn-g2/eval-b128-g2.txt"
-    expect 0 "^recorded: docs/results/runs/small-bn-g2 \(eval-b128-g2.txt metrics.csv\)$" -- \
+    touch -d '1 hour ago' "$work/tree/runs/small-bn-g2/eval-b128-g2-batch.txt"
+    touch -d '30 minutes ago' "$work/tree/runs/small-bn-g2/final.ckpt"
+    cp "$work/tree/docs/results/runs/small-bn-g4/eval-b128-g4-running.txt" "$work/tree/runs/small-bn-g2/eval-b128-g2-running.txt"
+    expect 0 "eval-b128-g2-batch.txt is older than runs/small-bn-g2/final.ckpt: left out" -- \
+      bash "$work/tree/scripts/results.sh" --record small-bn-g2
+    expect 0 "^recorded: docs/results/runs/small-bn-g2 \(eval-b128-g2-running.txt metrics.csv\)$" -- \
       bash "$work/tree/scripts/results.sh" --record small-bn-g2
     [ ! -e "$work/tree/docs/results/runs/small-bn-g2/final.ckpt" ] || fail "results.sh --record kept a checkpoint"
     # Issue 22's tables: medians (not means: one wild probe moves a mean) over the probes of
@@ -223,14 +238,15 @@ case $case_name in
         IFS=: read -r e v g b <<< "$r"; echo "$((25 * i++ + 1)),$e,0.02,2,1,1,2,$v,0,$g,0,$b"
       done; } > "$work/tree/runs/why-cnn-nobn-0.02/landscape.csv"
     # ... wall time is the sum of the epochs (31 + ... + 40 s); probe by probe, the steps both
-    # runs probed (1, 26, 51, not 9999) are compared column by column.
+    # runs probed (1, 26, 51, 76, not 9999) are compared column by column.
     expect 0 "^\| .why-cnn-nobn-0\.02. \| 70.00% \| 7 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \| - \| 355 s \| 31.0 / 35.5 / 40.0 s \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-landscape
     mkdir -p "$work/tree/runs/why-cnn-bn-0.02"
     { echo "step,epoch,lr,loss,grad_norm,loss_min,loss_max,loss_variation,grad_change_min,grad_change_max,beta_min,beta_max"
       echo "1,1,0.02,2,1,1,2,0.5,0,20,0,1"; echo "26,1,0.02,2,1,1,2,40,0,1,0,1"
-      echo "51,1,0.02,2,1,1,2,1,0,25,0,1"; echo "9999,10,0.02,2,1,1,2,0,0,0,0,0"; } > "$work/tree/runs/why-cnn-bn-0.02/landscape.csv"
-    expect 0 "^larger: loss variation 2 of 3, gradient change 1 of 3, beta-smoothness 3 of 3\.$" -- \
+      echo "51,1,0.02,2,1,1,2,1,0,25,0,1"; echo "76,4,0.02,2,1,1,2,9,0,9,0,9"  # 100 > 9 as numbers, not as text
+      echo "9999,10,0.02,2,1,1,2,0,0,0,0,0"; } > "$work/tree/runs/why-cnn-bn-0.02/landscape.csv"
+    expect 0 "^larger: loss variation 3 of 4, gradient change 2 of 4, beta-smoothness 4 of 4\.$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-landscape
     { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
       for e in 1 2 3; do echo "$e,1.0,0.$((e * 2))0,1.0,0.5$e,1,0.01,1800,30,0"; done; } > "$work/tree/runs/why-resnet18-bn/metrics.csv"

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +39,48 @@ std::vector<std::vector<std::pair<double, double>>> polylines(const std::string&
     return all;
 }
 }  // namespace
+
+TEST_CASE("thinning a line to pixel columns keeps each column's first, lowest, highest and last point, in order") {
+    // A random walk, 0.07 pixels a point, with runs of equal y and a column of one point.
+    std::vector<std::pair<double, double>> line;
+    std::uint64_t s = 12345;
+    double y = 200;
+    for (std::size_t i = 0; i < 3000; ++i) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        if (i % 50 >= 5) y += double(s >> 40) / double(1ull << 24) - 0.5;  // five equal values in every 50
+        line.emplace_back(10 + 0.07 * double(i) + (i == 1500 ? 0.5 : 0.0), y);
+    }
+    line.emplace_back(400.5, 3.0);  // alone in its column
+    const auto kept = thin_to_pixel_columns(line);
+    // Brute force: per run of one column, the indices of the first, a lowest, a highest and the last.
+    std::size_t at = 0;  // the next kept point
+    for (std::size_t begin = 0, end; begin < line.size(); begin = end) {
+        for (end = begin; end < line.size() && std::floor(line[end].first) == std::floor(line[begin].first); ++end) {}
+        double lo = line[begin].second, hi = lo;
+        for (std::size_t i = begin; i < end; ++i) lo = std::min(lo, line[i].second), hi = std::max(hi, line[i].second);
+        std::vector<std::pair<double, double>> column;
+        while (at < kept.size() && std::floor(kept[at].first) == std::floor(line[begin].first)) column.push_back(kept[at++]);
+        REQUIRE(!column.empty());
+        CHECK(column.size() <= 4);
+        CHECK(column.front() == line[begin]);
+        CHECK(column.back() == line[end - 1]);
+        double klo = column[0].second, khi = klo;
+        for (const auto& p : column) klo = std::min(klo, p.second), khi = std::max(khi, p.second);
+        CHECK(klo == lo);
+        CHECK(khi == hi);
+        // in their order: each kept point is a point of the run, after the one before it
+        std::size_t from = begin;
+        for (const auto& p : column) {
+            while (from < end && line[from] != p) ++from;
+            CHECK(from < end);
+            ++from;
+        }
+    }
+    CHECK(at == kept.size());
+    CHECK(kept.size() < line.size() / 3);
+    CHECK(thin_to_pixel_columns({}).empty());
+    CHECK(thin_to_pixel_columns({{5.5, 1.0}}) == std::vector<std::pair<double, double>>{{5.5, 1.0}});
+}
 
 TEST_CASE("the per-step chart keeps at most four points per pixel column of a long run, its spike among them") {
     const std::string svg = steps_svg({{"run", long_run(4000, 2345)}}, "t", 25);

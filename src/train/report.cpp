@@ -252,33 +252,11 @@ std::string panel(double x0, double y0, double w, double h, const std::string& t
             s += "<polygon fill='" + se.colour + "' fill-opacity='0.2' stroke='none' points='" + lo + hi + "'/>\n";
     }
     for (const auto& se : all) {
-        // A long series (a row per step: 3,900 points on 380 pixels) keeps, in each pixel column,
-        // its first, lowest, highest and last point in their order: the same picture in a
-        // quarter of the file (why-cnn-steps.svg: 186 KB, 746 KB before).
+        std::vector<std::pair<double, double>> pixels;
+        for (auto [x, y] : se.points)
+            if (std::isfinite(y)) pixels.emplace_back(X(x), Y(y));
         std::string pts;
-        std::vector<std::pair<double, double>> column;
-        double at = std::numeric_limits<double>::quiet_NaN();
-        const auto flush = [&] {
-            if (column.empty()) return;
-            std::size_t lo = 0, hi = 0;
-            for (std::size_t i = 1; i < column.size(); ++i) {
-                if (column[i].second < column[lo].second) lo = i;
-                if (column[i].second > column[hi].second) hi = i;
-            }
-            std::size_t keep[] = {0, lo, hi, column.size() - 1};
-            std::sort(std::begin(keep), std::end(keep));
-            for (std::size_t k = 0; k < 4; ++k)  // to a tenth of a pixel
-                if (k == 0 || keep[k] != keep[k - 1])
-                    pts += num(column[keep[k]].first, "%.1f") + "," + num(column[keep[k]].second, "%.1f") + " ";
-            column.clear();
-        };
-        for (auto [x, y] : se.points) {
-            if (!std::isfinite(y)) continue;
-            const double px = X(x);
-            if (std::floor(px) != at) flush(), at = std::floor(px);
-            column.emplace_back(px, Y(y));
-        }
-        flush();
+        for (auto [x, y] : thin_to_pixel_columns(pixels)) pts += num(x, "%.1f") + "," + num(y, "%.1f") + " ";  // a tenth of a pixel
         const std::string dash = se.dashed ? " stroke-dasharray='5,4'" : "";
         s += "<polyline fill='none' stroke='" + se.colour + "' stroke-width='" + num(se.width) + "'" +
              (se.opacity < 1 ? " stroke-opacity='" + num(se.opacity) + "'" : std::string()) + dash + " points='" + pts + "'/>\n";
@@ -372,6 +350,22 @@ std::string sweep_svg(const std::vector<sweep_run>& runs, const std::string& tit
     return document(1000, 400 + lh, title,
                     panel(0, 0, 500, 400, title + ": final test accuracy", "accuracy %", acc, true, false, xlabel, log_x) +
                         panel(500, 0, 500, 400, title + ": final train loss", "loss", loss, true, true, xlabel, log_x));
+}
+
+std::vector<std::pair<double, double>> thin_to_pixel_columns(const std::vector<std::pair<double, double>>& pixels) {
+    std::vector<std::pair<double, double>> out;
+    for (std::size_t begin = 0, end; begin < pixels.size(); begin = end) {
+        std::size_t lo = begin, hi = begin;
+        for (end = begin + 1; end < pixels.size() && std::floor(pixels[end].first) == std::floor(pixels[begin].first); ++end) {
+            if (pixels[end].second < pixels[lo].second) lo = end;
+            if (pixels[end].second > pixels[hi].second) hi = end;
+        }
+        std::size_t keep[] = {begin, lo, hi, end - 1};
+        std::sort(std::begin(keep), std::end(keep));
+        for (std::size_t k = 0; k < 4; ++k)
+            if (k == 0 || keep[k] != keep[k - 1]) out.push_back(pixels[keep[k]]);
+    }
+    return out;
 }
 
 std::vector<double> moving_average(const std::vector<double>& v, std::size_t window) {

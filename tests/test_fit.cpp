@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -627,20 +628,44 @@ TEST_CASE("a landscape probe's losses and gradient changes are those of the netw
 }
 
 TEST_CASE("a network snapshot puts back what it took, and refuses to put back generators it did not take") {
-    bar_net net(3);
-    detail::network_snapshot<float> snap;
-    snap.take(net, false);
-    std::vector<float> before;
-    net.for_each_state([&](const state_view<float>& v) { before.insert(before.end(), v.value.begin(), v.value.end()); });
-    REQUIRE(!before.empty());
-    net.for_each_state([](const state_view<float>& v) { std::fill(v.value.begin(), v.value.end(), 7.f); });
-    CHECK_THROWS_WITH(snap.put_back(net, true), "network_snapshot::put_back: the generators were not taken");
-    snap.put_back(net, false);
-    std::vector<float> after;
-    net.for_each_state([&](const state_view<float>& v) { after.insert(after.end(), v.value.begin(), v.value.end()); });
-    CHECK(after == before);
-    snap.take(net, true);
-    CHECK_NOTHROW(snap.put_back(net, true));
+    using drop_net = net<input<1, 8, 8>, conv_bn<1, 8, 3, 1, same>, max_pool<2, 2>, flatten, dropout<std::ratio<1, 4>>,
+                         dense<128, 3>>;
+    drop_net net(3);
+    const auto states = [&] {
+        std::vector<float> v;
+        net.for_each_state([&](const state_view<float>& s) { v.insert(v.end(), s.value.begin(), s.value.end()); });
+        return v;
+    };
+    const auto generators = [&] {
+        std::vector<std::array<std::uint64_t, 4>> g;
+        net.for_each_generator([&](rng& r) { g.push_back(r.state()); });
+        return g;
+    };
+    const auto stir = [&] {  // what a forward pass in train mode moves: statistics and dropout's stream
+        net.for_each_state([](const state_view<float>& v) { std::fill(v.value.begin(), v.value.end(), 7.f); });
+        net.for_each_generator([](rng& r) { r.next(); });
+    };
+    const std::vector<float> s0 = states();
+    const auto g0 = generators();
+    REQUIRE(!s0.empty());
+    REQUIRE(g0.size() == 1);  // dropout's
+
+    detail::network_snapshot<float> without;
+    without.take(net, false);
+    stir();
+    CHECK_THROWS_WITH(without.put_back(net, true), "network_snapshot::put_back: the generators were not taken");
+    const auto g1 = generators();
+    CHECK(g1 != g0);
+    without.put_back(net, false);  // the statistics only: the generators move on
+    CHECK(states() == s0);
+    CHECK(generators() == g1);
+
+    detail::network_snapshot<float> with;
+    with.take(net, true);
+    stir();
+    with.put_back(net, true);
+    CHECK(states() == s0);
+    CHECK(generators() == g1);
 }
 
 TEST_CASE("steps.csv and landscape.csv: a run stopped mid-epoch and resumed writes the rows an uninterrupted run writes") {

@@ -13,7 +13,9 @@
 # 3-epoch run; momentum-0.1 repeats ablation-bn-0.1's first 10 epochs with the same build; with
 # another build the last bits differ and the runs drift apart, docs/results.md says by how
 # much); lr-{nobn,bn}-{0.02,0.1} run them alone. scripts/results.sh turns runs/ into the
-# tables and charts of docs/results.md.
+# tables and charts of docs/results.md; scripts/results.sh --record NAME keeps a finished run's
+# records (never its checkpoints) in git, in docs/results/runs/NAME/, where results.sh reads
+# them when runs/ is gone.
 #
 # Environment: BUILD_DIR [build], THREADS [all cores], TYPENET_DATA (see docs/training.md).
 # Exit code: 0 when every run finished, 1 when one failed, 2 for an unknown name.
@@ -165,7 +167,7 @@ expand() {  # name -> run names
 }
 
 case "${1:-}" in
-  ""|-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  ""|-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   --list) list; exit 0 ;;
   --print)
     shift

@@ -55,7 +55,7 @@ field() { cut -d, -f"$2" <<<"$1"; }
 acc() {
   local r; r=$(row "$1" "${2:-0}")
   if [ -z "$r" ]; then
-    if [ -f "$runs/$1/metrics.csv" ] && [ "$(wc -l < "$runs/$1/metrics.csv")" -gt 1 ]; then
+    if [ "$(epochs_in "$runs/$1")" -gt 0 ]; then
       echo "(at epoch $(tail -1 "$runs/$1/metrics.csv" | cut -d, -f1))"
     else
       echo "not run"
@@ -286,9 +286,10 @@ resnet20() {
 # nothing is printed and the status is 1.
 evaluate() {
   local n=$1 key=$2; shift 2
-  local kept=$runs/$n/eval-$key.txt
-  if [ -f "$runs/$n/final.ckpt" ] && { [ "$runs/$n/final.ckpt" -nt "$kept" ] || [ "$train" -nt "$kept" ]; }; then
-    if "$train" --eval-only --checkpoint "$runs/$n/final.ckpt" --quiet "$@" > "$kept.tmp" &&
+  local kept=$runs/$n/eval-$key.txt ckpt
+  ckpt=$(source_of "$n")/final.ckpt  # the folder's own name (the line names it), not the view's
+  if [ -f "$ckpt" ] && { [ "$ckpt" -nt "$kept" ] || [ "$train" -nt "$kept" ]; }; then
+    if "$train" --eval-only --checkpoint "$ckpt" --quiet "$@" > "$kept.tmp" &&
        grep -q 'accuracy [0-9.]*%' "$kept.tmp"; then
       mv "$kept.tmp" "$kept"
     else

@@ -289,12 +289,17 @@ evaluate() {
   local kept=$runs/$n/eval-$key.txt ckpt
   ckpt=$(source_of "$n")/final.ckpt  # the folder's own name (the line names it), not the view's
   if [ -f "$ckpt" ] && { [ "$ckpt" -nt "$kept" ] || [ "$train" -nt "$kept" ]; }; then
-    if "$train" --eval-only --checkpoint "$ckpt" --quiet "$@" > "$kept.tmp" &&
+    # The failure message carries typenet-train's own last word (stderr, else its last line).
+    local said
+    if "$train" --eval-only --checkpoint "$ckpt" --quiet "$@" > "$kept.tmp" 2> "$kept.err" &&
        grep -q 'accuracy [0-9.]*%' "$kept.tmp"; then
+      cat "$kept.err" >&2
+      rm -f "$kept.err"
       mv "$kept.tmp" "$kept"
     else
-      echo "results.sh: evaluating $n ($*) failed: $(tail -n 1 "$kept.tmp")" >&2
-      rm -f "$kept.tmp" "$kept"
+      said=$(tail -n 1 "$kept.err"); [ -n "$said" ] || said=$(tail -n 1 "$kept.tmp")
+      echo "results.sh: evaluating $n ($*) failed: $said" >&2
+      rm -f "$kept.tmp" "$kept.err" "$kept"
       return 1
     fi
   fi

@@ -210,7 +210,8 @@ case $case_name in
     # An evaluation that fails (a checkpoint that is no checkpoint) is said and kept nowhere.
     mkdir -p "$work/tree/runs/small-bn-g32" && cp "$work/tree/docs/results/runs/small-bn-g4/metrics.csv" "$work/tree/runs/small-bn-g32/"
     : > "$work/tree/runs/small-bn-g32/final.ckpt"
-    expect 0 "results.sh: evaluating small-bn-g32 \(--model resnet20 --eval-batch 128 --bn-group 32\) failed" -- \
+    # The message names the run's own folder (runs/NAME), not the temporary view results.sh reads through.
+    expect 0 "results.sh: evaluating small-bn-g32 \(--model resnet20 --eval-batch 128 --bn-group 32\) failed: typenet-train: checkpoint: runs/small-bn-g32/final.ckpt: not a typenet checkpoint" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     expect 0 "^\| 32 \| 75.00% \| \| +\| 51.0 / 58.0 / 65.0 s \|" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
@@ -566,6 +567,12 @@ case $case_name in
     [ "$(wc -l < "$work/straight/landscape.csv")" -eq 5 ] || fail "landscape.csv should hold 4 probes (steps 1, 3, 5, 7)"
     awk -F, 'NR > 1 && !($8 >= 0 && $10 >= $9 && $12 >= $11 && $12 > 0) { exit 1 }' "$work/straight/landscape.csv" ||
       fail "landscape.csv: a variation below 0 or a maximum below its minimum"
+    # scripts/bench-probes.sh end to end on a tiny subset: one round prints its figures (their size
+    # is the benchmark's business, not a test's); a round count below 1 is refused.
+    expect 0 "^median epoch: without probes [0-9.]+ s, with [0-9.]+ s; with / without [0-9.]+ \([+-][0-9]+%; rounds [0-9.]+\.\.[0-9.]+\)$" -- \
+      env ROUNDS=1 LIMIT=256 EVERY=1 BUILD_DIR="$bin/.." bash scripts/bench-probes.sh
+    expect 2 "^bench-probes: ROUNDS must be a whole number of at least 1, not '0'$" -- \
+      env ROUNDS=0 BUILD_DIR="$bin/.." bash scripts/bench-probes.sh
     expect 0 "" -- "$train" $flags --epochs 1 --log-every 1 --landscape-every 2 --out "$work/split"
     expect 0 "" -- "$train" $flags --epochs 2 --log-every 1 --landscape-every 2 --resume --out "$work/split"
     cmp "$work/straight/steps.csv" "$work/split/steps.csv" || fail "a resumed run's steps.csv differs"

@@ -53,6 +53,25 @@ TEST_CASE("a cell that is only partly a number is an error, not its leading digi
     fs::remove(p);
 }
 
+TEST_CASE("metrics.csv's cells follow the step tables' rule (src/train/csv_cells.hpp)") {
+    // A value that underflows to a denormal is a number and one past double's range the infinity
+    // it is (stod refused both); a leading space and a trailing comma are refused (stod skipped the
+    // space, and a trailing empty cell went unseen, so a row of 10 numbers and a comma loaded).
+    const auto p = write("range.csv", header + "1,1e-310,0.1,1e400,0.12,1.5,0.1,12.3,4000.0,0\n");
+    const auto rows = read_metrics_csv(p);
+    fs::remove(p);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].train_loss > 0);
+    CHECK(rows[0].train_loss < 1e-300);
+    CHECK(std::isinf(rows[0].test_loss));
+    const auto space = write("space.csv", header + "1, 2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
+    CHECK_THROWS_WITH(read_metrics_csv(space), Catch::Contains(space.string() + ": line 2: ' 2.3' is not a number"));
+    fs::remove(space);
+    const auto comma = write("comma.csv", header + "1,2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0,\n");
+    CHECK_THROWS_WITH(read_metrics_csv(comma), Catch::Contains(comma.string() + ": line 2: '' is not a number"));
+    fs::remove(comma);
+}
+
 TEST_CASE("the validation columns of a --val-split run load, and a file without them reads as NaN") {
     const std::string with_val =
         "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged,"

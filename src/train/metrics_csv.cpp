@@ -1,13 +1,14 @@
 // read_metrics_csv: a run's metrics.csv back into rows (typenet-plot, results scripts). The file
-// is input from outside (any file a user names), so every cell is checked: it must be wholly a
-// number, and the epoch a whole number that fits the row's integer field.
+// is input from outside (any file a user names), so every cell is checked (csv_cells.hpp, the
+// rule steps.csv and landscape.csv are read by), and the epoch a whole number that fits the
+// row's integer field.
 #include "typenet/train/report.hpp"
 
-#include <cmath>
 #include <fstream>
 #include <istream>
-#include <sstream>
 #include <stdexcept>
+
+#include "csv_cells.hpp"
 
 namespace typenet::train {
 
@@ -32,25 +33,11 @@ std::vector<epoch_metrics> read_metrics_csv(std::istream& in, const std::string&
         if (!line.empty() && line.back() == '\r') line.pop_back();  // written on Windows
         if (line.empty()) continue;
         const std::string where = source + ": line " + std::to_string(lineno);
-        std::vector<double> v;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) {
-            std::size_t used = 0;
-            try {
-                v.push_back(std::stod(cell, &used));
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used == 0 || used != cell.size())
-                throw std::runtime_error(where + ": '" + cell + "' is not a number");
-        }
+        const std::vector<double> v = detail::number_cells(line, where);
         if (v.size() != fields)
             throw std::runtime_error(where + " has " + std::to_string(v.size()) + " fields, expected " +
                                      std::to_string(fields));
-        // The epoch goes into an integer: NaN, a fraction, 0, a negative or a huge value would
-        // make that conversion undefined or the charts' x axis meaningless.
-        if (!(v[0] >= 1 && v[0] <= 9007199254740992.0 && v[0] == std::floor(v[0])))
+        if (!detail::whole_from_1(v[0]))
             throw std::runtime_error(where + ": epoch '" + line.substr(0, line.find(',')) +
                                      "' is not a whole number from 1 to 2^53");
         epoch_metrics m{std::size_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] != 0};

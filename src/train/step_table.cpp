@@ -1,15 +1,14 @@
 // read_step_table: steps.csv and landscape.csv back into rows. The files are input from outside
 // (a resumed run reads what is in its folder; typenet-plot any file a user names), so every
-// cell is checked.
+// cell is checked (csv_cells.hpp, the rule metrics.csv is read by too).
 #include "typenet/train/step_table.hpp"
 
-#include <cctype>
-#include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <istream>
 #include <sstream>
 #include <stdexcept>
+
+#include "csv_cells.hpp"
 
 namespace typenet::train {
 
@@ -40,23 +39,12 @@ step_table read_step_table(std::istream& in, const std::string& source, const st
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
         const std::string where = source + ": line " + std::to_string(lineno);
-        std::vector<double> v;
-        for (std::size_t from = 0;;) {  // every cell, an empty one at either end too
-            const std::size_t comma = line.find(',', from);
-            const std::string cell = line.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-            char* end = nullptr;  // strtod, not stod: a value that underflows to a denormal is still a number
-            const double d = std::strtod(cell.c_str(), &end);
-            if (cell.empty() || std::isspace(static_cast<unsigned char>(cell[0])) || end != cell.c_str() + cell.size())
-                throw std::runtime_error(where + ": '" + cell + "' is not a number");
-            v.push_back(d);
-            if (comma == std::string::npos) break;
-            from = comma + 1;
-        }
+        std::vector<double> v = detail::number_cells(line, where);
         if (v.size() != t.columns.size())
             throw std::runtime_error(where + " has " + std::to_string(v.size()) + " fields, expected " +
                                      std::to_string(t.columns.size()));
         for (std::size_t i = 0; i < 2 && i < v.size(); ++i)
-            if (!(v[i] >= 1 && v[i] <= 9007199254740992.0 && v[i] == std::floor(v[i])))
+            if (!detail::whole_from_1(v[i]))
                 throw std::runtime_error(where + ": " + t.columns[i] + " is not a whole number from 1 to 2^53");
         if (!t.rows.empty() && !(v[0] > t.rows.back()[0]))
             throw std::runtime_error(where + ": step " + line.substr(0, line.find(',')) + " does not follow step " +

@@ -367,6 +367,17 @@ TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninte
     fit_options bad = o;
     bad.resume = d.path / "bad.ckpt";
     CHECK_THROWS_WITH(fit(m, train, val, bad), Catch::Contains("bad.ckpt: its epoch in progress (3 5 "));
+    // So is a step or epoch count that is no count (the checksum holds: the file was crafted).
+    for (const std::string key : {"fit.step", "fit.epoch"}) {
+        auto c = io::read_checkpoint(d.path / "stopped5.ckpt");
+        for (auto& [k, v] : c.metadata)
+            if (k == key) v = "-1";
+        io::write_checkpoint(d.path / "count.ckpt", c);
+        drop_net m2(1);
+        fit_options again = o;
+        again.resume = d.path / "count.ckpt";
+        CHECK_THROWS_WITH(fit(m2, train, val, again), Catch::EndsWith("count.ckpt: " + key + " '-1': a count is not a whole number"));
+    }
 }
 
 TEST_CASE("callbacks are told of every event in order, and early stopping and divergence stop end the run") {
@@ -503,6 +514,15 @@ TEST_CASE("fit's history survives its text form exactly, non-finite values inclu
     CHECK_THROWS_WITH(history_from_text("1 2 x"), "fit history, line 1: 'x' is not a number");
     CHECK_THROWS_WITH(history_from_text("1 2 0.5"), "fit history, line 1: the row ends early");
     CHECK_THROWS_WITH(history_from_text("1 2 0 0 0 0 0 0 0 2 1 0"), "fit history, line 1: a flag is not 0 or 1");
+    // fit.step and fit.epoch: whole numbers, else an error naming the file and the entry
+    CHECK(count_from_text("0", "f.ckpt", "fit.step") == 0);
+    CHECK(count_from_text("9007199254740992", "f.ckpt", "fit.step") == 9007199254740992ull);
+    CHECK_THROWS_WITH(count_from_text("x", "f.ckpt", "fit.step"), "f.ckpt: fit.step 'x': 'x' is not a number");
+    for (const std::string t : {"-1", "2.5", "1e300", "nan", "1e16"})
+        CHECK_THROWS_WITH(count_from_text(t, "f.ckpt", "fit.epoch"),
+                          "f.ckpt: fit.epoch '" + t + "': a count is not a whole number");
+    CHECK_THROWS_WITH(count_from_text("3 4", "f.ckpt", "fit.epoch"), "f.ckpt: fit.epoch '3 4': unexpected '4' at the end of the row");
+    CHECK_THROWS_WITH(count_from_text("", "f.ckpt", "fit.epoch"), "f.ckpt: fit.epoch '': the row ends early");
 }
 
 TEST_CASE("loss-landscape probes leave the run unchanged, bit for bit: metrics, parameters, running statistics") {

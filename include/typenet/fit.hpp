@@ -153,6 +153,10 @@ struct epoch_log {
 // double (17 digits), nan and inf included.
 std::string history_to_text(const std::vector<epoch_log>& rows);
 std::vector<epoch_log> history_from_text(const std::string& text);
+// A count fit stores in a checkpoint's metadata (fit.step, fit.epoch) read back: a whole number
+// from 0 to 2^53, else io::checkpoint_error "FILE: KEY 'TEXT': ..." (a crafted file's checksum
+// holds; std::stoull would take "-1" as 2^64 - 1 and name nothing on "x").
+std::size_t count_from_text(const std::string& text, const std::string& file, const std::string& key);
 
 // The epoch in progress, as a checkpoint written in its middle stores it (fit.partial): the
 // batches trained on so far and the sums the epoch's row is made of.
@@ -458,8 +462,8 @@ fit_result fit_impl(Net& net, const Train& train, const Val* validation, const f
         if (stored.normalization.mean != result.normalization.mean || stored.normalization.std != result.normalization.std)
             throw io::checkpoint_error(file + ": its normalisation differs from this run's (a different training source?)");
         train::restore_checkpoint(ck, file, net, o.model_name, &opt);
-        step = std::stoull(*ck.find_meta("fit.step"));
-        finished_epoch = std::stoull(*ck.find_meta("fit.epoch"));
+        step = count_from_text(*ck.find_meta("fit.step"), file, "fit.step");
+        finished_epoch = count_from_text(*ck.find_meta("fit.epoch"), file, "fit.epoch");
         first_epoch = finished_epoch + 1;
         history = history_from_text(*ck.find_meta("fit.history"));
         if (const std::string* partial = ck.find_meta("fit.partial")) {

@@ -24,7 +24,6 @@
 // (a signal, divergence, early stopping) is agreed by all ranks at the same step.
 #pragma once
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -258,7 +257,7 @@ public:
                                        "then under mpirun");
                 upgrade_checkpoint(ck, last, train, validation, norm, o);
             }
-            first_epoch = std::stoull(*ck.find_meta("fit.epoch")) + 1;
+            first_epoch = count_from_text(*ck.find_meta("fit.epoch"), last.string(), "fit.epoch") + 1;
             o.resume = last;
             recover_test_rows(first_epoch);
         }
@@ -459,13 +458,8 @@ private:
             for (const char* key : {"renorm_start", "renorm_rmax_end", "renorm_dmax_end", "renorm_rmax", "renorm_dmax"})
                 if (const std::string* v = ck.find_meta(key)) apply_recorded(run, key, *v, cfg_.checkpoint->string());
             net.set_renorm_schedule(run.renorm);
-            std::size_t step = 0;
-            if (const std::string* v = ck.find_meta("fit.step")) {
-                const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), step);
-                if (ec != std::errc() || end != v->data() + v->size())
-                    throw io::checkpoint_error(cfg_.checkpoint->string() + ": fit.step '" + *v + "' is not a step number");
-            }
-            net.set_train_step(step);
+            const std::string* step = ck.find_meta("fit.step");
+            net.set_train_step(step ? count_from_text(*step, cfg_.checkpoint->string(), "fit.step") : 0);
         }
         const std::size_t eb = cfg_.eval_batch ? cfg_.eval_batch : cfg_.batch;
         if (cfg_.eval_batch_stats && test_set.size() % eb == 1)

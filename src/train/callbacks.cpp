@@ -89,6 +89,13 @@ std::vector<epoch_log> history_from_text(const std::string& text) {
     return rows;
 }
 
+std::size_t count_from_text(const std::string& text, const std::string& file, const std::string& key) {
+    field_reader f(text, file + ": " + key + " '" + text + "': ");
+    const std::size_t n = f.whole();
+    f.end();
+    return n;
+}
+
 // ---- the epoch in progress -------------------------------------------------------------------
 std::string fit_progress::to_text() const {
     std::ostringstream s;

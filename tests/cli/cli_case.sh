@@ -87,6 +87,29 @@ svg_texts() {
   command -v python3 > /dev/null || fail "python3 is needed to parse the SVGs (scripts/setup.sh installs it)"
   python3 -c "$svg_texts_py" "$@" || fail "$1 does not parse or lacks a text"
 }
+# set_meta CKPT KEY VALUE: rewrites one metadata entry of a checkpoint and its CRC-32, as a crafted
+# file would (src/io/checkpoint.cpp's layout: magic, version, network name, structure hash, the
+# metadata count and its key/value strings, the tensors, the CRC-32 of all before it).
+set_meta_py='
+import struct, sys, zlib
+f, key, val = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+b = open(f, "rb").read()[:-4]
+p = 12 + 4 + struct.unpack_from("<I", b, 12)[0] + 8
+count = struct.unpack_from("<I", b, p)[0]; p += 4
+out, found = bytearray(b[:p]), False
+for _ in range(count):
+    n = struct.unpack_from("<I", b, p)[0]; k = b[p + 4:p + 4 + n]; p += 4 + n
+    n = struct.unpack_from("<I", b, p)[0]; v = b[p + 4:p + 4 + n]; p += 4 + n
+    if k == key: v, found = val, True
+    out += struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v
+if not found: sys.exit(f + ": no metadata entry " + repr(key))
+out += b[p:]
+open(f, "wb").write(out + struct.pack("<I", zlib.crc32(out)))
+'
+set_meta() {
+  command -v python3 > /dev/null || fail "python3 is needed to craft checkpoints (scripts/setup.sh installs it)"
+  python3 -c "$set_meta_py" "$@" || fail "could not set $2 in $1"
+}
 # Every .svg under a directory parses as XML, every .json as one JSON value and every line of
 # every .jsonl as one (UTF-8; the NaN and Infinity that Python's parser would take are refused).
 well_formed_py='
@@ -352,7 +375,16 @@ case $case_name in
     expect 2 "dims-2e62\.ckpt: tensor 0 'huge': .*overflow" -- \
       "$train" --model cnn-bn $small --eval-only --checkpoint tests/fuzz/corpus/checkpoint/dims-2e62.ckpt
     mkdir -p "$work/crafted" && cp tests/fuzz/corpus/checkpoint/dims-2e62.ckpt "$work/crafted/last.ckpt"
-    expect 2 "last\.ckpt: tensor 0 'huge': .*overflow" -- "$train" --model cnn-bn $small --epochs 2 --resume --out "$work/crafted" ;;
+    expect 2 "last\.ckpt: tensor 0 'huge': .*overflow" -- "$train" --model cnn-bn $small --epochs 2 --resume --out "$work/crafted"
+    # crafted counts (valid checksum): an epoch or step that is no whole number is refused by name
+    cp -r "$work/run" "$work/count" && set_meta "$work/count/last.ckpt" fit.epoch -1
+    expect 2 "count/last\.ckpt: fit\.epoch '-1': a count is not a whole number" -- \
+      "$train" --model cnn-bn $small --epochs 2 --resume --out "$work/count"
+    cp "$work/run/final.ckpt" "$work/step.ckpt" && set_meta "$work/step.ckpt" fit.step 12x
+    expect 2 "step\.ckpt: fit\.step '12x': '12x' is not a number" -- \
+      "$train" --model cnn-bn $small --eval-only --eval-bn batch --checkpoint "$work/step.ckpt"
+    cp "$work/run/final.ckpt" "$work/same.ckpt" && set_meta "$work/same.ckpt" fit.step 3
+    expect 0 "accuracy [0-9.]+%" -- "$train" --model cnn-bn $small --eval-only --eval-bn batch --checkpoint "$work/same.ckpt" ;;
   lock)
     # One writer per run directory: a second typenet-train on a directory in use stops with
     # exit 2 and leaves the first run's files alone; a lock left by a stopped run blocks nothing.

@@ -13,9 +13,9 @@
 // latency alpha to the 2-double sum and its bandwidth beta to the largest sums; scripts/bench-wire.sh
 // runs it between network namespaces with the link limited by tc.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,7 +29,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// Median seconds of f() over reps calls (after 2 untimed ones), each the slowest rank's.
+// Median seconds of f() over reps calls (after 2 untimed ones), each the slowest rank's; for an
+// even count the upper of the two middle values (docs/distributed.md's figures were taken so).
 double timed(typenet::dist::communicator& c, int reps, const std::function<void()>& f) {
     std::vector<double> t;
     double one = 0;
@@ -54,7 +55,14 @@ int main(int argc, char** argv) {
     typenet::dist::mpi_options options;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+        if (a == "--reps" && i + 1 < argc) {
+            const std::string v = argv[++i];  // not atoi: "x" was 0 and silently 1 repetition
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), reps);
+            if (ec != std::errc() || end != v.data() + v.size() || reps < 1 || reps > 1000000) {
+                std::fprintf(stderr, "typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '%s'\n", v.c_str());
+                return 2;
+            }
+        }
         else if (a == "--json") json = true;
         else if (a == "--progress" && i + 1 < argc && std::string(argv[i + 1]) == "calls")
             options.progress = typenet::dist::sum_progress::calls, ++i;

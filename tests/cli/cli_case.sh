@@ -807,7 +807,11 @@ case $case_name in
     # see its half of the batch only), and no run directory is started.
     expect 2 "^typenet-train: --landscape-every: landscape probes are for one process" -- \
       "${mpirun[@]}" 2 "$train" $args --landscape-every 5 --out "$work/probes"
-    [ ! -e "$work/probes/config.json" ] || fail "a refused --landscape-every run wrote config.json" ;;
+    [ ! -e "$work/probes/config.json" ] || fail "a refused --landscape-every run wrote config.json"
+    # typenet-comm-bench's --reps: a whole number, checked before MPI starts (atoi made "x" 1 repetition)
+    for r in x 0 5y; do
+      expect 2 "^typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '$r'$" -- "$bin/typenet-comm-bench" --reps "$r"
+    done ;;
   mpi-kill)
     # A rank killed with SIGKILL in the middle of a 2-rank run: mpirun ends the job within 30 s
     # with a non-zero exit code and a message naming the rank, last.ckpt is intact (atomic

@@ -11,12 +11,13 @@
 # Environment (defaults in brackets): SETTINGS ["cnn-bn:128:on"] (model:batch:winograd ...),
 # ROUNDS [5], STEPS [10] (timed steps per phase), WARMUP [2], PYTHON [/usr/bin/python3 or python3].
 set -euo pipefail
+source "$(dirname "$0")/rounds.sh" && rounds=$(rounds_from_env bench-ab 5)
 [ $# -eq 2 ] || { echo "usage: scripts/bench-ab.sh BUILD_A BUILD_B (build folders holding bin/typenet-bench)" >&2; exit 2; }
 for d in "$1" "$2"; do
   [ -x "$d/bin/typenet-bench" ] || { echo "bench-ab: no $d/bin/typenet-bench (cmake --build $d --target typenet-bench)" >&2; exit 2; }
 done
 py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
-rounds=${ROUNDS:-5} steps=${STEPS:-10} warmup=${WARMUP:-2}
+steps=${STEPS:-10} warmup=${WARMUP:-2}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for setting in ${SETTINGS:-cnn-bn:128:on}; do

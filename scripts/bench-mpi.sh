@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-resnet20}
-rounds=${ROUNDS:-3}
+source scripts/rounds.sh && rounds=$(rounds_from_env bench-mpi 3)
 ranks=${RANKS:-2}
 threads=${THREADS:-$(nproc)}
 batch=${BATCH:-128}

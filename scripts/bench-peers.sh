@@ -27,8 +27,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+source scripts/rounds.sh && rounds=$(rounds_from_env bench-peers 5)
 
-rounds=${ROUNDS:-5}
 batch=${BATCH:-128}
 steps=${STEPS:-20}
 warmup=${WARMUP:-3}

@@ -16,9 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 train=${BUILD_DIR:-build}/bin/typenet-train
 [ -x "$train" ] || { echo "bench-probes: no $train (scripts/build.sh builds it)" >&2; exit 2; }
-model=${MODEL:-cnn-bn} lr=${LR:-0.02} limit=${LIMIT:-12800} every=${EVERY:-25} rounds=${ROUNDS:-3}
+model=${MODEL:-cnn-bn} lr=${LR:-0.02} limit=${LIMIT:-12800} every=${EVERY:-25}
+source scripts/rounds.sh && rounds=$(rounds_from_env bench-probes 3)
 threads=(); [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-probes: ROUNDS must be a whole number of at least 1, not '$rounds'" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "# $model, lr $lr, 1 epoch of $limit images, a probe every $every steps or none; $rounds rounds alternating;" \

@@ -14,13 +14,13 @@
 # Environment (defaults in brackets): FILES ["examples/one_step.cpp
 # tests/compile_time/all_resnets.cpp"], ROUNDS [5], CXX [g++], PYTHON [/usr/bin/python3 or python3].
 set -euo pipefail
+source "$(dirname "$0")/rounds.sh" && rounds=$(rounds_from_env compile-ab 5)
 [ $# -eq 2 ] || { echo "usage: scripts/compile-ab.sh A_DIR B_DIR (two typenet checkouts)" >&2; exit 2; }
 for d in "$1" "$2"; do
   [ -d "$d/include/typenet" ] || { echo "compile-ab: $d is not a typenet checkout (no include/typenet)" >&2; exit 2; }
 done
 py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 cxx=${CXX:-g++}
-rounds=${ROUNDS:-5}
 files=${FILES:-examples/one_step.cpp tests/compile_time/all_resnets.cpp}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -23,7 +23,8 @@
 # bench/torch_oracle.py (bench/torch_twin_bench.py: nn.GroupNorm for group_norm, ...). dlib's peer
 # has the CNNs only: DLIB=1 skips it for the others.
 # PyTorch comes from Debian (python3-torch); as root the script installs it when missing,
-# otherwise it prints the command. Exit code: 0, or 1 when something could not run.
+# otherwise it prints the command. Exit code: 0, 1 when something could not run, 2 for a bad
+# setting (ROUNDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)

@@ -14,10 +14,10 @@
 # LR [0.02], LIMIT [12800] (training images), EVERY [25], ROUNDS [3], THREADS [all cores].
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/rounds.sh && rounds=$(rounds_from_env bench-probes 3)
 train=${BUILD_DIR:-build}/bin/typenet-train
 [ -x "$train" ] || { echo "bench-probes: no $train (scripts/build.sh builds it)" >&2; exit 2; }
 model=${MODEL:-cnn-bn} lr=${LR:-0.02} limit=${LIMIT:-12800} every=${EVERY:-25}
-source scripts/rounds.sh && rounds=$(rounds_from_env bench-probes 3)
 threads=(); [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -376,7 +376,7 @@ TEST_CASE("a fit stopped in the middle of an epoch and resumed equals the uninte
         drop_net m2(1);
         fit_options again = o;
         again.resume = d.path / "count.ckpt";
-        CHECK_THROWS_WITH(fit(m2, train, val, again), Catch::EndsWith("count.ckpt: " + key + " '-1': a count is not a whole number"));
+        CHECK_THROWS_WITH(fit(m2, train, val, again), Catch::EndsWith("count.ckpt: " + key + " '-1' is not a whole number from 0 to 2^53"));
     }
 }
 
@@ -514,15 +514,14 @@ TEST_CASE("fit's history survives its text form exactly, non-finite values inclu
     CHECK_THROWS_WITH(history_from_text("1 2 x"), "fit history, line 1: 'x' is not a number");
     CHECK_THROWS_WITH(history_from_text("1 2 0.5"), "fit history, line 1: the row ends early");
     CHECK_THROWS_WITH(history_from_text("1 2 0 0 0 0 0 0 0 2 1 0"), "fit history, line 1: a flag is not 0 or 1");
-    // fit.step and fit.epoch: whole numbers, else an error naming the file and the entry
+    CHECK_THROWS_WITH(history_from_text("1e0 2 0 0 0 0 0 0 0 0 1 0"), "fit history, line 1: '1e0' is not a whole number from 0 to 2^53");
+    // fit.step and fit.epoch: decimal digits from 0 to 2^53, else an error naming the file and the entry
     CHECK(count_from_text("0", "f.ckpt", "fit.step") == 0);
     CHECK(count_from_text("9007199254740992", "f.ckpt", "fit.step") == 9007199254740992ull);
-    CHECK_THROWS_WITH(count_from_text("x", "f.ckpt", "fit.step"), "f.ckpt: fit.step 'x': 'x' is not a number");
-    for (const std::string t : {"-1", "2.5", "1e300", "nan", "1e16"})
+    for (const std::string t : {"x", "12x", "-1", "-0", "2.5", "3.0", "1e3", "0x10", " 3", "3 ", "3 4", "", "nan",
+                                "9007199254740993", "18446744073709551616"})
         CHECK_THROWS_WITH(count_from_text(t, "f.ckpt", "fit.epoch"),
-                          "f.ckpt: fit.epoch '" + t + "': a count is not a whole number");
-    CHECK_THROWS_WITH(count_from_text("3 4", "f.ckpt", "fit.epoch"), "f.ckpt: fit.epoch '3 4': unexpected '4' at the end of the row");
-    CHECK_THROWS_WITH(count_from_text("", "f.ckpt", "fit.epoch"), "f.ckpt: fit.epoch '': the row ends early");
+                          "f.ckpt: fit.epoch '" + t + "' is not a whole number from 0 to 2^53");
 }
 
 TEST_CASE("loss-landscape probes leave the run unchanged, bit for bit: metrics, parameters, running statistics") {

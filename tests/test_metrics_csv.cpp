@@ -5,9 +5,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 #include "typenet/train/report.hpp"
+#include "typenet/train/step_table.hpp"
 
 namespace fs = std::filesystem;
 using typenet::train::read_metrics_csv;
@@ -53,17 +55,24 @@ TEST_CASE("a cell that is only partly a number is an error, not its leading digi
     fs::remove(p);
 }
 
-TEST_CASE("metrics.csv's cells follow the step tables' rule (src/train/csv_cells.hpp)") {
-    // A value that underflows to a denormal is a number and one past double's range the infinity
-    // it is (stod refused both); a leading space and a trailing comma are refused (stod skipped the
-    // space, and a trailing empty cell went unseen, so a row of 10 numbers and a comma loaded).
-    const auto p = write("range.csv", header + "1,1e-310,0.1,1e400,0.12,1.5,0.1,12.3,4000.0,0\n");
+TEST_CASE("metrics.csv's cells follow the step tables' rule (src/train/text_numbers.hpp)") {
+    // A value that underflows to a denormal is a number (stod refused it); a finite-looking one
+    // past double's range is refused by both readers; a leading space and a trailing comma are
+    // refused (stod skipped the space, and a trailing empty cell went unseen, so a row of 10
+    // numbers and a comma loaded).
+    const auto p = write("range.csv", header + "1,1e-310,0.1,inf,0.12,1.5,0.1,12.3,4000.0,0\n");
     const auto rows = read_metrics_csv(p);
     fs::remove(p);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].train_loss > 0);
     CHECK(rows[0].train_loss < 1e-300);
     CHECK(std::isinf(rows[0].test_loss));
+    const auto big = write("big.csv", header + "1,2.3,0.1,1e400,0.12,1.5,0.1,12.3,4000.0,0\n");
+    CHECK_THROWS_WITH(read_metrics_csv(big), Catch::Contains(big.string() + ": line 2: '1e400' is past the range of a double"));
+    fs::remove(big);
+    std::istringstream steps(typenet::train::steps_csv_header + "\n1,1,1,-1e400,0.5,1,0.1\n");
+    CHECK_THROWS_WITH(typenet::train::read_step_table(steps, "s.csv", typenet::train::steps_csv_header),
+                      "s.csv: line 2: '-1e400' is past the range of a double");
     const auto space = write("space.csv", header + "1, 2.3,0.1,2.2,0.12,1.5,0.1,12.3,4000.0,0\n");
     CHECK_THROWS_WITH(read_metrics_csv(space), Catch::Contains(space.string() + ": line 2: ' 2.3' is not a number"));
     fs::remove(space);

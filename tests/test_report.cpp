@@ -38,8 +38,9 @@ std::vector<std::vector<std::pair<double, double>>> polylines(const std::string&
     }
     return all;
 }
-// The first panel's frame (the first <rect> without fill): its top y and its width, so that the
-// checks below follow the chart's layout instead of repeating its numbers.
+// The first panel's frame, the first <rect> with an x (the picture's background has none), which
+// must be unfilled: its top y and its width, so that the checks below follow the chart's layout
+// instead of repeating its numbers.
 std::pair<double, double> first_frame(const std::string& svg) {
     const std::size_t at = svg.find("<rect x='");
     REQUIRE(at != std::string::npos);

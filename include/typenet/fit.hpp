@@ -153,9 +153,9 @@ struct epoch_log {
 // double (17 digits), nan and inf included.
 std::string history_to_text(const std::vector<epoch_log>& rows);
 std::vector<epoch_log> history_from_text(const std::string& text);
-// A count fit stores in a checkpoint's metadata (fit.step, fit.epoch) read back: a whole number
-// from 0 to 2^53, else io::checkpoint_error "FILE: KEY 'TEXT': ..." (a crafted file's checksum
-// holds; std::stoull would take "-1" as 2^64 - 1 and name nothing on "x").
+// A count fit stores in a checkpoint's metadata (fit.step, fit.epoch) read back: decimal digits
+// only, from 0 to 2^53, else io::checkpoint_error "FILE: KEY 'TEXT' is not a whole number from 0
+// to 2^53" (a crafted file's checksum holds; std::stoull took "-1" as 2^64 - 1).
 std::size_t count_from_text(const std::string& text, const std::string& file, const std::string& key);
 
 // The epoch in progress, as a checkpoint written in its middle stores it (fit.partial): the

@@ -12,6 +12,8 @@
 #include "typenet/train/report.hpp"  // write_file_atomic, append_line
 #include "typenet/train/step_table.hpp"
 
+#include "text_numbers.hpp"
+
 namespace typenet {
 
 // ---- history as text -------------------------------------------------------------------------
@@ -46,9 +48,11 @@ public:
         return v;
     }
     std::size_t whole() {
-        const double d = num();
-        if (!(d >= 0 && d <= 9007199254740992.0 && d == std::floor(d))) throw bad("a count is not a whole number");
-        return std::size_t(d);
+        std::string t;
+        if (!(s_ >> t)) throw bad("the row ends early");
+        const auto n = train::detail::whole_count(t);
+        if (!n) throw bad("'" + t + "' is not a whole number from 0 to 2^53");
+        return std::size_t(*n);
     }
     bool flag() {
         const std::size_t d = whole();
@@ -90,10 +94,9 @@ std::vector<epoch_log> history_from_text(const std::string& text) {
 }
 
 std::size_t count_from_text(const std::string& text, const std::string& file, const std::string& key) {
-    field_reader f(text, file + ": " + key + " '" + text + "': ");
-    const std::size_t n = f.whole();
-    f.end();
-    return n;
+    const auto n = train::detail::whole_count(text);
+    if (!n) throw io::checkpoint_error(file + ": " + key + " '" + text + "' is not a whole number from 0 to 2^53");
+    return std::size_t(*n);
 }
 
 // ---- the epoch in progress -------------------------------------------------------------------

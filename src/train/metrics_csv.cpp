@@ -1,5 +1,5 @@
 // read_metrics_csv: a run's metrics.csv back into rows (typenet-plot, results scripts). The file
-// is input from outside (any file a user names), so every cell is checked (csv_cells.hpp, the
+// is input from outside (any file a user names), so every cell is checked (text_numbers.hpp, the
 // rule steps.csv and landscape.csv are read by), and the epoch a whole number that fits the
 // row's integer field.
 #include "typenet/train/report.hpp"
@@ -8,7 +8,7 @@
 #include <istream>
 #include <stdexcept>
 
-#include "csv_cells.hpp"
+#include "text_numbers.hpp"
 
 namespace typenet::train {
 

@@ -1,6 +1,6 @@
 // read_step_table: steps.csv and landscape.csv back into rows. The files are input from outside
 // (a resumed run reads what is in its folder; typenet-plot any file a user names), so every
-// cell is checked (csv_cells.hpp, the rule metrics.csv is read by too).
+// cell is checked (text_numbers.hpp, the rule metrics.csv is read by too).
 #include "typenet/train/step_table.hpp"
 
 #include <fstream>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "csv_cells.hpp"
+#include "text_numbers.hpp"
 
 namespace typenet::train {
 

@@ -52,6 +52,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_tool.hpp"
+#include "machine.hpp"
 #include "models.hpp"
 #include "typenet/kernels.hpp"
 
@@ -201,21 +202,6 @@ peak_result measure_machine_peak(std::size_t threads) {
 
 // ---- output -----------------------------------------------------------------------------------
 
-std::string cpu_model_name() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) {
-            const auto p = line.find(':');
-            if (p != std::string::npos) {
-                auto s = line.substr(p + 1);
-                s.erase(0, s.find_first_not_of(' '));
-                return s;
-            }
-        }
-    return "unknown";
-}
-
 std::string num(double v, int prec = 4) {
     if (!std::isfinite(v)) return "null";
     std::ostringstream s;
@@ -250,7 +236,7 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
     j["threads"] = r.threads;
     j["isa"] = r.isa;
     j["winograd"] = typenet::kernels::winograd();
-    j["cpu"] = cpu_model_name();
+    j["cpu"] = typenet::train::cpu_model_name();
     j["hardware_threads"] = std::thread::hardware_concurrency();
     j["warmup"] = o.warmup;
     j["parameters"] = r.parameters;
@@ -297,7 +283,7 @@ void print_json(const bench_result& r, const std::optional<peak_result>& peak, c
 void print_table(const bench_result& r, const std::optional<peak_result>& peak) {
     std::printf("typenet-bench: %s, batch %zu, %zu thread%s, %s kernels%s (%s)\n", r.model.c_str(), r.batch, r.threads,
                 r.threads == 1 ? "" : "s", r.isa.c_str(), typenet::kernels::winograd() ? " + Winograd" : "",
-                cpu_model_name().c_str());
+                typenet::train::cpu_model_name().c_str());
     std::printf("  %s; %zu parameters, forward %.2f MFLOP/image, train 3 x forward = %.2f MFLOP/image\n",
                 r.description.c_str(), r.parameters, double(r.forward_flops) / 1e6, 3.0 * double(r.forward_flops) / 1e6);
     if (peak)

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "build_info.hpp"
+#include "machine.hpp"
 #include <nlohmann/json.hpp>
 
 namespace typenet::train {
@@ -25,6 +26,7 @@ std::string invocation_json(const invocation& inv) {
     j["kernels"] = inv.kernels;
     j["winograd"] = inv.winograd;
     j["threads"] = inv.threads;
+    j["cpu"] = cpu_model_name();  // the figures of these epochs are this processor's
     // strings that are not UTF-8 (a compiler's name, say) become U+FFFD rather than an exception
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

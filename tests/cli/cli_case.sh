@@ -324,7 +324,7 @@ case $case_name in
     grep -q '<svg' "$work/run/curves.svg" || fail "curves.svg is not SVG"
     # the run's record of the binary that wrote it: one line per start, naming this tree's commit
     [ "$(wc -l < "$work/run/invocations.jsonl")" -eq 1 ] || fail "invocations.jsonl should have one line"
-    grep -Eq '^\{"started":"20[0-9-]{8}T[0-9:]{8}Z","commit":"[^"]+","compiler":"[^"]+","build_type":"[^"]*","first_epoch":1,"epochs":2,"kernels":"[a-z0-9]+","winograd":(true|false),"threads":[1-9][0-9]*\}$' \
+    grep -Eq '^\{"started":"20[0-9-]{8}T[0-9:]{8}Z","commit":"[^"]+","compiler":"[^"]+","build_type":"[^"]*","first_epoch":1,"epochs":2,"kernels":"[a-z0-9]+","winograd":(true|false),"threads":[1-9][0-9]*,"cpu":"[^"]+"\}$' \
       "$work/run/invocations.jsonl" || fail "invocations.jsonl: unexpected line: $(cat "$work/run/invocations.jsonl")"
     if head=$(git rev-parse --short=7 HEAD 2>/dev/null); then
       grep -q "\"commit\":\"$head" "$work/run/invocations.jsonl" || fail "invocations.jsonl does not name commit $head (a stale build?)"

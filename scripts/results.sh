@@ -455,18 +455,30 @@ why_bn_landscape() {
 }
 
 # Issue 22: the ResNets with and without batch norm, beside the explainers' ResNet-18 table.
+# machine NAME: the processors and kernels that ran the run's epochs, from its invocations.jsonl
+# (e.g. "AMD EPYC (avx512)"; several, joined by " + ", when a resume moved it to another machine;
+# "not recorded" for a binary before commit 93ab83e, which wrote no cpu).
+machine() {
+  local f=$runs/$1/invocations.jsonl
+  [ -f "$f" ] || { echo "not recorded"; return 0; }
+  awk '{ k = match($0, /"kernels":"[^"]*"/) ? substr($0, RSTART + 11, RLENGTH - 12) : "?"
+         c = match($0, /"cpu":"[^"]*"/) ? substr($0, RSTART + 7, RLENGTH - 8) : "not recorded"
+         m = c " (" k ")"; if (!(m in seen)) { seen[m]; out = out (out == "" ? "" : " + ") m } }
+       END { print out == "" ? "not recorded" : out }' "$f"
+}
+
 why_bn_resnet() {
   local n e r1 r
   echo "### ResNets with and without batch norm (SGD momentum 0.9, lr 0.01, weight decay 2e-4, batch 128, pad-crop and flip)"
   echo
-  echo "| run | epochs | train accuracy after epoch 1 | final train accuracy | final test accuracy | loss oscillation, last epoch | epoch min / median / max |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| run | epochs | train accuracy after epoch 1 | final train accuracy | final test accuracy | loss oscillation, last epoch | epoch min / median / max | machine |"
+  echo "|---|---:|---:|---:|---:|---:|---|---|"
   for n in why-resnet20-bn:20 why-resnet20-nonorm:20 why-resnet18-bn:3 why-resnet18-nonorm:3; do
     e=${n#*:} n=${n%%:*}
     r1=$(row "$n" 1) r=$(row "$n" "$e")
-    if [ -z "$r" ]; then echo "| \`$n\` | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | |"; continue; fi
+    if [ -z "$r" ]; then echo "| \`$n\` | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | | |"; continue; fi
     echo "| \`$n\` | $e | $(pct "$(field "$r1" 3)") | $(pct "$(field "$r" 3)") | **$(acc "$n" "$e")** | $(oscillation "$n") |" \
-         "$(epoch_seconds "$n") |"
+         "$(epoch_seconds "$n") | $(machine "$n") |"
   done
   echo
   [ "$charts" = 1 ] || return 0

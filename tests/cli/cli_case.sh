@@ -290,7 +290,17 @@ case $case_name in
       for e in 1 2 3; do echo "$e,1.0,0.$((e * 2))0,1.0,0.5$e,1,0.01,1800,30,0"; done; } > "$work/tree/runs/why-resnet18-bn/metrics.csv"
     { echo "step,epoch,epoch_step,loss,accuracy,grad_norm,lr"
       for i in $(seq 30); do echo "$i,$(( (i + 9) / 10 )),$(( (i - 1) % 10 + 1 )),1.5,0.5,1,0.01"; done; } > "$work/tree/runs/why-resnet18-bn/steps.csv"
-    expect 0 "^\| .why-resnet18-bn. \| 3 \| 20.00% \| 60.00% \| \*\*53.00%\*\* \| 0.0000 \| 1800.0 / 1800.0 / 1800.0 s \|$" -- \
+    # the machine column: the processors of the run's invocations, each once, in order ("not
+    # recorded" for a line without cpu, as binaries before 93ab83e wrote them)
+    { echo '{"started":"2026-12-06T08:00:00Z","commit":"a","first_epoch":1,"epochs":3,"kernels":"avx512","winograd":true,"threads":2,"cpu":"AMD EPYC"}'
+      echo '{"started":"2026-12-06T09:00:00Z","commit":"a","first_epoch":2,"epochs":3,"kernels":"avx2","winograd":true,"threads":2,"cpu":"Intel Xeon"}'
+      echo '{"started":"2026-12-06T10:00:00Z","commit":"a","first_epoch":3,"epochs":3,"kernels":"avx512","winograd":true,"threads":2,"cpu":"AMD EPYC"}'
+      echo '{"started":"2026-12-06T11:00:00Z","commit":"a","first_epoch":3,"epochs":3,"kernels":"avx512","winograd":true,"threads":2}'
+    } > "$work/tree/runs/why-resnet18-bn/invocations.jsonl"
+    expect 0 "^\| .why-resnet18-bn. \| 3 \| 20.00% \| 60.00% \| \*\*53.00%\*\* \| 0.0000 \| 1800.0 / 1800.0 / 1800.0 s \| AMD EPYC \(avx512\) \+ Intel Xeon \(avx2\) \+ not recorded \(avx512\) \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
+    rm "$work/tree/runs/why-resnet18-bn/invocations.jsonl"
+    expect 0 "^\| .why-resnet18-bn. \| 3 \| .* \| not recorded \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet ;;
   recipes)
     need_data

@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   end=$(date +%s.%N)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
-  crash=$(find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' -o -name 'timeout-*' \) | head -1)
+  crash=$(find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' -o -name 'timeout-*' \) -print -quit)
   if [ "$rc" -ne 0 ] || [ -n "$crash" ]; then
     failed=1
     echo "fuzz $t: CRASH after ${runs:-?} runs in $secs s (exit $rc): ${crash:-no artifact} (log: $work/log)"

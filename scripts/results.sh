@@ -461,7 +461,8 @@ why_bn_landscape() {
 machine() {
   local f=$runs/$1/invocations.jsonl
   [ -f "$f" ] || { echo "not recorded"; return 0; }
-  awk '{ k = match($0, /"kernels":"[^"]*"/) ? substr($0, RSTART + 11, RLENGTH - 12) : "?"
+  awk 'NF == 0 { next }
+       { k = match($0, /"kernels":"[^"]*"/) ? substr($0, RSTART + 11, RLENGTH - 12) : "?"
          c = match($0, /"cpu":"[^"]*"/) ? substr($0, RSTART + 7, RLENGTH - 8) : "not recorded"
          m = c " (" k ")"; if (!(m in seen)) { seen[m]; out = out (out == "" ? "" : " + ") m } }
        END { print out == "" ? "not recorded" : out }' "$f"

@@ -8,7 +8,8 @@ namespace typenet::train {
 
 // One line of a run's invocations.jsonl: each start or resume of typenet-train on a run
 // directory appends which binary ran it (commit, compiler, build type), when (UTC), from which
-// epoch, and on which kernels, so a run's record names every binary that wrote its epochs.
+// epoch, on which kernels, and on which processor (cpu, machine.hpp), so a run's record names
+// every binary and machine that wrote its epochs.
 struct invocation {
     std::size_t first_epoch = 1, epochs = 0, threads = 0;
     std::string kernels;  // kernels::isa_name()

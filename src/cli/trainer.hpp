@@ -8,7 +8,7 @@
 //   metrics.csv      one row per epoch (header first); metrics.jsonl the same as JSON lines
 //   curves.svg       loss and accuracy per epoch, train and test
 //   invocations.jsonl one line per start or resume: the binary's commit, compiler and build
-//                    type, the time, the first epoch it ran, the kernels and threads
+//                    type, the time, the first epoch it ran, the kernels, threads and processor
 //   last.ckpt        parameters, running statistics, optimizer state, the run's progress and
 //                    settings, and what inference needs (io::inference_info), after every epoch,
 //                    every --checkpoint-every minutes mid-epoch, and when SIGINT or SIGTERM stops

@@ -850,7 +850,7 @@ case $case_name in
     sleep 1
     victim=""
     for p in $(pgrep -f "typenet-train.*$work/run"); do
-      grep -qx "OMPI_COMM_WORLD_RANK=1" <<<"$(tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null)" && victim=$p  # no pipe: see expect
+      grep -qx "OMPI_COMM_WORLD_RANK=1" <<<"$(tr '\0' '\n' 2> /dev/null < "/proc/$p/environ")" && victim=$p  # no pipe: see expect
     done
     [ -n "$victim" ] || fail "rank 1's process not found"
     start=$(date +%s.%N)

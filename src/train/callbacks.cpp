@@ -40,16 +40,14 @@ public:
     field_reader(const std::string& line, std::string where) : s_(line), where_(std::move(where)) {}
     io::checkpoint_error bad(const std::string& what) const { return io::checkpoint_error(where_ + what); }
     double num() {
-        std::string t;
-        if (!(s_ >> t)) throw bad("the row ends early");
+        const std::string t = word();
         char* end = nullptr;
         const double v = std::strtod(t.c_str(), &end);  // reads nan and inf too
         if (end != t.c_str() + t.size()) throw bad("'" + t + "' is not a number");
         return v;
     }
     std::size_t whole() {
-        std::string t;
-        if (!(s_ >> t)) throw bad("the row ends early");
+        const std::string t = word();
         const auto n = train::detail::whole_count(t);
         if (!n) throw bad("'" + t + "' is not a whole number from 0 to 2^53");
         return std::size_t(*n);
@@ -65,6 +63,11 @@ public:
     }
 
 private:
+    std::string word() {
+        std::string t;
+        if (!(s_ >> t)) throw bad("the row ends early");
+        return t;
+    }
     std::istringstream s_;
     std::string where_;
 };

@@ -39,7 +39,8 @@ train=$build_dir/bin/typenet-train
 # normalisation statistics over groups of 2..128 samples (--bn-group) for batch norm and batch
 # renorm; group norm, layer norm and none as references; batch renorm's ramp scaled from the
 # paper's ImageNet steps to epochs 1 (start), 5 (dmax 5) and 7 (rmax 3) of 390 steps. batch8-*:
-# real batches of 8 at the linearly scaled rate 0.1 * 8 / 128 (the same ramp in epochs).
+# real batches of 8 at the linearly scaled rate 0.1 * 8 / 128 (the same ramp in epochs), with a
+# last.ckpt every 10 minutes, since an epoch of 6,250 steps is long enough to lose to a restart.
 # why-*: issue 22's runs (docs/why-batch-norm-works.md): per-step records (steps.csv) and
 # loss-landscape probes (landscape.csv); the ResNets at the explainers' recipe (SGD momentum 0.9,
 # lr 0.01 constant, weight decay 2e-4 on every parameter, batch 128, pad-crop 4 and flip).
@@ -95,9 +96,9 @@ small-brn-g128|--model resnet20-brn --recipe resnet --epochs 15 --renorm-start 3
 small-gn|--model resnet20-gn --recipe resnet --epochs 15
 small-ln|--model resnet20-ln --recipe resnet --epochs 15
 small-nonorm|--model resnet20-nonorm --recipe resnet --epochs 15 --on-divergence continue
-batch8-bn|--model resnet20 --recipe resnet --epochs 15 --batch 8 --lr 0.00625
-batch8-gn|--model resnet20-gn --recipe resnet --epochs 15 --batch 8 --lr 0.00625
-batch8-brn|--model resnet20-brn --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --renorm-start 6250 --renorm-dmax-end 31250 --renorm-rmax-end 43750
+batch8-bn|--model resnet20 --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --checkpoint-every 10
+batch8-gn|--model resnet20-gn --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --checkpoint-every 10
+batch8-brn|--model resnet20-brn --recipe resnet --epochs 15 --batch 8 --lr 0.00625 --renorm-start 6250 --renorm-dmax-end 31250 --renorm-rmax-end 43750 --checkpoint-every 10
 why-cnn-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 10 --log-every 1 --landscape-every 25
 why-cnn-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 10 --log-every 1 --landscape-every 25 --on-divergence continue
 why-cnn-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 10 --log-every 1 --landscape-every 25

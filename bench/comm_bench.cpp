@@ -13,15 +13,16 @@
 // latency alpha to the 2-double sum and its bandwidth beta to the largest sums; scripts/bench-wire.sh
 // runs it between network namespaces with the link limited by tc.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "../src/train/text_numbers.hpp"
 #include "typenet/dist/communicator.hpp"
 #include "typenet/dist/mpi.hpp"
 
@@ -56,10 +57,10 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--reps" && i + 1 < argc) {
-            const std::string v = argv[++i];  // not atoi: "x" was 0 and silently 1 repetition
-            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), reps);
-            if (ec != std::errc() || end != v.data() + v.size() || reps < 1 || reps > 1000000) {
-                std::fprintf(stderr, "typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '%s'\n", v.c_str());
+            try {  // not atoi: "x" was 0 and silently 1 repetition
+                reps = int(typenet::train::detail::whole_flag<std::runtime_error>(a, argv[++i], 1, 1000000));
+            } catch (const std::runtime_error& e) {
+                std::fprintf(stderr, "typenet-comm-bench: %s\n", e.what());
                 return 2;
             }
         }

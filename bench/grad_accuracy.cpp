@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/train/text_numbers.hpp"
 #include "grad_accuracy.hpp"
 #include "typenet/models.hpp"
 #include "typenet/train/escape.hpp"
@@ -214,6 +215,8 @@ std::vector<std::string> split(const std::string& s) {
     std::exit(2);
 }
 
+using typenet::train::detail::whole_flag;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,12 +243,7 @@ int main(int argc, char** argv) {
                 if (v != "all") c.models = split(v);
             } else if (a == "--batch") {
                 c.batches.clear();
-                for (const auto& t : split(value())) {
-                    std::size_t pos = 0;
-                    const unsigned long b = std::stoul(t, &pos);
-                    if (pos != t.size() || b < 2) usage_error("--batch: '" + t + "' is not a whole number >= 2");
-                    c.batches.push_back(b);
-                }
+                for (const auto& t : split(value())) c.batches.push_back(whole_flag<std::runtime_error>(a, t, 2));
             } else if (a == "--winograd") {
                 c.winograd.clear();
                 for (const auto& t : split(value())) {
@@ -256,10 +254,12 @@ int main(int argc, char** argv) {
                 const std::string v = value();
                 c.isas = v == "all" ? tn::kernels::supported_isas() : split(v);
             } else if (a == "--seed") {
-                c.seed = std::stoull(value());
+                c.seed = whole_flag<std::runtime_error>(a, value(), 0);
             } else if (a == "--perturb") {
-                c.perturb = std::stod(value());
-                if (!(c.perturb > 0)) usage_error("--perturb: needs a relative size > 0");
+                const std::string v = value();
+                std::size_t used = 0;
+                c.perturb = std::stod(v, &used);
+                if (used != v.size() || !(c.perturb > 0)) usage_error("--perturb: needs a relative size > 0, got '" + v + "'");
             } else if (a == "--smooth") {
                 c.smooth = true;
             } else if (a == "--unit-affine") {
@@ -273,10 +273,14 @@ int main(int argc, char** argv) {
             } else {
                 usage_error("unknown argument '" + a + "'");
             }
-        } catch (const std::logic_error& e) {  // stoul / stod
+        } catch (const std::runtime_error& e) {  // whole_flag
+            usage_error(e.what());
+        } catch (const std::logic_error& e) {  // stod
             usage_error(a + ": not a number");
         }
     }
+    if (c.models.empty() || c.batches.empty() || c.winograd.empty() || c.isas.empty())  // "--batch ''" or ","
+        usage_error("--model, --batch, --winograd and --isa each need at least one value");
     if (!c.dump.empty() && c.perturb > 0) usage_error("--dump: not with --perturb (there is no float32 step to dump)");
     if (c.check && c.perturb > 0) usage_error("--check: not with --perturb (there is no float32 step to check)");
     for (const auto& isa : c.isas) try {

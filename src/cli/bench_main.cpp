@@ -51,6 +51,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../train/text_numbers.hpp"
 #include "bench_tool.hpp"
 #include "machine.hpp"
 #include "models.hpp"
@@ -368,17 +369,7 @@ void print_help() {
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
-    std::size_t pos = 0;
-    unsigned long long n = 0;
-    try {
-        if (v.empty() || v[0] == '-' || v[0] == '+') throw std::invalid_argument("sign");
-        n = std::stoull(v, &pos);
-    } catch (const std::exception&) {
-        throw usage_error(flag + ": expected a whole number, got '" + v + "'");
-    }
-    if (pos != v.size()) throw usage_error(flag + ": expected a whole number, got '" + v + "'");
-    if (n < min) throw usage_error(flag + ": must be at least " + std::to_string(min) + ", got " + v);
-    return std::size_t(n);
+    return typenet::train::detail::whole_flag<usage_error>(flag, v, min);
 }
 
 double parse_seconds(const std::string& flag, const std::string& v, const char* unit = "seconds") {

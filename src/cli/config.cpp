@@ -1,11 +1,11 @@
 #include "config.hpp"
 #include "model_list.hpp"
+#include "../train/text_numbers.hpp"
 
 #include "typenet/dist/bn_sync.hpp"
 #include "typenet/init.hpp"
 #include "typenet/train/escape.hpp"
 
-#include <charconv>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -101,11 +101,7 @@ double parse_double(const std::string& flag, const std::string& v) {
     }
 }
 std::uint64_t parse_count(const std::string& flag, const std::string& v) {
-    std::uint64_t out = 0;
-    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc() || p != v.data() + v.size() || v.empty())
-        throw config_error(flag + ": expected a whole number >= 0, got '" + v + "'");
-    return out;
+    return train::detail::whole_flag<config_error>(flag, v, 0);
 }
 bool parse_bool(const std::string& flag, const std::string& v) {
     if (v == "true" || v == "1" || v == "on" || v == "yes") return true;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../train/text_numbers.hpp"
 #include "typenet/train/report.hpp"
 
 namespace {
@@ -31,20 +32,7 @@ std::vector<typenet::train::epoch_metrics> first_epochs(std::vector<typenet::tra
     rows.resize(keep);
     return rows;
 }
-// The value of a flag that takes a whole number from 1 to `most`; otherwise an error saying what
-// was expected.
-std::size_t whole_number(const std::string& flag, const std::string& v, long long most, const std::string& expected) {
-    std::size_t used = 0;
-    long long n = 0;
-    try {
-        n = std::stoll(v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (v.empty() || used != v.size() || n < 1 || n > most)
-        throw std::runtime_error(flag + ": expected " + expected + ", got '" + v + "'");
-    return std::size_t(n);
-}
+using typenet::train::detail::max_count, typenet::train::detail::whole_flag;
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,11 +79,11 @@ int main(int argc, char** argv) {
                 continue;
             }
             if (a == "--smooth") {
-                smooth = whole_number(a, i + 1 < argc ? argv[++i] : "", 1000000, "a number of rows from 1 to 1000000");
+                smooth = whole_flag<std::runtime_error>(a, i + 1 < argc ? argv[++i] : "", 1, 1000000, "a number of rows from 1 to 1000000");
                 continue;
             }
             if (a == "--epoch") {
-                epoch = whole_number(a, i + 1 < argc ? argv[++i] : "", 9007199254740992, "an epoch number >= 1");
+                epoch = whole_flag<std::runtime_error>(a, i + 1 < argc ? argv[++i] : "", 1, max_count, "an epoch number >= 1");
                 continue;
             }
             if (a.rfind("--", 0) == 0) throw std::runtime_error("unknown flag '" + a + "' (see --help)");

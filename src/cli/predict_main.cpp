@@ -8,7 +8,6 @@
 // names it was trained with, data::load_image decodes PNG and JPEG, typenet::predict_logits
 // runs the network in eval mode. The logits are the ones typenet-train --eval-only computes for
 // the same images, bit for bit (tests/cli/cli_case.sh, case predict: the CRC-32 of all logits).
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -18,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../train/text_numbers.hpp"
 #include "models.hpp"
 #include "predict_tool.hpp"
 #include "typenet/data/error.hpp"
@@ -51,11 +51,7 @@ struct bad_usage : std::runtime_error {
 using typenet::cli::predict_tool::exit_bad_input, typenet::cli::predict_tool::exit_ok, typenet::cli::predict_tool::options;
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
-    std::size_t out = 0;
-    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out < min)
-        throw bad_usage(flag + ": expected a whole number >= " + std::to_string(min) + ", got '" + v + "'");
-    return out;
+    return typenet::train::detail::whole_flag<bad_usage>(flag, v, min);
 }
 
 std::optional<options> parse(int argc, char** argv) {

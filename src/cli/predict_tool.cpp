@@ -3,9 +3,9 @@
 // code, which calls them, is linked into every tool.
 #include "predict_tool.hpp"
 
-#include <charconv>
 #include <string_view>
 
+#include "../train/text_numbers.hpp"
 #include "typenet/data/error.hpp"
 
 namespace typenet::cli::predict_tool {
@@ -17,11 +17,10 @@ std::optional<record_range> parse_records(const std::string& s) {
     else if (s.rfind("train:", 0) == 0) test = false, rest = std::string_view(s).substr(6);
     else return std::nullopt;
     const auto number = [&](std::string_view t) {
-        std::size_t v = 0;
-        const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (t.empty() || ec != std::errc() || p != t.data() + t.size())
+        const auto v = typenet::train::detail::decimal_whole(t);
+        if (!v)
             throw typenet::data::data_error(s + ": expected test:I or test:I-J with whole numbers (a file of that name: ./" + s + ")");
-        return v;
+        return std::size_t(*v);
     };
     const auto dash = rest.find('-');
     const std::size_t first = number(rest.substr(0, dash));

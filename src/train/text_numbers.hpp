@@ -1,8 +1,9 @@
 // src/train/text_numbers.hpp - internal, not installed: numbers read back from the text typenet
 // writes, as input from outside (a resumed run reads what is in its folder and its checkpoint,
 // typenet-plot any file a user names): the cells of metrics.csv, steps.csv and landscape.csv,
-// and the counts of a checkpoint's fit.* entries. One rule each for all of their readers, so a
-// file one reader refuses another does not take.
+// and the counts of a checkpoint's fit.* entries; and the whole numbers of the tools' flags
+// (src/cli/, bench/). One rule each for all of their readers, so a file or a flag one reader
+// refuses another does not take.
 #pragma once
 
 #include <cctype>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -49,13 +51,32 @@ inline constexpr std::uint64_t max_count = std::uint64_t(1) << 53;
 // value past 2^53 would make that conversion undefined or a chart's x axis meaningless.
 inline bool whole_from_1(double x) { return x >= 1 && x <= double(max_count) && x == std::floor(x); }
 
-// A count typenet wrote as decimal digits (a checkpoint's fit.step, its history's counts): only
-// digits, from 0 to 2^53; nothing else ("-1", "1e3", " 3", "0x10", "3.0", "") is one.
-inline std::optional<std::uint64_t> whole_count(std::string_view t) {
+// Decimal digits and nothing else, at most MOST: "-1", "+1", " 3", "1e3", "0x10", "3.0" and ""
+// are none (stoull took " 3" and made " -3" 2^64 - 3).
+inline std::optional<std::uint64_t> decimal_whole(std::string_view t,
+                                                  std::uint64_t most = std::numeric_limits<std::uint64_t>::max()) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-    if (t.empty() || ec != std::errc() || end != t.data() + t.size() || n > max_count) return std::nullopt;
+    if (t.empty() || ec != std::errc() || end != t.data() + t.size() || n > most) return std::nullopt;
     return n;
+}
+
+// A count typenet wrote as decimal digits (a checkpoint's fit.step, its history's counts): from
+// 0 to 2^53.
+inline std::optional<std::uint64_t> whole_count(std::string_view t) { return decimal_whole(t, max_count); }
+
+// The whole number a tool's FLAG takes, from MIN to MOST, read from TEXT; otherwise the tool's
+// own usage error, Error("FLAG: expected WHAT, got 'TEXT'"), where WHAT is "a whole number >= MIN"
+// (or "from MIN to MOST") unless the tool names the value itself.
+template <class Error>
+std::uint64_t whole_flag(const std::string& flag, const std::string& text, std::uint64_t min,
+                         std::uint64_t most = std::numeric_limits<std::uint64_t>::max(), std::string what = {}) {
+    if (const auto n = decimal_whole(text, most); n && *n >= min) return *n;
+    if (what.empty())
+        what = "a whole number " + (most == std::numeric_limits<std::uint64_t>::max()
+                                        ? ">= " + std::to_string(min)
+                                        : "from " + std::to_string(min) + " to " + std::to_string(most));
+    throw Error(flag + ": expected " + what + ", got '" + text + "'");
 }
 
 }  // namespace typenet::train::detail

@@ -177,7 +177,25 @@ case $case_name in
     expect 2 "--cutout: expected a whole number" -- "$train" --cutout big
     expect 2 "--winograd: expected on or off, got 'maybe'" -- "$train" --winograd maybe
     expect 2 "--bn-group: a statistics group needs at least 2 samples" -- "$train" --bn-group 1
-    expect 2 "--renorm-rmax: must be >= 1" -- "$train" --renorm-rmax 0.5 ;;
+    expect 2 "--renorm-rmax: must be >= 1" -- "$train" --renorm-rmax 0.5
+    # Every whole-number flag of every tool is read by one rule (src/train/text_numbers.hpp):
+    # decimal digits, nothing else. typenet-bench's stoull took ' 3' and made ' -3' 2^64 - 3;
+    # typenet-plot's stoll took ' 3' and '+3'; typenet-grad-accuracy's stoul made '-3' 2^64 - 3.
+    # Their twins that read are the runs of these tools elsewhere in this file and in CTest.
+    for v in ' 3' ' -3' -3 +3 3.0 1e3 0x10 '' 18446744073709551616; do
+      q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$v")
+      expect 2 "--epochs: expected a whole number >= 0, got '$q'" -- "$train" --epochs "$v"
+      expect 2 "--steps: expected a whole number >= 1, got '$q'" -- "$bin/typenet-bench" --steps "$v"
+      expect 2 "--top: expected a whole number >= 1, got '$q'" -- "$bin/typenet-predict" --top "$v"
+      expect 2 "--smooth: expected a number of rows from 1 to 1000000, got '$q'" -- "$plot" --steps --smooth "$v" --out "$work/x.svg" a=x.csv
+      if [ -x "$bin/typenet-grad-accuracy" ] && [ -n "$v" ]; then
+        expect 2 "--batch: expected a whole number >= 2, got '$q'" -- "$bin/typenet-grad-accuracy" --batch "$v"
+      fi
+    done
+    if [ -x "$bin/typenet-grad-accuracy" ]; then
+      expect 2 "--winograd and --isa each need at least one value" -- "$bin/typenet-grad-accuracy" --batch ,
+      expect 2 "--seed: expected a whole number >= 0, got '-1'" -- "$bin/typenet-grad-accuracy" --seed -1
+    fi ;;
   scripts)
     # The long runs of docs/results.md by name, and the script that collects them.
     expect 0 "best-full +typenet-train --model cnn-bn --recipe full --epochs 30 --out runs/best-full" -- bash scripts/reproduce.sh --list
@@ -833,8 +851,9 @@ case $case_name in
       "${mpirun[@]}" 2 "$train" $args --landscape-every 5 --out "$work/probes"
     [ ! -e "$work/probes/config.json" ] || fail "a refused --landscape-every run wrote config.json"
     # typenet-comm-bench's --reps: a whole number, checked before MPI starts (atoi made "x" 1 repetition)
-    for r in x 0 5y 1000001; do
-      expect 2 "^typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '$r'$" -- "$bin/typenet-comm-bench" --reps "$r"
+    for r in x 0 5y 1000001 ' 3' +3; do
+      q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$r")
+      expect 2 "^typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '$q'$" -- "$bin/typenet-comm-bench" --reps "$r"
     done ;;
   mpi-kill)
     # A rank killed with SIGKILL in the middle of a 2-rank run: mpirun ends the job within 30 s

@@ -195,6 +195,7 @@ case $case_name in
     if [ -x "$bin/typenet-grad-accuracy" ]; then
       expect 2 "--winograd and --isa each need at least one value" -- "$bin/typenet-grad-accuracy" --batch ,
       expect 2 "--seed: expected a whole number >= 0, got '-1'" -- "$bin/typenet-grad-accuracy" --seed -1
+      expect 2 "--perturb: needs a relative size > 0, got '1e-3x'" -- "$bin/typenet-grad-accuracy" --perturb 1e-3x
     fi ;;
   scripts)
     # The long runs of docs/results.md by name, and the script that collects them.

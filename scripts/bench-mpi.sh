@@ -62,6 +62,5 @@ for r in $(seq "$rounds"); do
   printf 'round %d: A %s img/s (1 x %s threads) | B %s img/s, %s ms a step waiting (%s ranks x 1, buckets) | C %s img/s, %s ms (no overlap) | B/A %s C/A %s\n' \
     "$r" "$a" "$threads" "$b" "$wb" "$ranks" "$c" "$wc" "${ba[-1]}" "${ca[-1]}"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 mb=$(median "${bw[@]}"); mc=$(median "${cw[@]}")
 echo "median: B/A $(median "${ba[@]}"), C/A $(median "${ca[@]}"); waiting for the gradient sums $mb ms a step with the overlap, $mc ms without: $(awk -v b="$mb" -v c="$mc" 'BEGIN { if (c > 0) printf "%.0f%%", 100 * (1 - b / c); else print "n/a" }') hidden"

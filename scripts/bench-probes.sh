@@ -19,6 +19,7 @@ train=${BUILD_DIR:-build}/bin/typenet-train
 [ -x "$train" ] || { echo "bench-probes: no $train (scripts/build.sh builds it)" >&2; exit 2; }
 model=${MODEL:-cnn-bn} lr=${LR:-0.02} limit=${LIMIT:-12800} every=${EVERY:-25}
 threads=(); [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+seconds_none=() seconds_probes=() ratios=()
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "# $model, lr $lr, 1 epoch of $limit images, a probe every $every steps or none; $rounds rounds alternating;" \
@@ -31,20 +32,12 @@ for r in $(seq "$rounds"); do
     "$train" --model "$model" --recipe baseline --lr "$lr" --epochs 1 --limit-train "$limit" --limit-test 128 --quiet \
       "${threads[@]}" "${extra[@]}" --out "$work/run" > /dev/null
     s=$(awk -F, 'NR == 2 { print $8 }' "$work/run/metrics.csv")
-    echo "round $r $w $s s" | tee -a "$work/log"
+    if [ "$w" = probes ]; then seconds_probes+=("$s"); else seconds_none+=("$s"); fi
+    echo "round $r $w $s s"
   done
+  ratios+=("$(awk -v b="${seconds_probes[-1]}" -v a="${seconds_none[-1]}" 'BEGIN { print b / a }')")
 done
-awk '{ t[$2, $3] = $4 } END {
-  n = 0
-  for (r = 1; ((r, "none") in t); r++) {
-    a[r] = t[r, "none"]; b[r] = t[r, "probes"]; q[r] = b[r] / a[r]; n = r
-    lo = r == 1 || q[r] < lo ? q[r] : lo; hi = r == 1 || q[r] > hi ? q[r] : hi
-  }
+read -r lo hi < <(printf '%s\n' "${ratios[@]}" | awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { print lo, hi }')
+awk -v a="$(median "${seconds_none[@]}")" -v b="$(median "${seconds_probes[@]}")" -v q="$(median "${ratios[@]}")" -v lo="$lo" -v hi="$hi" 'BEGIN {
   printf "median epoch: without probes %.2f s, with %.2f s; with / without %.3f (%+.0f%%; rounds %.3f..%.3f)\n",
-    med(a, n), med(b, n), med(q, n), 100 * (med(q, n) - 1), lo, hi
-}
-function med(v, n,   i, j, x, s) {
-  for (i = 1; i <= n; i++) s[i] = v[i]
-  for (i = 2; i <= n; i++) { x = s[i]; for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]; s[j + 1] = x }
-  return n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2
-}' "$work/log"
+    a, b, q, 100 * (q - 1), lo, hi }'

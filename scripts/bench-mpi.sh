@@ -19,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-resnet20}
 source scripts/rounds.sh && rounds=$(rounds_from_env bench-mpi 3)
+source scripts/median.sh
 ranks=${RANKS:-2}
 threads=${THREADS:-$(nproc)}
 batch=${BATCH:-128}

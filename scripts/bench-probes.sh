@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/rounds.sh && rounds=$(rounds_from_env bench-probes 3)
+source scripts/median.sh
 train=${BUILD_DIR:-build}/bin/typenet-train
 [ -x "$train" ] || { echo "bench-probes: no $train (scripts/build.sh builds it)" >&2; exit 2; }
 model=${MODEL:-cnn-bn} lr=${LR:-0.02} limit=${LIMIT:-12800} every=${EVERY:-25}

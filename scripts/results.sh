@@ -64,8 +64,7 @@ acc() {
   fi
   pct "$(field "$r" 5)"
 }
-# The awk that collects sorted numbers, one a line, into v[1..NR] and gives their median().
-sorted_awk='{ v[NR] = $1 } function median() { return (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+source scripts/median.sh  # sorted_awk
 # epoch_seconds NAME...: "min / median / max s" of the epochs of these runs (the seconds column).
 epoch_seconds() {
   local n

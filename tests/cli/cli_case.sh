@@ -226,7 +226,7 @@ case $case_name in
     # What results.sh prints of a run's last quarter and its stretched epochs, on a run whose answers
     # are known: 8 epochs, so the quarter is epochs 6-8; its lowest test loss is mid-quarter, epoch 5's
     # higher one is outside it; the median epoch is 80 s, so only epoch 3 (400 s) is over twice it.
-    mkdir -p "$work/tree/scripts" "$work/tree/runs/resnet20" && cp scripts/results.sh "$work/tree/scripts/"
+    mkdir -p "$work/tree/scripts" "$work/tree/runs/resnet20" && cp scripts/results.sh scripts/median.sh "$work/tree/scripts/"
     { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
       echo "1,2.0,0.2,1.9,0.30,1,0.1,80,600,0";   echo "2,1.5,0.4,1.4,0.45,1,0.1,80,600,0"
       echo "3,1.0,0.5,1.1,0.55,1,0.1,400,120,0";  echo "4,0.8,0.6,0.9,0.62,1,0.1,81,600,0"

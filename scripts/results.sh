@@ -409,9 +409,37 @@ larger_count() {
     END { if (bad) print "-"; else printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv" "$runs/$2/landscape.csv"
 }
 
+# landscape_cells NAME A B: the median loss variation, gradient change and beta-smoothness of
+# the run's probes in epoch 1 and in epochs A-B, as six table cells ("a | b | ... | f").
+landscape_cells() {
+  local q cells=()
+  for q in loss_variation grad_change_max beta_max; do
+    cells+=("$(landscape_median "$1" "$q" 1 1)" "$(landscape_median "$1" "$q" "$2" "$3")")
+  done
+  local IFS='|'; sed 's/|/ | /g' <<<"${cells[*]}"
+}
+# larger_counts A B: larger_count's sentence for the three quantities.
+larger_counts() {
+  echo "loss variation $(larger_count "$1" "$2" loss_variation)," \
+       "gradient change $(larger_count "$1" "$2" grad_change_max)," \
+       "beta-smoothness $(larger_count "$1" "$2" beta_max)."
+}
+# landscape_charts TITLE PREFIX LABEL=NAME...: the charts of the three quantities over training,
+# one line per run that has probes, PREFIX-loss.svg, -gradient.svg and -beta.svg in the output.
+landscape_charts() {
+  local title=$1 prefix=$2 q a probes=()
+  shift 2
+  for a in "$@"; do [ -f "$runs/${a#*=}/landscape.csv" ] && probes+=("${a%%=*}=$runs/${a#*=}/landscape.csv"); done
+  [ ${#probes[@]} -gt 0 ] || return 0
+  for q in loss gradient beta; do
+    "$plot" --landscape "$q" --out "$out/$prefix-$q.svg" --title "$title" "${probes[@]}"
+    echo "chart: $out/$prefix-$q.svg"
+  done
+}
+
 # Issue 22 (docs/why-batch-norm-works.md): the loss-landscape probes of cnn-bn and cnn-nobn.
 why_bn_landscape() {
-  local n q
+  local n
   local -A label=([why-cnn-bn-0.02]="cnn-bn lr 0.02" [why-cnn-nobn-0.02]="cnn-nobn lr 0.02" [why-cnn-bn-0.1]="cnn-bn lr 0.1")
   echo "### The loss landscape along the gradient (cnn, 10 epochs, a probe every 25 steps)"
   echo
@@ -423,28 +451,19 @@ why_bn_landscape() {
   echo "| run | test accuracy | probes | loss variation, epoch 1 | epochs 6-10 | gradient change, epoch 1 | epochs 6-10 | beta-smoothness, epoch 1 | epochs 6-10 | loss oscillation, last epoch | wall time | epoch min / median / max |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
-    echo "| \`$n\` | $(acc "$n" 10) | $(probe_count "$n") |" \
-         "$(landscape_median "$n" loss_variation 1 1) | $(landscape_median "$n" loss_variation 6 10) |" \
-         "$(landscape_median "$n" grad_change_max 1 1) | $(landscape_median "$n" grad_change_max 6 10) |" \
-         "$(landscape_median "$n" beta_max 1 1) | $(landscape_median "$n" beta_max 6 10) |" \
+    echo "| \`$n\` | $(acc "$n" 10) | $(probe_count "$n") | $(landscape_cells "$n" 6 10) |" \
          "$(oscillation "$n") | $([ -f "$runs/$n/metrics.csv" ] && echo "$(wall "$n") s") | $(epoch_seconds "$n") |"
   done
   echo
   echo "Probe by probe at lr 0.02 (the steps both runs probed), the probes where cnn-nobn's value is the"
-  echo "larger: loss variation $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 loss_variation)," \
-       "gradient change $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 grad_change_max)," \
-       "beta-smoothness $(larger_count why-cnn-bn-0.02 why-cnn-nobn-0.02 beta_max)."
+  echo "larger: $(larger_counts why-cnn-bn-0.02 why-cnn-nobn-0.02)"
   echo
   [ "$charts" = 1 ] || return 0
-  local probes=() steps=()
+  local steps=()
+  landscape_charts "cnn, 10 epochs" why-landscape \
+    "${label[why-cnn-bn-0.02]}=why-cnn-bn-0.02" "${label[why-cnn-nobn-0.02]}=why-cnn-nobn-0.02" "${label[why-cnn-bn-0.1]}=why-cnn-bn-0.1"
   for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
-    [ -f "$runs/$n/landscape.csv" ] && probes+=("${label[$n]}=$runs/$n/landscape.csv")
     [ -f "$runs/$n/steps.csv" ] && steps+=("${label[$n]}=$runs/$n/steps.csv")
-  done
-  for q in loss gradient beta; do
-    [ ${#probes[@]} -gt 0 ] || break
-    "$plot" --landscape "$q" --out "$out/why-landscape-$q.svg" --title "cnn, 10 epochs" "${probes[@]}"
-    echo "chart: $out/why-landscape-$q.svg"
   done
   if [ ${#steps[@]} -gt 0 ]; then
     "$plot" --steps --out "$out/why-cnn-steps.svg" --title "cnn, 10 epochs, per step" "${steps[@]}" > /dev/null
@@ -481,7 +500,20 @@ why_bn_resnet() {
          "$(epoch_seconds "$n") | $(machine "$n") |"
   done
   echo
+  echo "The loss landscape of resnet20 along the gradient, measured as for the cnn (a probe every 100"
+  echo "steps): medians over the probes of epoch 1 and of epochs 16-20."
+  echo
+  echo "| run | probes | loss variation, epoch 1 | epochs 16-20 | gradient change, epoch 1 | epochs 16-20 | beta-smoothness, epoch 1 | epochs 16-20 |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for n in why-resnet20-bn why-resnet20-nonorm; do
+    echo "| \`$n\` | $(probe_count "$n") | $(landscape_cells "$n" 16 20) |"
+  done
+  echo
+  echo "Probe by probe (the steps both runs probed), the probes where resnet20-nonorm's value is the"
+  echo "larger: $(larger_counts why-resnet20-bn why-resnet20-nonorm)"
+  echo
   [ "$charts" = 1 ] || return 0
+  landscape_charts "resnet20, 20 epochs" why-resnet20-landscape resnet20-bn=why-resnet20-bn resnet20-nonorm=why-resnet20-nonorm
   local pair a
   for pair in resnet20 resnet18; do
     a=()

@@ -320,6 +320,14 @@ case $case_name in
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
     rm "$work/tree/runs/why-resnet18-bn/invocations.jsonl"
     expect 0 "^\| .why-resnet18-bn. \| 3 \| .* \| not recorded \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
+    # resnet20's probes: medians over epoch 1 and epochs 16-20 (an epoch-15 probe counts in neither)
+    mkdir -p "$work/tree/runs/why-resnet20-nonorm"
+    { echo "step,epoch,lr,loss,grad_norm,loss_min,loss_max,loss_variation,grad_change_min,grad_change_max,beta_min,beta_max"
+      i=0; for r in 1:1:10:5 1:3:30:7 15:100:100:100 16:0.5:4:1 18:9:90:30 20:0.7:6:3; do
+        IFS=: read -r e v g b <<< "$r"; echo "$((100 * i++ + 1)),$e,0.01,2,1,1,2,$v,0,$g,0,$b"
+      done; } > "$work/tree/runs/why-resnet20-nonorm/landscape.csv"
+    expect 0 "^\| .why-resnet20-nonorm. \| 6 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet ;;
   recipes)
     need_data

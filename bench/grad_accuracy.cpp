@@ -215,7 +215,7 @@ std::vector<std::string> split(const std::string& s) {
     std::exit(2);
 }
 
-using typenet::train::detail::whole_flag;
+using typenet::train::detail::number_flag, typenet::train::detail::whole_flag;
 
 }  // namespace
 
@@ -256,10 +256,7 @@ int main(int argc, char** argv) {
             } else if (a == "--seed") {
                 c.seed = whole_flag<std::runtime_error>(a, value(), 0);
             } else if (a == "--perturb") {
-                const std::string v = value();
-                std::size_t used = 0;
-                c.perturb = std::stod(v, &used);
-                if (used != v.size() || !(c.perturb > 0)) usage_error("--perturb: needs a relative size > 0, got '" + v + "'");
+                c.perturb = number_flag<std::runtime_error>(a, value(), "a relative size > 0", 0.0);
             } else if (a == "--smooth") {
                 c.smooth = true;
             } else if (a == "--unit-affine") {
@@ -273,10 +270,8 @@ int main(int argc, char** argv) {
             } else {
                 usage_error("unknown argument '" + a + "'");
             }
-        } catch (const std::runtime_error& e) {  // whole_flag
+        } catch (const std::runtime_error& e) {  // whole_flag, number_flag
             usage_error(e.what());
-        } catch (const std::logic_error& e) {  // stod
-            usage_error(a + ": not a number");
         }
     }
     if (c.models.empty() || c.batches.empty() || c.winograd.empty() || c.isas.empty())  // "--batch ''" or ","

@@ -20,15 +20,18 @@
 #include <functional>
 #include <initializer_list>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../src/train/text_numbers.hpp"
 #include "typenet/kernels.hpp"
 
 #include "rel_error.hpp"
 
 namespace k = typenet::kernels;
 using typenet::numerics::rel_error;
+using typenet::train::detail::number_flag, typenet::train::detail::whole_flag;
 
 namespace {
 
@@ -230,9 +233,15 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
         if (a == "--isa" && v) isa = v, ++i;
-        else if (a == "--threads" && v) threads = std::strtoul(v, nullptr, 10), ++i;
-        else if (a == "--batch" && v) batch = std::strtoul(v, nullptr, 10), ++i;
-        else if (a == "--seconds" && v) seconds = std::strtod(v, nullptr), ++i;
+        else if ((a == "--threads" || a == "--batch" || a == "--seconds") && v) try {  // strtoul made "x" 0
+            if (a == "--threads") threads = whole_flag<std::runtime_error>(a, v, 0);
+            else if (a == "--batch") batch = whole_flag<std::runtime_error>(a, v, 1);
+            else seconds = number_flag<std::runtime_error>(a, v, "a positive number of seconds", 0.0);
+            ++i;
+        } catch (const std::runtime_error& e) {
+            std::fprintf(stderr, "typenet-kernel-bench: %s\n", e.what());
+            return 2;
+        }
         else if (a == "--only" && v) only = v, ++i;
         else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0 || std::strcmp(v, "resnet18") == 0)) layers = v, ++i;
         else if (a == "--best") use_best = true;

@@ -512,6 +512,8 @@ TEST_CASE("fit's history survives its text form exactly, non-finite values inclu
     CHECK(std::isnan(back[1].validation->loss));
     CHECK(back[1].validation->samples == 20);
     CHECK_THROWS_WITH(history_from_text("1 2 x"), "fit history, line 1: 'x' is not a number");
+    // the rule of the CSV cells and the number flags (text_numbers.hpp): no value past a double's range
+    CHECK_THROWS_WITH(history_from_text("1 2 1e400"), "fit history, line 1: '1e400' is past the range of a double");
     CHECK_THROWS_WITH(history_from_text("1 2 0.5"), "fit history, line 1: the row ends early");
     CHECK_THROWS_WITH(history_from_text("1 2 0 0 0 0 0 0 0 2 1 0"), "fit history, line 1: a flag is not 0 or 1");
     CHECK_THROWS_WITH(history_from_text("1e0 2 0 0 0 0 0 0 0 0 1 0"), "fit history, line 1: '1e0' is not a whole number from 0 to 2^53");

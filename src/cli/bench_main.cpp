@@ -373,16 +373,7 @@ std::size_t parse_count(const std::string& flag, const std::string& v, std::size
 }
 
 double parse_seconds(const std::string& flag, const std::string& v, const char* unit = "seconds") {
-    std::size_t pos = 0;
-    double s = 0;
-    try {
-        s = std::stod(v, &pos);
-    } catch (const std::exception&) {
-        throw usage_error(flag + ": expected a number of " + unit + ", got '" + v + "'");
-    }
-    if (pos != v.size() || !(s > 0) || !std::isfinite(s))
-        throw usage_error(flag + ": expected a positive number of " + unit + ", got '" + v + "'");
-    return s;
+    return typenet::train::detail::number_flag<usage_error>(flag, v, std::string("a positive number of ") + unit, 0.0);
 }
 
 std::optional<options> parse(int argc, char** argv) {

@@ -91,14 +91,7 @@ std::string fmt_double(double v) {
     return buf;
 }
 double parse_double(const std::string& flag, const std::string& v) {
-    try {
-        std::size_t used = 0;
-        const double d = std::stod(v, &used);
-        if (used != v.size() || !std::isfinite(d)) throw std::invalid_argument("");
-        return d;
-    } catch (const std::exception&) {
-        throw config_error(flag + ": expected a number, got '" + v + "'");
-    }
+    return train::detail::number_flag<config_error>(flag, v);
 }
 std::uint64_t parse_count(const std::string& flag, const std::string& v) {
     return train::detail::whole_flag<config_error>(flag, v, 0);

@@ -32,7 +32,8 @@ std::vector<typenet::train::epoch_metrics> first_epochs(std::vector<typenet::tra
     rows.resize(keep);
     return rows;
 }
-using typenet::train::detail::max_count, typenet::train::detail::whole_flag;
+using typenet::train::detail::max_count, typenet::train::detail::number_text, typenet::train::detail::read_number,
+    typenet::train::detail::whole_flag;
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,14 +104,10 @@ int main(int argc, char** argv) {
             const auto at = a.rfind('@', eq);
             if (at == std::string::npos || at == 0 || at + 1 == eq)
                 throw std::runtime_error("'" + a + "': --sweep expects LABEL@X=path/to/metrics.csv");
+            const std::string xs = a.substr(at + 1, eq - at - 1);
             double x = 0;
-            try {
-                std::size_t used = 0;
-                x = std::stod(a.substr(at + 1, eq - at - 1), &used);
-                if (used != eq - at - 1 || !std::isfinite(x)) throw std::invalid_argument("trailing characters or not finite");
-            } catch (const std::exception&) {
-                throw std::runtime_error("'" + a + "': '" + a.substr(at + 1, eq - at - 1) + "' is not a number");
-            }
+            if (read_number(xs, x) != number_text::ok || !std::isfinite(x))
+                throw std::runtime_error("'" + a + "': '" + xs + "' is not a number");
             auto rows = first_epochs(read_metrics_csv(a.substr(eq + 1)), a.substr(eq + 1), epoch);
             if (rows.empty()) throw std::runtime_error(a.substr(eq + 1) + ": no epochs recorded");
             points.push_back({a.substr(0, at), x, std::move(rows)});

@@ -40,11 +40,7 @@ public:
     field_reader(const std::string& line, std::string where) : s_(line), where_(std::move(where)) {}
     io::checkpoint_error bad(const std::string& what) const { return io::checkpoint_error(where_ + what); }
     double num() {
-        const std::string t = word();
-        char* end = nullptr;
-        const double v = std::strtod(t.c_str(), &end);  // reads nan and inf too
-        if (end != t.c_str() + t.size()) throw bad("'" + t + "' is not a number");
-        return v;
+        return train::detail::number_or_throw<io::checkpoint_error>(word(), where_);
     }
     std::size_t whole() {
         const std::string t = word();

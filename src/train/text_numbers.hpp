@@ -1,9 +1,9 @@
 // src/train/text_numbers.hpp - internal, not installed: numbers read back from the text typenet
 // writes, as input from outside (a resumed run reads what is in its folder and its checkpoint,
 // typenet-plot any file a user names): the cells of metrics.csv, steps.csv and landscape.csv,
-// and the counts of a checkpoint's fit.* entries; and the whole numbers of the tools' flags
-// (src/cli/, bench/). One rule each for all of their readers, so a file or a flag one reader
-// refuses another does not take.
+// and the numbers and counts of a checkpoint's fit.* entries; and the numbers of the tools'
+// flags (src/cli/, bench/). One rule each for all of their readers, so a file or a flag one
+// reader refuses another does not take.
 #pragma once
 
 #include <cctype>
@@ -21,24 +21,44 @@
 
 namespace typenet::train::detail {
 
-// Every cell of LINE as a number, an empty cell at either end too (so "1,2," is three cells,
-// the last no number). A cell must be wholly a number: no leading space, no trailing text; nan
-// and inf (as typenet writes a diverged loss) are numbers, and a value that underflows to a
-// denormal is one (strtod, not stod, which refuses it), but a finite-looking value past double's
-// range (1e400) is refused: typenet never writes one. WHERE ("file: line N") starts the message.
+// TEXT as one number in strtod's grammar (nan and inf included) into OUT, with nothing before or
+// after it: "", " 1", "1x" and "1," are no number (stod skipped the space and ignored the rest);
+// a value that underflows to a denormal is one, but a finite-looking value past double's range
+// (1e400) is refused: typenet never writes one.
+enum class number_text { ok, not_a_number, past_range };
+inline number_text read_number(const std::string& text, double& out) {
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtod(text.c_str(), &end);
+    if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || end != text.c_str() + text.size())
+        return number_text::not_a_number;
+    if (errno == ERANGE && std::isinf(out)) return number_text::past_range;
+    return number_text::ok;
+}
+
+// TEXT as read_number reads it (nan and inf, as typenet writes a diverged loss, are numbers);
+// otherwise the reader's own error, Error(WHERE + "'TEXT' is not a number") or
+// Error(WHERE + "'TEXT' is past the range of a double"). WHERE ends in ": " or is empty.
+template <class Error>
+double number_or_throw(const std::string& text, const std::string& where) {
+    double d = 0;
+    switch (read_number(text, d)) {
+    case number_text::ok: return d;
+    case number_text::not_a_number: throw Error(where + "'" + text + "' is not a number");
+    case number_text::past_range: break;
+    }
+    throw Error(where + "'" + text + "' is past the range of a double");
+}
+
+// Every cell of LINE as a number (read_number; nan and inf included), an empty cell at either
+// end too (so "1,2," is three cells, the last no number). WHERE ("file: line N") starts the
+// message.
 inline std::vector<double> number_cells(const std::string& line, const std::string& where) {
     std::vector<double> v;
     for (std::size_t from = 0;;) {
         const std::size_t comma = line.find(',', from);
         const std::string cell = line.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-        char* end = nullptr;
-        errno = 0;
-        const double d = std::strtod(cell.c_str(), &end);
-        if (cell.empty() || std::isspace(static_cast<unsigned char>(cell[0])) || end != cell.c_str() + cell.size())
-            throw std::runtime_error(where + ": '" + cell + "' is not a number");
-        if (errno == ERANGE && std::isinf(d))
-            throw std::runtime_error(where + ": '" + cell + "' is past the range of a double");
-        v.push_back(d);
+        v.push_back(number_or_throw<std::runtime_error>(cell, where + ": "));
         if (comma == std::string::npos) return v;
         from = comma + 1;
     }
@@ -76,6 +96,16 @@ std::uint64_t whole_flag(const std::string& flag, const std::string& text, std::
         what = "a whole number " + (most == std::numeric_limits<std::uint64_t>::max()
                                         ? ">= " + std::to_string(min)
                                         : "from " + std::to_string(min) + " to " + std::to_string(most));
+    throw Error(flag + ": expected " + what + ", got '" + text + "'");
+}
+
+// The finite number a tool's FLAG takes, read from TEXT by read_number, above ABOVE when given;
+// otherwise Error("FLAG: expected WHAT, got 'TEXT'").
+template <class Error>
+double number_flag(const std::string& flag, const std::string& text, const std::string& what = "a number",
+                   std::optional<double> above = std::nullopt) {
+    double d = 0;
+    if (read_number(text, d) == number_text::ok && std::isfinite(d) && (!above || d > *above)) return d;
     throw Error(flag + ": expected " + what + ", got '" + text + "'");
 }
 

@@ -192,10 +192,24 @@ case $case_name in
         expect 2 "--batch: expected a whole number >= 2, got '$q'" -- "$bin/typenet-grad-accuracy" --batch "$v"
       fi
     done
+    # ... and every number flag by one rule too: strtod's grammar with nothing before or after
+    # (stod skipped a leading space and ignored trailing text), finite
+    for v in ' 0.1' 0.1x 1e400 nan ''; do
+      q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$v")
+      expect 2 "--lr: expected a number, got '$q'" -- "$train" --lr "$v"
+      expect 2 "--seconds: expected a positive number of seconds, got '$q'" -- "$bin/typenet-bench" --seconds "$v"
+      if [ -x "$bin/typenet-kernel-bench" ]; then  # not built under the sanitizers
+        expect 2 "--seconds: expected a positive number of seconds, got '$q'" -- "$bin/typenet-kernel-bench" --seconds "$v"
+      fi
+    done
+    if [ -x "$bin/typenet-kernel-bench" ]; then
+      expect 2 "--batch: expected a whole number >= 1, got 'x'" -- "$bin/typenet-kernel-bench" --batch x
+    fi
+    expect 2 "'a@0\.1x=m\.csv': '0\.1x' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" a@0.1x=m.csv
     if [ -x "$bin/typenet-grad-accuracy" ]; then
       expect 2 "--winograd and --isa each need at least one value" -- "$bin/typenet-grad-accuracy" --batch ,
       expect 2 "--seed: expected a whole number >= 0, got '-1'" -- "$bin/typenet-grad-accuracy" --seed -1
-      expect 2 "--perturb: needs a relative size > 0, got '1e-3x'" -- "$bin/typenet-grad-accuracy" --perturb 1e-3x
+      expect 2 "--perturb: expected a relative size > 0, got '1e-3x'" -- "$bin/typenet-grad-accuracy" --perturb 1e-3x
     fi ;;
   scripts)
     # The long runs of docs/results.md by name, and the script that collects them.

@@ -246,6 +246,14 @@ TEST_CASE("fit equals the training loop typenet-train ran before it, bit for bit
     CHECK(info.class_names == data::cifar10_class_names());
     CHECK(info.normalization.mean == r.normalization.mean);
     CHECK(info.normalization.std == r.normalization.std);
+    // model.classes is decimal digits, at most a million (strtoull took " 10" and "+10")
+    for (const char* bad : {" 10", "+10", "-1", "10x", "1e1", "", "1000001"}) {
+        auto crafted = mine;
+        for (auto& [key, value] : crafted.metadata)
+            if (key == "model.classes") value = bad;
+        CHECK_THROWS_WITH(io::read_inference_info(crafted, "c.ckpt"),
+                          "c.ckpt: model.classes is '" + std::string(bad) + "', not a number of classes");
+    }
 }
 
 TEST_CASE("a fit stopped after epoch 2 and resumed from last.ckpt equals the uninterrupted run") {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../train/text_numbers.hpp"
 #include "convert_tool.hpp"
 #include "models.hpp"
 #include "typenet/io/checkpoint.hpp"
@@ -124,12 +125,8 @@ int main(int argc, char** argv) {
             };
             if (a == "--model") model = value();
             else if (a == "--class-names") class_names = value();
-            else if (a == "--seed") {
-                const std::string& v = value();
-                char* end = nullptr;
-                seed = std::strtoull(v.c_str(), &end, 10);
-                if (v.empty() || *end || v[0] == '-') throw usage_error("--seed: '" + v + "' is not a whole number");
-            } else if (a.rfind("--", 0) == 0) throw usage_error(a + ": unknown flag");
+            else if (a == "--seed") seed = typenet::train::detail::whole_flag<usage_error>(a, value(), 0);  // strtoull made " -3" 2^64 - 3
+            else if (a.rfind("--", 0) == 0) throw usage_error(a + ": unknown flag");
             else files.push_back(a);
         }
         const auto need = [&](std::size_t n, bool with_model) {

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "../train/text_numbers.hpp"
 #include "typenet/io/checkpoint.hpp"
 
 namespace typenet::io {
@@ -54,10 +55,9 @@ inference_info read_inference_info(const checkpoint& ck, const std::string& file
     info.model = ck.network;
     info.input_shape = *ck.find_meta("model.input_shape");
     const std::string& count = *ck.find_meta("model.classes");
-    char* end = nullptr;
-    const unsigned long long classes = std::strtoull(count.c_str(), &end, 10);
-    if (count.empty() || end != count.c_str() + count.size() || classes > 1000000)
-        throw checkpoint_error(file + ": model.classes is '" + count + "', not a number of classes");
+    const auto read = train::detail::decimal_whole(count, 1000000);  // strtoull took " 3" and "+3"
+    if (!read) throw checkpoint_error(file + ": model.classes is '" + count + "', not a number of classes");
+    const std::uint64_t classes = *read;
     for (std::size_t k = 0; k < classes; ++k) {
         const std::string* name = ck.find_meta("model.class." + std::to_string(k));
         if (!name) throw checkpoint_error(file + ": model.class." + std::to_string(k) + " is missing (" + count + " classes)");

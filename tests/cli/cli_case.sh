@@ -187,6 +187,7 @@ case $case_name in
       expect 2 "--epochs: expected a whole number >= 0, got '$q'" -- "$train" --epochs "$v"
       expect 2 "--steps: expected a whole number >= 1, got '$q'" -- "$bin/typenet-bench" --steps "$v"
       expect 2 "--top: expected a whole number >= 1, got '$q'" -- "$bin/typenet-predict" --top "$v"
+      expect 2 "--seed: expected a whole number >= 0, got '$q'" -- "$bin/typenet-convert" init --model cnn-bn --seed "$v" "$work/x.ckpt"
       expect 2 "--smooth: expected a number of rows from 1 to 1000000, got '$q'" -- "$plot" --steps --smooth "$v" --out "$work/x.svg" a=x.csv
       if [ -x "$bin/typenet-grad-accuracy" ] && [ -n "$v" ]; then
         expect 2 "--batch: expected a whole number >= 2, got '$q'" -- "$bin/typenet-grad-accuracy" --batch "$v"

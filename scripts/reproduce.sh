@@ -43,7 +43,9 @@ train=$build_dir/bin/typenet-train
 # last.ckpt every 10 minutes, since an epoch of 6,250 steps is long enough to lose to a restart.
 # why-*: issue 22's runs (docs/why-batch-norm-works.md): per-step records (steps.csv) and
 # loss-landscape probes (landscape.csv); the ResNets at the explainers' recipe (SGD momentum 0.9,
-# lr 0.01 constant, weight decay 2e-4 on every parameter, batch 128, pad-crop 4 and flip).
+# lr 0.01 constant, weight decay 2e-4 on every parameter, batch 128, pad-crop 4 and flip) with
+# PyTorch's initialisation, as the explainers' PyTorch networks start; the -he pair with ours
+# (He), under which the ResNet without normalisation dies at step 4, so it runs one epoch only.
 runs=$(cat <<'EOF'
 ablation-nobn-0.1|--model cnn-nobn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue --winograd off
 ablation-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 30 --on-divergence continue
@@ -102,10 +104,12 @@ batch8-brn|--model resnet20-brn --recipe resnet --epochs 15 --batch 8 --lr 0.006
 why-cnn-bn-0.02|--model cnn-bn --recipe baseline --lr 0.02 --epochs 10 --log-every 1 --landscape-every 25
 why-cnn-nobn-0.02|--model cnn-nobn --recipe baseline --lr 0.02 --epochs 10 --log-every 1 --landscape-every 25 --on-divergence continue
 why-cnn-bn-0.1|--model cnn-bn --recipe baseline --lr 0.1 --epochs 10 --log-every 1 --landscape-every 25
-why-resnet20-bn|--model resnet20 --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 20 --log-every 1 --landscape-every 100
-why-resnet20-nonorm|--model resnet20-nonorm --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 20 --log-every 1 --landscape-every 100 --on-divergence continue
-why-resnet18-bn|--model resnet18 --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 3 --log-every 1 --checkpoint-every 10
-why-resnet18-nonorm|--model resnet18-nonorm --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 3 --log-every 1 --checkpoint-every 10 --on-divergence continue
+why-resnet20-bn|--model resnet20 --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --init pytorch --epochs 20 --log-every 1 --landscape-every 100
+why-resnet20-nonorm|--model resnet20-nonorm --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --init pytorch --epochs 20 --log-every 1 --landscape-every 100 --on-divergence continue
+why-resnet20-bn-he|--model resnet20 --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 20 --log-every 1 --landscape-every 100
+why-resnet20-nonorm-he|--model resnet20-nonorm --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --epochs 1 --log-every 1 --on-divergence continue
+why-resnet18-bn|--model resnet18 --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --init pytorch --epochs 3 --log-every 1 --checkpoint-every 10
+why-resnet18-nonorm|--model resnet18-nonorm --recipe baseline --lr 0.01 --momentum 0.9 --weight-decay 2e-4 --augment true --init pytorch --epochs 3 --log-every 1 --checkpoint-every 10 --on-divergence continue
 dist-1x128|--model resnet20 --recipe resnet --epochs 10 --batch 128
 dist-2x64-global|mpi:2 --model resnet20 --recipe resnet --epochs 10 --batch 128 --bn-sync global
 dist-2x64-local|mpi:2 --model resnet20 --recipe resnet --epochs 10 --batch 128 --bn-sync local
@@ -120,7 +124,7 @@ short|short-nobn-0.1 short-bn-0.1 short-nobn-0.02 short-bn-0.02 init-pytorch-nob
 small-batch|small-bn-g2 small-bn-g4 small-bn-g8 small-bn-g16 small-bn-g32 small-bn-g128 small-brn-g2 small-brn-g4 small-brn-g8 small-brn-g16 small-brn-g32 small-brn-g128 small-gn small-ln small-nonorm
 batch8|batch8-bn batch8-gn batch8-brn
 why-bn-landscape|why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1
-why-bn-resnet|why-resnet20-bn why-resnet20-nonorm why-resnet18-bn why-resnet18-nonorm
+why-bn-resnet|why-resnet20-nonorm-he why-resnet20-bn why-resnet20-nonorm why-resnet18-bn why-resnet18-nonorm why-resnet20-bn-he
 dist-learning|dist-1x128 dist-2x64-global dist-2x64-local
 EOF
 )

@@ -486,34 +486,42 @@ machine() {
        END { print out == "" ? "not recorded" : out }' "$f"
 }
 
+# init_of NAME: the run's --init, from its config.json ("-" without one).
+init_of() {
+  local i=""
+  [ -f "$runs/$1/config.json" ] && i=$(sed -n 's/^ *"init": "\([^"]*\)".*/\1/p' "$runs/$1/config.json")
+  echo "${i:--}"
+}
 why_bn_resnet() {
-  local n e r1 r
+  local n e r1 r d
   echo "### ResNets with and without batch norm (SGD momentum 0.9, lr 0.01, weight decay 2e-4, batch 128, pad-crop and flip)"
   echo
-  echo "| run | epochs | train accuracy after epoch 1 | final train accuracy | final test accuracy | loss oscillation, last epoch | epoch min / median / max | machine |"
-  echo "|---|---:|---:|---:|---:|---:|---|---|"
-  for n in why-resnet20-bn:20 why-resnet20-nonorm:20 why-resnet18-bn:3 why-resnet18-nonorm:3; do
+  echo "| run | init | epochs | train accuracy after epoch 1 | final train accuracy | final test accuracy | loss oscillation, last epoch | epochs with a non-finite gradient | epoch min / median / max | machine |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---|---|"
+  for n in why-resnet20-bn:20 why-resnet20-nonorm:20 why-resnet18-bn:3 why-resnet18-nonorm:3 why-resnet20-bn-he:20 why-resnet20-nonorm-he:1; do
     e=${n#*:} n=${n%%:*}
     r1=$(row "$n" 1) r=$(row "$n" "$e")
-    if [ -z "$r" ]; then echo "| \`$n\` | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | | |"; continue; fi
-    echo "| \`$n\` | $e | $(pct "$(field "$r1" 3)") | $(pct "$(field "$r" 3)") | **$(acc "$n" "$e")** | $(oscillation "$n") |" \
-         "$(epoch_seconds "$n") | $(machine "$n") |"
+    if [ -z "$r" ]; then echo "| \`$n\` | $(init_of "$n") | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | | | |"; continue; fi
+    d=$(nonfinite "$n" "$e")  # a diverged run's oscillation would be that of its last finite steps
+    echo "| \`$n\` | $(init_of "$n") | $e | $(pct "$(field "$r1" 3)") | $(pct "$(field "$r" 3)") | **$(acc "$n" "$e")** |" \
+         "$([ "$d" = 0 ] && oscillation "$n" || echo "- (diverged)") | $d | $(epoch_seconds "$n") | $(machine "$n") |"
   done
   echo
   echo "The loss landscape of resnet20 along the gradient, measured as for the cnn (a probe every 100"
   echo "steps): medians over the probes of epoch 1 and of epochs 16-20."
   echo
-  echo "| run | probes | loss variation, epoch 1 | epochs 16-20 | gradient change, epoch 1 | epochs 16-20 | beta-smoothness, epoch 1 | epochs 16-20 |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  for n in why-resnet20-bn why-resnet20-nonorm; do
-    echo "| \`$n\` | $(probe_count "$n") | $(landscape_cells "$n" 16 20) |"
+  echo "| run | init | probes | loss variation, epoch 1 | epochs 16-20 | gradient change, epoch 1 | epochs 16-20 | beta-smoothness, epoch 1 | epochs 16-20 |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  for n in why-resnet20-bn why-resnet20-nonorm why-resnet20-bn-he; do
+    echo "| \`$n\` | $(init_of "$n") | $(probe_count "$n") | $(landscape_cells "$n" 16 20) |"
   done
   echo
   echo "Probe by probe (the steps both runs probed), the probes where resnet20-nonorm's value is the"
   echo "larger: $(larger_counts why-resnet20-bn why-resnet20-nonorm)"
   echo
   [ "$charts" = 1 ] || return 0
-  landscape_charts "resnet20, 20 epochs" why-resnet20-landscape resnet20-bn=why-resnet20-bn resnet20-nonorm=why-resnet20-nonorm
+  landscape_charts "resnet20, 20 epochs" why-resnet20-landscape resnet20-bn=why-resnet20-bn resnet20-nonorm=why-resnet20-nonorm \
+    "resnet20-bn, He init=why-resnet20-bn-he"
   local pair a
   for pair in resnet20 resnet18; do
     a=()

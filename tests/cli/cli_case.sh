@@ -331,10 +331,19 @@ case $case_name in
       echo '{"started":"2026-12-06T10:00:00Z","commit":"a","first_epoch":3,"epochs":3,"kernels":"avx512","winograd":true,"threads":2,"cpu":"AMD EPYC"}'
       echo '{"started":"2026-12-06T11:00:00Z","commit":"a","first_epoch":3,"epochs":3,"kernels":"avx512","winograd":true,"threads":2}'
     } > "$work/tree/runs/why-resnet18-bn/invocations.jsonl"
-    expect 0 "^\| .why-resnet18-bn. \| 3 \| 20.00% \| 60.00% \| \*\*53.00%\*\* \| 0.0000 \| 1800.0 / 1800.0 / 1800.0 s \| AMD EPYC \(avx512\) \+ Intel Xeon \(avx2\) \+ not recorded \(avx512\) \|$" -- \
+    printf '{\n  "model": "resnet18",\n  "init": "pytorch",\n  "epochs": 3\n}\n' > "$work/tree/runs/why-resnet18-bn/config.json"
+    expect 0 "^\| .why-resnet18-bn. \| pytorch \| 3 \| 20.00% \| 60.00% \| \*\*53.00%\*\* \| 0.0000 \| 0 \| 1800.0 / 1800.0 / 1800.0 s \| AMD EPYC \(avx512\) \+ Intel Xeon \(avx2\) \+ not recorded \(avx512\) \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
     rm "$work/tree/runs/why-resnet18-bn/invocations.jsonl"
-    expect 0 "^\| .why-resnet18-bn. \| 3 \| .* \| not recorded \|$" -- \
+    expect 0 "^\| .why-resnet18-bn. \| pytorch \| 3 \| .* \| not recorded \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
+    # a diverged run: no oscillation (its last finite steps' would be astronomical), its epoch counted
+    mkdir -p "$work/tree/runs/why-resnet20-nonorm-he"
+    { echo "epoch,train_loss,train_accuracy,test_loss,test_accuracy,grad_norm,lr,seconds,images_per_second,diverged"
+      echo "1,nan,0.1,nan,0.1,nan,0.01,60,800,1"; } > "$work/tree/runs/why-resnet20-nonorm-he/metrics.csv"
+    { echo "step,epoch,epoch_step,loss,accuracy,grad_norm,lr"; echo "1,1,1,48.9,0.1,809,0.01"
+      echo "2,1,2,1e9,0.1,1e12,0.01"; echo "3,1,3,nan,0.1,nan,0.01"; } > "$work/tree/runs/why-resnet20-nonorm-he/steps.csv"
+    expect 0 "^\| .why-resnet20-nonorm-he. \| - \| 1 \| 10.00% \| 10.00% \| \*\*10.00%\*\* \| - \(diverged\) \| 1 \| 60.0 / 60.0 / 60.0 s \| not recorded \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
     # resnet20's probes: medians over epoch 1 and epochs 16-20 (an epoch-15 probe counts in neither)
     mkdir -p "$work/tree/runs/why-resnet20-nonorm"
@@ -342,7 +351,7 @@ case $case_name in
       i=0; for r in 1:1:10:5 1:3:30:7 15:100:100:100 16:0.5:4:1 18:9:90:30 20:0.7:6:3; do
         IFS=: read -r e v g b <<< "$r"; echo "$((100 * i++ + 1)),$e,0.01,2,1,1,2,$v,0,$g,0,$b"
       done; } > "$work/tree/runs/why-resnet20-nonorm/landscape.csv"
-    expect 0 "^\| .why-resnet20-nonorm. \| 6 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \|$" -- \
+    expect 0 "^\| .why-resnet20-nonorm. \| - \| 6 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet ;;
   recipes)
     need_data

@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
                 if (v != "all") c.models = split(v);
             } else if (a == "--batch") {
                 c.batches.clear();
-                for (const auto& t : split(value())) c.batches.push_back(whole_flag<std::runtime_error>(a, t, 2));
+                const std::string v = value();
+                for (const auto& t : split(v)) c.batches.push_back(whole_flag<std::runtime_error>(a, t, 2));
+                if (c.batches.empty()) whole_flag<std::runtime_error>(a, v, 2);  // "" or ",": says so
             } else if (a == "--winograd") {
                 c.winograd.clear();
                 for (const auto& t : split(value())) {
@@ -253,6 +255,7 @@ int main(int argc, char** argv) {
             } else if (a == "--isa") {
                 const std::string v = value();
                 c.isas = v == "all" ? tn::kernels::supported_isas() : split(v);
+                if (v == "all" && c.isas.empty()) c.isas = {"auto"};  // a build without the x86 kernels
             } else if (a == "--seed") {
                 c.seed = whole_flag<std::runtime_error>(a, value(), 0);
             } else if (a == "--perturb") {
@@ -274,8 +277,9 @@ int main(int argc, char** argv) {
             usage_error(e.what());
         }
     }
-    if (c.models.empty() || c.batches.empty() || c.winograd.empty() || c.isas.empty())  // "--batch ''" or ","
-        usage_error("--model, --batch, --winograd and --isa each need at least one value");
+    if (c.models.empty()) usage_error("--model: no model named");  // "--model ''" or ","
+    if (c.winograd.empty()) usage_error("--winograd: neither on nor off given");
+    if (c.isas.empty()) usage_error("--isa: no instruction set named");
     if (!c.dump.empty() && c.perturb > 0) usage_error("--dump: not with --perturb (there is no float32 step to dump)");
     if (c.check && c.perturb > 0) usage_error("--check: not with --perturb (there is no float32 step to check)");
     for (const auto& isa : c.isas) try {

@@ -502,9 +502,10 @@ why_bn_resnet() {
     e=${n#*:} n=${n%%:*}
     r1=$(row "$n" 1) r=$(row "$n" "$e")
     if [ -z "$r" ]; then echo "| \`$n\` | $(init_of "$n") | $e | $([ -n "$r1" ] && pct "$(field "$r1" 3)") | | $(acc "$n" "$e") | | | | |"; continue; fi
-    d=$(nonfinite "$n" "$e")  # a diverged run's oscillation would be that of its last finite steps
+    # a last epoch that diverged has no oscillation: it would be that of its last finite steps
+    if [ "$(field "$r" 10)" = 1 ]; then d="- (diverged)"; else d=$(oscillation "$n"); fi
     echo "| \`$n\` | $(init_of "$n") | $e | $(pct "$(field "$r1" 3)") | $(pct "$(field "$r" 3)") | **$(acc "$n" "$e")** |" \
-         "$([ "$d" = 0 ] && oscillation "$n" || echo "- (diverged)") | $d | $(epoch_seconds "$n") | $(machine "$n") |"
+         "$d | $(nonfinite "$n" "$e") | $(epoch_seconds "$n") | $(machine "$n") |"
   done
   echo
   echo "The loss landscape of resnet20 along the gradient, measured as for the cnn (a probe every 100"

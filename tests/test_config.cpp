@@ -3,6 +3,7 @@
 // config.json and back; bad config files are errors naming the file and the setting.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "config.hpp"  // src/cli
+#include "legacy_metrics.hpp"  // src/cli
 
 using namespace typenet::train;
 
@@ -94,4 +96,28 @@ TEST_CASE("the help lists every flag once, with the baseline defaults") {
     }
     CHECK(h.find("base learning rate (default 0.1)") != std::string::npos);
     CHECK(h.find("batch size (default 128)") != std::string::npos);
+}
+
+TEST_CASE("a pre-fit checkpoint's metrics entry is read as strictly as fit's history (legacy_metrics.hpp)") {
+    using typenet::train::detail::metrics_from_text;
+    const auto rows = metrics_from_text("1 2.5 0.25 2.25 0.3 1.5 0.1 80 600 0\n2 nan 0.1 inf 0.1 nan 0.1 80 600 1\n", "old.ckpt");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].epoch == 1);
+    CHECK(rows[0].test_accuracy == 0.3);
+    CHECK(rows[0].images_per_second == 600);
+    CHECK_FALSE(rows[0].diverged);
+    CHECK(std::isnan(rows[1].train_loss));
+    CHECK(std::isinf(rows[1].test_loss));
+    CHECK(rows[1].diverged);
+    // strtod(..., nullptr) took "1x" as 1 and "" as 0; ">> epoch" stopped quietly at a bad epoch
+    CHECK_THROWS_WITH(metrics_from_text("1 2.5x 0.25 2.25 0.3 1.5 0.1 80 600 0", "old.ckpt"),
+                      "old.ckpt: metrics: '2.5x' is not a number");
+    CHECK_THROWS_WITH(metrics_from_text("1 1e400 0.25 2.25 0.3 1.5 0.1 80 600 0", "old.ckpt"),
+                      "old.ckpt: metrics: '1e400' is past the range of a double");
+    CHECK_THROWS_WITH(metrics_from_text("-1 2.5 0.25 2.25 0.3 1.5 0.1 80 600 0", "old.ckpt"),
+                      "old.ckpt: metrics: '-1' is not an epoch number");
+    CHECK_THROWS_WITH(metrics_from_text("1 2.5 0.25 2.25 0.3 1.5 0.1 80 600 2", "old.ckpt"),
+                      "old.ckpt: metrics: '2' is not 0 or 1 (diverged)");
+    CHECK_THROWS_WITH(metrics_from_text("1 2.5 0.25", "old.ckpt"), "old.ckpt: metrics: 3 values, not 10 for each epoch");
+    CHECK(metrics_from_text("", "old.ckpt").empty());
 }

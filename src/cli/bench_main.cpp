@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -369,7 +370,7 @@ void print_help() {
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
-    return typenet::train::detail::whole_flag<usage_error>(flag, v, min);
+    return typenet::train::detail::whole_flag<usage_error>(flag, v, min, std::numeric_limits<std::size_t>::max());
 }
 
 double parse_seconds(const std::string& flag, const std::string& v, const char* unit = "seconds") {

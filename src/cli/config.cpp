@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -93,8 +94,10 @@ std::string fmt_double(double v) {
 double parse_double(const std::string& flag, const std::string& v) {
     return train::detail::number_flag<config_error>(flag, v);
 }
-std::uint64_t parse_count(const std::string& flag, const std::string& v) {
-    return train::detail::whole_flag<config_error>(flag, v, 0);
+// A whole number up to MOST (the field's type's largest: size_t's, unless the field is 64-bit).
+std::uint64_t parse_count(const std::string& flag, const std::string& v,
+                          std::uint64_t most = std::numeric_limits<std::size_t>::max()) {
+    return train::detail::whole_flag<config_error>(flag, v, 0, most);
 }
 bool parse_bool(const std::string& flag, const std::string& v) {
     if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
@@ -151,7 +154,7 @@ option number(const char* flag, const char* key, const char* arg, std::string he
 }
 template <class T>
 option count(const char* flag, const char* key, const char* arg, std::string help, field_of<T> f) {
-    return {flag, key, arg, std::move(help), [=](train_config& c, const std::string& v) { f(c) = T(parse_count(flag, v)); },
+    return {flag, key, arg, std::move(help), [=](train_config& c, const std::string& v) { f(c) = T(parse_count(flag, v, std::numeric_limits<T>::max())); },
             [=](const train_config& c) { return std::to_string(get(f, c)); }, [=](const train_config& c) { return json(get(f, c)); },
             [=](train_config& c, const json& j) { f(c) = json_as<T>(j, "a count"); }};
 }

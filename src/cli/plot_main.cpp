@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
                 throw std::runtime_error("'" + a + "': --sweep expects LABEL@X=path/to/metrics.csv");
             const std::string xs = a.substr(at + 1, eq - at - 1);
             double x = 0;
-            if (read_number(xs, x) != number_text::ok || !std::isfinite(x))
+            if (read_number(xs, x) != number_text::ok || !std::isfinite(x))  // as a flag: no underflow
                 throw std::runtime_error("'" + a + "': '" + xs + "' is not a number");
             auto rows = first_epochs(read_metrics_csv(a.substr(eq + 1)), a.substr(eq + 1), epoch);
             if (rows.empty()) throw std::runtime_error(a.substr(eq + 1) + ": no epochs recorded");

@@ -9,6 +9,7 @@
 // runs the network in eval mode. The logits are the ones typenet-train --eval-only computes for
 // the same images, bit for bit (tests/cli/cli_case.sh, case predict: the CRC-32 of all logits).
 #include <cstdint>
+#include <limits>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -51,7 +52,7 @@ struct bad_usage : std::runtime_error {
 using typenet::cli::predict_tool::exit_bad_input, typenet::cli::predict_tool::exit_ok, typenet::cli::predict_tool::options;
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
-    return typenet::train::detail::whole_flag<bad_usage>(flag, v, min);
+    return typenet::train::detail::whole_flag<bad_usage>(flag, v, min, std::numeric_limits<std::size_t>::max());
 }
 
 std::optional<options> parse(int argc, char** argv) {

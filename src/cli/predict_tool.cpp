@@ -3,6 +3,7 @@
 // code, which calls them, is linked into every tool.
 #include "predict_tool.hpp"
 
+#include <limits>
 #include <string_view>
 
 #include "../train/text_numbers.hpp"
@@ -17,7 +18,7 @@ std::optional<record_range> parse_records(const std::string& s) {
     else if (s.rfind("train:", 0) == 0) test = false, rest = std::string_view(s).substr(6);
     else return std::nullopt;
     const auto number = [&](std::string_view t) {
-        const auto v = typenet::train::detail::decimal_whole(t);
+        const auto v = typenet::train::detail::decimal_whole(t, std::numeric_limits<std::size_t>::max());
         if (!v)
             throw typenet::data::data_error(s + ": expected test:I or test:I-J with whole numbers (a file of that name: ./" + s + ")");
         return std::size_t(*v);

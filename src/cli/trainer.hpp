@@ -59,28 +59,12 @@
 #include "out_lock.hpp"
 #include "typenet/train/report.hpp"
 #include "invocation.hpp"
+#include "legacy_metrics.hpp"
 
 namespace typenet::train {
 
 
 namespace detail {
-inline std::vector<epoch_metrics> metrics_from_text(const std::string& text) {
-    std::vector<epoch_metrics> rows;
-    std::istringstream s(text);
-    epoch_metrics r;
-    auto num = [&](double& v) {
-        std::string t;
-        s >> t;
-        v = std::strtod(t.c_str(), nullptr);  // reads nan/inf too
-    };
-    while (s >> r.epoch) {
-        num(r.train_loss), num(r.train_accuracy), num(r.test_loss), num(r.test_accuracy), num(r.grad_norm), num(r.lr),
-            num(r.seconds), num(r.images_per_second);
-        s >> r.diverged;
-        rows.push_back(r);
-    }
-    return rows;
-}
 // Hands memory freed by the process back to the operating system. glibc keeps freed blocks
 // smaller than its mmap threshold in its heaps, and that threshold grows to the size of the
 // largest block freed so far (about 30 MB once a CIFAR-10 file has been read), so the network's
@@ -499,7 +483,7 @@ private:
                             const part& test, const data::normalization& norm, const fit_options& o) {
         std::vector<epoch_log> history;
         const std::size_t steps = data::batches_per_epoch(train.size(), o.data);
-        for (const auto& m : detail::metrics_from_text(*ck.find_meta("metrics"))) {
+        for (const auto& m : detail::metrics_from_text(*ck.find_meta("metrics"), file.string())) {
             epoch_log e;
             e.epoch = m.epoch, e.steps = steps, e.train_loss = m.train_loss, e.train_accuracy = m.train_accuracy;
             e.grad_norm = m.grad_norm, e.lr = m.lr, e.seconds = m.seconds, e.images_per_second = m.images_per_second;

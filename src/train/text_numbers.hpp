@@ -22,17 +22,18 @@
 namespace typenet::train::detail {
 
 // TEXT as one number in strtod's grammar (nan and inf included) into OUT, with nothing before or
-// after it: "", " 1", "1x" and "1," are no number (stod skipped the space and ignored the rest);
-// a value that underflows to a denormal is one, but a finite-looking value past double's range
-// (1e400) is refused: typenet never writes one.
-enum class number_text { ok, not_a_number, past_range };
+// after it: "", " 1", "1x" and "1," are no number (stod skipped the space and ignored the rest).
+// A finite-looking value past double's range (1e400) is past_range: typenet never writes one. A
+// value too small for a double's full precision (1e-310, a denormal; 1e-400, 0) is underflow:
+// the file readers take it as strtod gives it, the flags refuse it (as stod did).
+enum class number_text { ok, not_a_number, past_range, underflow };
 inline number_text read_number(const std::string& text, double& out) {
     char* end = nullptr;
     errno = 0;
     out = std::strtod(text.c_str(), &end);
     if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || end != text.c_str() + text.size())
         return number_text::not_a_number;
-    if (errno == ERANGE && std::isinf(out)) return number_text::past_range;
+    if (errno == ERANGE) return std::isinf(out) ? number_text::past_range : number_text::underflow;
     return number_text::ok;
 }
 
@@ -43,7 +44,8 @@ template <class Error>
 double number_or_throw(const std::string& text, const std::string& where) {
     double d = 0;
     switch (read_number(text, d)) {
-    case number_text::ok: return d;
+    case number_text::ok:
+    case number_text::underflow: return d;
     case number_text::not_a_number: throw Error(where + "'" + text + "' is not a number");
     case number_text::past_range: break;
     }
@@ -99,8 +101,8 @@ std::uint64_t whole_flag(const std::string& flag, const std::string& text, std::
     throw Error(flag + ": expected " + what + ", got '" + text + "'");
 }
 
-// The finite number a tool's FLAG takes, read from TEXT by read_number, above ABOVE when given;
-// otherwise Error("FLAG: expected WHAT, got 'TEXT'").
+// The finite number a tool's FLAG takes, read from TEXT by read_number (no underflow: 1e-400
+// is not 0), above ABOVE when given; otherwise Error("FLAG: expected WHAT, got 'TEXT'").
 template <class Error>
 double number_flag(const std::string& flag, const std::string& text, const std::string& what = "a number",
                    std::optional<double> above = std::nullopt) {

@@ -180,37 +180,47 @@ case $case_name in
     expect 2 "--renorm-rmax: must be >= 1" -- "$train" --renorm-rmax 0.5
     # Every whole-number flag of every tool is read by one rule (src/train/text_numbers.hpp):
     # decimal digits, nothing else. typenet-bench's stoull took ' 3' and made ' -3' 2^64 - 3;
-    # typenet-plot's stoll took ' 3' and '+3'; typenet-grad-accuracy's stoul made '-3' 2^64 - 3.
-    # Their twins that read are the runs of these tools elsewhere in this file and in CTest.
-    for v in ' 3' ' -3' -3 +3 3.0 1e3 0x10 '' 18446744073709551616; do
+    # typenet-plot's stoll took ' 3' and '+3'; typenet-grad-accuracy's stoul made '-3' 2^64 - 3;
+    # kernel-bench's strtoul made 'x' 0. A flag of each tool (and of typenet-comm-bench in case
+    # mpi-train) with each value; their twins that read are the runs of these tools elsewhere in
+    # this file and in CTest.
+    ga=$bin/typenet-grad-accuracy kb=$bin/typenet-kernel-bench  # neither is built under the sanitizers
+    for v in ' 3' ' -3' -3 +3 3.0 1e3 0x10 '' 18446744073709551616 x; do
       q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$v")
       expect 2 "--epochs: expected a whole number >= 0, got '$q'" -- "$train" --epochs "$v"
       expect 2 "--steps: expected a whole number >= 1, got '$q'" -- "$bin/typenet-bench" --steps "$v"
+      expect 2 "--warmup: expected a whole number >= 0, got '$q'" -- "$bin/typenet-bench" --warmup "$v"
       expect 2 "--top: expected a whole number >= 1, got '$q'" -- "$bin/typenet-predict" --top "$v"
+      expect 2 "--batch: expected a whole number >= 1, got '$q'" -- "$bin/typenet-predict" --batch "$v"
       expect 2 "--seed: expected a whole number >= 0, got '$q'" -- "$bin/typenet-convert" init --model cnn-bn --seed "$v" "$work/x.ckpt"
       expect 2 "--smooth: expected a number of rows from 1 to 1000000, got '$q'" -- "$plot" --steps --smooth "$v" --out "$work/x.svg" a=x.csv
-      if [ -x "$bin/typenet-grad-accuracy" ] && [ -n "$v" ]; then
-        expect 2 "--batch: expected a whole number >= 2, got '$q'" -- "$bin/typenet-grad-accuracy" --batch "$v"
+      expect 2 "--epoch: expected an epoch number >= 1, got '$q'" -- "$plot" --epoch "$v" --out "$work/x.svg" a=x.csv
+      if [ -x "$ga" ]; then
+        expect 2 "--batch: expected a whole number >= 2, got '$q'" -- "$ga" --batch "$v"
+        expect 2 "--seed: expected a whole number >= 0, got '$q'" -- "$ga" --seed "$v"
+      fi
+      if [ -x "$kb" ]; then
+        expect 2 "--batch: expected a whole number >= 1, got '$q'" -- "$kb" --batch "$v"
+        expect 2 "--threads: expected a whole number >= 0, got '$q'" -- "$kb" --threads "$v"
       fi
     done
     # ... and every number flag by one rule too: strtod's grammar with nothing before or after
-    # (stod skipped a leading space and ignored trailing text), finite
-    for v in ' 0.1' 0.1x 1e400 nan ''; do
+    # (stod skipped a leading space and ignored trailing text), finite, and no underflow (stod
+    # refused 1e-400, which strtod makes 0)
+    for v in ' 0.1' 0.1x 1e400 1e-400 1e-310 nan inf ''; do
       q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$v")
       expect 2 "--lr: expected a number, got '$q'" -- "$train" --lr "$v"
       expect 2 "--seconds: expected a positive number of seconds, got '$q'" -- "$bin/typenet-bench" --seconds "$v"
-      if [ -x "$bin/typenet-kernel-bench" ]; then  # not built under the sanitizers
-        expect 2 "--seconds: expected a positive number of seconds, got '$q'" -- "$bin/typenet-kernel-bench" --seconds "$v"
+      if [ -n "$v" ]; then  # an empty X is no LABEL@X, said otherwise
+        expect 2 "'a@$q=m\.csv': '$q' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" "a@$v=m.csv"
       fi
+      if [ -x "$ga" ]; then expect 2 "--perturb: expected a relative size > 0, got '$q'" -- "$ga" --perturb "$v"; fi
+      if [ -x "$kb" ]; then expect 2 "--seconds: expected a positive number of seconds, got '$q'" -- "$kb" --seconds "$v"; fi
     done
-    if [ -x "$bin/typenet-kernel-bench" ]; then
-      expect 2 "--batch: expected a whole number >= 1, got 'x'" -- "$bin/typenet-kernel-bench" --batch x
-    fi
-    expect 2 "'a@0\.1x=m\.csv': '0\.1x' is not a number" -- "$plot" --sweep lr --out "$work/x.svg" a@0.1x=m.csv
-    if [ -x "$bin/typenet-grad-accuracy" ]; then
-      expect 2 "--winograd and --isa each need at least one value" -- "$bin/typenet-grad-accuracy" --batch ,
-      expect 2 "--seed: expected a whole number >= 0, got '-1'" -- "$bin/typenet-grad-accuracy" --seed -1
-      expect 2 "--perturb: expected a relative size > 0, got '1e-3x'" -- "$bin/typenet-grad-accuracy" --perturb 1e-3x
+    if [ -x "$ga" ]; then
+      expect 2 "--batch: expected a whole number >= 2, got ','" -- "$ga" --batch ,
+      expect 2 "--model: no model named" -- "$ga" --model ,
+      expect 2 "--isa: no instruction set named" -- "$ga" --isa ''
     fi ;;
   scripts)
     # The long runs of docs/results.md by name, and the script that collects them.
@@ -884,7 +894,7 @@ case $case_name in
       "${mpirun[@]}" 2 "$train" $args --landscape-every 5 --out "$work/probes"
     [ ! -e "$work/probes/config.json" ] || fail "a refused --landscape-every run wrote config.json"
     # typenet-comm-bench's --reps: a whole number, checked before MPI starts (atoi made "x" 1 repetition)
-    for r in x 0 5y 1000001 ' 3' +3; do
+    for r in x 0 5y 1000001 ' 3' ' -3' -3 +3 3.0 1e3 0x10 '' 18446744073709551616; do
       q=$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$r")
       expect 2 "^typenet-comm-bench: --reps: expected a whole number from 1 to 1000000, got '$q'$" -- "$bin/typenet-comm-bench" --reps "$r"
     done ;;

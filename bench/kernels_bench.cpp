@@ -229,19 +229,13 @@ int main(int argc, char** argv) {
     std::string isa = "all";
     std::size_t threads = 0, batch = 128;
     double seconds = 0.3;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; ++i) try {
         const std::string a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
         if (a == "--isa" && v) isa = v, ++i;
-        else if ((a == "--threads" || a == "--batch" || a == "--seconds") && v) try {  // strtoul made "x" 0
-            if (a == "--threads") threads = whole_flag<std::runtime_error>(a, v, 0);
-            else if (a == "--batch") batch = whole_flag<std::runtime_error>(a, v, 1);
-            else seconds = number_flag<std::runtime_error>(a, v, "a positive number of seconds", 0.0);
-            ++i;
-        } catch (const std::runtime_error& e) {
-            std::fprintf(stderr, "typenet-kernel-bench: %s\n", e.what());
-            return 2;
-        }
+        else if (a == "--threads" && v) threads = whole_flag<std::runtime_error>(a, v, 0), ++i;  // strtoul made "x" 0
+        else if (a == "--batch" && v) batch = whole_flag<std::runtime_error>(a, v, 1), ++i;
+        else if (a == "--seconds" && v) seconds = number_flag<std::runtime_error>(a, v, "a positive number of seconds", 0.0), ++i;
         else if (a == "--only" && v) only = v, ++i;
         else if (a == "--layers" && v && (std::strcmp(v, "cnn") == 0 || std::strcmp(v, "resnet20") == 0 || std::strcmp(v, "resnet18") == 0)) layers = v, ++i;
         else if (a == "--best") use_best = true;
@@ -252,6 +246,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "usage: typenet-kernel-bench [--isa NAME|all] [--threads N] [--batch N] [--seconds S] [--only conv|bn|pool|dense] [--layers cnn|resnet20|resnet18] [--best] [--error] [--winograd on|off]\n");
             return 2;
         }
+    } catch (const std::runtime_error& e) {  // whole_flag, number_flag
+        std::fprintf(stderr, "typenet-kernel-bench: %s\n", e.what());
+        return 2;
     }
     k::set_threads(threads);
     std::vector<std::string> isas = isa == "all" ? k::supported_isas() : std::vector<std::string>{isa};

@@ -412,11 +412,11 @@ larger_count() {
 # landscape_cells NAME A B: the median loss variation, gradient change and beta-smoothness of
 # the run's probes in epoch 1 and in epochs A-B, as six table cells ("a | b | ... | f").
 landscape_cells() {
-  local q cells=()
+  local q out=""
   for q in loss_variation grad_change_max beta_max; do
-    cells+=("$(landscape_median "$1" "$q" 1 1)" "$(landscape_median "$1" "$q" "$2" "$3")")
+    out+="${out:+ | }$(landscape_median "$1" "$q" 1 1) | $(landscape_median "$1" "$q" "$2" "$3")"
   done
-  local IFS='|'; sed 's/|/ | /g' <<<"${cells[*]}"
+  echo "$out"
 }
 # larger_counts A B: larger_count's sentence for the three quantities.
 larger_counts() {
@@ -459,12 +459,12 @@ why_bn_landscape() {
   echo "larger: $(larger_counts why-cnn-bn-0.02 why-cnn-nobn-0.02)"
   echo
   [ "$charts" = 1 ] || return 0
-  local steps=()
-  landscape_charts "cnn, 10 epochs" why-landscape \
-    "${label[why-cnn-bn-0.02]}=why-cnn-bn-0.02" "${label[why-cnn-nobn-0.02]}=why-cnn-nobn-0.02" "${label[why-cnn-bn-0.1]}=why-cnn-bn-0.1"
+  local runs_labelled=() steps=()
   for n in why-cnn-bn-0.02 why-cnn-nobn-0.02 why-cnn-bn-0.1; do
+    runs_labelled+=("${label[$n]}=$n")
     [ -f "$runs/$n/steps.csv" ] && steps+=("${label[$n]}=$runs/$n/steps.csv")
   done
+  landscape_charts "cnn, 10 epochs" why-landscape "${runs_labelled[@]}"
   if [ ${#steps[@]} -gt 0 ]; then
     "$plot" --steps --out "$out/why-cnn-steps.svg" --title "cnn, 10 epochs, per step" "${steps[@]}" > /dev/null
     echo "chart: $out/why-cnn-steps.svg"

@@ -12,6 +12,7 @@
 // The data is looked up by typenet::data::find_cifar10_dir: --data, $TYPENET_DATA,
 // data/cifar-10-batches-bin, ../shared/data/cifar10/cifar-10-batches-bin.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "typenet/data/cifar10.hpp"
@@ -58,28 +60,20 @@ struct usage_error {
     std::string what;
 };
 
+// std::from_chars reads the whole value or nothing: no leading space or sign (an unsigned count
+// refuses '-3' instead of wrapping it to 2^64 - 3), no trailing text, no value past the type's range.
 std::size_t to_count(const std::string& flag, const std::string& v, std::size_t min) {
-    std::size_t used = 0;
-    unsigned long long n = 0;
-    try {
-        n = std::stoull(v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != v.size() || v[0] == '-' || n < min)
+    std::size_t n = 0;
+    const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || error != std::errc() || end != v.data() + v.size() || n < min)
         throw usage_error{flag + " needs a whole number >= " + std::to_string(min) + ", got '" + v + "'"};
-    return std::size_t(n);
+    return n;
 }
 
 double to_real(const std::string& flag, const std::string& v, const char* range, double min, double max) {
-    std::size_t used = 0;
     double x = 0;
-    try {
-        x = std::stod(v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != v.size() || !(x >= min && x <= max))
+    const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (v.empty() || error != std::errc() || end != v.data() + v.size() || !(x >= min && x <= max))
         throw usage_error{flag + " needs a number in " + range + ", got '" + v + "'"};
     return x;
 }

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../src/cli/median.hpp"
 #include "../src/train/text_numbers.hpp"
 #include "typenet/dist/communicator.hpp"
 #include "typenet/dist/mpi.hpp"
@@ -44,8 +45,7 @@ double timed(typenet::dist::communicator& c, int reps, const std::function<void(
         c.allgather(std::span<const double>(&s, 1), all);
         if (i >= 2) t.push_back(*std::max_element(all.begin(), all.end()));
     }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    return typenet::cli::median(t);
 }
 
 }  // namespace

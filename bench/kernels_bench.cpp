@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/cli/median.hpp"
 #include "../src/train/text_numbers.hpp"
 #include "typenet/kernels.hpp"
 
@@ -48,8 +49,7 @@ double median_ms(const std::function<void()>& f, double min_seconds) {
         t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds ||
              t.size() < 3);
-    std::sort(t.begin(), t.end());
-    return use_best ? t.front() : t[t.size() / 2];
+    return use_best ? *std::min_element(t.begin(), t.end()) : typenet::cli::median(t);
 }
 
 std::vector<float> random_vector(std::size_t n, std::mt19937& g, float scale = 1.f) {

@@ -13,6 +13,7 @@
 
 #include "config.hpp"  // src/cli
 #include "legacy_metrics.hpp"  // src/cli
+#include "median.hpp"          // src/cli
 
 using namespace typenet::train;
 
@@ -120,4 +121,14 @@ TEST_CASE("a pre-fit checkpoint's metrics entry is read as strictly as fit's his
                       "old.ckpt: metrics: '2' is not 0 or 1 (diverged)");
     CHECK_THROWS_WITH(metrics_from_text("1 2.5 0.25", "old.ckpt"), "old.ckpt: metrics: 3 values, not 10 for each epoch");
     CHECK(metrics_from_text("", "old.ckpt").empty());
+}
+
+TEST_CASE("the benchmarks' median is the middle timing, or the mean of the two middle ones (median.hpp)") {
+    using typenet::cli::median;
+    CHECK(median({}) == 0);
+    CHECK(median({4.25}) == 4.25);
+    CHECK(median({9, 1, 4.25}) == 4.25);  // an odd count's middle value, unsorted input
+    // an even count: kernel-bench and comm-bench returned the upper middle value (4) here
+    CHECK(median({4, 1, 9, 2}) == 3);
+    CHECK(median({2, 2}) == 2);
 }

@@ -7,14 +7,9 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace typenet::cli::bench_tool {
+#include "median.hpp"
 
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+namespace typenet::cli::bench_tool {
 
 double median_ms(std::size_t reps, const std::function<void()>& f) {
     f();

@@ -90,7 +90,6 @@ struct bench_result {
 
 // ---- timing helpers (bench_tool.cpp) ------------------------------------------------------------
 
-double median(std::vector<double> v);
 // Median milliseconds of f() over `reps` calls after one untimed call.
 double median_ms(std::size_t reps, const std::function<void()>& f);
 // Runs `step` for opts.steps steps, or until opts.seconds have passed; fills a phase_result.

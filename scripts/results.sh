@@ -528,7 +528,7 @@ why_bn_resnet() {
     a=()
     for n in bn nonorm; do [ -f "$runs/why-$pair-$n/steps.csv" ] && a+=("$pair-$n=$runs/why-$pair-$n/steps.csv"); done
     [ ${#a[@]} -gt 0 ] || continue
-    "$plot" --steps --smooth 100 --out "$out/why-$pair-steps.svg" --title "$pair with and without batch norm, per step" "${a[@]}" > /dev/null
+    "$plot" --steps --smooth 100 --out "$out/why-$pair-steps.svg" --title "$pair, BN and no BN, per step" "${a[@]}" > /dev/null
     echo "chart: $out/why-$pair-steps.svg"
   done
   echo

@@ -32,7 +32,8 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 // Median seconds of f() over reps calls (after 2 untimed ones), each the slowest rank's; for an
-// even count the upper of the two middle values (docs/distributed.md's figures were taken so).
+// even count (the default 30) the mean of the two middle values (median.hpp). docs/distributed.md's
+// figures were taken before ebdf072, with the upper of the two.
 double timed(typenet::dist::communicator& c, int reps, const std::function<void()>& f) {
     std::vector<double> t;
     double one = 0;

@@ -60,8 +60,9 @@ struct usage_error {
     std::string what;
 };
 
-// std::from_chars reads the whole value or nothing: no leading space or sign (an unsigned count
-// refuses '-3' instead of wrapping it to 2^64 - 3), no trailing text, no value past the type's range.
+// std::from_chars reads the whole value or nothing: no leading space or '+', no '-' for a count
+// (it refuses '-3' instead of wrapping it to 2^64 - 3), no trailing text, nothing past the type's
+// range; a real number's '-' passes and meets its range check.
 std::size_t to_count(const std::string& flag, const std::string& v, std::size_t min) {
     std::size_t n = 0;
     const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), n);

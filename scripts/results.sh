@@ -398,14 +398,15 @@ oscillation() {
   rm -rf "$tmp"
 }
 
-# larger_count A B COLUMN: "k of n": of the probes at the steps both runs probed, how many have
-# B's value of that landscape.csv column (by its header name) above A's.
+# larger_count A B COLUMN [FIRST LAST]: "k of n": of the probes at the steps both runs probed (in
+# epochs FIRST-LAST when given), how many have B's value of that landscape.csv column (by its
+# header name) above A's.
 larger_count() {
   [ -f "$runs/$1/landscape.csv" ] && [ -f "$runs/$2/landscape.csv" ] || { echo "-"; return; }
-  awk -F, -v c="$3" '
+  awk -F, -v c="$3" -v lo="${4:-1}" -v hi="${5:-1e18}" '
     FNR == 1 { col = 0; for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) { bad = 1; exit } f++; next }
     f == 1 { a[$1] = $col + 0; next }
-    $1 in a { n++; if ($col + 0 > a[$1]) k++ }
+    ($1 in a) && $2 >= lo && $2 <= hi { n++; if ($col + 0 > a[$1]) k++ }
     END { if (bad) print "-"; else printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv" "$runs/$2/landscape.csv"
 }
 
@@ -418,11 +419,17 @@ landscape_cells() {
   done
   echo "$out"
 }
-# larger_counts A B: larger_count's sentence for the three quantities.
+# larger_counts A B [FIRST LAST]: larger_count's sentence for the three quantities.
 larger_counts() {
-  echo "loss variation $(larger_count "$1" "$2" loss_variation)," \
-       "gradient change $(larger_count "$1" "$2" grad_change_max)," \
-       "beta-smoothness $(larger_count "$1" "$2" beta_max)."
+  echo "loss variation $(larger_count "$1" "$2" loss_variation "${@:3}")," \
+       "gradient change $(larger_count "$1" "$2" grad_change_max "${@:3}")," \
+       "beta-smoothness $(larger_count "$1" "$2" beta_max "${@:3}")."
+}
+# descent_count NAME: "k of n": the probes in which no probed step size raised the loss above its
+# value at theta (loss_max = loss), so that the loss variation is all descent.
+descent_count() {
+  [ -f "$runs/$1/landscape.csv" ] || { echo "-"; return; }
+  awk -F, 'NR > 1 { n++; if ($7 + 0 <= $4 + 0) k++ } END { printf "%d of %d\n", k, n }' "$runs/$1/landscape.csv"
 }
 # landscape_charts TITLE PREFIX LABEL=NAME...: the charts of the three quantities over training,
 # one line per run that has probes, PREFIX-loss.svg, -gradient.svg and -beta.svg in the output.
@@ -519,6 +526,9 @@ why_bn_resnet() {
   echo
   echo "Probe by probe (the steps both runs probed), the probes where resnet20-nonorm's value is the"
   echo "larger: $(larger_counts why-resnet20-bn why-resnet20-nonorm)"
+  echo "In epochs 16-20: $(larger_counts why-resnet20-bn why-resnet20-nonorm 16 20)"
+  echo "Probes in which no step size raised the loss (loss_max = loss, the variation all descent):"
+  echo "why-resnet20-bn $(descent_count why-resnet20-bn), why-resnet20-nonorm $(descent_count why-resnet20-nonorm)."
   echo
   [ "$charts" = 1 ] || return 0
   landscape_charts "resnet20, 20 epochs" why-resnet20-landscape resnet20-bn=why-resnet20-bn resnet20-nonorm=why-resnet20-nonorm \

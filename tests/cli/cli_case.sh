@@ -368,7 +368,19 @@ case $case_name in
         IFS=: read -r e v g b <<< "$r"; echo "$((100 * i++ + 1)),$e,0.01,2,1,1,2,$v,0,$g,0,$b"
       done; } > "$work/tree/runs/why-resnet20-nonorm/landscape.csv"
     expect 0 "^\| .why-resnet20-nonorm. \| - \| 6 \| 2 \| 0.7 \| 20 \| 6 \| 6 \| 3 \|$" -- \
-      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet ;;
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet
+    # ... probe by probe against its twin, over all epochs and over epochs 16-20 only (steps 301,
+    # 401, 501; step 101 is the twin's alone); and the probes whose loss never rose above its value
+    # at theta (the twin's step 401 rose to 3)
+    mkdir -p "$work/tree/runs/why-resnet20-bn"
+    { echo "step,epoch,lr,loss,grad_norm,loss_min,loss_max,loss_variation,grad_change_min,grad_change_max,beta_min,beta_max"
+      echo "1,1,0.01,2,1,1,2,2,0,1,0,1"; echo "201,15,0.01,2,1,1,2,1,0,1,0,1"; echo "301,16,0.01,2,1,1,2,1,0,1,0,1"
+      echo "401,18,0.01,2,1,1,3,10,0,100,0,1"; echo "501,20,0.01,2,1,1,2,0.1,0,1,0,1"; } > "$work/tree/runs/why-resnet20-bn/landscape.csv"
+    out=$(CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" why-bn-resnet 2>&1)
+    grep -q "^larger: loss variation 2 of 5, gradient change 4 of 5, beta-smoothness 4 of 5\.$" <<<"$out" || fail "resnet20 probe counts: $out"
+    grep -q "^In epochs 16-20: loss variation 1 of 3, gradient change 2 of 3, beta-smoothness 2 of 3\.$" <<<"$out" ||
+      fail "resnet20 probe counts in epochs 16-20: $out"
+    grep -q "^why-resnet20-bn 4 of 5, why-resnet20-nonorm 6 of 6\.$" <<<"$out" || fail "resnet20 descent counts: $out" ;;
   recipes)
     need_data
     # The recipes are what docs/training.md says (config.json records every setting of a run).

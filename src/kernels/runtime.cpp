@@ -52,12 +52,6 @@ kernel_profile profile;
 #if TYPENET_FAST_X86
 using fast::isa_table;
 
-struct pick_table {
-    const isa_table* operator()(xsimd::avx512f) const { return fast::table_avx512(); }
-    const isa_table* operator()(xsimd::fma3<xsimd::avx2>) const { return fast::table_avx2(); }
-    const isa_table* operator()(xsimd::sse2) const { return fast::table_sse2(); }
-};
-
 bool cpu_has_avx512() {
     const auto a = xsimd::available_architectures();
     return a.avx512f && a.avx512dq;  // xsimd 8.1's hadd on avx512f uses a DQ instruction
@@ -67,16 +61,25 @@ bool cpu_has_avx2() {
     return a.avx2 && a.fma3_avx2;
 }
 
+// table_avx512() is compiled for AVX-512 (fast_avx512.cpp) and may run AVX-512 instructions
+// itself (clang 14 builds its table with zmm moves): it is called only where the CPU has them,
+// never just to compare a pointer (that crashed every program on AVX2 machines when built by
+// clang, with "Illegal instruction").
+struct pick_table {
+    const isa_table* operator()(xsimd::avx512f) const {
+        if (cpu_has_avx512()) return fast::table_avx512();
+        return cpu_has_avx2() ? fast::table_avx2() : fast::table_sse2();  // AVX-512F without DQ
+    }
+    const isa_table* operator()(xsimd::fma3<xsimd::avx2>) const { return fast::table_avx2(); }
+    const isa_table* operator()(xsimd::sse2) const { return fast::table_sse2(); }
+};
+
 const isa_table* auto_table() {
     // The dispatcher is created once; it calls pick_table with the best architecture of the list
     // that this CPU supports.
     static auto dispatcher =
         xsimd::dispatch<xsimd::arch_list<xsimd::avx512f, xsimd::fma3<xsimd::avx2>, xsimd::sse2>>(pick_table{});
-    static const isa_table* best = [] {
-        const isa_table* t = dispatcher();
-        if (t == fast::table_avx512() && !cpu_has_avx512()) t = cpu_has_avx2() ? fast::table_avx2() : fast::table_sse2();
-        return t;
-    }();
+    static const isa_table* best = dispatcher();
     return best;
 }
 

@@ -3,6 +3,8 @@
 # As root it runs apt-get; otherwise it prints the command to run (and exits 1).
 #   scripts/setup.sh            the build and test dependencies
 #   scripts/setup.sh --fuzz     what scripts/fuzz.sh needs: clang 14 with libFuzzer (libclang_rt.fuzzer)
+#   scripts/setup.sh --sanitize what the sanitized build (SANITIZE=1 scripts/build.sh) adds: clang 14,
+#                               its sanitizer runtimes and its OpenMP (libomp)
 #   scripts/setup.sh PKG...     these packages instead (e.g. python3-torch for scripts/bench-peers.sh)
 set -euo pipefail
 
@@ -11,6 +13,8 @@ packages=(g++ cmake make libboost-dev xtl-dev libxtensor-dev libxsimd-dev catch2
           libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = --fuzz ]; then
   packages=(clang-14 libclang-rt-14-dev libpng-dev libturbojpeg0-dev libstb-dev nlohmann-json3-dev cmake make)
+elif [ "${1:-}" = --sanitize ]; then
+  packages=(clang-14 libclang-rt-14-dev libomp-14-dev)
 elif [ $# -gt 0 ]; then
   packages=("$@")
 fi

@@ -2,9 +2,8 @@
 # Configures and builds typenet into ${BUILD_DIR:-build} (Release), after installing what is missing.
 # SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer (TYPENET_SANITIZE, -O1 -g1) into
 # ${BUILD_DIR:-build-sanitize}, a folder of its own so that it never mixes with the normal build,
-# compiled by clang 14 (SANITIZE_CXX to choose another): the suite then also compiles with the
-# second compiler the README names, and clang builds it in about half of g++'s time
-# (docs/testing.md), which CI's budget needs.
+# compiled by clang 14 (SANITIZE_CXX to choose another): the suite then also compiles and runs
+# with the second compiler the README names, in about g++'s build time (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -91,11 +91,9 @@ public:
     void backward_params(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, const nothing_saved&) {
         self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), nullptr);
     }
-    // dx += the VJP's dx (layer.hpp's backward_add), dy scratch as above. A template, so that its
-    // constraint is checked where it is called, when Derived is complete (clang 14 checks the
-    // constraint of a plain member while Derived is still being defined, and finds no member).
-    template <class D = Derived>
-        requires D::backward_from_adds
+    // dx += the VJP's dx (layer.hpp's backward_add), dy scratch as above. A template, whose constraint is
+    // checked where it is called (clang 14 checks a plain member's while Derived is still incomplete).
+    template <class D = Derived> requires D::backward_from_adds
     void backward_add(const tensor<T, In>& x, const tensor<T, Out>& y, tensor<T, Out>&& dy, tensor<T, In>& dx,
                       const nothing_saved&) {
         self().backward_from(x, act::backward(y.size(), y.data(), dy.data(), dy.data()), dx.data(), true);

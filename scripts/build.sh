@@ -12,8 +12,11 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   if [ -z "${SANITIZE_CXX:-}" ]; then bash scripts/setup.sh --sanitize; fi
   cxx=$(command -v "${SANITIZE_CXX:-clang++}" || command -v clang++-14 || true)
   [ -n "$cxx" ] || { echo "build: ${SANITIZE_CXX:-clang++} not found (scripts/setup.sh --sanitize installs clang 14)" >&2; exit 1; }
-  # A folder configured with another compiler is configured afresh (CMake keeps the compiler
-  # it first found in its cache).
+  # A folder configured with another compiler is configured afresh here: CMake's own reset on a
+  # new CMAKE_CXX_COMPILER ("You have changed variables that require your cache to be deleted")
+  # drops the other -D settings of the same command (cmake 3.25, tried on a small project: an
+  # option and the build type given with the new compiler came out unset), which here would
+  # build the normal suite into build-sanitize.
   if [ -f "$build_dir/CMakeCache.txt" ] && ! grep -qx "CMAKE_CXX_COMPILER:[A-Z]*=$cxx" "$build_dir/CMakeCache.txt"; then
     echo "build: $build_dir was configured with another compiler; configuring it for $cxx" >&2
     rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"

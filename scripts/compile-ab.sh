@@ -19,6 +19,7 @@ source "$(dirname "$0")/rounds.sh" && rounds=$(rounds_from_env compile-ab 5)
 for d in "$1" "$2"; do
   [ -d "$d/include/typenet" ] || { echo "compile-ab: $d is not a typenet checkout (no include/typenet)" >&2; exit 2; }
 done
+[ -x /usr/bin/time ] || bash "$(dirname "$0")/setup.sh" time   # the peak memory of each compile
 py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 cxx=${CXX:-g++}
 files=${FILES:-examples/one_step.cpp tests/compile_time/all_resnets.cpp}

@@ -7,9 +7,12 @@
 #
 #   scripts/bench-ab.sh BUILD_A BUILD_B                     # cnn-bn, batch 128, Winograd on
 #   SETTINGS="resnet20:128:on resnet18:32:off" STEPS=8 ROUNDS=9 scripts/bench-ab.sh build /tmp/old/build
+#   B_ARGS="--batch 8" SETTINGS=resnet20:128:on scripts/bench-ab.sh build build   # two settings, one build
 #
 # Environment (defaults in brackets): SETTINGS ["cnn-bn:128:on"] (model:batch:winograd ...),
-# ROUNDS [5], STEPS [10] (timed steps per phase), WARMUP [2], PYTHON [/usr/bin/python3 or python3].
+# ROUNDS [5], STEPS [10] (timed steps per phase), WARMUP [2], PYTHON [/usr/bin/python3 or python3],
+# A_ARGS and B_ARGS [none]: more typenet-bench options for A's or B's runs, after the setting's
+# (a later option wins, so B_ARGS="--batch 8" measures batch 8 as B against the setting's batch).
 set -euo pipefail
 source "$(dirname "$0")/rounds.sh" && rounds=$(rounds_from_env bench-ab 5)
 [ $# -eq 2 ] || { echo "usage: scripts/bench-ab.sh BUILD_A BUILD_B (build folders holding bin/typenet-bench)" >&2; exit 2; }
@@ -20,13 +23,15 @@ py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 steps=${STEPS:-10} warmup=${WARMUP:-2}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+echo "# A: $1 ${A_ARGS:-}; B: $2 ${B_ARGS:-}; $rounds rounds alternating; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 for setting in ${SETTINGS:-cnn-bn:128:on}; do
   IFS=: read -r model batch wino <<<"$setting"
   for r in $(seq "$rounds"); do
     order="A B"; [ $((r % 2)) = 0 ] && order="B A"
     for w in $order; do
-      dir=$1; [ "$w" = B ] && dir=$2
-      v=$("$dir/bin/typenet-bench" --model "$model" --batch "$batch" --steps "$steps" --warmup "$warmup" --winograd "$wino" --json |
+      dir=$1 more=${A_ARGS:-}; [ "$w" = B ] && dir=$2 more=${B_ARGS:-}
+      # shellcheck disable=SC2086  # the options are words
+      v=$("$dir/bin/typenet-bench" --model "$model" --batch "$batch" --steps "$steps" --warmup "$warmup" --winograd "$wino" $more --json |
           "$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["train"]["median_images_per_second"], d["eval"]["median_images_per_second"])')
       echo "$setting round $r $w $v" | tee -a "$log"
     done

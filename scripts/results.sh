@@ -71,6 +71,30 @@ epoch_seconds() {
   for n in "$@"; do [ -f "$runs/$n/metrics.csv" ] && awk -F, 'NR > 1 { print $8 }' "$runs/$n/metrics.csv"; done | sort -g |
     awk "$sorted_awk"' END { if (NR) printf "%.1f / %.1f / %.1f s", v[1], median(), v[NR] }'
 }
+# threads_of NAME: the thread counts the run trained on, from its invocations.jsonl: "1 thread",
+# or by epochs when they differ ("2 threads (epochs 1-2), 1 (epochs 3-15)"); an epoch is the last
+# start's that began at or before it. Epoch times of different thread counts do not compare.
+threads_of() {
+  local f=$runs/$1/invocations.jsonl
+  [ -f "$f" ] || return 0
+  sed -n 's/.*"first_epoch":\([0-9]*\).*"epochs":\([0-9]*\).*"threads":\([0-9]*\).*/\1 \2 \3/p' "$f" | awk '
+    { for (e = $1; e <= $2; e++) t[e] = $3; if ($2 > last) last = $2 }
+    END {
+      for (e = 1; e <= last; e++) {
+        if (e > 1 && t[e] == t[e - 1]) continue
+        for (end = e; end < last && t[end + 1] == t[e]; end++) {}
+        unit = n++ ? "" : (t[e] == 1 ? " thread" : " threads")
+        s = s (s == "" ? "" : ", ") t[e] unit (e == 1 && end == last ? "" : " (epochs " e "-" end ")")
+      }
+      print s
+    }'
+}
+# epoch_cell NAME: epoch_seconds and, after a comma, threads_of: a table cell.
+epoch_cell() {
+  local e t
+  e=$(epoch_seconds "$1") t=$(threads_of "$1")
+  echo "$e${e:+${t:+, }}${e:+$t}"
+}
 # nonfinite NAME [EPOCH]: the epochs (up to EPOCH) with a non-finite gradient (diverged = 1).
 nonfinite() { awk -F, -v e="${2:-0}" 'NR > 1 && (e == 0 || $1 <= e) && $10 == 1 { d++ } END { print d + 0 }' "$runs/$1/metrics.csv"; }
 
@@ -331,19 +355,19 @@ small_batch() {
   local g n label r
   echo "### Statistics over groups of samples (ResNet-20, 15 epochs, batch 128)"
   echo
-  echo "| samples per statistics group | batch norm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max | batch renorm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max |"
+  echo "| samples per statistics group | batch norm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max, threads | batch renorm: test accuracy (eval mode) | train-mode statistics | gap | epoch min / median / max, threads |"
   echo "|---:|---:|---:|---:|---|---:|---:|---:|---|"
   for g in 2 4 8 16 32 128; do
     local bn=small-bn-g$g brn=small-brn-g$g
-    echo "| $g | $(stat_gap "$bn" resnet20 128 "$g") | $(epoch_seconds "$bn") |" \
-         "$(stat_gap "$brn" resnet20-brn 128 "$g") | $(epoch_seconds "$brn") |"
+    echo "| $g | $(stat_gap "$bn" resnet20 128 "$g") | $(epoch_cell "$bn") |" \
+         "$(stat_gap "$brn" resnet20-brn 128 "$g") | $(epoch_cell "$brn") |"
   done
   echo
-  echo "| normalisation (no batch statistics) | test accuracy | epoch min / median / max |"
+  echo "| normalisation (no batch statistics) | test accuracy | epoch min / median / max, threads |"
   echo "|---|---:|---|"
   for n in small-gn:"group norm, 8 groups" small-ln:"layer norm" small-nonorm:"none (convolutions with biases)"; do
     label=${n#*:} n=${n%%:*}
-    echo "| $label (\`$(source_of "$n")\`) | $(acc "$n" 15) | $(epoch_seconds "$n") |"
+    echo "| $label (\`$(source_of "$n")\`) | $(acc "$n" 15) | $(epoch_cell "$n") |"
   done
   echo
   # The chart: test accuracy after 15 epochs against the group size, one line per normalisation;
@@ -368,10 +392,10 @@ batch8() {
   local n
   echo "### Batches of 8 (ResNet-20, 15 epochs, lr 0.1 x 8 / 128)"
   echo
-  echo "| run | test accuracy (eval mode) | train-mode statistics (batches of 8) | gap | epoch min / median / max |"
+  echo "| run | test accuracy (eval mode) | train-mode statistics (batches of 8) | gap | epoch min / median / max, threads |"
   echo "|---|---:|---:|---:|---|"
   for n in batch8-bn:resnet20 batch8-brn:resnet20-brn batch8-gn:resnet20-gn; do
-    echo "| \`${n%%:*}\` | $(stat_gap "${n%%:*}" "${n#*:}" 8) | $(epoch_seconds "${n%%:*}") |"
+    echo "| \`${n%%:*}\` | $(stat_gap "${n%%:*}" "${n#*:}" 8) | $(epoch_cell "${n%%:*}") |"
   done
   echo
 }

@@ -23,7 +23,7 @@ py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 steps=${STEPS:-10} warmup=${WARMUP:-2}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "# A: $1 ${A_ARGS:-}; B: $2 ${B_ARGS:-}; $rounds rounds alternating; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "# A: $1${A_ARGS:+ $A_ARGS}; B: $2${B_ARGS:+ $B_ARGS}; $rounds rounds alternating; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 for setting in ${SETTINGS:-cnn-bn:128:on}; do
   IFS=: read -r model batch wino <<<"$setting"
   for r in $(seq "$rounds"); do
@@ -31,8 +31,9 @@ for setting in ${SETTINGS:-cnn-bn:128:on}; do
     for w in $order; do
       dir=$1 more=${A_ARGS:-}; [ "$w" = B ] && dir=$2 more=${B_ARGS:-}
       # shellcheck disable=SC2086  # the options are words
-      v=$("$dir/bin/typenet-bench" --model "$model" --batch "$batch" --steps "$steps" --warmup "$warmup" --winograd "$wino" $more --json |
-          "$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["train"]["median_images_per_second"], d["eval"]["median_images_per_second"])')
+      out=$("$dir/bin/typenet-bench" --model "$model" --batch "$batch" --steps "$steps" --warmup "$warmup" --winograd "$wino" $more --json) ||
+        { echo "bench-ab: typenet-bench of $dir failed ($setting, $w${more:+: $more})" >&2; exit 1; }
+      v=$("$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["train"]["median_images_per_second"], d["eval"]["median_images_per_second"])' <<<"$out")
       echo "$setting round $r $w $v" | tee -a "$log"
     done
   done

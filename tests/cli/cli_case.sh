@@ -249,6 +249,11 @@ case $case_name in
     done
     expect 0 "^cnn-bn:8:off +eval +A +[0-9.]+ img/s +B +[0-9.]+ img/s +B/A median [0-9.]+ \([0-9.]+\.\.[0-9.]+, 1 rounds\)$" -- \
       env ROUNDS=1 STEPS=1 WARMUP=0 SETTINGS=cnn-bn:8:off bash scripts/bench-ab.sh "$bin/.." "$bin/.."
+    # Two settings of one build: B_ARGS reach B's runs only (round 1 runs A first: the failure is B's).
+    expect 0 "^# A: $bin/..; B: $bin/.. --batch 4; 1 rounds alternating" -- \
+      env ROUNDS=1 STEPS=1 WARMUP=0 SETTINGS=cnn-bn:8:off B_ARGS="--batch 4" bash scripts/bench-ab.sh "$bin/.." "$bin/.."
+    expect 1 "^bench-ab: typenet-bench of $bin/.. failed \(cnn-bn:8:off, B: --batch 0\)$" -- \
+      env ROUNDS=1 STEPS=1 WARMUP=0 SETTINGS=cnn-bn:8:off B_ARGS="--batch 0" bash scripts/bench-ab.sh "$bin/.." "$bin/.."
     # A BUILD_DIR holding a kept binary alone is refused, not built into (the binary stays as it was).
     mkdir -p "$work/kept/bin" && printf '#!/bin/sh\necho kept\n' > "$work/kept/bin/typenet-train" && chmod +x "$work/kept/bin/typenet-train"
     expect 2 "results.sh: BUILD_DIR=$work/kept lacks bin/typenet-train or bin/typenet-plot" -- env BUILD_DIR="$work/kept" bash scripts/results.sh short
@@ -275,6 +280,18 @@ case $case_name in
     head -n 13 "$work/tree/runs/small-gn/metrics.csv" > "$work/tree/runs/small-bn-g2/metrics.csv"
     expect 0 "^\| group norm, 8 groups \(\`runs/small-gn\`\) \| 75.00% \| 51.0 / 58.0 / 65.0 s \|$" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    # The epoch-time cell says the threads the run trained on, by epochs when a resume changed them
+    # (the start at epoch 3 and the one after it at epoch 3: the later one trained epoch 3).
+    { echo '{"started":"x","first_epoch":1,"epochs":15,"kernels":"avx512","winograd":true,"threads":2}'
+      echo '{"started":"x","first_epoch":3,"epochs":15,"kernels":"avx512","winograd":true,"threads":2}'
+      echo '{"started":"x","first_epoch":3,"epochs":15,"kernels":"avx512","winograd":true,"threads":1}'; } \
+      > "$work/tree/runs/small-gn/invocations.jsonl"
+    expect 0 "^\| group norm, 8 groups \(\`runs/small-gn\`\) \| 75.00% \| 51.0 / 58.0 / 65.0 s, 2 threads \(epochs 1-2\), 1 \(epochs 3-15\) \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    sed -i '2,3d' "$work/tree/runs/small-gn/invocations.jsonl"
+    expect 0 "^\| group norm, 8 groups \(\`runs/small-gn\`\) \| 75.00% \| 51.0 / 58.0 / 65.0 s, 2 threads \|$" -- \
+      env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
+    rm "$work/tree/runs/small-gn/invocations.jsonl"
     expect 0 "^\| 2 \| \(at epoch 12\) \| \| +\| 51.0 / 56.5 / 62.0 s \| not run" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     # A finished run kept in git (results.sh --record) is read when runs/ lacks it, with the kept

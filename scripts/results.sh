@@ -5,6 +5,7 @@
 #   scripts/results.sh [GROUP...]   # ablation lr-headroom leave-one-out momentum resnet20 short
 #                                   # small-batch batch8 why-bn-landscape why-bn-resnet (default: all)
 #   scripts/results.sh --record NAME...   # keep finished runs' records in docs/results/runs/
+#   scripts/results.sh --pair A B [FIRST]  # A's epoch times over B's, for runs made side by side
 #
 # A run that is missing shows as "not run"; one still going shows the epochs it has. The
 # momentum group also evaluates each run's final checkpoint (eval mode at batch 1 and 128, and
@@ -592,6 +593,26 @@ record() {
     echo "recorded: $records/$n ($(cd "$records/$n" && ls | paste -sd ' '))"
   done
 }
+# --pair A B [FIRST]: for two runs that trained at the same time on one machine (say, one thread
+# each), what one costs against the other, measured side by side: the median (min..max) over the
+# epochs both have, from FIRST [1] on, of A's epoch seconds over B's. FIRST leaves out epochs
+# that a pause or other work stretched unevenly.
+pair() {
+  local a=$runs/$1/metrics.csv b=$runs/$2/metrics.csv first=${3:-1}
+  [ -f "$a" ] && [ -f "$b" ] || { echo "results.sh: --pair needs two runs with a metrics.csv (runs/ or $records/): $1 $2" >&2; return 2; }
+  [[ $first =~ ^[1-9][0-9]{0,5}$ ]] || { echo "results.sh: --pair: FIRST must be an epoch number, not '$first'" >&2; return 2; }
+  awk -F, -v first="$first" 'FNR == 1 { f++; next } f == 1 { s[$1] = $8; next } ($1 in s) && $1 >= first && $8 > 0 { print s[$1] / $8 }' "$a" "$b" |
+    sort -g | awk "$sorted_awk"' END {
+      if (!NR) { print "no epochs in common"; exit 1 }
+      printf "epoch seconds %s / %s, epochs %d-: median %.3f (%.3f..%.3f, %d epochs)\n", a, b, first, median(), v[1], v[NR], NR
+    }' a="$1" b="$2" first="$first"
+}
+if [ "${1:-}" = --pair ]; then
+  shift
+  [ $# -eq 2 ] || [ $# -eq 3 ] || { echo "results.sh: --pair needs two run names and an optional first epoch" >&2; exit 2; }
+  pair "$@"
+  exit
+fi
 if [ "${1:-}" = --record ]; then
   shift
   [ $# -gt 0 ] || { echo "results.sh: --record needs run names" >&2; exit 2; }

@@ -603,7 +603,7 @@ pair() {
   [[ $first =~ ^[1-9][0-9]{0,5}$ ]] || { echo "results.sh: --pair: FIRST must be an epoch number, not '$first'" >&2; return 2; }
   awk -F, -v first="$first" 'FNR == 1 { f++; next } f == 1 { s[$1] = $8; next } ($1 in s) && $1 >= first && $8 > 0 { print s[$1] / $8 }' "$a" "$b" |
     sort -g | awk "$sorted_awk"' END {
-      if (!NR) { print "no epochs in common"; exit 1 }
+      if (!NR) { print "results.sh: --pair: " a " and " b " have no epochs in common from epoch " first > "/dev/stderr"; exit 1 }
       printf "epoch seconds %s / %s, epochs %d-: median %.3f (%.3f..%.3f, %d epochs)\n", a, b, first, median(), v[1], v[NR], NR
     }' a="$1" b="$2" first="$first"
 }

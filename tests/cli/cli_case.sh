@@ -294,13 +294,15 @@ case $case_name in
     rm "$work/tree/runs/small-gn/invocations.jsonl"
     # --pair: A's epoch seconds over B's, epoch by epoch from FIRST on (resnet20's 81, 79, 82, 80, 80
     # over small-gn's 54-58 at epochs 4-8: 1.500, 1.436, 1.464, 1.404, 1.379); a run that is not
-    # there and a FIRST that is no epoch are refused.
+    # there and a FIRST that is no epoch are refused, and one past both runs' epochs is said.
     expect 0 "^epoch seconds resnet20 / small-gn, epochs 4-: median 1.436 \(1.379..1.500, 5 epochs\)$" -- \
       bash "$work/tree/scripts/results.sh" --pair resnet20 small-gn 4
     expect 2 "results.sh: --pair needs two runs with a metrics.csv .*: resnet20 nope$" -- \
       bash "$work/tree/scripts/results.sh" --pair resnet20 nope
     expect 2 "results.sh: --pair: FIRST must be an epoch number, not '0'$" -- \
       bash "$work/tree/scripts/results.sh" --pair resnet20 small-gn 0
+    expect 1 "^results.sh: --pair: resnet20 and small-gn have no epochs in common from epoch 9$" -- \
+      bash "$work/tree/scripts/results.sh" --pair resnet20 small-gn 9
     expect 0 "^\| 2 \| \(at epoch 12\) \| \| +\| 51.0 / 56.5 / 62.0 s \| not run" -- \
       env CHARTS=0 BUILD_DIR="$bin/.." bash "$work/tree/scripts/results.sh" small-batch
     # A finished run kept in git (results.sh --record) is read when runs/ lacks it, with the kept
